@@ -1,0 +1,38 @@
+# digiden — the two commands a newcomer needs are `make run` and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install db serve bench lint clean screenshot
+
+$(BIN)/digiden: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/digiden
+
+## Database: apply migrations, then load reference data (idempotent).
+db: install
+	$(BIN)/digiden db upgrade
+	$(BIN)/digiden db init
+
+## Run the product: venv, install, database, reference data, web app on http://$(HOST):$(PORT)
+run: db
+	$(BIN)/digiden serve --host $(HOST) --port $(PORT)
+
+## Run the whole test suite (SQLite and PostgreSQL).
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/run.py
+
+lint: install
+	$(BIN)/ruff check src tests
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,31 @@
+"""One typed Settings object (pydantic-settings). SQLite is the default database."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Read from the environment (DIGIDEN_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="DIGIDEN_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="where the SQLite file lives")
+    database_url: str | None = Field(default=None, description="overrides the SQLite default")
+    env: str = Field(default="development")
+    actor: str = Field(default="cli", description="who the CLI records as the author")
+
+    @property
+    def url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'digiden.sqlite3').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,47 @@
+"""The one error family of digiden. Every layer raises these; web and CLI map them once."""
+
+from __future__ import annotations
+
+
+class DigidenError(Exception):
+    """Base of every error digiden reports to a user.
+
+    ``message`` is English (API, CLI); ``message_ja`` is shown in the Japanese UI.
+    ``field`` names the input that was wrong, where there is one.
+    """
+
+    status_code = 400
+
+    def __init__(self, message: str, *, message_ja: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.message_ja = message_ja or message
+        self.field = field
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"error": type(self).__name__, "message": self.message,
+                "message_ja": self.message_ja, "field": self.field}
+
+
+class InvalidInput(DigidenError):
+    """The user gave something we cannot accept; nothing was written."""
+
+    status_code = 422
+
+
+class NotFound(DigidenError):
+    """The thing asked for does not exist (or is not visible to the asker)."""
+
+    status_code = 404
+
+
+class PermissionDenied(DigidenError):
+    """The asker may not do this."""
+
+    status_code = 403
+
+
+class Conflict(DigidenError):
+    """The change collides with what is already stored."""
+
+    status_code = 409

@@ -1,0 +1,363 @@
+"""Progress assessment and forecasts (docs/methodology.md is the full text).
+
+Starts from the Open SDG / Statistics Canada method (sdg-build ``ProgressMeasure``):
+compound growth g(v1, v0, t1, t0) = (v1/v0)^(1/(t1−t0)) − 1; with a target, the ratio
+R = g(current, base) / g(target, base, target date) against thresholds 0.95 / 0.6 / 0;
+without a target, g against 0.015 / 0.005 / 0; "target achieved" is checked first.
+
+Extensions (each documented in the methodology): explicit direction, several dated milestones
+(assess against the next unmet one, report every one), cumulative windows, completion
+milestones (完成), qualifiers (以上, 程度, 十数), linear fallback when the base is zero, and a
+forecast of the date each milestone is reached. The clock is an argument.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+
+from digiden.domain.calendar import add_years, years_between
+from digiden.domain.quantities import Qualifier
+
+ON_TRACK_RATIO = 0.95
+ACCELERATE_RATIO = 0.6
+TREND_ON_TRACK = 0.015
+TREND_ACCELERATE = 0.005
+ABOUT_TOLERANCE = 0.05      # 程度: within 5 % of the stated value counts as met
+FORECAST_HORIZON_YEARS = 50  # beyond this a forecast says "not in sight"
+COMPLETE_VALUE = 100.0       # completion milestones are tracked as 進捗率 (%)
+
+
+class Direction(str, Enum):
+    """Which way is better. Never defaulted: every KPI states it."""
+
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    MAINTAIN = "maintain"
+    COMPLETE = "complete"
+
+    @property
+    def label(self) -> str:
+        return {"increase": "増加が望ましい", "decrease": "減少が望ましい",
+                "maintain": "維持", "complete": "完成を目指す"}[self.value]
+
+
+class Status(str, Enum):
+    """A KPI's status. Stable English keys; Japanese labels."""
+
+    ACHIEVED = "achieved"
+    ON_TRACK = "on_track"
+    NEEDS_ACCELERATION = "needs_acceleration"
+    STALLED = "stalled"
+    DETERIORATING = "deteriorating"
+    NOT_ASSESSABLE = "not_assessable"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY[self]
+
+
+STATUS_LABELS = {
+    Status.ACHIEVED: "達成",
+    Status.ON_TRACK: "順調",
+    Status.NEEDS_ACCELERATION: "要加速",
+    Status.STALLED: "停滞",
+    Status.DETERIORATING: "悪化",
+    Status.NOT_ASSESSABLE: "判定不能",
+}
+_SEVERITY = {Status.ACHIEVED: 0, Status.ON_TRACK: 1, Status.NEEDS_ACCELERATION: 2,
+             Status.STALLED: 3, Status.DETERIORATING: 4, Status.NOT_ASSESSABLE: -1}
+
+
+class MilestoneState(str, Enum):
+    MET = "met"
+    ON_COURSE = "on_course"
+    AT_RISK = "at_risk"
+    MISSED = "missed"
+    NOT_ASSESSABLE = "not_assessable"
+
+    @property
+    def label(self) -> str:
+        return {"met": "達成済み", "on_course": "達成見込み", "at_risk": "達成困難のおそれ",
+                "missed": "期限内未達", "not_assessable": "判定不能"}[self.value]
+
+
+@dataclass(frozen=True)
+class Point:
+    """One observed value of a series."""
+
+    as_of: date
+    value: float
+    qualifier: Qualifier = Qualifier.EXACT
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One target of a series: the value to reach by ``deadline`` (None: no date)."""
+
+    deadline: date | None
+    value: float | None
+    qualifier: Qualifier = Qualifier.EXACT
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def threshold(self) -> float:
+        """The value an observation must reach to meet this milestone (for increase)."""
+        if self.qualifier is Qualifier.RANGE and self.low is not None:
+            return self.low
+        if self.qualifier is Qualifier.COMPLETE and self.value is None:
+            return COMPLETE_VALUE
+        if self.value is None:
+            raise ValueError("milestone without a value")
+        return self.value
+
+
+@dataclass(frozen=True)
+class Window:
+    """A cumulative window: values are running totals from ``start`` (230万人 over FY2022–26)."""
+
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class MilestoneReport:
+    milestone: Milestone
+    state: MilestoneState
+    met_on: date | None = None
+    forecast: date | None = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The result of assessing one series against its milestones."""
+
+    status: Status
+    reason: str          # Japanese, shown in the UI
+    reason_en: str
+    method: str          # growth_ratio | linear_ratio | cumulative_pace | trend | overdue | none
+    milestones: tuple[MilestoneReport, ...] = ()
+    next_milestone: Milestone | None = None
+    forecast: date | None = None
+    ratio: float | None = None
+    growth_actual: float | None = None
+    growth_required: float | None = None
+    base: Point | None = None
+    current: Point | None = None
+
+
+def compound_growth(v1: float, v0: float, years: float) -> float:
+    """g = (v1/v0)^(1/years) − 1. Needs positive values and a positive span."""
+    return (v1 / v0) ** (1.0 / years) - 1.0
+
+
+def _sign(direction: Direction) -> float:
+    return -1.0 if direction is Direction.DECREASE else 1.0
+
+
+def meets(point: Point, milestone: Milestone, direction: Direction) -> bool:
+    """Does this observation meet the milestone, given the direction and both qualifiers?"""
+    threshold = milestone.threshold
+    if direction is Direction.DECREASE:
+        if milestone.qualifier is Qualifier.ABOUT:
+            threshold *= 1 + ABOUT_TOLERANCE
+        if point.value < threshold:
+            return True
+        return point.value == threshold and point.qualifier not in (
+            Qualifier.OVER, Qualifier.SLIGHTLY_OVER)
+    if milestone.qualifier is Qualifier.ABOUT:
+        threshold *= 1 - ABOUT_TOLERANCE
+    if point.value > threshold:
+        return True
+    return point.value == threshold and point.qualifier not in (
+        Qualifier.UNDER, Qualifier.SLIGHTLY_UNDER)
+
+
+def _forecast(base: Point, current: Point, target: float, direction: Direction,
+              window: Window | None) -> date | None:
+    """The date the trend from base to current reaches ``target`` (None if never in sight)."""
+    if window is not None:
+        elapsed = years_between(window.start, current.as_of)
+        if elapsed <= 0 or current.value <= 0:
+            return None
+        pace = current.value / elapsed
+        return _bounded(add_years, window.start, target / pace)
+    span = years_between(base.as_of, current.as_of)
+    if span <= 0:
+        return None
+    gap = target - current.value
+    if gap == 0:
+        return current.as_of
+    if base.value > 0 and current.value > 0 and target > 0:
+        g = compound_growth(current.value, base.value, span)
+        if g == 0 or (g > 0) != (gap > 0):
+            return None
+        years = math.log(target / current.value) / math.log1p(g)
+    else:
+        rate = (current.value - base.value) / span
+        if rate == 0 or (rate > 0) != (gap > 0):
+            return None
+        years = gap / rate
+    del direction  # the sign of the gap already encodes it
+    return _bounded(add_years, current.as_of, years)
+
+
+def _bounded(fn, start: date, years: float) -> date | None:  # type: ignore[no-untyped-def]
+    if years < 0 or years > FORECAST_HORIZON_YEARS or math.isnan(years):
+        return None
+    return fn(start, years)
+
+
+def _sort_milestones(milestones: Iterable[Milestone]) -> list[Milestone]:
+    return sorted(milestones, key=lambda m: (m.deadline is None, m.deadline or date.max))
+
+
+def assess(points: Sequence[Point], milestones: Sequence[Milestone], direction: Direction, *,
+           today: date, window: Window | None = None) -> Assessment:
+    """Assess one series (one KPI, one breakdown) on ``today``."""
+    pts = sorted((p for p in points if p.as_of <= today), key=lambda p: p.as_of)
+    ms = _sort_milestones(milestones)
+    if not pts:
+        return Assessment(Status.NOT_ASSESSABLE, "観測値がありません。", "No observations yet.",
+                          "none", tuple(MilestoneReport(m, MilestoneState.NOT_ASSESSABLE)
+                                        for m in ms),
+                          next_milestone=ms[0] if ms else None)
+    base, current = pts[0], pts[-1]
+    two_points = len(pts) >= 2 and base.as_of < current.as_of
+    if not ms:
+        return _trend_only(pts, direction, base, current, two_points)
+
+    reports = []
+    for m in ms:
+        met_on = next((p.as_of for p in pts if meets(p, m, direction)), None)
+        if met_on is not None:
+            reports.append(MilestoneReport(m, MilestoneState.MET, met_on=met_on))
+            continue
+        fc = _forecast(base, current, m.threshold, direction, window) if two_points else None
+        if m.deadline is not None and current.as_of >= m.deadline:
+            state = MilestoneState.MISSED
+        elif not two_points:
+            state = MilestoneState.NOT_ASSESSABLE
+        elif fc is not None and (m.deadline is None or fc <= m.deadline):
+            state = MilestoneState.ON_COURSE
+        else:
+            state = MilestoneState.AT_RISK
+        reports.append(MilestoneReport(m, state, forecast=fc))
+
+    final = ms[-1]
+    common = dict(milestones=tuple(reports), base=base, current=current)
+    if meets(current, final, direction):
+        return Assessment(Status.ACHIEVED, "最終目標に到達しています。",
+                          "The final target has been reached.", "achieved", **common)
+
+    unmet = [r for r in reports if r.state is not MilestoneState.MET]
+    upcoming = [r for r in unmet if r.state is not MilestoneState.MISSED]
+    nxt = (upcoming or unmet)[0]
+    common |= dict(next_milestone=nxt.milestone, forecast=nxt.forecast)
+
+    if nxt.milestone.deadline is None:
+        return Assessment(Status.NOT_ASSESSABLE,
+                          "期限の定めがない目標のため、進捗の速さを判定できません。",
+                          "The target has no date, so the pace cannot be judged.",
+                          "none", **common)
+    if not two_points:
+        return Assessment(Status.NOT_ASSESSABLE,
+                          "観測値が1時点のみのため、傾向を算出できません。",
+                          "Only one observation: no trend can be computed.", "none", **common)
+    if nxt.state is MilestoneState.MISSED:
+        moved = (current.value - base.value) * _sign(direction)
+        status = (Status.NEEDS_ACCELERATION if moved > 0 else
+                  Status.STALLED if moved == 0 else Status.DETERIORATING)
+        return Assessment(status, f"期限（{nxt.milestone.deadline.isoformat()}）を過ぎて未達です。",
+                          f"The milestone due {nxt.milestone.deadline.isoformat()} was missed.",
+                          "overdue", **common)
+
+    target = nxt.milestone.threshold
+    deadline = nxt.milestone.deadline
+    if window is not None:
+        total = years_between(window.start, deadline)
+        elapsed = years_between(window.start, current.as_of)
+        expected = target * elapsed / total if total > 0 else target
+        ratio = current.value / expected if expected > 0 else math.inf
+        method, g_act, g_req = "cumulative_pace", None, None
+    elif base.value > 0 and current.value > 0 and target > 0:
+        g_act = compound_growth(current.value, base.value, years_between(base.as_of, current.as_of))
+        g_req = compound_growth(target, base.value, years_between(base.as_of, deadline))
+        method = "growth_ratio"
+        ratio = _ratio(g_act, g_req)
+    else:
+        g_act = (current.value - base.value) / years_between(base.as_of, current.as_of)
+        g_req = (target - base.value) / years_between(base.as_of, deadline)
+        method = "linear_ratio"
+        ratio = _ratio(g_act, g_req)
+    status = _status_from_ratio(ratio)
+    reason, reason_en = _ratio_reason(ratio, status), f"Ratio of actual to required pace: {ratio:.2f}."
+    if today > deadline > current.as_of:
+        reason += f" 期限（{deadline.isoformat()}）を過ぎていますが、期限以降の実績値は未登録です。"
+        reason_en += f" The deadline {deadline.isoformat()} has passed; no value after it is recorded yet."
+    return Assessment(status, reason, reason_en, method, ratio=ratio, growth_actual=g_act,
+                      growth_required=g_req, **common)
+
+
+def _ratio(actual: float, required: float) -> float:
+    if required == 0:
+        return math.inf if actual >= 0 else -math.inf
+    return actual / required
+
+
+def _status_from_ratio(ratio: float) -> Status:
+    if ratio >= ON_TRACK_RATIO:
+        return Status.ON_TRACK
+    if ratio >= ACCELERATE_RATIO:
+        return Status.NEEDS_ACCELERATION
+    if ratio >= 0:
+        return Status.STALLED
+    return Status.DETERIORATING
+
+
+def _ratio_reason(ratio: float, status: Status) -> str:
+    shown = "∞" if math.isinf(ratio) else f"{ratio:.2f}"
+    return f"必要なペースに対する実績ペースの比 R = {shown}（{status.label}）。"
+
+
+def _trend_only(pts: Sequence[Point], direction: Direction, base: Point, current: Point,
+                two_points: bool) -> Assessment:
+    if not two_points:
+        return Assessment(Status.NOT_ASSESSABLE,
+                          "目標がなく、観測値も1時点のみのため判定できません。",
+                          "No target and only one observation.", "none",
+                          base=base, current=current)
+    span = years_between(base.as_of, current.as_of)
+    if base.value > 0 and current.value > 0:
+        g = compound_growth(current.value, base.value, span)
+    else:
+        g = (current.value - base.value) / span / max(abs(base.value), 1.0)
+    g *= _sign(direction)
+    if g >= TREND_ON_TRACK:
+        status = Status.ON_TRACK
+    elif g >= TREND_ACCELERATE:
+        status = Status.NEEDS_ACCELERATION
+    elif g >= 0:
+        status = Status.STALLED
+    else:
+        status = Status.DETERIORATING
+    return Assessment(status, f"目標がないため年平均成長率 {g:.1%} で判定しました。",
+                      f"No target: judged on the annual growth rate {g:.1%}.", "trend",
+                      growth_actual=g, base=base, current=current)
+
+
+def combine(assessments: Sequence[Assessment]) -> Status:
+    """The status of a KPI with several parts (小学校/中学校, 選定/実現): the least favourable
+    assessable part; 判定不能 only when no part can be assessed."""
+    assessable = [a.status for a in assessments if a.status is not Status.NOT_ASSESSABLE]
+    if not assessable:
+        return Status.NOT_ASSESSABLE
+    return max(assessable, key=lambda s: s.severity)

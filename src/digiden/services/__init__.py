@@ -1,0 +1,1 @@
+"""Use cases. Transaction boundaries and (later) permission checks live here."""

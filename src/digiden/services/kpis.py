@@ -1,0 +1,365 @@
+"""KPIs with their targets, observations and progress status."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from digiden.domain.calendar import AsOf, Precision, fiscal_year_end, fiscal_year_start
+from digiden.domain.errors import NotFound
+from digiden.domain.progress import (
+    Assessment,
+    Direction,
+    Milestone,
+    Point,
+    Status,
+    Window,
+    assess,
+    combine,
+)
+from digiden.domain.quantities import Qualifier, format_quantity
+from digiden.services.reference import NATION_CODE
+from digiden.services.uow import UnitOfWork
+from digiden.store.models import Area, Kpi, KpiBlock, ModelType, Observation, OrgUnit, Target
+
+
+@dataclass(frozen=True)
+class TargetView:
+    breakdown: str
+    deadline: date | None
+    deadline_kind: str
+    deadline_label: str
+    approximate: bool
+    value: float | None
+    low: float | None
+    high: float | None
+    qualifier: Qualifier
+    nationwide: bool
+    denominator: tuple[float, str] | None
+    equivalent: tuple[float, str, Qualifier] | None
+    unit: str
+
+    @property
+    def display(self) -> str:
+        """As the strategy would say it: 1,000団体, 11〜19か所, 完成, 100か所以上."""
+        if self.nationwide:
+            return f"全国展開（{format_quantity(self.value, self.unit)}）"
+        return format_quantity(self.value, self.unit, self.qualifier, self.low, self.high)
+
+    @property
+    def deadline_display(self) -> str:
+        if self.deadline is None:
+            return "期限の定めなし"
+        suffix = "目途" if self.approximate and self.deadline_kind != "within" else "まで"
+        if self.deadline_kind == "within":
+            return f"{self.deadline_label}（{self.deadline.isoformat()}頃）"
+        return f"{self.deadline_label}{suffix}（{self.deadline.isoformat()}）"
+
+    def as_milestone(self) -> Milestone:
+        return Milestone(self.deadline, self.value, self.qualifier, self.low, self.high)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "breakdown": self.breakdown or None,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "deadline_kind": self.deadline_kind, "deadline_label": self.deadline_label or None,
+            "deadline_approximate": self.approximate,
+            "value": self.value, "qualifier": self.qualifier.value, "low": self.low,
+            "high": self.high, "nationwide": self.nationwide,
+            "denominator": ({"value": self.denominator[0], "unit": self.denominator[1]}
+                            if self.denominator else None),
+            "equivalent": ({"value": self.equivalent[0], "unit": self.equivalent[1],
+                            "qualifier": self.equivalent[2].value} if self.equivalent else None),
+            "display": self.display,
+        }
+
+
+@dataclass(frozen=True)
+class ObservationView:
+    id: int
+    kpi_code: str
+    org_unit_code: str
+    org_unit_name: str
+    as_of: AsOf
+    breakdown: str
+    value: float
+    unit: str
+    qualifier: Qualifier
+    source_title: str
+    source_url: str | None
+    status: str
+    created_by: str
+    created_at: object
+    batch_id: int | None
+    note: str
+
+    @property
+    def display(self) -> str:
+        return format_quantity(self.value, self.unit, self.qualifier)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"id": self.id, "kpi": self.kpi_code, "org_unit": self.org_unit_code,
+                "org_unit_name": self.org_unit_name, "as_of": self.as_of.iso(),
+                "as_of_date": self.as_of.date.isoformat(),
+                "precision": self.as_of.precision.value, "breakdown": self.breakdown or None,
+                "value": self.value, "unit": self.unit, "qualifier": self.qualifier.value,
+                "source_title": self.source_title, "source_url": self.source_url,
+                "status": self.status, "created_by": self.created_by,
+                "created_at": self.created_at.isoformat() if hasattr(self.created_at, "isoformat")
+                else str(self.created_at), "batch_id": self.batch_id, "note": self.note}
+
+
+@dataclass(frozen=True)
+class PartStatus:
+    """The assessment of one series of a KPI (a breakdown, or the whole when there is none)."""
+
+    breakdown: str
+    assessment: Assessment
+
+
+@dataclass(frozen=True)
+class StatusView:
+    status: Status
+    parts: tuple[PartStatus, ...]
+    next_milestone: TargetView | None
+    forecast: date | None
+    reason: str
+    reason_en: str
+
+    def as_dict(self) -> dict[str, object]:
+        nm = self.next_milestone
+        return {
+            "key": self.status.value, "label": self.status.label,
+            "next_milestone": ({"deadline": nm.deadline.isoformat() if nm.deadline else None,
+                                "value": nm.value, "qualifier": nm.qualifier.value,
+                                "low": nm.low, "high": nm.high,
+                                "breakdown": nm.breakdown or None, "display": nm.display}
+                               if nm else None),
+            "forecast": self.forecast.isoformat() if self.forecast else None,
+            "reason": self.reason, "reason_en": self.reason_en,
+            "parts": [{"breakdown": p.breakdown or None, "key": p.assessment.status.value,
+                       "label": p.assessment.status.label, "reason": p.assessment.reason,
+                       "method": p.assessment.method, "ratio": _finite(p.assessment.ratio),
+                       "milestones": [{"deadline": r.milestone.deadline.isoformat()
+                                       if r.milestone.deadline else None,
+                                       "value": r.milestone.value,
+                                       "state": r.state.value, "label": r.state.label,
+                                       "met_on": r.met_on.isoformat() if r.met_on else None,
+                                       "forecast": r.forecast.isoformat() if r.forecast else None}
+                                      for r in p.assessment.milestones]}
+                      for p in self.parts],
+        }
+
+
+def _finite(x: float | None) -> float | None:
+    if x is None or x in (float("inf"), float("-inf")):
+        return None
+    return round(x, 4)
+
+
+@dataclass(frozen=True)
+class KpiView:
+    code: str
+    name: str
+    unit: str
+    unit_note: str
+    direction: Direction
+    aggregation: str
+    block_code: str
+    block_name: str
+    area_code: str | None
+    area_name: str | None
+    area_basis: str
+    model_type: str | None
+    wording: str
+    lead: str
+    cumulative: tuple[int, int] | None
+    breakdowns: tuple[str, ...]
+    baseline: tuple[float, Qualifier, AsOf, str] | None
+    outlook: tuple[date, str] | None
+    headline: bool
+    targets: tuple[TargetView, ...]
+    status: StatusView
+    latest: tuple[ObservationView, ...]   # the newest observation per breakdown
+    history: tuple[ObservationView, ...] = ()  # every approved national observation, oldest first
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code, "name": self.name, "unit": self.unit,
+            "direction": self.direction.value,
+            "cumulative": ({"from_fy": self.cumulative[0], "to_fy": self.cumulative[1],
+                            "from": fiscal_year_start(self.cumulative[0]).isoformat(),
+                            "to": fiscal_year_end(self.cumulative[1]).isoformat()}
+                           if self.cumulative else None),
+            "breakdowns": list(self.breakdowns),
+            "targets": [t.as_dict() for t in self.targets],
+            "status": self.status.as_dict(),
+            "block": self.block_code, "area": self.area_code, "wording": self.wording,
+            "aggregation": self.aggregation,
+            "baseline": ({"value": self.baseline[0], "qualifier": self.baseline[1].value,
+                          "as_of": self.baseline[2].iso(), "text": self.baseline[3]}
+                         if self.baseline else None),
+            "outlook": ({"deadline": self.outlook[0].isoformat(), "text": self.outlook[1]}
+                        if self.outlook else None),
+            "latest": [o.as_dict() for o in self.latest],
+        }
+
+
+def target_view(t: Target, unit: str) -> TargetView:
+    return TargetView(
+        t.breakdown, t.deadline, t.deadline_kind, t.deadline_label, t.deadline_approximate,
+        t.value, t.low, t.high, Qualifier(t.qualifier), t.nationwide,
+        (t.denominator_value, t.denominator_unit or "") if t.denominator_value is not None
+        else None,
+        (t.equivalent_value, t.equivalent_unit or "", Qualifier(t.equivalent_qualifier or "exact"))
+        if t.equivalent_value is not None else None, unit)
+
+
+def observation_view(o: Observation, kpi: Kpi, unit: OrgUnit) -> ObservationView:
+    return ObservationView(o.id, kpi.code, unit.code, unit.full_name,
+                           AsOf(o.as_of, Precision(o.as_of_precision)), o.breakdown, o.value,
+                           kpi.unit, Qualifier(o.qualifier), o.source_title, o.source_url,
+                           o.status, o.created_by, o.created_at, o.batch_id, o.note)
+
+
+def assess_kpi(kpi: Kpi, targets: list[TargetView], observations: list[ObservationView],
+               today: date) -> StatusView:
+    """Assess every series of a KPI (each breakdown that has a target or data) and combine."""
+    direction = Direction(kpi.direction)
+    window = (Window(fiscal_year_start(kpi.cumulative_from_fy), fiscal_year_end(kpi.cumulative_to_fy))
+              if kpi.cumulative_from_fy is not None and kpi.cumulative_to_fy is not None else None)
+    series: dict[str, list[Point]] = defaultdict(list)
+    for o in observations:
+        series[o.breakdown].append(Point(o.as_of.date, o.value, o.qualifier))
+    if kpi.baseline_value is not None and kpi.baseline_as_of is not None:
+        pts = series[""]
+        if not any(p.as_of == kpi.baseline_as_of for p in pts):
+            pts.append(Point(kpi.baseline_as_of, kpi.baseline_value,
+                             Qualifier(kpi.baseline_qualifier or "exact")))
+    parts_keys = list(dict.fromkeys([t.breakdown for t in targets] + [
+        k for k in series if k or not kpi.breakdowns]))
+    if not parts_keys:
+        parts_keys = [""]
+    parts = []
+    for key in parts_keys:
+        ms = [t.as_milestone() for t in targets if t.breakdown == key]
+        a = assess(series.get(key, []), ms, direction, today=today, window=window)
+        parts.append(PartStatus(key, a))
+    status = combine([p.assessment for p in parts])
+    # The next milestone and forecast shown for the KPI: those of the soonest-due open part.
+    lead = min((p for p in parts if p.assessment.next_milestone is not None),
+               key=lambda p: (p.assessment.next_milestone.deadline or date.max,  # type: ignore[union-attr]
+                              -p.assessment.status.severity), default=None)
+    next_target = None
+    if lead is not None:
+        nm = lead.assessment.next_milestone
+        next_target = next((t for t in targets if t.breakdown == lead.breakdown
+                            and t.deadline == nm.deadline and t.value == nm.value), None)  # type: ignore[union-attr]
+    worst = max(parts, key=lambda p: p.assessment.status.severity)
+    if status is Status.NOT_ASSESSABLE:
+        worst = lead or parts[0]
+    reason = worst.assessment.reason
+    if len(parts) > 1 and worst.breakdown:
+        reason = f"{worst.breakdown}: {reason}"
+    return StatusView(status, tuple(parts), next_target,
+                      lead.assessment.forecast if lead else None, reason,
+                      worst.assessment.reason_en)
+
+
+def _load(session: Session, today: date, codes: list[str] | None = None) -> list[KpiView]:
+    q = (select(Kpi, KpiBlock, Area, ModelType)
+         .join(KpiBlock, KpiBlock.id == Kpi.block_id, isouter=True)
+         .join(Area, Area.id == Kpi.area_id, isouter=True)
+         .join(ModelType, ModelType.id == Kpi.model_type_id, isouter=True)
+         .order_by(KpiBlock.position, Kpi.position))
+    if codes is not None:
+        q = q.where(Kpi.code.in_(codes))
+    rows = session.execute(q).all()
+    kpi_ids = [k.id for k, *_ in rows]
+    targets: dict[int, list[Target]] = defaultdict(list)
+    for t in session.scalars(select(Target).where(Target.kpi_id.in_(kpi_ids))
+                             .order_by(Target.kpi_id, Target.position)):
+        targets[t.kpi_id].append(t)
+    obs: dict[int, list[tuple[Observation, OrgUnit]]] = defaultdict(list)
+    for o, u in session.execute(
+            select(Observation, OrgUnit).join(OrgUnit, OrgUnit.id == Observation.org_unit_id)
+            .where(Observation.kpi_id.in_(kpi_ids), OrgUnit.code == NATION_CODE,
+                   Observation.status == "approved")
+            .order_by(Observation.as_of, Observation.id)):
+        obs[o.kpi_id].append((o, u))
+    out = []
+    for kpi, block, area, mt in rows:
+        tv = [target_view(t, kpi.unit) for t in targets[kpi.id]]
+        ov = [observation_view(o, kpi, u) for o, u in obs[kpi.id]]
+        latest: dict[str, ObservationView] = {}
+        for o in ov:
+            latest[o.breakdown] = o
+        out.append(KpiView(
+            kpi.code, kpi.name, kpi.unit, kpi.unit_note, Direction(kpi.direction),
+            kpi.aggregation, block.code if block else "", block.name if block else "",
+            area.code if area else None, area.name if area else None, kpi.area_basis,
+            mt.name if mt else None, kpi.wording, kpi.lead,
+            (kpi.cumulative_from_fy, kpi.cumulative_to_fy)
+            if kpi.cumulative_from_fy is not None and kpi.cumulative_to_fy is not None else None,
+            tuple(kpi.breakdowns or ()),
+            (kpi.baseline_value, Qualifier(kpi.baseline_qualifier or "exact"),
+             AsOf(kpi.baseline_as_of, Precision(kpi.baseline_precision or "day")),
+             kpi.baseline_text or "") if kpi.baseline_value is not None
+            and kpi.baseline_as_of is not None else None,
+            (kpi.outlook_deadline, kpi.outlook_text or "") if kpi.outlook_deadline else None,
+            kpi.headline, tuple(tv), assess_kpi(kpi, tv, ov, today),
+            tuple(latest[k] for k in sorted(latest)), tuple(ov)))
+    return out
+
+
+def list_kpis(uow: UnitOfWork, *, today: date) -> list[KpiView]:
+    """Every KPI of the national strategy with its targets and status on ``today``."""
+    with uow:
+        return _load(uow.session, today)
+
+
+@dataclass(frozen=True)
+class KpiDetail:
+    kpi: KpiView
+    observations: tuple[ObservationView, ...]   # national series, oldest first
+    local_observations: tuple[ObservationView, ...]
+    area_path: tuple[tuple[str, str], ...]       # (code, name) from the half down
+
+
+def get_kpi(uow: UnitOfWork, code: str, *, today: date) -> KpiDetail:
+    with uow:
+        s = uow.session
+        views = _load(s, today, [code])
+        if not views:
+            raise NotFound(f"unknown KPI {code!r}", message_ja=f"KPI「{code}」は見つかりません",
+                           field="kpi")
+        kpi = s.scalars(select(Kpi).where(Kpi.code == code)).one()
+        rows = s.execute(select(Observation, OrgUnit)
+                         .join(OrgUnit, OrgUnit.id == Observation.org_unit_id)
+                         .where(Observation.kpi_id == kpi.id)
+                         .order_by(Observation.as_of, Observation.breakdown)).all()
+        national = tuple(observation_view(o, kpi, u) for o, u in rows if u.code == NATION_CODE)
+        local = tuple(observation_view(o, kpi, u) for o, u in rows if u.code != NATION_CODE)
+        path: list[tuple[str, str]] = []
+        area = s.get(Area, kpi.area_id) if kpi.area_id else None
+        while area is not None:
+            path.insert(0, (area.code, area.name))
+            area = s.get(Area, area.parent_id) if area.parent_id else None
+        return KpiDetail(views[0], national, local, tuple(path))
+
+
+def find_kpi(session: Session, code_or_name: str) -> Kpi:
+    """A KPI by its code or its exact name (full/half width alike)."""
+    from digiden.domain.text import match_key
+    kpi = session.scalars(select(Kpi).where(Kpi.code == code_or_name.strip())).one_or_none()
+    if kpi is None:
+        kpi = session.scalars(select(Kpi).where(Kpi.name_key == match_key(code_or_name))
+                              ).one_or_none()
+    if kpi is None:
+        raise NotFound(f"unknown KPI {code_or_name!r}",
+                       message_ja=f"KPI「{code_or_name}」は見つかりません", field="kpi")
+    return kpi

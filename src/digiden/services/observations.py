@@ -1,0 +1,192 @@
+"""Recording observed values of KPIs (web form, API and CLI all come through here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from digiden.domain.calendar import parse_as_of
+from digiden.domain.codes import normalize_code
+from digiden.domain.errors import InvalidInput, NotFound
+from digiden.domain.quantities import Qualifier, parse_quantity
+from digiden.domain.text import clean_text
+from digiden.services import audit
+from digiden.services.kpis import ObservationView, find_kpi, observation_view
+from digiden.services.reference import NATION_CODE, observation_snapshot
+from digiden.services.uow import UnitOfWork
+from digiden.store.models import Kpi, Observation, OrgUnit
+
+COUNT_UNITS = frozenset({"団体", "市区町村", "都市", "地域", "か所", "人", "校", "事業者", "件"})
+MAX_TEXT = 500
+
+
+@dataclass(frozen=True)
+class ObservationInput:
+    """What a person types: every field is text, parsed and checked by the service."""
+
+    kpi: str
+    as_of: str
+    value: str
+    org_unit: str = NATION_CODE
+    breakdown: str = ""
+    qualifier: str = ""
+    source_title: str = ""
+    source_url: str = ""
+    note: str = ""
+
+
+def _org_unit(session, code: str) -> OrgUnit:  # type: ignore[no-untyped-def]
+    text = (code or "").strip()
+    if not text or text.upper() == NATION_CODE:
+        key = NATION_CODE
+    else:
+        key = normalize_code(text)
+    unit = session.scalars(select(OrgUnit).where(OrgUnit.code == key)).one_or_none()
+    if unit is None:
+        raise NotFound(f"unknown local government code {key}",
+                       message_ja=f"団体コード {key} の地方公共団体は見つかりません",
+                       field="org_unit")
+    return unit
+
+
+def validate_value(kpi: Kpi, text: str) -> tuple[float, Qualifier]:
+    """Parse a value as typed (１，０００ / 2万人強 / 12.5%) and check it fits the KPI's unit."""
+    if not str(text or "").strip():
+        raise InvalidInput("value is required", message_ja="値を入力してください", field="value")
+    q = parse_quantity(text, field="value")
+    if q.value is None:
+        raise InvalidInput(f"value must be a single number, got {text!r}",
+                           message_ja=f"値は1つの数値で入力してください: {text}", field="value")
+    if q.unit and q.unit != kpi.unit and not (q.unit == "%" and kpi.unit == "%"):
+        raise InvalidInput(f"value is in {q.unit!r} but the KPI counts {kpi.unit!r}",
+                           message_ja=f"単位が違います（{q.unit}）。このKPIの単位は「{kpi.unit}」です",
+                           field="value")
+    if q.value < 0:
+        raise InvalidInput("value must not be negative", message_ja="値に負の数は入力できません",
+                           field="value")
+    if kpi.unit == "%" and q.value > 100:
+        raise InvalidInput(f"a percentage cannot exceed 100, got {q.value:g}",
+                           message_ja=f"割合は100以下で入力してください（入力値 {q.value:g}）",
+                           field="value")
+    if kpi.unit in COUNT_UNITS and not float(q.value).is_integer():
+        raise InvalidInput(f"a count must be a whole number, got {q.value:g}",
+                           message_ja=f"件数は整数で入力してください（入力値 {q.value:g}）",
+                           field="value")
+    return q.value, q.qualifier
+
+
+def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: str,
+                    now: datetime, today: date) -> tuple[ObservationView, bool]:
+    """Record a value; returns the observation and whether it was new (else it was updated).
+
+    Every field is checked before anything is written; the change and its audit event commit
+    together.
+    """
+    with uow:
+        s = uow.session
+        kpi = find_kpi(s, data.kpi)
+        unit = _org_unit(s, data.org_unit)
+        as_of = parse_as_of(data.as_of) if str(data.as_of or "").strip() else None
+        if as_of is None:
+            raise InvalidInput("as-of date is required", message_ja="時点（日付）を入力してください",
+                               field="as_of")
+        if as_of.date > today:
+            raise InvalidInput(f"as-of date {as_of.iso()} is in the future",
+                               message_ja=f"時点 {as_of.label()} は未来の日付です", field="as_of")
+        value, parsed_q = validate_value(kpi, data.value)
+        qualifier = Qualifier.parse(data.qualifier) if data.qualifier else parsed_q
+        breakdown = clean_text(data.breakdown or "")
+        if kpi.breakdowns and breakdown not in kpi.breakdowns:
+            raise InvalidInput(
+                f"breakdown must be one of {', '.join(kpi.breakdowns)}",
+                message_ja=f"内訳は {'・'.join(kpi.breakdowns)} のいずれかを選んでください",
+                field="breakdown")
+        if not kpi.breakdowns and breakdown:
+            raise InvalidInput("this KPI has no breakdowns", message_ja="このKPIには内訳がありません",
+                               field="breakdown")
+        source_title = clean_text(data.source_title or "")
+        if not source_title:
+            raise InvalidInput("source is required: say where the number comes from",
+                               message_ja="出典を入力してください（数値の根拠）", field="source_title")
+        for name, val in (("source_title", source_title), ("source_url", data.source_url),
+                          ("note", data.note)):
+            if len(val or "") > MAX_TEXT:
+                raise InvalidInput(f"{name} is longer than {MAX_TEXT} characters",
+                                   message_ja=f"{MAX_TEXT}文字以内で入力してください", field=name)
+        url = (data.source_url or "").strip() or None
+        if url and not url.startswith(("http://", "https://")):
+            raise InvalidInput("source URL must start with http:// or https://",
+                               message_ja="出典URLは http:// または https:// で始めてください",
+                               field="source_url")
+        existing = s.scalars(select(Observation).where(
+            Observation.kpi_id == kpi.id, Observation.org_unit_id == unit.id,
+            Observation.as_of == as_of.date, Observation.breakdown == breakdown)).one_or_none()
+        vals = {"value": value, "qualifier": qualifier.value,
+                "as_of_precision": as_of.precision.value, "source_title": source_title,
+                "source_url": url, "note": clean_text(data.note or "")}
+        if existing is None:
+            obs = Observation(kpi_id=kpi.id, org_unit_id=unit.id, as_of=as_of.date,
+                              breakdown=breakdown, status="approved", created_by=actor,
+                              created_at=now, **vals)
+            s.add(obs)
+            s.flush()
+            before = None
+            created = True
+        else:
+            obs = existing
+            before = observation_snapshot(obs)
+            for k, v in vals.items():
+                setattr(obs, k, v)
+            obs.updated_at = now
+            obs.created_by = actor
+            s.flush()
+            created = False
+        audit.record(s, actor=actor, action="observation.create" if created else
+                     "observation.update", entity="observation", entity_key=str(obs.id), at=now,
+                     before=before, after=observation_snapshot(obs), kpi_id=kpi.id,
+                     org_unit_id=unit.id,
+                     summary=f"{kpi.name}: {unit.full_name} {as_of.label()} = {value:g}{kpi.unit}")
+        view = observation_view(obs, kpi, unit)
+        uow.commit()
+        return view, created
+
+
+def list_observations(uow: UnitOfWork, *, kpi: str | None = None, org_unit: str | None = None,
+                      date_from: str | None = None, date_to: str | None = None,
+                      limit: int = 500, offset: int = 0) -> list[ObservationView]:
+    """Observations filtered by KPI, local government and period (as-of dates inclusive)."""
+    if not 1 <= limit <= 5000:
+        raise InvalidInput("limit must be between 1 and 5000",
+                           message_ja="件数は1〜5000で指定してください", field="limit")
+    with uow:
+        s = uow.session
+        q = (select(Observation, Kpi, OrgUnit).join(Kpi, Kpi.id == Observation.kpi_id)
+             .join(OrgUnit, OrgUnit.id == Observation.org_unit_id)
+             .order_by(Kpi.position, Observation.as_of, Observation.breakdown, Observation.id))
+        if kpi:
+            q = q.where(Observation.kpi_id == find_kpi(s, kpi).id)
+        if org_unit:
+            q = q.where(Observation.org_unit_id == _org_unit(s, org_unit).id)
+        if date_from:
+            q = q.where(Observation.as_of >= _period_start(date_from, "date_from"))
+        if date_to:
+            q = q.where(Observation.as_of <= _period_end(date_to, "date_to"))
+        return [observation_view(o, k, u) for o, k, u in s.execute(q.limit(limit).offset(offset))]
+
+
+def _period_start(text: str, field: str) -> date:
+    from digiden.domain.calendar import Precision
+    try:
+        a = parse_as_of(text)
+    except InvalidInput as e:
+        raise InvalidInput(e.message, message_ja=e.message_ja, field=field) from None
+    return a.date.replace(day=1) if a.precision is Precision.MONTH else a.date
+
+
+def _period_end(text: str, field: str) -> date:
+    try:
+        return parse_as_of(text).date
+    except InvalidInput as e:
+        raise InvalidInput(e.message, message_ja=e.message_ja, field=field) from None

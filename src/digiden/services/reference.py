@@ -1,0 +1,430 @@
+"""Loading the packaged reference data: local governments, the national strategy and the
+published KPI actuals. Idempotent: a second run changes nothing and writes no duplicates."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from digiden.domain.calendar import parse_as_of
+from digiden.domain.codes import normalize_code
+from digiden.domain.errors import InvalidInput
+from digiden.domain.quantities import Qualifier, parse_quantity
+from digiden.domain.strategy_doc import StrategyDoc, parse_strategy
+from digiden.domain.text import clean_text, match_key, search_key
+from digiden.services import audit
+from digiden.services.uow import UnitOfWork
+from digiden.store.models import (
+    Area,
+    ImportBatch,
+    Kpi,
+    KpiBlock,
+    ModelType,
+    Observation,
+    OrgUnit,
+    Practice,
+    PracticeModelType,
+    PracticeOrgUnit,
+    Strategy,
+    Target,
+)
+
+NATION_CODE = "JP"
+POPULATION_AS_OF = date(2022, 1, 1)
+STRATEGY_FILE = "strategy_fy2023.yaml"
+ACTUALS_FILE = "kpi_actuals_reported.csv"
+
+Progress = Callable[[str, int, int], None]
+
+
+def data_path(name: str) -> Path:
+    return Path(str(resources.files("digiden.data").joinpath(name)))
+
+
+@dataclass
+class LoadReport:
+    """What one `digiden db init` did, per kind of record."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, outcome: str, n: int = 1) -> None:
+        bucket = getattr(self, outcome)
+        bucket[kind] = bucket.get(kind, 0) + n
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+def _read_csv(name: str) -> list[dict[str, str]]:
+    with open(data_path(name), encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _set(obj: Any, values: dict[str, Any]) -> bool:
+    changed = False
+    for k, v in values.items():
+        if getattr(obj, k) != v:
+            setattr(obj, k, v)
+            changed = True
+    return changed
+
+
+def _designated_cities(rows: Iterable[dict[str, str]]) -> set[tuple[str, str]]:
+    """(prefecture, city) pairs of cities with wards — the 政令指定都市."""
+    out = set()
+    for r in rows:
+        parts = r["city"].split(" ")
+        if len(parts) == 2 and parts[1].endswith("区"):
+            out.add((r["pref"], parts[0]))
+    return out
+
+
+def kind_of(prefecture: str, city: str, designated: set[tuple[str, str]]) -> str:
+    if not city:
+        return "prefecture"
+    if (prefecture, city) in designated:
+        return "designated_city"
+    if prefecture == "東京都" and city.endswith("区"):
+        return "special_ward"
+    if city.endswith("市"):
+        return "city"
+    if city.endswith("町"):
+        return "town"
+    if city.endswith("村"):
+        return "village"
+    raise InvalidInput(f"cannot tell the kind of {prefecture}{city}",
+                       message_ja=f"団体区分を判定できません: {prefecture}{city}")
+
+
+def load_org_units(session: Session, report: LoadReport, progress: Progress | None = None) -> None:
+    lg_rows = _read_csv("local_governments.csv")
+    geo_rows = _read_csv("localgovjp.csv")
+    geo = {r["lgcode"].zfill(6): r for r in geo_rows}
+    prefs = {r["lgcode"].zfill(6): r for r in _read_csv("prefjp.csv")}
+    pop = {r["code"]: r for r in _read_csv("population_2022.csv")}
+    designated = _designated_cities(geo_rows)
+
+    existing = {o.code: o for o in session.scalars(select(OrgUnit))}
+    nation = existing.get(NATION_CODE)
+    if nation is None:
+        nation = OrgUnit(code=NATION_CODE, name="国", full_name="国（全国）", kana="クニ",
+                         search_text="くに", kind="nation", prefecture_code="00")
+        session.add(nation)
+        report.add("org_unit", "created")
+    pref_units: dict[str, OrgUnit] = {}
+    total = len(lg_rows)
+    for i, r in enumerate(sorted(lg_rows, key=lambda r: (r["city"] != "", r["code"]))):
+        code = normalize_code(r["code"])
+        pref, city = r["prefecture"], r["city"]
+        kind = kind_of(pref, city, designated)
+        name = city or pref
+        kana = r["city_kana"] if city else r["prefecture_kana"]
+        full = pref + city if city else pref
+        p = pop.get(code, {})
+        g = prefs.get(code, {}) if kind == "prefecture" else geo.get(code, {})
+        values: dict[str, Any] = {
+            "name": name, "full_name": full, "kana": kana, "kind": kind,
+            "search_text": " ".join(sorted({
+                search_key(full), search_key(name), search_key(kana),
+                search_key(g.get("citykana", "") or g.get("prefkana", ""))} - {""})),
+            "prefecture_code": code[:2],
+            "parent_id": None if kind == "prefecture" else pref_units[code[:2]].id,
+            "population": int(p["population"]) if p.get("population") else None,
+            "households": int(p["households"]) if p.get("households") else None,
+            "population_65_plus": int(p["population_65_plus"]) if p.get("population_65_plus")
+            else None,
+            "aging_rate_pct": float(p["aging_rate_pct"]) if p.get("aging_rate_pct") else None,
+            "population_as_of": POPULATION_AS_OF if p else None,
+            "lat": float(g["lat"]) if g.get("lat") else None,
+            "lng": float(g["lng"]) if g.get("lng") else None,
+            "website": g.get("url") or None,
+            "catchphrase": g.get("phrase") or None,
+        }
+        unit = existing.get(code)
+        if unit is None:
+            unit = OrgUnit(code=code, **values)
+            session.add(unit)
+            report.add("org_unit", "created")
+        elif _set(unit, values):
+            report.add("org_unit", "updated")
+        else:
+            report.add("org_unit", "unchanged")
+        if kind == "prefecture":
+            session.flush()
+            pref_units[code[:2]] = unit
+        if progress and (i % 100 == 0 or i == total - 1):
+            progress("local governments", i + 1, total)
+    session.flush()
+
+
+def read_strategy_file(path: Path | None = None) -> tuple[StrategyDoc, str]:
+    """Read and validate a strategy YAML file; returns the document and its checksum."""
+    p = path or data_path(STRATEGY_FILE)
+    raw = p.read_bytes()
+    try:
+        doc = yaml.safe_load(io.BytesIO(raw))
+    except yaml.YAMLError as e:
+        raise InvalidInput(f"{p.name}: not valid YAML: {e}",
+                           message_ja=f"{p.name}: YAMLとして読めません: {e}") from None
+    return parse_strategy(doc), hashlib.sha256(raw).hexdigest()
+
+
+def load_strategy(session: Session, doc: StrategyDoc, checksum: str, report: LoadReport, *,
+                  actor: str, now: datetime) -> Strategy:
+    nation = session.scalars(select(OrgUnit).where(OrgUnit.code == NATION_CODE)).one()
+    strategy = session.scalars(select(Strategy).where(Strategy.code == doc.code)).one_or_none()
+    if strategy is not None and strategy.source_checksum == checksum:
+        report.add("strategy", "unchanged")
+        return strategy
+    before = {"checksum": strategy.source_checksum} if strategy else None
+    values = {"owner_id": nation.id, "title": doc.title, "short_title": doc.short_title,
+              "fy_from": doc.fy_from, "fy_to": doc.fy_to, "version": doc.version,
+              "status": doc.status, "aim": doc.aim, "details": doc.details,
+              "source_checksum": checksum}
+    if strategy is None:
+        strategy = Strategy(code=doc.code, **values)
+        session.add(strategy)
+        report.add("strategy", "created")
+    else:
+        _set(strategy, values)
+        report.add("strategy", "updated")
+    session.flush()
+
+    areas = {a.code: a for a in session.scalars(select(Area).where(
+        Area.strategy_id == strategy.id))}
+    for a in doc.areas:
+        vals = {"kind": a.kind, "number": a.number, "name": a.name, "description": a.description,
+                "and_more": a.and_more, "position": a.position,
+                "parent_id": areas[a.parent].id if a.parent else None}
+        if a.code in areas:
+            _set(areas[a.code], vals)
+        else:
+            areas[a.code] = Area(strategy_id=strategy.id, code=a.code, **vals)
+            session.add(areas[a.code])
+        session.flush()
+
+    blocks = {b.code: b for b in session.scalars(select(KpiBlock).where(
+        KpiBlock.strategy_id == strategy.id))}
+    for b in doc.blocks:
+        vals = {"name": b.name, "intro": b.intro, "and_more": b.and_more, "position": b.position}
+        if b.code in blocks:
+            _set(blocks[b.code], vals)
+        else:
+            blocks[b.code] = KpiBlock(strategy_id=strategy.id, code=b.code, **vals)
+            session.add(blocks[b.code])
+    types = {m.code: m for m in session.scalars(select(ModelType).where(
+        ModelType.strategy_id == strategy.id))}
+    for m in doc.model_types:
+        vals = {"category": m.category, "name": m.name, "position": m.position}
+        if m.code in types:
+            _set(types[m.code], vals)
+        else:
+            types[m.code] = ModelType(strategy_id=strategy.id, code=m.code, **vals)
+            session.add(types[m.code])
+    session.flush()
+
+    units = {o.code: o for o in session.scalars(select(OrgUnit))}
+    for c in doc.case_studies:
+        for code in c.org_units:
+            unit = units.get(code)
+            if unit is None:
+                raise InvalidInput(f"case study {c.code}: unknown local government {code}",
+                                   message_ja=f"事例 {c.code}: 団体コード {code} が見つかりません",
+                                   field="org_units")
+            if c.place and unit.full_name not in c.place.replace("・", ""):
+                raise InvalidInput(
+                    f"case study {c.code}: code {code} is {unit.full_name}, not {c.place}",
+                    message_ja=f"事例 {c.code}: {code} は{unit.full_name}で、{c.place}ではありません",
+                    field="org_units")
+        practice = session.scalars(select(Practice).where(Practice.code == c.code)).one_or_none()
+        vals = {"strategy_id": strategy.id, "title": c.title, "place": c.place,
+                "partners": list(c.partners), "origin": "seed", "status": "published",
+                "position": c.position}
+        if practice is None:
+            practice = Practice(code=c.code, **vals)
+            session.add(practice)
+            session.flush()
+        else:
+            _set(practice, vals)
+        session.execute(delete(PracticeModelType).where(
+            PracticeModelType.practice_id == practice.id))
+        session.execute(delete(PracticeOrgUnit).where(PracticeOrgUnit.practice_id == practice.id))
+        session.flush()
+        session.add_all([PracticeModelType(practice_id=practice.id, model_type_id=types[t].id)
+                         for t in c.types])
+        session.add_all([PracticeOrgUnit(practice_id=practice.id, org_unit_id=units[o].id)
+                         for o in c.org_units])
+
+    kpis = {k.code: k for k in session.scalars(select(Kpi).where(
+        Kpi.strategy_id == strategy.id))}
+    for k in doc.kpis:
+        vals = {
+            "block_id": blocks[k.block].id, "area_id": areas[k.area].id if k.area else None,
+            "area_basis": k.area_basis,
+            "model_type_id": types[k.model_type].id if k.model_type else None,
+            "name": k.name, "name_key": match_key(k.name), "wording": k.wording, "lead": k.lead,
+            "unit": k.unit, "unit_note": k.unit_note, "direction": k.direction.value,
+            "aggregation": k.aggregation,
+            "cumulative_from_fy": k.cumulative[0] if k.cumulative else None,
+            "cumulative_to_fy": k.cumulative[1] if k.cumulative else None,
+            "breakdowns": list(k.breakdowns),
+            "baseline_value": k.baseline[0] if k.baseline else None,
+            "baseline_qualifier": k.baseline[1].value if k.baseline else None,
+            "baseline_as_of": k.baseline[2] if k.baseline else None,
+            "baseline_precision": k.baseline[3] if k.baseline else None,
+            "baseline_text": k.baseline[4] if k.baseline else None,
+            "outlook_deadline": k.outlook[0] if k.outlook else None,
+            "outlook_text": k.outlook[1] if k.outlook else None,
+            "headline": k.headline, "position": k.position,
+        }
+        kpi = kpis.get(k.code)
+        if kpi is None:
+            kpi = Kpi(strategy_id=strategy.id, code=k.code, **vals)
+            session.add(kpi)
+        else:
+            _set(kpi, vals)
+        kpi.targets = [
+            Target(breakdown=t.breakdown, deadline=t.deadline, deadline_kind=t.deadline_kind,
+                   deadline_label=t.deadline_label, deadline_approximate=t.approximate,
+                   value=t.value, low=t.low, high=t.high, qualifier=t.qualifier.value,
+                   nationwide=t.nationwide,
+                   denominator_value=t.denominator[0] if t.denominator else None,
+                   denominator_unit=t.denominator[1] if t.denominator else None,
+                   equivalent_value=t.equivalent[0] if t.equivalent else None,
+                   equivalent_unit=t.equivalent[1] if t.equivalent else None,
+                   equivalent_qualifier=t.equivalent[2].value if t.equivalent else None,
+                   position=i)
+            for i, t in enumerate(k.targets)]
+    session.flush()
+    audit.record(session, actor=actor, action="strategy.load", entity="strategy",
+                 entity_key=doc.code, at=now, before=before,
+                 after={"checksum": checksum, "kpis": len(doc.kpis), "areas": len(doc.areas)},
+                 summary=f"{doc.title}（KPI {len(doc.kpis)}件）を読み込みました")
+    return strategy
+
+
+def load_actuals(session: Session, report: LoadReport, *, actor: str, now: datetime,
+                 path: Path | None = None) -> ImportBatch | None:
+    """Load the published actuals; all-or-nothing, errors name the row and column."""
+    p = path or data_path(ACTUALS_FILE)
+    raw = p.read_bytes()
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    kpis = {k.name_key: k for k in session.scalars(select(Kpi))}
+    nation = session.scalars(select(OrgUnit).where(OrgUnit.code == NATION_CODE)).one()
+    parsed = []
+    for i, r in enumerate(rows, start=2):  # row 1 is the header
+        kpi = kpis.get(match_key(r.get("kpi", "")))
+        if kpi is None:
+            raise InvalidInput(f"{p.name} row {i}, column kpi: unknown KPI {r.get('kpi')!r}",
+                               message_ja=f"{p.name} {i}行目「kpi」列: 不明なKPIです: {r.get('kpi')}",
+                               field="kpi")
+        try:
+            as_of = parse_as_of(r["as_of"])
+            value = parse_quantity(r["value"], field="value").value
+            qualifier = Qualifier.parse(r.get("qualifier"))
+        except InvalidInput as e:
+            raise InvalidInput(f"{p.name} row {i}, column {e.field or 'as_of'}: {e.message}",
+                               message_ja=f"{p.name} {i}行目「{e.field or 'as_of'}」列: {e.message_ja}",
+                               field=e.field) from None
+        breakdown = clean_text(r.get("breakdown", ""))
+        if breakdown and breakdown not in kpi.breakdowns:
+            raise InvalidInput(f"{p.name} row {i}, column breakdown: unknown breakdown {breakdown!r}",
+                               message_ja=f"{p.name} {i}行目「breakdown」列: 不明な内訳です: {breakdown}",
+                               field="breakdown")
+        parsed.append((kpi, as_of, value, qualifier, breakdown, r))
+
+    existing = {(o.kpi_id, o.as_of, o.breakdown): o for o in session.scalars(
+        select(Observation).where(Observation.org_unit_id == nation.id))}
+    batch = ImportBatch(kind="reference", file_name=p.name,
+                        checksum=hashlib.sha256(raw).hexdigest(), created_by=actor,
+                        created_at=now, rows=len(parsed), created=0, updated=0, unchanged=0)
+    changes = []
+    for kpi, as_of, value, qualifier, breakdown, r in parsed:
+        vals = {"value": value, "qualifier": qualifier.value,
+                "as_of_precision": as_of.precision.value,
+                "source_title": r.get("source_title", ""), "source_url": r.get("source_url") or None}
+        obs = existing.get((kpi.id, as_of.date, breakdown))
+        if obs is None:
+            obs = Observation(kpi_id=kpi.id, org_unit_id=nation.id, as_of=as_of.date,
+                              breakdown=breakdown, status="approved", created_by=actor,
+                              created_at=now, **vals)
+            changes.append(("create", obs, None, kpi))
+            batch.created += 1
+        else:
+            before = observation_snapshot(obs)
+            if _set(obs, vals):
+                obs.updated_at = now
+                changes.append(("update", obs, before, kpi))
+                batch.updated += 1
+            else:
+                batch.unchanged += 1
+    report.add("observation", "created", batch.created)
+    report.add("observation", "updated", batch.updated)
+    report.add("observation", "unchanged", batch.unchanged)
+    if not changes:
+        return None
+    session.add(batch)
+    session.flush()
+    for action, obs, before, kpi in changes:
+        if action == "create":
+            obs.batch_id = batch.id
+            session.add(obs)
+        else:
+            obs.batch_id = batch.id
+    session.flush()
+    for action, obs, before, kpi in changes:
+        audit.record(session, actor=actor, action=f"observation.{action}", entity="observation",
+                     entity_key=str(obs.id), at=now, before=before,
+                     after=observation_snapshot(obs), kpi_id=kpi.id, org_unit_id=nation.id,
+                     batch_id=batch.id, summary=f"{kpi.name}: {obs.as_of.isoformat()} の値")
+    return batch
+
+
+def observation_snapshot(o: Observation) -> dict[str, Any]:
+    """The fields of an observation an auditor compares before and after."""
+    return {"as_of": o.as_of.isoformat(), "precision": o.as_of_precision,
+            "breakdown": o.breakdown, "value": o.value, "qualifier": o.qualifier,
+            "source_title": o.source_title, "source_url": o.source_url, "status": o.status}
+
+
+def init_reference_data(uow: UnitOfWork, *, actor: str, now: datetime,
+                        progress: Progress | None = None,
+                        strategy_path: Path | None = None) -> LoadReport:
+    """Load (or refresh) every packaged reference data set in one transaction."""
+    report = LoadReport()
+    doc, checksum = read_strategy_file(strategy_path)
+    with uow:
+        s = uow.session
+        before = {k: v for k, v in report.created.items()}
+        load_org_units(s, report, progress)
+        created_units = report.created.get("org_unit", 0) - before.get("org_unit", 0)
+        updated_units = report.updated.get("org_unit", 0)
+        if created_units or updated_units:
+            audit.record(s, actor=actor, action="reference.load", entity="org_unit",
+                         entity_key="local_governments.csv", at=now,
+                         after={"created": created_units, "updated": updated_units},
+                         summary=f"地方公共団体を読み込みました（新規 {created_units}、更新 {updated_units}）")
+        if progress:
+            progress("strategy", 0, 1)
+        load_strategy(s, doc, checksum, report, actor=actor, now=now)
+        if progress:
+            progress("strategy", 1, 1)
+            progress("reported actuals", 0, 1)
+        load_actuals(s, report, actor=actor, now=now)
+        if progress:
+            progress("reported actuals", 1, 1)
+        uow.commit()
+    return report

@@ -1,0 +1,279 @@
+"""Tables. One class per concept of DESIGN.md §3; names match the vocabulary everywhere."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class OrgUnit(Base):
+    """A local government (or the nation, a pseudo unit with code 'JP')."""
+
+    __tablename__ = "org_unit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    full_name: Mapped[str] = mapped_column(String(96))       # 福島県会津若松市
+    kana: Mapped[str] = mapped_column(String(128), default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")  # normalised name + hiragana kana
+    kind: Mapped[str] = mapped_column(String(24), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    prefecture_code: Mapped[str] = mapped_column(String(2), index=True)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    population: Mapped[int | None] = mapped_column(Integer)
+    households: Mapped[int | None] = mapped_column(Integer)
+    population_65_plus: Mapped[int | None] = mapped_column(Integer)
+    aging_rate_pct: Mapped[float | None] = mapped_column(Float)
+    population_as_of: Mapped[date | None] = mapped_column(Date)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    website: Mapped[str | None] = mapped_column(String(255))
+    catchphrase: Mapped[str | None] = mapped_column(Text)
+
+    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
+
+
+class Strategy(Base):
+    """A strategy document: the national FY2023–27 one, later each local government's own."""
+
+    __tablename__ = "strategy"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    short_title: Mapped[str] = mapped_column(String(200), default="")
+    fy_from: Mapped[int] = mapped_column(Integer)
+    fy_to: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    aim: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # overview, basic approach, cooperation
+    source_checksum: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Area(Base):
+    """A node of the strategy tree: half → pillar / foundation area → field."""
+
+    __tablename__ = "area"
+    __table_args__ = (UniqueConstraint("strategy_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("strategy.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(24))
+    number: Mapped[int | None] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    and_more: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KpiBlock(Base):
+    """One of the strategy's KPI blocks (地方のデジタル実装に向けたKPI …)."""
+
+    __tablename__ = "kpi_block"
+    __table_args__ = (UniqueConstraint("strategy_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("strategy.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    intro: Mapped[str] = mapped_column(Text, default="")
+    and_more: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ModelType(Base):
+    """A model regional-vision type (スマートシティ …) or a key policy field (遠隔医療 …)."""
+
+    __tablename__ = "model_type"
+    __table_args__ = (UniqueConstraint("strategy_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("strategy.id"), index=True)
+    code: Mapped[str] = mapped_column(String(48))
+    category: Mapped[str] = mapped_column(String(24))   # model_vision | policy_field
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Practice(Base):
+    """A good practice (優良事例). The seed's case studies are the first entries."""
+
+    __tablename__ = "practice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    strategy_id: Mapped[int | None] = mapped_column(ForeignKey("strategy.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str | None] = mapped_column(String(100))   # wording of the source
+    partners: Mapped[list[Any]] = mapped_column(default=list)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(String(24), default="seed")
+    status: Mapped[str] = mapped_column(String(16), default="published")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PracticeModelType(Base):
+    __tablename__ = "practice_model_type"
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), primary_key=True)
+    model_type_id: Mapped[int] = mapped_column(ForeignKey("model_type.id"), primary_key=True)
+
+
+class PracticeOrgUnit(Base):
+    __tablename__ = "practice_org_unit"
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True)
+
+
+class Kpi(Base):
+    """A key performance indicator with its unit, direction and where it sits."""
+
+    __tablename__ = "kpi"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("strategy.id"), index=True)
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("kpi_block.id"))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    area_basis: Mapped[str] = mapped_column(String(16), default="seed")
+    model_type_id: Mapped[int | None] = mapped_column(ForeignKey("model_type.id"))
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), index=True)  # NFKC, for matching files
+    wording: Mapped[str] = mapped_column(Text, default="")
+    lead: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[str] = mapped_column(String(16))
+    unit_note: Mapped[str] = mapped_column(String(100), default="")
+    direction: Mapped[str] = mapped_column(String(16))
+    aggregation: Mapped[str] = mapped_column(String(24))
+    scope: Mapped[str] = mapped_column(String(16), default="national")
+    cumulative_from_fy: Mapped[int | None] = mapped_column(Integer)
+    cumulative_to_fy: Mapped[int | None] = mapped_column(Integer)
+    breakdowns: Mapped[list[Any]] = mapped_column(default=list)
+    baseline_value: Mapped[float | None] = mapped_column(Float)
+    baseline_qualifier: Mapped[str | None] = mapped_column(String(16))
+    baseline_as_of: Mapped[date | None] = mapped_column(Date)
+    baseline_precision: Mapped[str | None] = mapped_column(String(8))
+    baseline_text: Mapped[str | None] = mapped_column(String(100))
+    outlook_deadline: Mapped[date | None] = mapped_column(Date)
+    outlook_text: Mapped[str | None] = mapped_column(Text)
+    headline: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    targets: Mapped[list[Target]] = relationship(
+        back_populates="kpi", order_by="Target.position", cascade="all, delete-orphan")
+
+
+class Target(Base):
+    """A dated (or undated) target of a KPI, as the strategy states it."""
+
+    __tablename__ = "target"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id"), index=True)
+    breakdown: Mapped[str] = mapped_column(String(32), default="")
+    deadline: Mapped[date | None] = mapped_column(Date)
+    deadline_kind: Mapped[str] = mapped_column(String(16), default="none")  # fiscal|calendar|within|none
+    deadline_label: Mapped[str] = mapped_column(String(32), default="")
+    deadline_approximate: Mapped[bool] = mapped_column(Boolean, default=False)
+    value: Mapped[float | None] = mapped_column(Float)
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    qualifier: Mapped[str] = mapped_column(String(16), default="exact")
+    nationwide: Mapped[bool] = mapped_column(Boolean, default=False)
+    denominator_value: Mapped[float | None] = mapped_column(Float)
+    denominator_unit: Mapped[str | None] = mapped_column(String(16))
+    equivalent_value: Mapped[float | None] = mapped_column(Float)
+    equivalent_unit: Mapped[str | None] = mapped_column(String(16))
+    equivalent_qualifier: Mapped[str | None] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    kpi: Mapped[Kpi] = relationship(back_populates="targets")
+
+
+class ImportBatch(Base):
+    """One load of a file: who, when, which file, and what it did."""
+
+    __tablename__ = "import_batch"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    file_name: Mapped[str] = mapped_column(String(255))
+    checksum: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="applied")
+
+
+class Observation(Base):
+    """An observed value of a KPI for an org unit at an as-of date, with its source."""
+
+    __tablename__ = "observation"
+    __table_args__ = (
+        UniqueConstraint("kpi_id", "org_unit_id", "as_of", "breakdown",
+                         name="uq_observation_series_point"),
+        Index("ix_observation_kpi_asof", "kpi_id", "as_of"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id"))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    as_of_precision: Mapped[str] = mapped_column(String(8), default="day")
+    breakdown: Mapped[str] = mapped_column(String(32), default="")
+    value: Mapped[float] = mapped_column(Float)
+    qualifier: Mapped[str] = mapped_column(String(16), default="exact")
+    source_title: Mapped[str] = mapped_column(Text, default="")
+    source_url: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="approved")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(Base):
+    """Every mutation: who, when, what, before and after."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_key: Mapped[str] = mapped_column(String(128))
+    kpi_id: Mapped[int | None] = mapped_column(ForeignKey("kpi.id"), index=True)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    summary: Mapped[str] = mapped_column(Text, default="")

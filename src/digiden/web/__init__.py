@@ -1,0 +1,1 @@
+"""FastAPI app: JSON API under /api/v1 and server-rendered Japanese pages."""

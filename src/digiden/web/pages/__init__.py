@@ -1,0 +1,361 @@
+"""Server-rendered Japanese pages. Each page builds a typed context from one service call."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from digiden.domain.errors import DigidenError, InvalidInput
+from digiden.domain.progress import MilestoneReport, Status
+from digiden.services import audit, kpis, localgov, observations, strategies
+from digiden.services.uow import UnitOfWork
+from digiden.web import deps
+from digiden.web.charts import ChartSeries, line_chart
+from digiden.web.geo import JapanMap, color_for, japan_map
+from digiden.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+Uow = Annotated[UnitOfWork, Depends(deps.uow)]
+Today = Annotated[date, Depends(deps.today)]
+Now = Annotated[datetime, Depends(deps.now)]
+
+METHOD_SUMMARY = (
+    "進捗は Open SDG（英国統計局・カナダ統計局）の方法に基づき、最初の観測値から最新値までの"
+    "年平均成長率と、最初の観測値から次の未達目標までに必要な年平均成長率の比 R で判定します"
+    "（R≧0.95 順調、0.6≦R<0.95 要加速、0≦R<0.6 停滞、R<0 悪化）。最終目標に到達済みなら達成、"
+    "観測値が1時点のみ・期限のない目標などは判定不能とし理由を示します。累計目標は期間内の"
+    "均等ペースと比べ、到達見込み日は同じ傾向の延長で求めます。詳しくは docs/methodology.md。"
+)
+
+
+def render(request: Request, name: str, ctx: Any, status_code: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"page": ctx, "title": ctx.title},
+                                      status_code=status_code)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def kpi_chart(k: kpis.KpiView, obs: tuple[kpis.ObservationView, ...] | list[Any],
+              *, compact: bool) -> Markup:
+    """Chart series per breakdown: observations, milestones, forecast of the next milestone."""
+    series = []
+    keys = list(OrderedDict.fromkeys([t.breakdown for t in k.targets] +
+                                     [o.breakdown for o in obs]))
+    parts = {p.breakdown: p.assessment for p in k.status.parts}
+    for key in keys or [""]:
+        pts = tuple((o.as_of.date, o.value) for o in obs if o.breakdown == key)
+        if key == "" and k.baseline and not any(d == k.baseline[2].date for d, _ in pts):
+            pts = tuple(sorted(pts + ((k.baseline[2].date, k.baseline[0]),)))
+        ms = tuple((t.deadline, t.as_milestone().threshold, f"{t.display}（{t.deadline_label}）")
+                   for t in k.targets if t.breakdown == key and t.deadline is not None)
+        a = parts.get(key)
+        fc = None
+        if a and a.forecast and a.next_milestone:
+            fc = (a.forecast, a.next_milestone.threshold)
+        series.append(ChartSeries(key or k.name, pts, fc, ms))
+    return line_chart(series, unit=k.unit, title=f"{k.name}の推移と目標", compact=compact,
+                      width=240 if compact else 680, height=70 if compact else 300)
+
+
+# ---------------------------------------------------------------- dashboard
+
+@dataclass(frozen=True)
+class DashboardRow:
+    kpi: kpis.KpiView
+    chart: Markup
+
+
+@dataclass(frozen=True)
+class DashboardGroup:
+    block_code: str
+    block_name: str
+    intro: str
+    rows: tuple[DashboardRow, ...]
+
+
+@dataclass(frozen=True)
+class MapContext:
+    map: JapanMap
+    values: dict[str, float]
+    colors: dict[str, str]
+    labels: dict[str, str]
+    legend: tuple[tuple[str, str], ...]
+    caption: str
+    source: str
+
+
+@dataclass(frozen=True)
+class DashboardContext:
+    title: str
+    today: date
+    groups: tuple[DashboardGroup, ...]
+    counts: tuple[tuple[Status, int], ...]
+    choropleth: MapContext
+    synthetic: bool = False
+
+
+def case_study_map(uow: UnitOfWork) -> MapContext:
+    counts = localgov.case_studies_by_prefecture(uow)
+    mx = max((c.count for c in counts), default=0)
+    values = {c.prefecture_code: float(c.count) for c in counts}
+    labels = {c.prefecture_code: f"{c.prefecture}: 事例 {c.count}件"
+              + (f"（{'、'.join(c.items)}）" if c.items else "") for c in counts}
+    legend = tuple((color_for(v, mx), f"{int(v)}件") for v in range(0, int(mx) + 1))
+    return MapContext(japan_map(), values, {k: color_for(v, mx) for k, v in values.items()},
+                      labels, legend, "総合戦略で紹介された事例の数（都道府県別）",
+                      "出典: デジタル田園都市国家構想総合戦略の全体像（事例の所在地）")
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, uow: Uow, today: Today) -> HTMLResponse:
+    views = kpis.list_kpis(uow, today=today)
+    groups: OrderedDict[str, list[DashboardRow]] = OrderedDict()
+    meta: dict[str, tuple[str, str]] = {}
+    for k in views:
+        groups.setdefault(k.block_code, []).append(DashboardRow(k, kpi_chart(
+            k, k.history, compact=True)))
+        meta[k.block_code] = (k.block_name, "")
+    st = strategies.get_strategy(uow)
+    intros = {b.code: b.intro for b in st.blocks}
+    counts = tuple((s, sum(1 for k in views if k.status.status is s)) for s in Status)
+    ctx = DashboardContext(
+        "ダッシュボード", today,
+        tuple(DashboardGroup(code, meta[code][0], intros.get(code, ""), tuple(rows))
+              for code, rows in groups.items()),
+        counts, case_study_map(uow))
+    return render(request, "dashboard.html", ctx)
+
+
+# ---------------------------------------------------------------- KPI page
+
+@dataclass(frozen=True)
+class KpiPageContext:
+    title: str
+    detail: kpis.KpiDetail
+    chart: Markup
+    method: str
+    saved: bool
+    history: tuple[audit.AuditView, ...]
+    milestone_rows: tuple[tuple[str, kpis.TargetView, MilestoneReport], ...]
+
+
+def milestone_rows(k: kpis.KpiView) -> tuple[tuple[str, kpis.TargetView, MilestoneReport], ...]:
+    """Pair every target with its milestone report (both keyed by breakdown, deadline, value)."""
+    rows = []
+    for part in k.status.parts:
+        for r in part.assessment.milestones:
+            t = next(t for t in k.targets if t.breakdown == part.breakdown
+                     and t.deadline == r.milestone.deadline and t.value == r.milestone.value)
+            rows.append((part.breakdown, t, r))
+    return tuple(rows)
+
+
+@router.get("/kpis", response_class=HTMLResponse)
+def kpi_index() -> Response:
+    return RedirectResponse("/", status_code=302)
+
+
+@router.get("/kpis/{code}", response_class=HTMLResponse)
+def kpi_page(code: str, request: Request, uow: Uow, today: Today, saved: int = 0) -> HTMLResponse:
+    d = kpis.get_kpi(uow, code, today=today)
+    hist = tuple(audit.history(uow, kpi_code=code, limit=20))
+    ctx = KpiPageContext(d.kpi.name, d, kpi_chart(d.kpi, d.observations, compact=False),
+                         METHOD_SUMMARY, bool(saved), hist, milestone_rows(d.kpi))
+    return render(request, "kpis/detail.html", ctx)
+
+
+# ---------------------------------------------------------------- strategy
+
+@dataclass(frozen=True)
+class StrategyContext:
+    title: str
+    strategy: strategies.StrategyView
+    statuses: dict[str, kpis.KpiView]
+
+
+@router.get("/strategy", response_class=HTMLResponse)
+def strategy_page(request: Request, uow: Uow, today: Today) -> HTMLResponse:
+    st = strategies.get_strategy(uow)
+    statuses = {k.code: k for k in kpis.list_kpis(uow, today=today)}
+    return render(request, "strategy/index.html", StrategyContext("総合戦略", st, statuses))
+
+
+# ---------------------------------------------------------------- local governments
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class DirectoryContext:
+    title: str
+    q: str
+    prefecture: str
+    kind: str
+    page: int
+    total: int
+    results: tuple[localgov.OrgUnitView, ...]
+    prefectures: tuple[tuple[str, str], ...]
+    kinds: dict[str, str]
+    error: DigidenError | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+@router.get("/local-governments", response_class=HTMLResponse)
+def directory(request: Request, uow: Uow, q: str = "", prefecture: str = "", kind: str = "",
+              page: int = 1) -> HTMLResponse:
+    page = max(1, page)
+    error = None
+    try:
+        rows, total = localgov.search(uow, q, prefecture=prefecture or None, kind=kind or None,
+                                      limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    except InvalidInput as e:
+        rows, total, error = [], 0, e
+    prefs = tuple((p.prefecture_code, p.name) for p in localgov.search(
+        uow, "", kind="prefecture", limit=47)[0])
+    ctx = DirectoryContext("地方公共団体", q, prefecture, kind, page, total, tuple(rows), prefs,
+                           localgov.KINDS, error)
+    name = "localgov/_results.html" if is_htmx(request) else "localgov/index.html"
+    return render(request, name, ctx, status_code=422 if error else 200)
+
+
+@dataclass(frozen=True)
+class OrgUnitContext:
+    title: str
+    detail: localgov.OrgUnitDetail
+    map: MapContext | None = None
+
+
+@router.get("/local-governments/{code}", response_class=HTMLResponse)
+def org_unit_page(code: str, request: Request, uow: Uow) -> HTMLResponse:
+    d = localgov.get(uow, code)
+    return render(request, "localgov/detail.html", OrgUnitContext(d.unit.full_name, d))
+
+
+# ---------------------------------------------------------------- map
+
+@dataclass(frozen=True)
+class MapPageContext:
+    title: str
+    choropleth: MapContext
+    measure: str
+    measures: dict[str, str] = field(default_factory=dict)
+
+
+MAP_MEASURES = {"case_studies": "総合戦略の事例数", "aging_rate": "高齢化率（65歳以上人口の割合）",
+                "municipalities": "市区町村の数"}
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, uow: Uow, measure: str = "case_studies") -> HTMLResponse:
+    if measure not in MAP_MEASURES:
+        raise InvalidInput(f"unknown measure {measure!r}", message_ja=f"不明な指標です: {measure}",
+                           field="measure")
+    if measure == "case_studies":
+        ctx_map = case_study_map(uow)
+    else:
+        prefs = {p.prefecture_code: localgov.get(uow, p.code)
+                 for p in localgov.search(uow, "", kind="prefecture", limit=47)[0]}
+        if measure == "aging_rate":
+            values = {c: d.aging_rate_pct or 0.0 for c, d in prefs.items()}
+            lo = min(values.values())
+            mx = max(values.values()) - lo
+            colors = {c: color_for(v - lo + 0.01, mx) for c, v in values.items()}
+            labels = {c: f"{prefs[c].unit.name}: {v:.1f}%" for c, v in values.items()}
+            legend = ((color_for(0.01, mx), f"{lo:.1f}%"),
+                      (color_for(mx, mx), f"{lo + mx:.1f}%"))
+            ctx_map = MapContext(japan_map(), values, colors, labels, legend,
+                                 "高齢化率（都道府県別、2022年1月1日）",
+                                 "出典: 総務省「住民基本台帳に基づく人口、人口動態及び世帯数」令和4年1月1日")
+        else:
+            values = {c: float(len(d.municipalities)) for c, d in prefs.items()}
+            mx = max(values.values())
+            ctx_map = MapContext(japan_map(), values,
+                                 {c: color_for(v, mx) for c, v in values.items()},
+                                 {c: f"{prefs[c].unit.name}: {int(v)}市区町村"
+                                  for c, v in values.items()},
+                                 ((color_for(1, mx), "少"), (color_for(mx, mx), f"{int(mx)}")),
+                                 "市区町村の数（都道府県別）", "出典: 総務省「全国地方公共団体コード」")
+    return render(request, "map.html", MapPageContext("地図", ctx_map, measure, MAP_MEASURES))
+
+
+# ---------------------------------------------------------------- observations
+
+@dataclass(frozen=True)
+class ObservationFormContext:
+    title: str
+    kpis: tuple[kpis.KpiView, ...]
+    values: dict[str, str]
+    error: DigidenError | None = None
+
+
+FORM_FIELDS = ("kpi", "org_unit", "as_of", "value", "breakdown", "qualifier", "source_title",
+               "source_url", "note", "author")
+
+
+@router.get("/observations/new", response_class=HTMLResponse)
+def observation_form(request: Request, uow: Uow, today: Today, kpi: str = "") -> HTMLResponse:
+    ctx = ObservationFormContext("実績値の登録", tuple(kpis.list_kpis(uow, today=today)),
+                                 {"kpi": kpi, "org_unit": "JP"})
+    return render(request, "observations/new.html", ctx)
+
+
+@router.post("/observations", response_class=HTMLResponse)
+def observation_submit(
+    request: Request, uow: Uow, today: Today, now: Now,
+    kpi: Annotated[str, Form()] = "", org_unit: Annotated[str, Form()] = "JP",
+    as_of: Annotated[str, Form()] = "", value: Annotated[str, Form()] = "",
+    breakdown: Annotated[str, Form()] = "", qualifier: Annotated[str, Form()] = "",
+    source_title: Annotated[str, Form()] = "", source_url: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "", author: Annotated[str, Form()] = "",
+) -> Response:
+    values = dict(kpi=kpi, org_unit=org_unit, as_of=as_of, value=value, breakdown=breakdown,
+                  qualifier=qualifier, source_title=source_title, source_url=source_url,
+                  note=note, author=author)
+    try:
+        if not kpi:
+            raise InvalidInput("kpi is required", message_ja="KPIを選んでください", field="kpi")
+        view, _ = observations.add_observation(
+            uow, observations.ObservationInput(kpi, as_of, value, org_unit or "JP", breakdown,
+                                               qualifier, source_title, source_url, note),
+            actor=(author.strip() or "web")[:64], now=now, today=today)
+    except DigidenError as e:
+        ctx = ObservationFormContext("実績値の登録", tuple(kpis.list_kpis(uow, today=today)),
+                                     values, e)
+        return render(request, "observations/new.html", ctx, status_code=e.status_code)
+    return RedirectResponse(f"/kpis/{view.kpi_code}?saved=1", status_code=303)
+
+
+# ---------------------------------------------------------------- audit
+
+@dataclass(frozen=True)
+class AuditContext:
+    title: str
+    events: tuple[audit.AuditView, ...]
+    kpi: str
+    org_unit: str
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, uow: Uow, kpi: str = "", org_unit: str = "") -> HTMLResponse:
+    events = tuple(audit.history(uow, kpi_code=kpi or None, org_unit_code=org_unit or None))
+    return render(request, "audit.html", AuditContext("変更履歴", events, kpi, org_unit))
+
+
+@router.get("/about", response_class=HTMLResponse)
+def about(request: Request) -> HTMLResponse:
+    @dataclass(frozen=True)
+    class About:
+        title: str
+        method: str
+    return render(request, "about.html", About("このサイトについて", METHOD_SUMMARY))
