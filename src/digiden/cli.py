@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
@@ -62,7 +62,7 @@ def runtime(ctx: typer.Context) -> Runtime:
     from digiden.store.db import make_engine, make_session_factory
     s = get_settings()
     engine = make_engine(s.url)
-    ctx.obj = Runtime(make_session_factory(engine), engine, lambda: datetime.now(timezone.utc),
+    ctx.obj = Runtime(make_session_factory(engine), engine, lambda: datetime.now(UTC),
                       s.actor)
     return ctx.obj
 
@@ -320,13 +320,22 @@ def audit_cmd(ctx: typer.Context, kpi: Annotated[str | None, typer.Option(help="
         out.print(f"{e.at:%Y-%m-%d %H:%M} {e.actor} {e.action} {e.summary}")
 
 
+def exit_code_for(e: DigidenError) -> int:
+    """The one place digiden errors become exit codes: 2 invalid input, 3 not found, else 1."""
+    return EXIT_CODES.get(type(e), 1)
+
+
+def error_line(e: DigidenError) -> str:
+    return f"error: {e.message}" + (f" (field: {e.field})" if e.field else "")
+
+
 def main() -> None:
     """Entry point: run the app, turning digiden errors into one message and an exit code."""
     try:
         app(standalone_mode=False)
     except DigidenError as e:
-        err.print(f"[red]error:[/red] {e.message}" + (f" (field: {e.field})" if e.field else ""))
-        raise SystemExit(EXIT_CODES.get(type(e), 1)) from None
+        err.print(error_line(e), markup=False, highlight=False)
+        raise SystemExit(exit_code_for(e)) from None
     except typer.Abort:
         raise SystemExit(1) from None
     except Exception as e:  # click usage errors

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 from digiden.domain.errors import InvalidInput
 
@@ -38,7 +38,7 @@ ERAS: tuple[Era, ...] = (
 _ERA_BY_KEY = {e.name: e for e in ERAS} | {e.letter: e for e in ERAS}
 
 
-class YearKind(str, Enum):
+class YearKind(StrEnum):
     """Whether a year label means a fiscal year (年度) or a calendar year (年)."""
 
     FISCAL = "fiscal"
@@ -158,7 +158,7 @@ _WAREKI_DATE = re.compile(
 )
 
 
-class Precision(str, Enum):
+class Precision(StrEnum):
     """How precisely an as-of date is known."""
 
     DAY = "day"

@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 from digiden.domain.calendar import add_years, years_between
 from digiden.domain.quantities import Qualifier
@@ -31,7 +31,7 @@ FORECAST_HORIZON_YEARS = 50  # beyond this a forecast says "not in sight"
 COMPLETE_VALUE = 100.0       # completion milestones are tracked as 進捗率 (%)
 
 
-class Direction(str, Enum):
+class Direction(StrEnum):
     """Which way is better. Never defaulted: every KPI states it."""
 
     INCREASE = "increase"
@@ -45,7 +45,7 @@ class Direction(str, Enum):
                 "maintain": "維持", "complete": "完成を目指す"}[self.value]
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """A KPI's status. Stable English keys; Japanese labels."""
 
     ACHIEVED = "achieved"
@@ -76,7 +76,7 @@ _SEVERITY = {Status.ACHIEVED: 0, Status.ON_TRACK: 1, Status.NEEDS_ACCELERATION: 
              Status.STALLED: 3, Status.DETERIORATING: 4, Status.NOT_ASSESSABLE: -1}
 
 
-class MilestoneState(str, Enum):
+class MilestoneState(StrEnum):
     MET = "met"
     ON_COURSE = "on_course"
     AT_RISK = "at_risk"

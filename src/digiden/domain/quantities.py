@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from digiden.domain.errors import InvalidInput
 
 
-class Qualifier(str, Enum):
+class Qualifier(StrEnum):
     """How a stated number is to be read. Stable English keys; Japanese labels for the UI."""
 
     EXACT = "exact"                  # 1,000団体

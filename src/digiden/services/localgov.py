@@ -117,7 +117,7 @@ def search(uow: UnitOfWork, q: str = "", *, prefecture: str | None = None,
             raise InvalidInput("a code has 5 or 6 digits", message_ja="団体コードは5桁または6桁です",
                                field="q")
         elif text:
-            key = search_key(text).replace("%", "").replace("_", "")
+            key = search_key(text)
             stmt = stmt.where(OrgUnit.search_text.contains(key, autoescape=True))
         if prefecture:
             stmt = stmt.where(OrgUnit.prefecture_code == _pref_code(s, prefecture))

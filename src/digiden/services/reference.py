@@ -378,12 +378,10 @@ def load_actuals(session: Session, report: LoadReport, *, actor: str, now: datet
         return None
     session.add(batch)
     session.flush()
-    for action, obs, before, kpi in changes:
+    for action, obs, _before, _kpi in changes:
+        obs.batch_id = batch.id
         if action == "create":
-            obs.batch_id = batch.id
             session.add(obs)
-        else:
-            obs.batch_id = batch.id
     session.flush()
     for action, obs, before, kpi in changes:
         audit.record(session, actor=actor, action=f"observation.{action}", entity="observation",

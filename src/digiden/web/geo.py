@@ -1,8 +1,9 @@
 """Prefecture boundaries from the packaged TopoJSON, projected once into SVG paths.
 
 Rendering happens on the server so the map works without JavaScript and without internet.
-Far-off islands east of 145°E (小笠原諸島, 南鳥島) are left out of the drawing to keep the
-main islands legible; their prefecture (東京都) is still drawn and counted.
+The remote Pacific islands of 東京都 (小笠原諸島, 南鳥島, 沖ノ鳥島: south of 31°N and east of
+135°E) are left out of the drawing to keep the main islands legible; 東京都 itself is still drawn
+and counted.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from functools import lru_cache
 from digiden.services.reference import data_path
 
 WIDTH = 640
-MAX_LON = 145.0
 LAT0 = 36.0
+
+
+def _remote_pacific(ring: list[tuple[float, float]]) -> bool:
+    return max(p[1] for p in ring) < 31.0 and min(p[0] for p in ring) > 135.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ def japan_map() -> JapanMap:
         for poly in polys:
             for ring_idx in poly[:1]:  # outer ring only; lakes are not needed for a choropleth
                 ring = _ring(arcs, ring_idx)
-                if max(p[0] for p in ring) > MAX_LON:
+                if _remote_pacific(ring):
                     continue
                 proj = [(lon * kx, -lat) for lon, lat in ring]
                 rings.append(proj)

@@ -1,0 +1,78 @@
+"""The `digiden` command line, in-process against the test database."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_kpi_list_json_has_the_documented_shape(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("kpi", "list", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert len(data) == 18
+    for k in data:
+        assert set(k) >= {"code", "name", "unit", "direction", "cumulative", "breakdowns",
+                          "targets", "status"}
+        for t in k["targets"]:
+            assert set(t) >= {"deadline", "value", "qualifier", "low", "high"}
+        assert set(k["status"]) >= {"key", "label", "next_milestone", "forecast"}
+    dc = next(k for k in data if k["code"] == "regional-data-centers")
+    t = dc["targets"][0]
+    assert (t["qualifier"], t["low"], t["high"], t["deadline"]) == ("range", 11, 19, "2028-03-31")
+    kodomo = next(k for k in data if k["code"] == "kodomo-katei-center")
+    assert kodomo["targets"][0]["deadline"] is None
+
+
+def test_lg_list_json_has_all_1788(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("lg", "list", "--json")
+    data = json.loads(out)
+    assert code == 0 and len(data) == 1788
+    aizu = next(r for r in data if r["code"] == "072028")
+    assert aizu == {"code": "072028", "name": "会津若松市", "prefecture": "福島県",
+                    "kind": "city", "parent": "070009"}
+    assert next(r for r in data if r["code"] == "070009")["parent"] is None
+
+
+def test_kpi_show(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("kpi", "show", "5g-population-coverage")
+    assert code == 0 and "達成見込み" in out and "2031-03-31" in out
+    code, out, _ = cli("kpi", "show", "5g-population-coverage", "--json")
+    assert json.loads(out)["status"]["key"] == "on_track"
+
+
+def test_observe_add_and_list(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("observe", "add", "--kpi", "smart-city-selections", "--as-of", "2024-03",
+                       "--value", "60", "--source", "国土交通省", "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert d["created"] and d["precision"] == "month" and d["created_by"] == "test-cli"
+    code, out, _ = cli("observe", "list", "--kpi", "smart-city-selections", "--json")
+    assert [o["value"] for o in json.loads(out)] == [60.0]
+
+
+def test_observe_add_bad_input_exits_2_naming_the_field(cli) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("observe", "add", "--kpi", "5g-population-coverage", "--as-of",
+                       "2024-03-31", "--value", "120", "--source", "x")
+    assert code == 2 and "field: value" in err
+    code, _, err = cli("observe", "add", "--kpi", "nope", "--as-of", "2024-03-31", "--value",
+                       "1", "--source", "x")
+    assert code == 3 and "unknown KPI" in err
+
+
+def test_lg_search_and_show(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("lg", "search", "ｱｲﾂﾞﾜｶﾏﾂ", "--json")
+    assert code == 0 and json.loads(out)["items"][0]["code"] == "072028"
+    code, out, _ = cli("lg", "show", "07202")
+    assert code == 0 and "会津若松市" in out and "115,556" in out
+    code, _, err = cli("lg", "show", "072027")
+    assert code == 2 and "check digit" in err
+
+
+def test_every_command_has_help(cli) -> None:  # type: ignore[no-untyped-def]
+    for args in (["--help"], ["serve", "--help"], ["db", "upgrade", "--help"],
+                 ["db", "init", "--help"], ["kpi", "list", "--help"], ["kpi", "show", "--help"],
+                 ["observe", "add", "--help"], ["observe", "list", "--help"],
+                 ["lg", "search", "--help"], ["lg", "show", "--help"], ["lg", "list", "--help"],
+                 ["audit", "--help"]):
+        code, out, _ = cli(*args)
+        assert code == 0 and "Usage" in out, args
