@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,18 +20,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from digiden.domain.errors import DigidenError, InvalidInput, NotFound
 from digiden.services.uow import UnitOfWork
 
-app = typer.Typer(help="digiden — デジタル田園都市国家構想: the national strategy, its KPIs, their "
+app = typer.Typer(pretty_exceptions_enable=False, help="digiden — デジタル田園都市国家構想: the national strategy, its KPIs, their "
                        "progress and Japan's 1,788 local governments.",
                   no_args_is_help=True, add_completion=False)
-db_app = typer.Typer(help="Create and update the database.", no_args_is_help=True)
-kpi_app = typer.Typer(help="KPIs of the national strategy, their targets and status.",
+db_app = typer.Typer(pretty_exceptions_enable=False, help="Create and update the database.", no_args_is_help=True)
+kpi_app = typer.Typer(pretty_exceptions_enable=False, help="KPIs of the national strategy, their targets and status.",
                       no_args_is_help=True)
-observe_app = typer.Typer(help="Observed values of KPIs.", no_args_is_help=True)
-lg_app = typer.Typer(help="Local governments (地方公共団体).", no_args_is_help=True)
+observe_app = typer.Typer(pretty_exceptions_enable=False, help="Observed values of KPIs.", no_args_is_help=True)
+lg_app = typer.Typer(pretty_exceptions_enable=False, help="Local governments (地方公共団体).", no_args_is_help=True)
+batch_app = typer.Typer(pretty_exceptions_enable=False, help="Import batches: list, show, revert.",
+                        no_args_is_help=True)
+mapping_app = typer.Typer(pretty_exceptions_enable=False, help="Saved column mappings for imports.",
+                          no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(kpi_app, name="kpi")
 app.add_typer(observe_app, name="observe")
 app.add_typer(lg_app, name="lg")
+app.add_typer(batch_app, name="batch")
+app.add_typer(mapping_app, name="mapping")
 
 out = Console()
 err = Console(stderr=True)
@@ -318,6 +325,161 @@ def audit_cmd(ctx: typer.Context, kpi: Annotated[str | None, typer.Option(help="
         return
     for e in rows:
         out.print(f"{e.at:%Y-%m-%d %H:%M} {e.actor} {e.action} {e.summary}")
+
+
+# ------------------------------------------------------------------ import / export
+
+@app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A .csv (UTF-8, UTF-8 BOM or CP932) or .xlsx file.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report; write nothing.")] = False,
+    kpi: Annotated[str | None, typer.Option(help="The KPI, for files without a KPI column.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="utf-8, utf-8-sig or cp932 (detected if omitted).")]
+    = None,
+    sheet: Annotated[str | None, typer.Option(help="The .xlsx sheet (first readable one if omitted).")]
+    = None,
+    mapping: Annotated[str | None, typer.Option(help="Use a saved column mapping.")] = None,
+    column: Annotated[list[str] | None, typer.Option(
+        "--column", help="Map a column: ROLE=HEADER (roles: kpi, org_code, org_name, prefecture, "
+                         "as_of, breakdown, value, qualifier, source_title, source_url, note).")] = None,
+    save_mapping: Annotated[str | None, typer.Option("--save-mapping", help="Save the mapping used.")]
+    = None,
+    source: Annotated[str | None, typer.Option(help="Source for rows that have none.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import observations from a file: all-or-nothing, as one batch that can be reverted.
+
+    Exits 0 when the file imported (or would import, with --dry-run), 2 when it has errors.
+    """
+    from digiden.services.imports import ImportFailed, ImportOptions, run_import
+    rt = runtime(ctx)
+    cols = {}
+    for c in column or []:
+        role, _, header = c.partition("=")
+        if not header:
+            raise InvalidInput(f"--column takes ROLE=HEADER, got {c!r}",
+                               message_ja=f"--column は 役割=見出し の形で指定します: {c}", field="column")
+        cols[role.strip()] = header.strip()
+    opts = ImportOptions(dry_run=dry_run, kpi=kpi, encoding=encoding, sheet=sheet,
+                         mapping=cols or None, mapping_name=mapping, save_mapping=save_mapping,
+                         source_title=source)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  console=err, disable=json_out or not err.is_terminal) as bar:
+        task = bar.add_task(f"importing {file.name}", total=1.0)
+        try:
+            report = run_import(rt.uow(), file, opts, actor=rt.actor, now=rt.clock(),
+                                progress=lambda _w, share: bar.update(task, completed=share))
+        except ImportFailed as e:
+            report = e.report
+    if json_out:
+        d = report.as_dict()
+        emit_json({k: d[k] for k in ("rows", "created", "updated", "unchanged", "errors")}
+                  | {k: d[k] for k in d if k not in ("rows", "created", "updated", "unchanged", "errors")})
+    else:
+        verb = "would import" if dry_run else "imported"
+        if report.ok:
+            out.print(f"{verb} {file.name}: {report.rows} rows ({report.shape}, {report.file_format}"
+                      f"{' ' + report.encoding if report.encoding else ''}) — {report.created} created, "
+                      f"{report.updated} updated, {report.unchanged} unchanged, {report.missing} missing"
+                      + (f"; batch {report.batch_id}" if report.batch_id else ""))
+        for w in report.warnings:
+            out.print(f"warning: row {w.row}: {w.message}")
+        for e in report.errors:
+            err.print(f"row {e.row}, column {e.column}: {e.message} [{e.value}]", markup=False,
+                      highlight=False)
+        if not report.ok:
+            err.print(f"{report.error_count} error(s); nothing was written", markup=False)
+    if not report.ok:
+        raise SystemExit(2)
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    out_path: Annotated[Path, typer.Option("--out", help="File (or folder for CSV of several tables).")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or json.")] = "csv",
+    table: Annotated[list[str] | None, typer.Option(
+        help="kpis, targets, observations, statuses (all if omitted).")] = None,
+    encoding: Annotated[str, typer.Option(help="CSV encoding: utf-8-sig (Excel) or cp932.")] = "utf-8-sig",
+    kpi: Annotated[str | None, typer.Option(help="Only this KPI.")] = None,
+) -> None:
+    """Export KPIs, targets, observations and statuses (CSV for Excel, .xlsx, JSON)."""
+    from digiden.services.exports import TABLES, export
+    rt = runtime(ctx)
+    counts = export(rt.uow(), fmt, out_path, today=rt.today, encoding=encoding,
+                    tables=tuple(table) if table else TABLES, kpi=kpi)
+    out.print(f"wrote {out_path}: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
+
+
+@app.command("validate")
+def validate_cmd(ctx: typer.Context, kpi: Annotated[str | None, typer.Option(help="Only this KPI.")] = None,
+                 json_out: JsonOpt = False) -> None:
+    """Run every KPI's validation rules over the stored data. Exits 1 if an error-level rule fails."""
+    from digiden.services.validation import run_rules
+    rt = runtime(ctx)
+    found = run_rules(rt.uow(), kpi=kpi)
+    if json_out:
+        emit_json([v.as_dict() for v in found])
+    else:
+        for v in found:
+            out.print(f"{v.severity}: {v.kpi} {v.org_unit} {v.as_of} {v.breakdown}: {v.message}")
+        out.print(f"{len(found)} violation(s)")
+    if any(v.severity == "error" for v in found):
+        raise SystemExit(1)
+
+
+@batch_app.command("list")
+def batch_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Import batches, newest first."""
+    from digiden.services.imports import list_batches
+    rows = list_batches(runtime(ctx).uow())
+    if json_out:
+        emit_json([b.as_dict() for b in rows])
+        return
+    t = Table()
+    for col in ("id", "when", "who", "file", "rows", "created", "updated", "status"):
+        t.add_column(col)
+    for b in rows:
+        t.add_row(str(b.id), f"{b.created_at:%Y-%m-%d %H:%M}", b.created_by, b.file_name, str(b.rows),
+                  str(b.created), str(b.updated), b.status)
+    out.print(t)
+
+
+@batch_app.command("show")
+def batch_show(ctx: typer.Context, batch_id: int, json_out: JsonOpt = False) -> None:
+    """One import batch."""
+    from digiden.services.imports import get_batch
+    b = get_batch(runtime(ctx).uow(), batch_id)
+    if json_out:
+        emit_json(b.as_dict())
+    else:
+        for k, v in b.as_dict().items():
+            out.print(f"{k}: {v}")
+
+
+@batch_app.command("revert")
+def batch_revert(ctx: typer.Context, batch_id: int, json_out: JsonOpt = False) -> None:
+    """Revert a whole import batch: what it created goes, what it overwrote comes back."""
+    from digiden.services.imports import revert_batch
+    rt = runtime(ctx)
+    b = revert_batch(rt.uow(), batch_id, actor=rt.actor, now=rt.clock())
+    if json_out:
+        emit_json(b.as_dict())
+    else:
+        out.print(f"batch {b.id} ({b.file_name}) reverted")
+
+
+@mapping_app.command("list")
+def mapping_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Saved column mappings."""
+    from digiden.services.imports import list_mappings
+    rows = list_mappings(runtime(ctx).uow())
+    if json_out:
+        emit_json(rows)
+    else:
+        for m in rows:
+            out.print(f"{m['name']}: {m['mapping']}")
 
 
 def exit_code_for(e: DigidenError) -> int:

@@ -19,6 +19,7 @@ from digiden.domain.codes import normalize_code
 from digiden.domain.errors import InvalidInput
 from digiden.domain.progress import Direction
 from digiden.domain.quantities import Qualifier
+from digiden.domain.rules import Rule, parse_rules
 from digiden.domain.text import clean_text
 
 UNITS = frozenset({"団体", "市区町村", "%", "都市", "地域", "か所", "人", "校", "事業者", "件"})
@@ -79,6 +80,7 @@ class KpiDoc:
     headline: bool
     targets: tuple[TargetDoc, ...]
     position: int
+    rules: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class StrategyDoc:
     kpis: tuple[KpiDoc, ...]
     model_types: tuple[ModelTypeDoc, ...]
     case_studies: tuple[CaseStudyDoc, ...]
+    synthetic: bool = False
 
 
 def _nfkc(s: str) -> str:
@@ -242,7 +245,7 @@ def parse_strategy(doc: Any) -> StrategyDoc:
                        _nfkc(str(s.get("short_title", ""))), fy_from, fy_to,
                        int(s.get("version", 1)), str(s.get("status", "adopted")),
                        _nfkc(str(s.get("aim", ""))), details, tuple(areas), tuple(blocks),
-                       tuple(kpis), tuple(model_types), tuple(cases))
+                       tuple(kpis), tuple(model_types), tuple(cases), bool(s.get("synthetic", False)))
 
 
 def _parse_kpi(k: Any, w: str, block: str, fy_from: int, area_codes: set[str],
@@ -295,7 +298,7 @@ def _parse_kpi(k: Any, w: str, block: str, fy_from: int, area_codes: set[str],
                   str(k.get("unit_note", "")), direction, aggregation,
                   str(area) if area is not None else None, str(k.get("area_basis", "seed")),
                   mt, breakdowns, cumulative, baseline, outlook, bool(k.get("headline")),
-                  targets, position)
+                  targets, position, parse_rules(k.get("rules"), f"{w}.rules"))
 
 
 def _parse_target(t: Any, w: str, fy_from: int, breakdowns: tuple[str, ...],

@@ -24,7 +24,7 @@ from digiden.domain.progress import (
 from digiden.domain.quantities import Qualifier, format_quantity
 from digiden.services.reference import NATION_CODE
 from digiden.services.uow import UnitOfWork
-from digiden.store.models import Area, Kpi, KpiBlock, ModelType, Observation, OrgUnit, Target
+from digiden.store.models import Area, Kpi, KpiBlock, ModelType, Observation, OrgUnit, SeriesRollup, Target
 
 
 @dataclass(frozen=True)
@@ -291,10 +291,11 @@ def _load(session: Session, today: date, codes: list[str] | None = None) -> list
                    Observation.status == "approved")
             .order_by(Observation.as_of, Observation.id)):
         obs[o.kpi_id].append((o, u))
+    derived = _rollup_series(session, [k for k, *_ in rows if not obs[k.id]])
     out = []
     for kpi, block, area, mt in rows:
         tv = [target_view(t, kpi.unit) for t in targets[kpi.id]]
-        ov = [observation_view(o, kpi, u) for o, u in obs[kpi.id]]
+        ov = [observation_view(o, kpi, u) for o, u in obs[kpi.id]] or derived.get(kpi.id, [])
         latest: dict[str, ObservationView] = {}
         for o in ov:
             latest[o.breakdown] = o
@@ -313,6 +314,31 @@ def _load(session: Session, today: date, codes: list[str] | None = None) -> list
             (kpi.outlook_deadline, kpi.outlook_text or "") if kpi.outlook_deadline else None,
             kpi.headline, tuple(tv), assess_kpi(kpi, tv, ov, today),
             tuple(latest[k] for k in sorted(latest)), tuple(ov)))
+    return out
+
+
+AGGREGATION_LABELS = {"count_org_units": "値が0より大きい団体の数", "sum": "合計",
+                      "ratio": "団体の平均", "latest": "合計"}
+
+
+def _rollup_series(session: Session, kpis: list[Kpi]) -> dict[int, list[ObservationView]]:
+    """National series computed from local governments' values (the series rollup), for KPIs
+    that have no national figure of their own."""
+    if not kpis:
+        return {}
+    by_id = {k.id: k for k in kpis}
+    out: dict[int, list[ObservationView]] = defaultdict(list)
+    for r in session.scalars(select(SeriesRollup).where(SeriesRollup.kpi_id.in_(list(by_id)),
+                                                        SeriesRollup.n > 0)
+                             .order_by(SeriesRollup.kpi_id, SeriesRollup.as_of, SeriesRollup.breakdown)):
+        k = by_id[r.kpi_id]
+        value = {"count_org_units": float(r.positive), "ratio": r.total / r.n if r.n else 0.0
+                 }.get(k.aggregation, r.total)
+        out[k.id].append(ObservationView(
+            0, k.code, NATION_CODE, "地方公共団体の値の集計", AsOf(r.as_of, Precision.DAY), r.breakdown,
+            value, k.unit, Qualifier.EXACT,
+            f"地方公共団体の値の集計（{AGGREGATION_LABELS.get(k.aggregation, '合計')}、{r.n:,}団体）",
+            None, "derived", "digiden", None, None, ""))
     return out
 
 
@@ -338,11 +364,18 @@ def get_kpi(uow: UnitOfWork, code: str, *, today: date) -> KpiDetail:
             raise NotFound(f"unknown KPI {code!r}", message_ja=f"KPI「{code}」は見つかりません",
                            field="kpi")
         kpi = s.scalars(select(Kpi).where(Kpi.code == code)).one()
+        # National rows in full; local rows only the most recent few hundred (at national scale
+        # a KPI has ~100,000 local values, which belong in an export, not on a page).
         rows = s.execute(select(Observation, OrgUnit)
                          .join(OrgUnit, OrgUnit.id == Observation.org_unit_id)
-                         .where(Observation.kpi_id == kpi.id)
+                         .where(Observation.kpi_id == kpi.id, OrgUnit.code == NATION_CODE)
                          .order_by(Observation.as_of, Observation.breakdown)).all()
-        national = tuple(observation_view(o, kpi, u) for o, u in rows if u.code == NATION_CODE)
+        rows += s.execute(select(Observation, OrgUnit)
+                          .join(OrgUnit, OrgUnit.id == Observation.org_unit_id)
+                          .where(Observation.kpi_id == kpi.id, OrgUnit.code != NATION_CODE)
+                          .order_by(Observation.as_of.desc(), OrgUnit.code).limit(LOCAL_ROWS_SHOWN)).all()
+        national = tuple(observation_view(o, kpi, u) for o, u in rows if u.code == NATION_CODE) \
+            or views[0].history
         local = tuple(observation_view(o, kpi, u) for o, u in rows if u.code != NATION_CODE)
         path: list[tuple[str, str]] = []
         area = s.get(Area, kpi.area_id) if kpi.area_id else None
@@ -350,6 +383,9 @@ def get_kpi(uow: UnitOfWork, code: str, *, today: date) -> KpiDetail:
             path.insert(0, (area.code, area.name))
             area = s.get(Area, area.parent_id) if area.parent_id else None
         return KpiDetail(views[0], national, local, tuple(path))
+
+
+LOCAL_ROWS_SHOWN = 300
 
 
 def find_kpi(session: Session, code_or_name: str) -> Kpi:

@@ -16,6 +16,7 @@ from digiden.services import audit
 from digiden.services.kpis import ObservationView, find_kpi, observation_view
 from digiden.services.reference import NATION_CODE, observation_snapshot
 from digiden.services.uow import UnitOfWork
+from digiden.store import bulk
 from digiden.store.models import Kpi, Observation, OrgUnit
 
 COUNT_UNITS = frozenset({"団体", "市区町村", "都市", "地域", "か所", "人", "校", "事業者", "件"})
@@ -148,6 +149,10 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: str,
                      before=before, after=observation_snapshot(obs), kpi_id=kpi.id,
                      org_unit_id=unit.id,
                      summary=f"{kpi.name}: {unit.full_name} {as_of.label()} = {value:g}{kpi.unit}")
+        if unit.code != NATION_CODE:
+            nation = s.scalar(select(OrgUnit.id).where(OrgUnit.code == NATION_CODE))
+            bulk.rollup_recompute(s.connection(), int(nation or 0),
+                                  keys=[(kpi.id, as_of.date.isoformat(), breakdown)])
         view = observation_view(obs, kpi, unit)
         uow.commit()
         return view, created

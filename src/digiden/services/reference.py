@@ -289,6 +289,7 @@ def load_strategy(session: Session, doc: StrategyDoc, checksum: str, report: Loa
             "outlook_deadline": k.outlook[0] if k.outlook else None,
             "outlook_text": k.outlook[1] if k.outlook else None,
             "headline": k.headline, "position": k.position,
+            "rules": [r.as_dict() for r in k.rules], "synthetic": doc.synthetic,
         }
         kpi = kpis.get(k.code)
         if kpi is None:

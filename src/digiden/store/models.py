@@ -185,6 +185,8 @@ class Kpi(Base):
     outlook_text: Mapped[str | None] = mapped_column(Text)
     headline: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    rules: Mapped[list[Any]] = mapped_column(default=list)   # validation rules (data, not code)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
 
     targets: Mapped[list[Target]] = relationship(
         back_populates="kpi", order_by="Target.position", cascade="all, delete-orphan")
@@ -230,7 +232,64 @@ class ImportBatch(Base):
     created: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="applied")
+    status: Mapped[str] = mapped_column(String(16), default="applied")   # applied | reverted
+    file_format: Mapped[str] = mapped_column(String(16), default="")
+    encoding: Mapped[str] = mapped_column(String(16), default="")
+    shape: Mapped[str] = mapped_column(String(8), default="")
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    reverted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reverted_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ObservationChange(Base):
+    """What an import batch overwrote, so that the batch can be reverted as a whole."""
+
+    __tablename__ = "observation_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observation.id", ondelete="CASCADE"),
+                                                index=True)
+    old_value: Mapped[float] = mapped_column(Float)
+    old_qualifier: Mapped[str] = mapped_column(String(16))
+    old_precision: Mapped[str] = mapped_column(String(8))
+    old_source_title: Mapped[str] = mapped_column(Text, default="")
+    old_source_url: Mapped[str | None] = mapped_column(Text)
+    old_batch_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class BatchKpi(Base):
+    """Which KPIs an import batch touched, with counts (for a KPI's history)."""
+
+    __tablename__ = "batch_kpi"
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), primary_key=True)
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id"), primary_key=True)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ImportMapping(Base):
+    """A saved column mapping for a file layout that a local government sends every year."""
+
+    __tablename__ = "import_mapping"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SeriesRollup(Base):
+    """Per KPI × as-of × breakdown: count, sum and count of positive values over local
+    governments. Kept in step with `observation` in the same transaction as every change, so
+    the national dashboard reads a few thousand rows instead of millions."""
+
+    __tablename__ = "series_rollup"
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id"), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    breakdown: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[float] = mapped_column(Float, default=0.0)
+    positive: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Observation(Base):
@@ -238,9 +297,10 @@ class Observation(Base):
 
     __tablename__ = "observation"
     __table_args__ = (
+        # The one composite index also serves KPI-first lookups; a second (kpi, as_of) index
+        # cost a fifth of the bulk-import time for no query that needs it.
         UniqueConstraint("kpi_id", "org_unit_id", "as_of", "breakdown",
                          name="uq_observation_series_point"),
-        Index("ix_observation_kpi_asof", "kpi_id", "as_of"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id"))
@@ -255,6 +315,7 @@ class Observation(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="approved")
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    source_row: Mapped[int | None] = mapped_column(Integer)   # row in the batch's file
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,712 @@
+"""File imports: the path local governments and ministries use to send their numbers.
+
+``run_import`` reads a CSV or .xlsx file (long or wide), resolves every row to a KPI, a local
+government, a date and a value, checks the KPI's validation rules, and writes everything in
+one transaction — or nothing. A dry run does all of that and rolls back, so its report is
+exactly what a real run would do. Each real run is an import batch that can be reverted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from digiden.domain.calendar import AsOf
+from digiden.domain.codes import normalize_code
+from digiden.domain.errors import DigidenError, InvalidInput, NotFound
+from digiden.domain.periods import parse_period
+from digiden.domain.quantities import Qualifier, is_missing, parse_quantity
+from digiden.domain.rules import Rule, parse_rules
+from digiden.domain.text import clean_text, match_key
+from digiden.services import audit
+from digiden.services.imports.columns import Layout, detect_layout, recognise
+from digiden.services.imports.readers import Table, open_table
+from digiden.services.reference import NATION_CODE
+from digiden.services.uow import UnitOfWork
+from digiden.store import bulk
+from digiden.store.models import BatchKpi, ImportBatch, ImportMapping, Kpi, Observation, OrgUnit
+
+CHUNK = 20_000
+MAX_REPORTED_ERRORS = 1000
+MAX_ACTIONS = 500
+COUNT_UNITS = frozenset({"団体", "市区町村", "都市", "地域", "か所", "人", "校", "事業者", "件"})
+_PLAIN_NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    dry_run: bool = False
+    kpi: str | None = None              # for files without a KPI column
+    encoding: str | None = None         # detected when None
+    sheet: str | None = None            # first readable sheet when None
+    mapping: dict[str, str] | None = None
+    mapping_name: str | None = None     # use a saved mapping
+    save_mapping: str | None = None     # save the mapping used under this name
+    source_title: str | None = None     # for rows without a source column
+    file_name: str | None = None        # the name the user knows the file by (uploads)
+
+
+@dataclass
+class Problem:
+    row: int | None
+    column: str | None
+    value: str
+    message: str
+    message_ja: str
+    severity: str = "error"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "value": self.value,
+                "message": self.message, "message_ja": self.message_ja, "severity": self.severity}
+
+
+@dataclass
+class ImportReport:
+    file_name: str
+    checksum: str
+    file_format: str = ""
+    encoding: str = ""
+    sheet: str = ""
+    shape: str = ""
+    dry_run: bool = False
+    rows: int = 0
+    values: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    missing: int = 0
+    error_count: int = 0
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    batch_id: int | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def add_error(self, p: Problem) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(p)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "created": self.created, "updated": self.updated,
+                "unchanged": self.unchanged, "missing": self.missing,
+                "errors": [e.as_dict() for e in self.errors], "error_count": self.error_count,
+                "warnings": [w.as_dict() for w in self.warnings], "batch_id": self.batch_id,
+                "dry_run": self.dry_run, "file_name": self.file_name, "checksum": self.checksum,
+                "format": self.file_format, "encoding": self.encoding, "sheet": self.sheet,
+                "shape": self.shape, "values": self.values, "ignored_columns": self.ignored_columns,
+                "mapping": self.mapping, "actions": self.actions}
+
+
+class ImportFailed(InvalidInput):
+    """The file has problems; nothing was written. ``report`` lists them row by row."""
+
+    def __init__(self, report: ImportReport):
+        first = report.errors[0] if report.errors else None
+        super().__init__(
+            f"{report.error_count} problem(s) in {report.file_name}; nothing was written"
+            + (f" (first: {first.message})" if first else ""),
+            message_ja=f"{report.file_name} に {report.error_count} 件の問題があります。何も保存していません"
+            + (f"（最初の問題: {first.message_ja}）" if first else ""),
+            field=first.column if first else None)
+        self.report = report
+
+
+@dataclass
+class _KpiInfo:
+    id: int
+    code: str
+    unit: str
+    breakdowns: frozenset[str]
+    rules: tuple[Rule, ...]
+    upper_national: float | None
+    upper_local: float | None
+    lower: float | None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class _Resolver:
+    """Caches for turning cell text into ids; every lookup is a dict hit after the first."""
+
+    def __init__(self, session: Any):
+        self.kpis: dict[str, _KpiInfo] = {}
+        for k in session.scalars(select(Kpi)):
+            rules = parse_rules(k.rules, f"kpi {k.code}")
+            rng = [r for r in rules if r.kind == "range" and r.blocking]
+            orgs = [r for r in rules if r.kind == "max_org_units" and r.blocking]
+            up_local = min((r.max for r in rng if r.max is not None), default=None)
+            up_nat = min([x for x in [up_local] + [r.upper for r in orgs] if x is not None], default=None)
+            info = _KpiInfo(k.id, k.code, k.unit, frozenset(k.breakdowns or ()), rules, up_nat,
+                            up_local, max((r.min for r in rng if r.min is not None), default=None))
+            self.kpis[k.code] = info
+            self.kpis[match_key(k.name)] = info
+        self.org_codes: dict[str, int] = {}
+        self.by_full_name: dict[str, int] = {}
+        self.by_name: dict[str, list[int]] = {}
+        self.code_of: dict[int, str] = {}
+        self.nation_id = 0
+        for uid, code, name, full in session.execute(
+                select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.full_name)):
+            self.org_codes[code] = uid
+            self.code_of[uid] = code
+            if code == NATION_CODE:
+                self.nation_id = uid
+                for alias in ("全国", "国", "jp"):
+                    self.org_codes[alias] = uid
+                continue
+            self.by_full_name[match_key(full)] = uid
+            self.by_name.setdefault(match_key(name), []).append(uid)
+        self._code_cache: dict[str, int | InvalidInput] = {}
+        self._date_cache: dict[str, AsOf | InvalidInput] = {}
+
+    def kpi(self, text: str) -> _KpiInfo | None:
+        return self.kpis.get(text.strip()) or self.kpis.get(match_key(text))
+
+    def org_by_code(self, text: str) -> int:
+        hit = self._code_cache.get(text)
+        if hit is None:
+            try:
+                s = unicodedata.normalize("NFKC", text).strip()
+                if s.upper() == NATION_CODE or s in ("全国", "国"):
+                    hit = self.nation_id
+                else:
+                    code = normalize_code(s.zfill(5) if s.isdigit() and len(s) == 4 else s)
+                    uid = self.org_codes.get(code)
+                    hit = uid if uid is not None else NotFound(
+                        f"no local government has code {code}",
+                        message_ja=f"団体コード {code} の地方公共団体はありません", field="org_unit")
+            except InvalidInput as e:
+                hit = e
+            self._code_cache[text] = hit
+        if isinstance(hit, Exception):
+            raise hit
+        return hit
+
+    def org_by_name(self, name: str, prefecture: str) -> int:
+        key = match_key(prefecture + name) if prefecture else match_key(name)
+        uid = self.by_full_name.get(key)
+        if uid is not None:
+            return uid
+        if prefecture and match_key(prefecture) == match_key(name):
+            uid = self.by_full_name.get(match_key(name))
+            if uid is not None:
+                return uid
+        uids = self.by_name.get(match_key(name), [])
+        if len(uids) == 1 and not prefecture:
+            return uids[0]
+        if len(uids) > 1 and not prefecture:
+            raise InvalidInput(f"{name} is ambiguous; add the prefecture",
+                               message_ja=f"「{name}」は複数あります。都道府県名も指定してください",
+                               field="org_unit")
+        raise NotFound(f"unknown local government {prefecture}{name}",
+                       message_ja=f"地方公共団体「{prefecture}{name}」が見つかりません", field="org_unit")
+
+    def as_of(self, text: str) -> AsOf:
+        hit = self._date_cache.get(text)
+        if hit is None:
+            try:
+                hit = parse_period(text)
+            except InvalidInput as e:
+                hit = e
+            self._date_cache[text] = hit
+        if isinstance(hit, Exception):
+            raise hit
+        return hit
+
+
+def _cell(cells: list[Any], i: int | None) -> Any:
+    if i is None or i >= len(cells):
+        return None
+    return cells[i]
+
+
+def _s(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _value(raw: Any, kpi: _KpiInfo) -> tuple[float, Qualifier] | None:
+    """Parse a value cell; None for a missing value (empty, -, ―, …)."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return float(raw), Qualifier.EXACT
+    text = str(raw) if raw is not None else ""
+    if _PLAIN_NUMBER.match(text):
+        return float(text), Qualifier.EXACT
+    if is_missing(text):
+        return None
+    q = parse_quantity(text, field="value")
+    if q.value is None:
+        raise InvalidInput(f"not a single number: {text!r}", message_ja=f"単一の数値ではありません: {text}",
+                           field="value")
+    if q.unit and q.unit != kpi.unit:
+        raise InvalidInput(f"value is in {q.unit!r} but the KPI counts {kpi.unit!r}",
+                           message_ja=f"単位が違います（{q.unit}）。このKPIの単位は「{kpi.unit}」です",
+                           field="value")
+    return q.value, q.qualifier
+
+
+def _check(value: float, kpi: _KpiInfo, national: bool) -> tuple[str, str] | None:
+    """Row-level checks: sign, integer counts, and the KPI's blocking range rules."""
+    if value < 0:
+        return "value must not be negative", "値に負の数は入力できません"
+    if kpi.unit == "%" and value > 100:
+        return (f"a percentage cannot exceed 100, got {value:g}",
+                f"割合は100以下です（入力値 {value:g}）")
+    if kpi.unit in COUNT_UNITS and not value.is_integer():
+        return f"a count must be a whole number, got {value:g}", f"件数は整数です（入力値 {value:g}）"
+    upper = kpi.upper_national if national else kpi.upper_local
+    if upper is not None and value > upper:
+        return (f"value {value:g} is above the rule's maximum {upper:g}",
+                f"値 {value:g} がルールの上限 {upper:g} を超えています")
+    if kpi.lower is not None and value < kpi.lower:
+        return (f"value {value:g} is below the rule's minimum {kpi.lower:g}",
+                f"値 {value:g} がルールの下限 {kpi.lower:g} を下回っています")
+    return None
+
+
+def _saved_mapping(session: Any, name: str) -> dict[str, str]:
+    m = session.scalars(select(ImportMapping).where(ImportMapping.name == name)).one_or_none()
+    if m is None:
+        raise NotFound(f"no saved mapping named {name!r}",
+                       message_ja=f"保存された列の対応付け「{name}」はありません", field="mapping")
+    return dict(m.mapping)
+
+
+def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: str, now: datetime,
+               progress: Progress | None = None) -> ImportReport:
+    """Import a file; all-or-nothing. Raises :class:`ImportFailed` (with the row-by-row
+    report) when any row has an error; a dry run returns the report and writes nothing."""
+    name = options.file_name or path.name
+    report = ImportReport(name, _sha256(path), dry_run=options.dry_run)
+    with uow:
+        s = uow.session
+        mapping = dict(options.mapping or {})
+        if options.mapping_name:
+            mapping = _saved_mapping(s, options.mapping_name) | mapping
+        table: Table = open_table(path, encoding=options.encoding, sheet=options.sheet,
+                                  recognise=recognise)
+        try:
+            layout = detect_layout(table.headers, mapping or None)
+            report.file_format, report.encoding, report.sheet = (table.file_format, table.encoding,
+                                                                 table.sheet)
+            report.shape = layout.shape
+            report.ignored_columns = layout.ignored
+            report.mapping = {role: table.headers[i] for role, i in layout.columns.items()}
+            res = _Resolver(s)
+            fixed_kpi = None
+            if options.kpi:
+                fixed_kpi = res.kpi(options.kpi)
+                if fixed_kpi is None:
+                    raise NotFound(f"unknown KPI {options.kpi!r}",
+                                   message_ja=f"KPI「{options.kpi}」は見つかりません", field="kpi")
+            elif "kpi" not in layout.columns:
+                raise InvalidInput("the file has no KPI column; name the KPI (--kpi CODE)",
+                                   message_ja="ファイルにKPIの列がありません。取り込むKPIを指定してください",
+                                   field="kpi")
+            batch = ImportBatch(kind="file", file_name=name[:255], checksum=report.checksum,
+                                created_by=actor[:64], created_at=now, rows=0, created=0,
+                                updated=0, unchanged=0, status="applied",
+                                file_format=table.file_format, encoding=table.encoding,
+                                shape=layout.shape, warnings=0)
+            s.add(batch)
+            s.flush()
+            report.batch_id = batch.id
+            _write(s, table, layout, res, fixed_kpi, options, report, batch.id, actor, now,
+                   progress)
+        finally:
+            table.close()
+        if not report.ok:
+            raise ImportFailed(report)
+        if options.dry_run:
+            report.batch_id = None
+            return report  # leaving the block rolls everything back
+        if report.created == 0 and report.updated == 0:
+            report.batch_id = None
+            return report  # nothing changed: no batch, no audit event
+        batch.rows, batch.created, batch.updated = report.rows, report.created, report.updated
+        batch.unchanged, batch.warnings = report.unchanged, len(report.warnings)
+        audit.record(s, actor=actor, action="import.apply", entity="import_batch",
+                     entity_key=str(batch.id), at=now, batch_id=batch.id,
+                     after={"file": name, "checksum": report.checksum, "rows": report.rows,
+                            "created": report.created, "updated": report.updated,
+                            "unchanged": report.unchanged, "format": report.file_format,
+                            "encoding": report.encoding, "shape": report.shape},
+                     summary=f"{name} を取り込みました（新規 {report.created}、更新 {report.updated}、"
+                             f"変更なし {report.unchanged}）")
+        if options.save_mapping:
+            _save_mapping(s, options.save_mapping, report.mapping, actor, now)
+        uow.commit()
+        return report
+
+
+def _save_mapping(session: Any, name: str, mapping: dict[str, str], actor: str, now: datetime) -> None:
+    m = session.scalars(select(ImportMapping).where(ImportMapping.name == name)).one_or_none()
+    before = dict(m.mapping) if m else None
+    if m is None:
+        m = ImportMapping(name=name[:64], mapping=mapping, created_by=actor, created_at=now)
+        session.add(m)
+    else:
+        m.mapping = mapping
+    audit.record(session, actor=actor, action="mapping.save", entity="import_mapping",
+                 entity_key=name, at=now, before=before, after=mapping,
+                 summary=f"列の対応付け「{name}」を保存しました")
+
+
+def _write(s: Any, table: Table, layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None,
+           options: ImportOptions, report: ImportReport, batch_id: int, actor: str, now: datetime,
+           progress: Progress | None) -> None:
+    conn = s.connection()
+    writer = bulk.BulkWriter(conn, batch_id=batch_id, actor=actor, now=now)
+    cols = layout.columns
+    c_kpi, c_code, c_name = cols.get("kpi"), cols.get("org_code"), cols.get("org_name")
+    c_pref, c_asof, c_bd = cols.get("prefecture"), cols.get("as_of"), cols.get("breakdown")
+    c_val, c_q, c_src = cols.get("value"), cols.get("qualifier"), cols.get("source_title")
+    c_url, c_note = cols.get("source_url"), cols.get("note")
+    headers = table.headers
+    default_source = clean_text(options.source_title or "") or f"{report.file_name}（取込）"
+    nation = res.nation_id
+    kpi_ids: set[int] = {fixed_kpi.id} if fixed_kpi else {k.id for k in res.kpis.values()}
+    existing = bulk.existing_series(conn, kpi_ids)
+    fast: list[bulk.Row] = []
+    slow: list[bulk.Row] = []
+    chunk_keys: dict[tuple[int, int, str, str], tuple[int, float, str]] = {}
+    deltas: dict[tuple[int, str, str], list[float]] = {}
+    slow_keys: set[tuple[int, str, str]] = set()
+    touched: dict[int, list[int]] = {}
+
+    def err(row: int, col: int | None, value: Any, e: DigidenError | tuple[str, str]) -> None:
+        en, ja = (e.message, e.message_ja) if isinstance(e, DigidenError) else e
+        report.add_error(Problem(row, headers[col] if col is not None and col < len(headers) else None,
+                                 _s(value)[:200], en, ja))
+
+    def flush(final: bool = False) -> None:
+        nonlocal fast, slow, chunk_keys
+        if fast:
+            if writer.insert_new(fast):
+                for r in fast:
+                    if r[1] != nation:
+                        k = (r[0], r[2], r[4])
+                        d = deltas.get(k)
+                        if d is None:
+                            deltas[k] = [1, r[5], 1 if r[5] > 0 else 0]
+                        else:
+                            d[0] += 1
+                            d[1] += r[5]
+                            d[2] += 1 if r[5] > 0 else 0
+                report.created += len(fast)
+                for r in fast:
+                    touched.setdefault(r[0], [0, 0])[0] += 1
+            else:  # a key repeated across chunks: merge instead, which names both rows
+                slow.extend(fast)
+            fast = []
+        if slow:
+            classify = len(report.actions) < MAX_ACTIONS
+            created, updated, unchanged, conflicts, actions = writer.merge(slow, classify=classify)
+            report.created += created
+            report.updated += updated
+            report.unchanged += unchanged
+            for r in slow:
+                slow_keys.add((r[0], r[2], r[4]))
+                t = touched.setdefault(r[0], [0, 0])
+                if actions.get(r[10]) == "update":
+                    t[1] += 1
+            for row, earlier, v, ev in conflicts:
+                report.add_error(Problem(row, headers[c_val] if c_val is not None else None, f"{v:g}",
+                                         f"duplicate of row {earlier} with a different value ({ev:g})",
+                                         f"{earlier}行目と同じ項目で値が異なります（{ev:g} と {v:g}）"))
+            if classify:
+                for r in slow:
+                    if len(report.actions) >= MAX_ACTIONS:
+                        break
+                    report.actions.append(_action(r, actions.get(r[10], "unchanged"), res))
+            slow = []
+        chunk_keys = {}
+        if progress:
+            progress("import", 1.0 if final else table.progress())
+
+    for rownum, cells in table.rows:
+        if not any(c not in (None, "") for c in cells):
+            continue
+        report.rows += 1
+        # --- KPI
+        if fixed_kpi is not None and c_kpi is None:
+            kpi = fixed_kpi
+        else:
+            raw = _s(_cell(cells, c_kpi))
+            kpi = res.kpi(raw) if raw else fixed_kpi
+            if kpi is None:
+                err(rownum, c_kpi, raw, ("unknown KPI" if raw else "KPI is empty",
+                                         f"不明なKPIです: {raw}" if raw else "KPIが空です"))
+                continue
+            if fixed_kpi is not None and kpi.id != fixed_kpi.id:
+                err(rownum, c_kpi, raw, (f"row is for KPI {kpi.code}, not {fixed_kpi.code}",
+                                         f"指定したKPI（{fixed_kpi.code}）と異なるKPIの行です"))
+                continue
+        # --- local government
+        col_org = c_code if c_code is not None else c_name
+        try:
+            if c_code is not None and _s(_cell(cells, c_code)):
+                org = res.org_by_code(_s(_cell(cells, c_code)))
+                col_org = c_code
+            else:
+                col_org = c_name
+                nm = _s(_cell(cells, c_name))
+                if not nm:
+                    raise InvalidInput("local government is empty", message_ja="団体が空です",
+                                       field="org_unit")
+                org = res.org_by_name(nm, _s(_cell(cells, c_pref)))
+        except DigidenError as e:
+            err(rownum, col_org, _cell(cells, col_org), e)
+            continue
+        # --- breakdown
+        bd = clean_text(_s(_cell(cells, c_bd)))
+        if kpi.breakdowns and bd not in kpi.breakdowns:
+            err(rownum, c_bd, bd, (f"breakdown must be one of {', '.join(sorted(kpi.breakdowns))}",
+                                   f"内訳は {'・'.join(sorted(kpi.breakdowns))} のいずれかです"))
+            continue
+        if not kpi.breakdowns and bd:
+            err(rownum, c_bd, bd, ("this KPI has no breakdowns", "このKPIには内訳がありません"))
+            continue
+        src = clean_text(_s(_cell(cells, c_src))) or default_source
+        url = _s(_cell(cells, c_url)) or None
+        note = clean_text(_s(_cell(cells, c_note)))
+        qual_text = _s(_cell(cells, c_q))
+        # --- one value (long) or one per period column (wide)
+        if layout.shape == "long":
+            try:
+                asof = res.as_of(_s(_cell(cells, c_asof)))
+            except DigidenError as e:
+                err(rownum, c_asof, _cell(cells, c_asof), e)
+                continue
+            items = [(c_val, asof, _cell(cells, c_val))]
+        else:
+            items = [(i, a, _cell(cells, i)) for i, a, _h in layout.periods]
+        for col, asof, raw in items:
+            try:
+                parsed = _value(raw, kpi)
+            except DigidenError as e:
+                err(rownum, col, raw, e)
+                continue
+            if parsed is None:
+                report.missing += 1
+                continue
+            value, q = parsed
+            if qual_text:
+                try:
+                    q = Qualifier.parse(qual_text)
+                except DigidenError as e:
+                    err(rownum, c_q, qual_text, e)
+                    continue
+            problem = _check(value, kpi, org == nation)
+            if problem:
+                err(rownum, col, raw, problem)
+                continue
+            report.values += 1
+            iso = asof.date.isoformat()
+            key = (kpi.id, org, iso, bd)
+            prev = chunk_keys.get(key)
+            if prev is not None:
+                if prev[1] != value or prev[2] != q.value:
+                    err(rownum, col, raw, (f"duplicate of row {prev[0]} with a different value ({prev[1]:g})",
+                                           f"{prev[0]}行目と同じ項目で値が異なります（{prev[1]:g} と {value:g}）"))
+                else:
+                    report.unchanged += 1
+                continue
+            chunk_keys[key] = (rownum, value, q.value)
+            row: bulk.Row = (kpi.id, org, iso, asof.precision.value, bd, value, q.value, src, url,
+                             note, rownum)
+            if (kpi.id, iso, bd) in existing:
+                slow.append(row)
+            else:
+                fast.append(row)
+                if options.dry_run and len(report.actions) < MAX_ACTIONS:
+                    report.actions.append(_action(row, "create", res))
+        if len(fast) + len(slow) >= CHUNK:
+            if report.ok:
+                flush()
+            else:
+                fast, slow, chunk_keys = [], [], {}
+    if report.ok:
+        flush(final=True)
+    if not report.ok:
+        return
+    # Series-level rules over what is now stored (inside this same transaction).
+    _series_rules(conn, res, report, batch_id, touched, headers[c_val] if c_val is not None else None)
+    if not report.ok:
+        return
+    bulk.rollup_add(conn, {k: v for k, v in deltas.items() if k not in slow_keys})
+    if slow_keys:
+        bulk.rollup_recompute(conn, nation, keys=slow_keys)
+    for kpi_id, (created, updated) in touched.items():
+        s.add(BatchKpi(batch_id=batch_id, kpi_id=kpi_id, created=created, updated=updated))
+
+
+def _action(r: bulk.Row, action: str, res: _Resolver) -> dict[str, Any]:
+    code = next((k.code for k in res.kpis.values() if k.id == r[0]), "")
+    return {"row": r[10], "kpi": code, "org_unit": res.code_of.get(r[1], ""), "as_of": r[2],
+            "breakdown": r[4] or None, "value": r[5], "qualifier": r[6], "action": action}
+
+
+def _series_rules(conn: Any, res: _Resolver, report: ImportReport, batch_id: int,
+                  touched: dict[int, list[int]], value_header: str | None) -> None:
+    infos = {k.id: k for k in res.kpis.values()}
+    for kpi_id in touched:
+        info = infos[kpi_id]
+        for rule in info.rules:
+            if rule.kind == "non_decreasing":
+                found = bulk.check_non_decreasing(conn, kpi_id, batch_id=batch_id)
+                for v in found:
+                    p = Problem(v.row if v.batch_id == batch_id else None, value_header, f"{v.value:g}",
+                                f"{info.code}: {res.code_of.get(v.org_unit_id)} {v.as_of} is {v.value:g}, "
+                                f"lower than the previous {v.other:g} ({rule.describe_en()})",
+                                f"{info.code}: {res.code_of.get(v.org_unit_id)} {v.as_of} の値 {v.value:g} が"
+                                f"前の値 {v.other:g} より小さくなっています（{rule.describe_ja()}）",
+                                rule.severity)
+                    (report.add_error(p) if rule.blocking else report.warnings.append(p))
+            elif rule.kind == "parts_le_total":
+                total = rule.total
+                for v in bulk.check_parts_le_total(conn, kpi_id, rule.parts, total, batch_id=batch_id):
+                    p = Problem(v.row if v.batch_id == batch_id else None, value_header, f"{v.value:g}",
+                                f"{info.code}: {res.code_of.get(v.org_unit_id)} {v.as_of}: parts add up to "
+                                f"{v.value:g}, more than the total {v.other:g}",
+                                f"{info.code}: {res.code_of.get(v.org_unit_id)} {v.as_of}: 内訳の合計 {v.value:g} が"
+                                f"総数 {v.other:g} を超えています（{rule.describe_ja()}）", rule.severity)
+                    (report.add_error(p) if rule.blocking else report.warnings.append(p))
+
+
+# ---------------------------------------------------------------------- batches
+
+@dataclass(frozen=True)
+class BatchView:
+    id: int
+    kind: str
+    file_name: str
+    checksum: str
+    created_by: str
+    created_at: datetime
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    status: str
+    file_format: str
+    encoding: str
+    shape: str
+    warnings: int
+    reverted_at: datetime | None
+    reverted_by: str | None
+    kpis: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "file_name": self.file_name,
+                "checksum": self.checksum, "created_by": self.created_by,
+                "created_at": self.created_at.isoformat(), "rows": self.rows,
+                "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "status": self.status, "format": self.file_format, "encoding": self.encoding,
+                "shape": self.shape, "warnings": self.warnings,
+                "reverted_at": self.reverted_at.isoformat() if self.reverted_at else None,
+                "reverted_by": self.reverted_by, "kpis": list(self.kpis)}
+
+
+def _batch_view(s: Any, b: ImportBatch) -> BatchView:
+    codes = tuple(s.scalars(select(Kpi.code).join(BatchKpi, BatchKpi.kpi_id == Kpi.id)
+                            .where(BatchKpi.batch_id == b.id).order_by(Kpi.position)))
+    return BatchView(b.id, b.kind, b.file_name, b.checksum, b.created_by, b.created_at, b.rows,
+                     b.created, b.updated, b.unchanged, b.status, b.file_format, b.encoding,
+                     b.shape, b.warnings, b.reverted_at, b.reverted_by, codes)
+
+
+def list_batches(uow: UnitOfWork, *, limit: int = 200) -> list[BatchView]:
+    with uow:
+        s = uow.session
+        return [_batch_view(s, b) for b in s.scalars(
+            select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit))]
+
+
+def get_batch(uow: UnitOfWork, batch_id: int) -> BatchView:
+    with uow:
+        b = uow.session.get(ImportBatch, batch_id)
+        if b is None:
+            raise NotFound(f"no import batch {batch_id}", message_ja=f"取込 #{batch_id} はありません",
+                           field="batch")
+        return _batch_view(uow.session, b)
+
+
+def revert_batch(uow: UnitOfWork, batch_id: int, *, actor: str, now: datetime) -> BatchView:
+    """Undo a whole import: remove what it created, restore what it overwrote."""
+    from digiden.store.models import ObservationChange
+    with uow:
+        s = uow.session
+        b = s.get(ImportBatch, batch_id)
+        if b is None:
+            raise NotFound(f"no import batch {batch_id}", message_ja=f"取込 #{batch_id} はありません",
+                           field="batch")
+        if b.status == "reverted":
+            raise InvalidInput(f"batch {batch_id} is already reverted",
+                               message_ja=f"取込 #{batch_id} はすでに取り消されています", field="batch")
+        later = s.scalar(select(ObservationChange.id).join(
+            ImportBatch, ImportBatch.id == ObservationChange.batch_id).where(
+            ObservationChange.old_batch_id == batch_id, ImportBatch.status == "applied").limit(1))
+        edited = s.scalar(select(Observation.id).where(
+            Observation.batch_id == batch_id, Observation.updated_at.is_not(None),
+            Observation.updated_at > b.created_at).limit(1))
+        if later is not None or edited is not None:
+            raise InvalidInput(
+                f"values of batch {batch_id} were changed afterwards; revert those changes first",
+                message_ja=f"取込 #{batch_id} の値はその後の取込や入力で変更されています。先にそちらを取り消してください",
+                field="batch")
+        kpi_ids = [k for (k,) in s.execute(select(BatchKpi.kpi_id).where(BatchKpi.batch_id == batch_id))]
+        conn = s.connection()
+        removed = conn.exec_driver_sql(
+            f"DELETE FROM observation WHERE batch_id = {int(batch_id)} AND id NOT IN "
+            f"(SELECT observation_id FROM observation_change WHERE batch_id = {int(batch_id)})").rowcount
+        restored = conn.exec_driver_sql(
+            "UPDATE observation AS o SET value = ch.old_value, qualifier = ch.old_qualifier, "
+            "as_of_precision = ch.old_precision, source_title = ch.old_source_title, "
+            "source_url = ch.old_source_url, batch_id = ch.old_batch_id, updated_at = NULL, "
+            f"source_row = NULL FROM observation_change ch WHERE ch.batch_id = {int(batch_id)} "
+            "AND ch.observation_id = o.id").rowcount
+        nation = s.scalar(select(OrgUnit.id).where(OrgUnit.code == NATION_CODE))
+        bulk.rollup_recompute(conn, int(nation or 0), kpi_ids=kpi_ids)
+        b.status, b.reverted_at, b.reverted_by = "reverted", now, actor[:64]
+        audit.record(s, actor=actor, action="import.revert", entity="import_batch",
+                     entity_key=str(batch_id), at=now, batch_id=batch_id,
+                     before={"status": "applied", "created": b.created, "updated": b.updated},
+                     after={"status": "reverted", "removed": removed, "restored": restored},
+                     summary=f"取込 #{batch_id}（{b.file_name}）を取り消しました（削除 {removed}、復元 {restored}）")
+        view = _batch_view(s, b)
+        uow.commit()
+        return view
+
+
+def list_mappings(uow: UnitOfWork) -> list[dict[str, Any]]:
+    with uow:
+        return [{"name": m.name, "mapping": m.mapping, "created_by": m.created_by,
+                 "created_at": m.created_at.isoformat()}
+                for m in uow.session.scalars(select(ImportMapping).order_by(ImportMapping.name))]
+
