@@ -126,7 +126,8 @@ def client(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-d
     from fastapi.testclient import TestClient
 
     from digiden.web.app import create_app
-    with TestClient(create_app(session_factory, clock=fixed_clock)) as c:
+    with TestClient(create_app(session_factory, clock=fixed_clock, inline_jobs=True,
+                               max_upload_bytes=2 * 1024 * 1024)) as c:
         yield c
 
 

@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="overrides the SQLite default")
     env: str = Field(default="development")
     actor: str = Field(default="cli", description="who the CLI records as the author")
+    max_upload_mb: int = Field(default=200, description="largest file the web app accepts")
 
     @property
     def url(self) -> str:

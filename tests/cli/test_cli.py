@@ -76,3 +76,27 @@ def test_every_command_has_help(cli) -> None:  # type: ignore[no-untyped-def]
                  ["audit", "--help"]):
         code, out, _ = cli(*args)
         assert code == 0 and "Usage" in out, args
+
+
+def test_import_json_report_and_exit_codes(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+    fix = Path(__file__).resolve().parents[1] / "fixtures"
+    code, out, _ = cli("import", str(fix / "long_cp932.csv"), "--dry-run", "--json")
+    data = json.loads(out)
+    assert code == 0 and list(data)[:5] == ["rows", "created", "updated", "unchanged", "errors"]
+    assert (data["rows"], data["created"], data["errors"]) == (6, 5, [])
+    code, out, _ = cli("import", str(fix / "unknown_lg.csv"), "--json")
+    data = json.loads(out)
+    assert code == 2 and data["errors"][0] | {} and data["errors"][0]["row"] == 3
+    assert set(data["errors"][0]) >= {"row", "column", "value", "message"}
+    code, out, _ = cli("import", str(fix / "wide_bom.csv"), "--kpi", "digital-promotion-talent")
+    assert code == 0 and "8 created" in out
+    code, out, _ = cli("batch", "list", "--json")
+    batch = json.loads(out)[0]
+    assert batch["file_name"] == "wide_bom.csv" and batch["created_by"] == "test-cli"
+    code, out, _ = cli("export", "--format", "xlsx", "--out", str(tmp_path / "x.xlsx"))
+    assert code == 0 and (tmp_path / "x.xlsx").exists()
+    code, out, _ = cli("batch", "revert", str(batch["id"]))
+    assert code == 0 and "reverted" in out
+    code, out, _ = cli("validate", "--json")
+    assert code == 0 and json.loads(out) == []

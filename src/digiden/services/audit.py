@@ -40,14 +40,26 @@ class AuditView:
 
 
 def history(uow: UnitOfWork, *, kpi_code: str | None = None, org_unit_code: str | None = None,
-            limit: int = 200) -> list[AuditView]:
-    """Newest first; optionally only the events touching one KPI or one local government."""
+            batch_id: int | None = None, limit: int = 200) -> list[AuditView]:
+    """Newest first; optionally only the events touching one KPI, one local government or one
+    import batch. A batch's events count for every KPI and local government it touched."""
+    from sqlalchemy import or_
+
+    from digiden.store.models import BatchKpi, Observation
     with uow:
         q = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
         if kpi_code:
-            q = q.join(Kpi, Kpi.id == AuditEvent.kpi_id).where(Kpi.code == kpi_code)
+            kpi_id = select(Kpi.id).where(Kpi.code == kpi_code).scalar_subquery()
+            q = q.where(or_(AuditEvent.kpi_id == kpi_id,
+                            AuditEvent.batch_id.in_(select(BatchKpi.batch_id).where(BatchKpi.kpi_id == kpi_id))
+                            & (AuditEvent.kpi_id.is_(None))))
         if org_unit_code:
-            q = q.join(OrgUnit, OrgUnit.id == AuditEvent.org_unit_id).where(
-                OrgUnit.code == org_unit_code)
+            org_id = select(OrgUnit.id).where(OrgUnit.code == org_unit_code).scalar_subquery()
+            q = q.where(or_(AuditEvent.org_unit_id == org_id,
+                            AuditEvent.batch_id.in_(select(Observation.batch_id).where(
+                                Observation.org_unit_id == org_id, Observation.batch_id.is_not(None)))
+                            & (AuditEvent.org_unit_id.is_(None))))
+        if batch_id is not None:
+            q = q.where(AuditEvent.batch_id == batch_id)
         return [AuditView(e.id, e.at, e.actor, e.action, e.entity, e.entity_key, e.summary,
                           e.before, e.after) for e in uow.session.scalars(q)]

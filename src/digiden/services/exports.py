@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from digiden.domain.calendar import AsOf, Precision
+from digiden.domain.cp932 import for_cp932
 from digiden.domain.errors import InvalidInput
 from digiden.services.kpis import list_kpis
 from digiden.services.uow import UnitOfWork
@@ -121,13 +122,15 @@ def _cell_text(v: Any) -> str:
     return str(v)
 
 
-def write_csv(rows: Iterator[dict[str, Any]], table: str, out: io.TextIOBase | Any) -> int:
+def write_csv(rows: Iterator[dict[str, Any]], table: str, out: io.TextIOBase | Any, *,
+              cp932: bool = False) -> int:
     cols = COLUMNS[table]
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow([c.ja for c in cols])
     n = 0
     for r in rows:
-        w.writerow([_cell_text(r.get(c.key)) for c in cols])
+        cells = [_cell_text(r.get(c.key)) for c in cols]
+        w.writerow([for_cp932(c) for c in cells] if cp932 else cells)
         n += 1
     return n
 
@@ -157,7 +160,8 @@ def export(uow: UnitOfWork, fmt: str, out: Path, *, today: date, encoding: str =
             target = out / f"{t}.csv" if len(tables) > 1 else out
             with open(target, "w", encoding=encoding, errors="replace" if encoding == "cp932" else "strict",
                       newline="") as f:
-                counts[t] = write_csv(iter_table(uow, t, today=today, kpi=kpi), t, f)
+                counts[t] = write_csv(iter_table(uow, t, today=today, kpi=kpi), t, f,
+                                      cp932=encoding == "cp932")
             if progress:
                 progress(t, counts[t])
     elif fmt == "json":
@@ -196,7 +200,7 @@ def _write_xlsx(uow: UnitOfWork, out: Path, tables: tuple[str, ...], *, today: d
         ws = None
         n = 0
 
-        def new_sheet(part: int) -> Any:
+        def new_sheet(part: int, t: str = t, cols: tuple[Column, ...] = cols) -> Any:
             title = SHEET_NAMES[t] if part == 1 else f"{SHEET_NAMES[t]}({part})"
             ws = wb.create_sheet(title)
             ws.freeze_panes = "A2"

@@ -23,14 +23,18 @@ from sqlalchemy import Connection
 
 # (kpi_id, org_unit_id, as_of, precision, breakdown, value, qualifier, source_title,
 #  source_url, note, source_row)
-Row = tuple[int, int, str, str, str, float, str, str, str | None, str, int]
+Row = tuple[int, int, str, str, str, float, str, str | None, str | None, str | None, int]
 
 COLUMNS = ("kpi_id", "org_unit_id", "as_of", "as_of_precision", "breakdown", "value", "qualifier",
            "source_title", "source_url", "note", "source_row")
 KEY = ("kpi_id", "org_unit_id", "as_of", "breakdown")
+# A row's source, URL and note count as a change only when the file states them (NULL in the
+# chunk means "the file has no such column"), so a corrected file with a new name does not
+# rewrite every row's default source.
 DIFFERS = ("(o.value <> c.value OR o.qualifier <> c.qualifier OR o.as_of_precision <> c.as_of_precision"
-           " OR o.source_title <> c.source_title OR COALESCE(o.source_url, '') <> COALESCE(c.source_url, '')"
-           " OR o.note <> c.note)")
+           " OR (c.source_title IS NOT NULL AND o.source_title <> c.source_title)"
+           " OR (c.source_url IS NOT NULL AND COALESCE(o.source_url, '') <> c.source_url)"
+           " OR (c.note IS NOT NULL AND o.note <> c.note))")
 JOIN_KEY = " AND ".join(f"o.{k} = c.{k}" for k in KEY)
 
 
@@ -58,8 +62,11 @@ class Dialect:
 class BulkWriter:
     """Writes one import batch's rows inside the caller's transaction."""
 
-    def __init__(self, conn: Connection, *, batch_id: int, actor: str, now: datetime):
+    def __init__(self, conn: Connection, *, batch_id: int, actor: str, now: datetime,
+                 default_source: str = ""):
         self.conn = conn
+        self.default_source = default_source
+        self._src = _lit(default_source)
         self.d = Dialect(conn.dialect.name)
         self.batch_id = int(batch_id)
         p = self.d.param
@@ -89,6 +96,14 @@ class BulkWriter:
         return True
 
     def _params(self, r: Row) -> tuple[Any, ...]:
+        if r[7] is None or r[9] is None:
+            r = (*r[:7], self.default_source if r[7] is None else r[7], r[8],
+                 "" if r[9] is None else r[9], r[10])
+        if self.d.name == "sqlite":
+            return r
+        return (r[0], r[1], date.fromisoformat(r[2]), *r[3:])
+
+    def _chunk_params(self, r: Row) -> tuple[Any, ...]:
         if self.d.name == "sqlite":
             return r
         return (r[0], r[1], date.fromisoformat(r[2]), *r[3:])
@@ -118,7 +133,7 @@ class BulkWriter:
         p = self.d.param
         c.exec_driver_sql("DELETE FROM import_chunk")
         c.exec_driver_sql(f"INSERT INTO import_chunk ({', '.join(COLUMNS)}) VALUES "
-                          f"({', '.join([p] * len(COLUMNS))})", [self._params(r) for r in rows])
+                          f"({', '.join([p] * len(COLUMNS))})", [self._chunk_params(r) for r in rows])
         b = self.batch_id
         conflicts = [tuple(r) for r in c.exec_driver_sql(
             f"SELECT c.source_row, o.source_row, c.value, o.value FROM import_chunk c "
@@ -138,18 +153,28 @@ class BulkWriter:
             f"WHERE (o.batch_id IS NULL OR o.batch_id <> {b}) AND {DIFFERS}")
         updated = c.exec_driver_sql(
             "UPDATE observation AS o SET value = c.value, qualifier = c.qualifier, "
-            "as_of_precision = c.as_of_precision, source_title = c.source_title, "
-            "source_url = c.source_url, note = c.note, source_row = c.source_row, "
+            "as_of_precision = c.as_of_precision, "
+            f"source_title = COALESCE(c.source_title, {self._src}), "
+            "source_url = COALESCE(c.source_url, o.source_url), note = COALESCE(c.note, o.note), "
+            "source_row = c.source_row, "
             f"batch_id = {b}, updated_at = {self._now} FROM import_chunk c "
             f"WHERE {JOIN_KEY} AND (o.batch_id IS NULL OR o.batch_id <> {b}) AND {DIFFERS}"
         ).rowcount
         created = c.exec_driver_sql(
             f"INSERT INTO observation ({', '.join(COLUMNS)}, batch_id, created_by, created_at, "
-            f"status) SELECT {', '.join('c.' + k for k in COLUMNS)}, {self._consts} "
+            f"status) SELECT {', '.join(_insert_expr(k, self._src) for k in COLUMNS)}, {self._consts} "
             f"FROM import_chunk c WHERE NOT EXISTS (SELECT 1 FROM observation o WHERE {JOIN_KEY})"
         ).rowcount
         unchanged = len(rows) - created - updated - len(conflicts)
         return created, updated, unchanged, conflicts, actions  # type: ignore[return-value]
+
+
+def _insert_expr(column: str, default_source: str) -> str:
+    if column == "source_title":
+        return f"COALESCE(c.source_title, {default_source})"
+    if column == "note":
+        return "COALESCE(c.note, '')"
+    return f"c.{column}"
 
 
 # ---------------------------------------------------------------------- rollup

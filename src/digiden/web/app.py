@@ -15,16 +15,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from digiden import __version__
 from digiden.domain.errors import DigidenError
 from digiden.web.api import router as api_router
+from digiden.web.api.imports import router as imports_api_router
 from digiden.web.deps import system_clock
+from digiden.web.jobs import JobRunner
+from digiden.web.limits import UploadLimit
 from digiden.web.pages import router as pages_router
+from digiden.web.pages.imports import router as imports_pages_router
 from digiden.web.templating import templates
 
 STATIC = Path(__file__).parent / "static"
 
 
 def create_app(session_factory: sessionmaker[Session] | None = None, *,
-               clock: Callable[[], datetime] = system_clock) -> FastAPI:
-    """Build the app. Without a session factory, use the configured database."""
+               clock: Callable[[], datetime] = system_clock, inline_jobs: bool = False,
+               max_upload_bytes: int | None = None) -> FastAPI:
+    """Build the app. Without a session factory, use the configured database. ``inline_jobs``
+    runs web imports in the request (tests); otherwise they run in a worker thread."""
+    from digiden.config import get_settings
+    limit = max_upload_bytes if max_upload_bytes is not None else get_settings().max_upload_mb * 1024 * 1024
     if session_factory is None:
         from digiden.config import get_settings
         from digiden.store.db import make_engine, make_session_factory
@@ -39,8 +47,12 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
     )
     app.state.session_factory = session_factory
     app.state.clock = clock
+    app.state.jobs = JobRunner(inline=inline_jobs)
+    app.add_middleware(UploadLimit, max_bytes=limit)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api_router)
+    app.include_router(imports_api_router)
+    app.include_router(imports_pages_router)
     app.include_router(pages_router)
 
     @app.get("/docs", include_in_schema=False)

@@ -13,11 +13,11 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from digiden.domain.calendar import AsOf
 from digiden.domain.codes import normalize_code
@@ -308,8 +308,10 @@ def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: st
         mapping = dict(options.mapping or {})
         if options.mapping_name:
             mapping = _saved_mapping(s, options.mapping_name) | mapping
-        table: Table = open_table(path, encoding=options.encoding, sheet=options.sheet,
-                                  recognise=recognise)
+        wanted = set(mapping.values())
+        table: Table = open_table(
+            path, encoding=options.encoding, sheet=options.sheet,
+            recognise=lambda hs: recognise(hs) or bool(wanted) and wanted <= set(hs))
         try:
             layout = detect_layout(table.headers, mapping or None)
             report.file_format, report.encoding, report.sheet = (table.file_format, table.encoding,
@@ -381,14 +383,14 @@ def _write(s: Any, table: Table, layout: Layout, res: _Resolver, fixed_kpi: _Kpi
            options: ImportOptions, report: ImportReport, batch_id: int, actor: str, now: datetime,
            progress: Progress | None) -> None:
     conn = s.connection()
-    writer = bulk.BulkWriter(conn, batch_id=batch_id, actor=actor, now=now)
+    default_source = clean_text(options.source_title or "") or f"{report.file_name}（取込）"
+    writer = bulk.BulkWriter(conn, batch_id=batch_id, actor=actor, now=now, default_source=default_source)
     cols = layout.columns
     c_kpi, c_code, c_name = cols.get("kpi"), cols.get("org_code"), cols.get("org_name")
     c_pref, c_asof, c_bd = cols.get("prefecture"), cols.get("as_of"), cols.get("breakdown")
     c_val, c_q, c_src = cols.get("value"), cols.get("qualifier"), cols.get("source_title")
     c_url, c_note = cols.get("source_url"), cols.get("note")
     headers = table.headers
-    default_source = clean_text(options.source_title or "") or f"{report.file_name}（取込）"
     nation = res.nation_id
     kpi_ids: set[int] = {fixed_kpi.id} if fixed_kpi else {k.id for k in res.kpis.values()}
     existing = bulk.existing_series(conn, kpi_ids)
@@ -492,9 +494,10 @@ def _write(s: Any, table: Table, layout: Layout, res: _Resolver, fixed_kpi: _Kpi
         if not kpi.breakdowns and bd:
             err(rownum, c_bd, bd, ("this KPI has no breakdowns", "このKPIには内訳がありません"))
             continue
-        src = clean_text(_s(_cell(cells, c_src))) or default_source
-        url = _s(_cell(cells, c_url)) or None
-        note = clean_text(_s(_cell(cells, c_note)))
+        # None: the file has no such column (the default applies and is not a change).
+        src = (clean_text(_s(_cell(cells, c_src))) or None) if c_src is not None else None
+        url = (_s(_cell(cells, c_url)) or None) if c_url is not None else None
+        note = clean_text(_s(_cell(cells, c_note))) if c_note is not None else None
         qual_text = _s(_cell(cells, c_q))
         # --- one value (long) or one per period column (wide)
         if layout.shape == "long":
@@ -595,7 +598,8 @@ def _series_rules(conn: Any, res: _Resolver, report: ImportReport, batch_id: int
                                 f"{info.code}: {res.code_of.get(v.org_unit_id)} {v.as_of}: parts add up to "
                                 f"{v.value:g}, more than the total {v.other:g}",
                                 f"{info.code}: {res.code_of.get(v.org_unit_id)} {v.as_of}: 内訳の合計 {v.value:g} が"
-                                f"総数 {v.other:g} を超えています（{rule.describe_ja()}）", rule.severity)
+                                f"{rule.total or '総数'} {v.other:g} を超えています（{rule.describe_ja()}）",
+                                rule.severity)
                     (report.add_error(p) if rule.blocking else report.warnings.append(p))
 
 
@@ -678,7 +682,8 @@ def revert_batch(uow: UnitOfWork, batch_id: int, *, actor: str, now: datetime) -
         if later is not None or edited is not None:
             raise InvalidInput(
                 f"values of batch {batch_id} were changed afterwards; revert those changes first",
-                message_ja=f"取込 #{batch_id} の値はその後の取込や入力で変更されています。先にそちらを取り消してください",
+                message_ja=f"取込 #{batch_id} の値はその後の取込や入力で変更されています。"
+                           "先にそちらを取り消してください",
                 field="batch")
         kpi_ids = [k for (k,) in s.execute(select(BatchKpi.kpi_id).where(BatchKpi.batch_id == batch_id))]
         conn = s.connection()

@@ -7,9 +7,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
+from digiden.domain.calendar import AsOf
 from digiden.domain.errors import InvalidInput
 from digiden.domain.periods import looks_like_period, parse_period
-from digiden.domain.calendar import AsOf
 
 ROLES = ("kpi", "org_code", "org_name", "prefecture", "as_of", "breakdown", "value", "qualifier",
          "source_title", "source_url", "note", "unit")

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from digiden.domain.cp932 import from_cp932
 from digiden.domain.errors import InvalidInput
 
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig", "cp932": "cp932",
@@ -119,12 +120,14 @@ def open_csv(path: Path, encoding: str | None, recognise: Callable[[list[str]], 
         reader = csv.reader(text)
         line = 0
 
+        jis = enc == "cp932"
+
         def numbered() -> Iterator[tuple[int, list[Cell]]]:
             nonlocal line
             try:
                 for cells in reader:
                     line = reader.line_num
-                    yield line, cells  # type: ignore[misc]
+                    yield line, ([from_cp932(c) for c in cells] if jis else cells)  # type: ignore[misc]
             except UnicodeDecodeError:
                 raise _fail(f"the file is not valid {enc} near this row; choose the right encoding",
                             f"この行付近が文字コード {enc} として読めません。文字コードの指定を確認してください",
@@ -149,8 +152,11 @@ def open_csv(path: Path, encoding: str | None, recognise: Callable[[list[str]], 
             yield from it
 
         return Table("csv", enc, "", head[h][0], headers, rows(),
-                     progress=lambda: min(1.0, raw.tell() / size), close=raw.close)
+                     progress=lambda: min(1.0, raw.tell() / size) if not raw.closed else 1.0,
+                     close=text.close)
     except BaseException:
+        if "text" in locals():
+            text.detach()
         raw.close()
         raise
 

@@ -118,8 +118,10 @@ def get_local_government(code: str, uow: Uow) -> dict[str, Any]:
 
 @router.get("/audit", tags=["audit"], summary="Audit history, newest first")
 def audit_history(uow: Uow, kpi: str | None = None, org_unit: str | None = None,
+                  batch: int | None = None,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     return [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
              "entity": e.entity, "entity_key": e.entity_key, "summary": e.summary,
              "before": e.before, "after": e.after}
-            for e in audit.history(uow, kpi_code=kpi, org_unit_code=org_unit, limit=limit)]
+            for e in audit.history(uow, kpi_code=kpi, org_unit_code=org_unit, batch_id=batch,
+                                   limit=limit)]

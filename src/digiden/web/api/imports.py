@@ -1,0 +1,126 @@
+"""JSON API for imports, batches, validation and exports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.background import BackgroundTask
+
+from digiden.domain.errors import InvalidInput
+from digiden.services import exports, validation
+from digiden.services.imports import (
+    ImportFailed,
+    ImportOptions,
+    get_batch,
+    list_batches,
+    list_mappings,
+    revert_batch,
+    run_import,
+)
+from digiden.services.uow import UnitOfWork
+from digiden.web import deps
+
+router = APIRouter(prefix="/api/v1")
+Uow = Annotated[UnitOfWork, Depends(deps.uow)]
+Today = Annotated[date, Depends(deps.today)]
+Now = Annotated[datetime, Depends(deps.now)]
+
+
+def save_upload(upload: UploadFile) -> Path:
+    """Copy an upload to a private temporary file (kept until the import is over)."""
+    suffix = Path(upload.filename or "upload").suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".txt", ".tsv", ""):
+        raise InvalidInput(f"unsupported file type {suffix!r} (.csv or .xlsx)",
+                           message_ja=f"対応していないファイル形式です（{suffix}）。CSV か .xlsx を選んでください",
+                           field="file")
+    fd, name = tempfile.mkstemp(prefix="digiden-upload-", suffix=suffix or ".csv")
+    with open(fd, "wb") as out:
+        shutil.copyfileobj(upload.file, out, 1 << 20)
+    return Path(name)
+
+
+@router.post("/imports", tags=["imports"], summary="Import a CSV or .xlsx file (dry_run to check)",
+             responses={422: {"description": "the file has errors; nothing was written"}})
+def import_file(
+    uow: Uow, now: Now, file: Annotated[UploadFile, File(description=".csv or .xlsx")],
+    dry_run: Annotated[bool, Form()] = False, kpi: Annotated[str | None, Form()] = None,
+    encoding: Annotated[str | None, Form()] = None, sheet: Annotated[str | None, Form()] = None,
+    mapping: Annotated[str | None, Form(description="name of a saved mapping")] = None,
+    save_mapping: Annotated[str | None, Form()] = None, source: Annotated[str | None, Form()] = None,
+    author: Annotated[str, Form()] = "api",
+) -> JSONResponse:
+    path = save_upload(file)
+    try:
+        report = run_import(uow, path, ImportOptions(
+            dry_run=dry_run, kpi=kpi or None, encoding=encoding or None, sheet=sheet or None,
+            mapping_name=mapping or None, save_mapping=save_mapping or None, source_title=source or None,
+            file_name=file.filename or path.name), actor=author[:64] or "api", now=now)
+    except ImportFailed as e:
+        return JSONResponse(e.report.as_dict() | {"message": e.message, "message_ja": e.message_ja},
+                            status_code=422)
+    finally:
+        path.unlink(missing_ok=True)
+    return JSONResponse(report.as_dict(), status_code=201 if report.batch_id else 200)
+
+
+@router.get("/batches", tags=["imports"], summary="Import batches, newest first")
+def batches(uow: Uow) -> list[dict[str, Any]]:
+    return [b.as_dict() for b in list_batches(uow)]
+
+
+@router.get("/batches/{batch_id}", tags=["imports"], summary="One import batch")
+def batch(batch_id: int, uow: Uow) -> dict[str, Any]:
+    return get_batch(uow, batch_id).as_dict()
+
+
+@router.post("/batches/{batch_id}/revert", tags=["imports"], summary="Revert a whole import batch")
+def revert(batch_id: int, uow: Uow, now: Now, author: str = "api") -> dict[str, Any]:
+    return revert_batch(uow, batch_id, actor=author[:64], now=now).as_dict()
+
+
+@router.get("/mappings", tags=["imports"], summary="Saved column mappings")
+def mappings(uow: Uow) -> list[dict[str, Any]]:
+    return list_mappings(uow)
+
+
+@router.get("/validation", tags=["validation"], summary="Violations of the KPIs' validation rules")
+def violations(uow: Uow, kpi: str | None = None) -> list[dict[str, Any]]:
+    return [v.as_dict() for v in validation.run_rules(uow, kpi=kpi)]
+
+
+MEDIA = {"csv": "text/csv", "json": "application/json",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@router.get("/export", tags=["export"], summary="Download KPIs, targets, observations, statuses")
+def export(uow: Uow, today: Today, format: str = "csv",
+           table: Annotated[str, Query(description="kpis, targets, observations or statuses "
+                                                   "(csv); all tables for xlsx/json")] = "observations",
+           encoding: Annotated[str, Query(description="utf-8-sig (Excel) or cp932")] = "utf-8-sig",
+           kpi: str | None = None) -> FileResponse:
+    return export_response(uow, today, format, table, encoding, kpi)
+
+
+def export_response(uow: UnitOfWork, today: date, fmt: str, table: str, encoding: str,
+                    kpi: str | None) -> FileResponse:
+    if fmt not in exports.FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}", message_ja=f"不明な形式です: {fmt}", field="format")
+    tables = (table,) if fmt == "csv" else exports.TABLES
+    if fmt == "csv" and table not in exports.TABLES:
+        raise InvalidInput(f"unknown table {table!r}", message_ja=f"不明な表です: {table}", field="table")
+    fd, name = tempfile.mkstemp(prefix="digiden-export-", suffix=f".{fmt}")
+    os.close(fd)
+    path = Path(name)
+    exports.export(uow, fmt, path, today=today, encoding=encoding, tables=tables, kpi=kpi)
+    stem = f"digiden-{table if fmt == 'csv' else 'export'}-{today.isoformat()}"
+    media = MEDIA[fmt] + ("; charset=shift_jis" if fmt == "csv" and encoding.lower() == "cp932"
+                          else "; charset=utf-8" if fmt == "csv" else "")
+    return FileResponse(path, media_type=media, filename=f"{stem}.{fmt}",
+                        background=BackgroundTask(path.unlink, missing_ok=True))

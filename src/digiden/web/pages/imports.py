@@ -1,0 +1,185 @@
+"""Pages for imports (upload, progress, dry-run report), batches, validation and export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from digiden.domain.errors import DigidenError
+from digiden.services import audit, exports, kpis, validation
+from digiden.services.imports import (
+    BatchView,
+    ImportFailed,
+    ImportOptions,
+    get_batch,
+    list_batches,
+    list_mappings,
+    revert_batch,
+    run_import,
+)
+from digiden.services.uow import UnitOfWork
+from digiden.web import deps
+from digiden.web.api.imports import export_response, save_upload
+from digiden.web.jobs import Job, new_id
+from digiden.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+Uow = Annotated[UnitOfWork, Depends(deps.uow)]
+Today = Annotated[date, Depends(deps.today)]
+Now = Annotated[datetime, Depends(deps.now)]
+
+
+@dataclass(frozen=True)
+class ImportFormContext:
+    title: str
+    kpis: tuple[kpis.KpiView, ...]
+    mappings: tuple[dict[str, Any], ...]
+    batches: tuple[BatchView, ...]
+    error: DigidenError | None = None
+
+
+def _form(request: Request, uow: UnitOfWork, today: date, error: DigidenError | None = None,
+          status: int = 200) -> HTMLResponse:
+    ctx = ImportFormContext("ファイルの取込", tuple(kpis.list_kpis(uow, today=today)),
+                            tuple(list_mappings(uow)), tuple(list_batches(uow, limit=20)), error)
+    return render(request, "imports/index.html", ctx, status_code=status)
+
+
+@router.get("/imports", response_class=HTMLResponse)
+def import_page(request: Request, uow: Uow, today: Today) -> HTMLResponse:
+    return _form(request, uow, today)
+
+
+def _run(request: Request, job: Job) -> None:
+    """Run one import job (in a worker thread, or inline in tests)."""
+    factory = request.app.state.session_factory
+    job.state, job.started = "running", request.app.state.clock()
+
+    def progress(_what: str, share: float) -> None:
+        job.progress = share
+
+    try:
+        job.report = run_import(UnitOfWork(factory), job.path, job.options, actor=job.actor,
+                                now=request.app.state.clock(), progress=progress)
+        job.state = "done"
+    except ImportFailed as e:
+        job.report, job.error, job.state = e.report, e, "failed"
+    except DigidenError as e:
+        job.error, job.state = e, "failed"
+    finally:
+        job.progress = 1.0
+        if not job.options.dry_run or job.state == "failed":
+            job.path.unlink(missing_ok=True)
+
+
+@router.post("/imports", response_class=HTMLResponse)
+def import_submit(
+    request: Request, uow: Uow, today: Today,
+    file: Annotated[UploadFile | None, File()] = None, kpi: Annotated[str, Form()] = "",
+    encoding: Annotated[str, Form()] = "", sheet: Annotated[str, Form()] = "",
+    mapping: Annotated[str, Form()] = "", save_mapping: Annotated[str, Form()] = "",
+    source: Annotated[str, Form()] = "", dry_run: Annotated[str, Form()] = "",
+    author: Annotated[str, Form()] = "",
+) -> Response:
+    if file is None or not file.filename:
+        from digiden.domain.errors import InvalidInput
+        return _form(request, uow, today, InvalidInput("choose a file", message_ja="ファイルを選んでください",
+                                                       field="file"), 422)
+    try:
+        path = save_upload(file)
+    except DigidenError as e:
+        return _form(request, uow, today, e, e.status_code)
+    options = ImportOptions(dry_run=bool(dry_run), kpi=kpi or None, encoding=encoding or None,
+                            sheet=sheet or None, mapping_name=mapping or None,
+                            save_mapping=save_mapping or None, source_title=source or None,
+                            file_name=file.filename)
+    job = Job(new_id(), file.filename, path, options, (author.strip() or "web")[:64])
+    request.app.state.jobs.submit(lambda j: _run(request, j), job)
+    return RedirectResponse(f"/imports/jobs/{job.id}", status_code=303)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    title: str
+    job: Job
+
+
+@router.get("/imports/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(job_id: str, request: Request) -> HTMLResponse:
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        from digiden.domain.errors import NotFound
+        raise NotFound("no such import job",
+                       message_ja="その取込処理は見つかりません（サーバーの再起動で消えた可能性があります）")
+    ctx = JobContext(f"取込: {job.file_name}", job)
+    name = "imports/_job.html" if request.headers.get("HX-Request") == "true" else "imports/job.html"
+    return render(request, name, ctx, status_code=422 if job.state == "failed" else 200)
+
+
+@router.post("/imports/jobs/{job_id}/apply", response_class=HTMLResponse)
+def job_apply(job_id: str, request: Request) -> Response:
+    """Import for real the file a dry run checked."""
+    job = request.app.state.jobs.get(job_id)
+    if job is None or job.state != "done" or not job.options.dry_run or not job.path.exists():
+        from digiden.domain.errors import InvalidInput
+        raise InvalidInput("this dry run can no longer be applied; upload the file again",
+                           message_ja="この確認結果からは取り込めません。もう一度ファイルを選んでください")
+    from dataclasses import replace
+    real = Job(new_id(), job.file_name, job.path, replace(job.options, dry_run=False), job.actor)
+    request.app.state.jobs.submit(lambda j: _run(request, j), real)
+    return RedirectResponse(f"/imports/jobs/{real.id}", status_code=303)
+
+
+@dataclass(frozen=True)
+class BatchContext:
+    title: str
+    batch: BatchView
+    events: tuple[audit.AuditView, ...]
+
+
+@router.get("/batches/{batch_id}", response_class=HTMLResponse)
+def batch_page(batch_id: int, request: Request, uow: Uow) -> HTMLResponse:
+    b = get_batch(uow, batch_id)
+    return render(request, "imports/batch.html",
+                  BatchContext(f"取込 #{b.id}", b, tuple(audit.history(uow, batch_id=batch_id))))
+
+
+@router.post("/batches/{batch_id}/revert", response_class=HTMLResponse)
+def batch_revert(batch_id: int, request: Request, uow: Uow, now: Now,
+                 author: Annotated[str, Form()] = "") -> Response:
+    revert_batch(uow, batch_id, actor=(author.strip() or "web")[:64], now=now)
+    return RedirectResponse(f"/batches/{batch_id}", status_code=303)
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    title: str
+    violations: tuple[validation.Violation, ...]
+    rules: tuple[tuple[str, str, list[dict[str, Any]]], ...]
+
+
+@router.get("/validation", response_class=HTMLResponse)
+def validation_page(request: Request, uow: Uow) -> HTMLResponse:
+    return render(request, "imports/validation.html", ValidationContext(
+        "検証ルール", tuple(validation.run_rules(uow)), tuple(validation.rules_by_kpi(uow))))
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    title: str
+    tables: tuple[str, ...]
+
+
+@router.get("/export", response_class=HTMLResponse)
+def export_page(request: Request) -> HTMLResponse:
+    return render(request, "imports/export.html", ExportContext("データの書き出し", exports.TABLES))
+
+
+@router.get("/export/download")
+def export_download(uow: Uow, today: Today, format: str = "csv", table: str = "observations",
+                    encoding: str = "utf-8-sig") -> Response:
+    return export_response(uow, today, format, table, encoding, None)
