@@ -57,7 +57,8 @@ def history(uow: UnitOfWork, *, kpi_code: str | None = None, org_unit_code: str 
             org_id = select(OrgUnit.id).where(OrgUnit.code == org_unit_code).scalar_subquery()
             q = q.where(or_(AuditEvent.org_unit_id == org_id,
                             AuditEvent.batch_id.in_(select(Observation.batch_id).where(
-                                Observation.org_unit_id == org_id, Observation.batch_id.is_not(None)))
+                                Observation.kpi_id.in_(select(Kpi.id)), Observation.org_unit_id == org_id,
+                                Observation.batch_id.is_not(None)))
                             & (AuditEvent.org_unit_id.is_(None))))
         if batch_id is not None:
             q = q.where(AuditEvent.batch_id == batch_id)

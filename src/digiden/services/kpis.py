@@ -328,16 +328,24 @@ def _rollup_series(session: Session, kpis: list[Kpi]) -> dict[int, list[Observat
         return {}
     by_id = {k.id: k for k in kpis}
     out: dict[int, list[ObservationView]] = defaultdict(list)
-    for r in session.scalars(select(SeriesRollup).where(SeriesRollup.kpi_id.in_(list(by_id)),
-                                                        SeriesRollup.n > 0)
-                             .order_by(SeriesRollup.kpi_id, SeriesRollup.as_of, SeriesRollup.breakdown)):
-        k = by_id[r.kpi_id]
-        value = {"count_org_units": float(r.positive), "ratio": r.total / r.n if r.n else 0.0
-                 }.get(k.aggregation, r.total)
-        out[k.id].append(ObservationView(
-            0, k.code, NATION_CODE, "地方公共団体の値の集計", AsOf(r.as_of, Precision.DAY), r.breakdown,
+    # Plain rows, not ORM objects: at national scale this is a few thousand rows per request.
+    rows = session.execute(
+        select(SeriesRollup.kpi_id, SeriesRollup.as_of, SeriesRollup.breakdown, SeriesRollup.n,
+               SeriesRollup.total, SeriesRollup.positive)
+        .where(SeriesRollup.kpi_id.in_(list(by_id)), SeriesRollup.n > 0)
+        .order_by(SeriesRollup.kpi_id, SeriesRollup.as_of, SeriesRollup.breakdown)).all()
+    for kpi_id, as_of, breakdown, n, total, positive in rows:
+        k = by_id[kpi_id]
+        if k.aggregation == "count_org_units":
+            value = float(positive)
+        elif k.aggregation == "ratio":
+            value = total / n if n else 0.0
+        else:
+            value = total
+        out[kpi_id].append(ObservationView(
+            0, k.code, NATION_CODE, "地方公共団体の値の集計", AsOf(as_of, Precision.DAY), breakdown,
             value, k.unit, Qualifier.EXACT,
-            f"地方公共団体の値の集計（{AGGREGATION_LABELS.get(k.aggregation, '合計')}、{r.n:,}団体）",
+            f"地方公共団体の値の集計（{AGGREGATION_LABELS.get(k.aggregation, '合計')}、{n:,}団体）",
             None, "derived", "digiden", None, None, ""))
     return out
 

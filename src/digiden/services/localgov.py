@@ -166,7 +166,8 @@ def get(uow: UnitOfWork, code: str) -> OrgUnitDetail:
             .where(PracticeOrgUnit.org_unit_id == o.id).order_by(Practice.position)))
         obs = tuple(observation_view(ob, k, o) for ob, k in s.execute(
             select(Observation, Kpi).join(Kpi, Kpi.id == Observation.kpi_id)
-            .where(Observation.org_unit_id == o.id).order_by(Kpi.position, Observation.as_of)))
+            .where(Observation.kpi_id.in_(select(Kpi.id)), Observation.org_unit_id == o.id)
+            .order_by(Kpi.position, Observation.as_of)))
         munis: tuple[OrgUnitView, ...] = ()
         if o.kind == "prefecture":
             munis = tuple(_view(m, prefs, parents) for m in s.scalars(

@@ -173,7 +173,9 @@ def list_observations(uow: UnitOfWork, *, kpi: str | None = None, org_unit: str 
         if kpi:
             q = q.where(Observation.kpi_id == find_kpi(s, kpi).id)
         if org_unit:
-            q = q.where(Observation.org_unit_id == _org_unit(s, org_unit).id)
+            # KPI ids as an IN-list let the (kpi, org_unit, …) index serve this lookup.
+            q = q.where(Observation.kpi_id.in_(select(Kpi.id)),
+                        Observation.org_unit_id == _org_unit(s, org_unit).id)
         if date_from:
             q = q.where(Observation.as_of >= _period_start(date_from, "date_from"))
         if date_to:

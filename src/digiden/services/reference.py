@@ -348,7 +348,8 @@ def load_actuals(session: Session, report: LoadReport, *, actor: str, now: datet
         parsed.append((kpi, as_of, value, qualifier, breakdown, r))
 
     existing = {(o.kpi_id, o.as_of, o.breakdown): o for o in session.scalars(
-        select(Observation).where(Observation.org_unit_id == nation.id))}
+        select(Observation).where(Observation.kpi_id.in_(select(Kpi.id)),
+                                  Observation.org_unit_id == nation.id))}
     batch = ImportBatch(kind="reference", file_name=p.name,
                         checksum=hashlib.sha256(raw).hexdigest(), created_by=actor,
                         created_at=now, rows=len(parsed), created=0, updated=0, unchanged=0)
@@ -397,6 +398,16 @@ def observation_snapshot(o: Observation) -> dict[str, Any]:
     return {"as_of": o.as_of.isoformat(), "precision": o.as_of_precision,
             "breakdown": o.breakdown, "value": o.value, "qualifier": o.qualifier,
             "source_title": o.source_title, "source_url": o.source_url, "status": o.status}
+
+
+def load_strategy_file(uow: UnitOfWork, path: Path, *, actor: str, now: datetime) -> LoadReport:
+    """Load (or refresh) one more strategy file, e.g. a synthetic one for benchmarks."""
+    report = LoadReport()
+    doc, checksum = read_strategy_file(path)
+    with uow:
+        load_strategy(uow.session, doc, checksum, report, actor=actor, now=now)
+        uow.commit()
+    return report
 
 
 def init_reference_data(uow: UnitOfWork, *, actor: str, now: datetime,

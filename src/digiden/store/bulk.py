@@ -83,7 +83,7 @@ class BulkWriter:
         (a duplicate across chunks): nothing of this chunk is then written."""
         if not rows:
             return True
-        params = [self._params(r) for r in rows]
+        params = rows if self.d.name == "sqlite" else [self._params(r) for r in rows]
         sp = self.conn.begin_nested()
         try:
             self.conn.exec_driver_sql(self._insert_sql, params)

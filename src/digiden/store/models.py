@@ -304,7 +304,9 @@ class Observation(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id"))
-    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    # No index of its own: bulk inserts would scatter it; lookups by local government use the
+    # unique (kpi, org_unit, as_of, breakdown) index with the KPI ids as an IN-list.
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     as_of: Mapped[date] = mapped_column(Date)
     as_of_precision: Mapped[str] = mapped_column(String(8), default="day")
     breakdown: Mapped[str] = mapped_column(String(32), default="")

@@ -137,6 +137,8 @@ class _KpiInfo:
     upper_national: float | None
     upper_local: float | None
     lower: float | None
+    is_count: bool = False
+    is_pct: bool = False
 
 
 def _sha256(path: Path) -> str:
@@ -159,7 +161,8 @@ class _Resolver:
             up_local = min((r.max for r in rng if r.max is not None), default=None)
             up_nat = min([x for x in [up_local] + [r.upper for r in orgs] if x is not None], default=None)
             info = _KpiInfo(k.id, k.code, k.unit, frozenset(k.breakdowns or ()), rules, up_nat,
-                            up_local, max((r.min for r in rng if r.min is not None), default=None))
+                            up_local, max((r.min for r in rng if r.min is not None), default=None),
+                            k.unit in COUNT_UNITS, k.unit == "%")
             self.kpis[k.code] = info
             self.kpis[match_key(k.name)] = info
         self.org_codes: dict[str, int] = {}
@@ -410,19 +413,22 @@ def _write(s: Any, table: Table, layout: Layout, res: _Resolver, fixed_kpi: _Kpi
         nonlocal fast, slow, chunk_keys
         if fast:
             if writer.insert_new(fast):
-                for r in fast:
-                    if r[1] != nation:
-                        k = (r[0], r[2], r[4])
-                        d = deltas.get(k)
+                get = deltas.get
+                for kid, oid, iso_, _p, bd_, v, *_rest in fast:
+                    t = touched.get(kid)
+                    if t is None:
+                        t = touched[kid] = [0, 0]
+                    t[0] += 1
+                    if oid != nation:
+                        d = get((kid, iso_, bd_))
                         if d is None:
-                            deltas[k] = [1, r[5], 1 if r[5] > 0 else 0]
+                            deltas[(kid, iso_, bd_)] = [1, v, 1 if v > 0 else 0]
                         else:
                             d[0] += 1
-                            d[1] += r[5]
-                            d[2] += 1 if r[5] > 0 else 0
+                            d[1] += v
+                            if v > 0:
+                                d[2] += 1
                 report.created += len(fast)
-                for r in fast:
-                    touched.setdefault(r[0], [0, 0])[0] += 1
             else:  # a key repeated across chunks: merge instead, which names both rows
                 slow.extend(fast)
             fast = []
@@ -451,20 +457,55 @@ def _write(s: Any, table: Table, layout: Layout, res: _Resolver, fixed_kpi: _Kpi
         if progress:
             progress("import", 1.0 if final else table.progress())
 
+    # The hot loop: per-string caches make every repeated cell a dict hit.
+    dates: dict[str, tuple[str, str] | DigidenError] = {}
+    texts: dict[str, str] = {}
+    kpi_cache: dict[str, _KpiInfo | None] = {}
+    EXACT = Qualifier.EXACT.value
+
+    def cleaned(v: Any) -> str:
+        t = v if isinstance(v, str) else _s(v)
+        c = texts.get(t)
+        if c is None:
+            c = texts[t] = clean_text(t)
+        return c
+
+    def date_of(v: Any) -> tuple[str, str]:
+        t = v if isinstance(v, str) else _s(v)
+        d = dates.get(t)
+        if d is None:
+            try:
+                a = res.as_of(t.strip())
+                d = (a.date.isoformat(), a.precision.value)
+            except DigidenError as e:
+                d = e
+            dates[t] = d
+        if isinstance(d, DigidenError):
+            raise d
+        return d
+
+    periods = [(i, (a.date.isoformat(), a.precision.value)) for i, a, _h in layout.periods]
+    n_cells = len(headers)
+    rows_seen = values_seen = missing = 0
     for rownum, cells in table.rows:
-        if not any(c not in (None, "") for c in cells):
+        if not any(cells):
             continue
-        report.rows += 1
+        rows_seen += 1
+        if len(cells) < n_cells:
+            cells = list(cells) + [None] * (n_cells - len(cells))
         # --- KPI
-        if fixed_kpi is not None and c_kpi is None:
-            kpi = fixed_kpi
+        if c_kpi is None:
+            kpi = fixed_kpi  # type: ignore[assignment]
         else:
-            raw = _s(_cell(cells, c_kpi))
-            kpi = res.kpi(raw) if raw else fixed_kpi
+            raw = cells[c_kpi]
+            raw = raw.strip() if isinstance(raw, str) else _s(raw)
+            kpi = kpi_cache.get(raw) if raw in kpi_cache else kpi_cache.setdefault(raw, res.kpi(raw) if raw else None)
             if kpi is None:
-                err(rownum, c_kpi, raw, ("unknown KPI" if raw else "KPI is empty",
-                                         f"不明なKPIです: {raw}" if raw else "KPIが空です"))
-                continue
+                kpi = fixed_kpi  # type: ignore[assignment]
+                if kpi is None or raw:
+                    err(rownum, c_kpi, raw, ("unknown KPI" if raw else "KPI is empty",
+                                             f"不明なKPIです: {raw}" if raw else "KPIが空です"))
+                    continue
             if fixed_kpi is not None and kpi.id != fixed_kpi.id:
                 err(rownum, c_kpi, raw, (f"row is for KPI {kpi.code}, not {fixed_kpi.code}",
                                          f"指定したKPI（{fixed_kpi.code}）と異なるKPIの行です"))
@@ -472,81 +513,92 @@ def _write(s: Any, table: Table, layout: Layout, res: _Resolver, fixed_kpi: _Kpi
         # --- local government
         col_org = c_code if c_code is not None else c_name
         try:
-            if c_code is not None and _s(_cell(cells, c_code)):
-                org = res.org_by_code(_s(_cell(cells, c_code)))
-                col_org = c_code
+            code_cell = cells[c_code] if c_code is not None else None
+            if code_cell not in (None, ""):
+                org = res.org_by_code(code_cell if isinstance(code_cell, str) else _s(code_cell))
             else:
                 col_org = c_name
-                nm = _s(_cell(cells, c_name))
+                nm = _s(cells[c_name]) if c_name is not None else ""
                 if not nm:
                     raise InvalidInput("local government is empty", message_ja="団体が空です",
                                        field="org_unit")
-                org = res.org_by_name(nm, _s(_cell(cells, c_pref)))
+                org = res.org_by_name(nm, _s(cells[c_pref]) if c_pref is not None else "")
         except DigidenError as e:
-            err(rownum, col_org, _cell(cells, col_org), e)
+            err(rownum, col_org, cells[col_org] if col_org is not None else "", e)
             continue
-        # --- breakdown
-        bd = clean_text(_s(_cell(cells, c_bd)))
-        if kpi.breakdowns and bd not in kpi.breakdowns:
-            err(rownum, c_bd, bd, (f"breakdown must be one of {', '.join(sorted(kpi.breakdowns))}",
-                                   f"内訳は {'・'.join(sorted(kpi.breakdowns))} のいずれかです"))
-            continue
-        if not kpi.breakdowns and bd:
-            err(rownum, c_bd, bd, ("this KPI has no breakdowns", "このKPIには内訳がありません"))
+        # --- breakdown, source, note
+        bd = cleaned(cells[c_bd]) if c_bd is not None and cells[c_bd] not in (None, "") else ""
+        if bd not in kpi.breakdowns if kpi.breakdowns else bd:
+            if kpi.breakdowns:
+                err(rownum, c_bd, bd, (f"breakdown must be one of {', '.join(sorted(kpi.breakdowns))}",
+                                       f"内訳は {'・'.join(sorted(kpi.breakdowns))} のいずれかです"))
+            else:
+                err(rownum, c_bd, bd, ("this KPI has no breakdowns", "このKPIには内訳がありません"))
             continue
         # None: the file has no such column (the default applies and is not a change).
-        src = (clean_text(_s(_cell(cells, c_src))) or None) if c_src is not None else None
-        url = (_s(_cell(cells, c_url)) or None) if c_url is not None else None
-        note = clean_text(_s(_cell(cells, c_note))) if c_note is not None else None
-        qual_text = _s(_cell(cells, c_q))
+        src = (cleaned(cells[c_src]) or None) if c_src is not None else None
+        url = (_s(cells[c_url]) or None) if c_url is not None else None
+        note = cleaned(cells[c_note]) if c_note is not None else None
+        qual_text = _s(cells[c_q]) if c_q is not None else ""
         # --- one value (long) or one per period column (wide)
-        if layout.shape == "long":
+        if c_val is not None:
             try:
-                asof = res.as_of(_s(_cell(cells, c_asof)))
+                items = [(c_val, date_of(cells[c_asof]), cells[c_val])]
             except DigidenError as e:
-                err(rownum, c_asof, _cell(cells, c_asof), e)
+                err(rownum, c_asof, cells[c_asof], e)
                 continue
-            items = [(c_val, asof, _cell(cells, c_val))]
         else:
-            items = [(i, a, _cell(cells, i)) for i, a, _h in layout.periods]
-        for col, asof, raw in items:
-            try:
-                parsed = _value(raw, kpi)
-            except DigidenError as e:
-                err(rownum, col, raw, e)
-                continue
-            if parsed is None:
-                report.missing += 1
-                continue
-            value, q = parsed
+            items = [(i, d, cells[i]) for i, d in periods]
+        for col, (iso, precision), raw in items:
+            q = EXACT
+            if isinstance(raw, float | int) and not isinstance(raw, bool):
+                value = float(raw)
+            else:
+                try:
+                    value = float(raw)  # type: ignore[arg-type]
+                    if value != value or value in (float("inf"), float("-inf")):
+                        raise ValueError
+                except (TypeError, ValueError):
+                    try:
+                        parsed = _value(raw, kpi)
+                    except DigidenError as e:
+                        err(rownum, col, raw, e)
+                        continue
+                    if parsed is None:
+                        missing += 1
+                        continue
+                    value, q = parsed[0], parsed[1].value
             if qual_text:
                 try:
-                    q = Qualifier.parse(qual_text)
+                    q = Qualifier.parse(qual_text).value
                 except DigidenError as e:
                     err(rownum, c_q, qual_text, e)
                     continue
-            problem = _check(value, kpi, org == nation)
-            if problem:
-                err(rownum, col, raw, problem)
-                continue
-            report.values += 1
-            iso = asof.date.isoformat()
+            national = org == nation
+            upper = kpi.upper_national if national else kpi.upper_local
+            if value < 0 or (upper is not None and value > upper) or (kpi.is_pct and value > 100) \
+                    or (kpi.is_count and not value.is_integer()) or (kpi.lower is not None and value < kpi.lower):
+                problem = _check(value, kpi, national)
+                if problem:
+                    err(rownum, col, raw, problem)
+                    continue
+            values_seen += 1
             key = (kpi.id, org, iso, bd)
             prev = chunk_keys.get(key)
             if prev is not None:
-                if prev[1] != value or prev[2] != q.value:
+                if prev[1] != value or prev[2] != q:
                     err(rownum, col, raw, (f"duplicate of row {prev[0]} with a different value ({prev[1]:g})",
                                            f"{prev[0]}行目と同じ項目で値が異なります（{prev[1]:g} と {value:g}）"))
                 else:
                     report.unchanged += 1
                 continue
-            chunk_keys[key] = (rownum, value, q.value)
-            row: bulk.Row = (kpi.id, org, iso, asof.precision.value, bd, value, q.value, src, url,
-                             note, rownum)
+            chunk_keys[key] = (rownum, value, q)
             if (kpi.id, iso, bd) in existing:
-                slow.append(row)
+                slow.append((kpi.id, org, iso, precision, bd, value, q, src, url, note, rownum))
             else:
-                fast.append(row)
+                fast.append((kpi.id, org, iso, precision, bd, value, q, src or default_source, url,
+                             note or "", rownum))
+                row = fast[-1]
                 if options.dry_run and len(report.actions) < MAX_ACTIONS:
                     report.actions.append(_action(row, "create", res))
         if len(fast) + len(slow) >= CHUNK:
@@ -554,6 +606,7 @@ def _write(s: Any, table: Table, layout: Layout, res: _Resolver, fixed_kpi: _Kpi
                 flush()
             else:
                 fast, slow, chunk_keys = [], [], {}
+    report.rows, report.values, report.missing = rows_seen, values_seen, missing
     if report.ok:
         flush(final=True)
     if not report.ok:

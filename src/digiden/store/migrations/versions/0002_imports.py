@@ -71,6 +71,7 @@ def upgrade() -> None:
 
     op.add_column('observation', sa.Column('source_row', sa.Integer(), nullable=True))
     op.drop_index('ix_observation_kpi_asof', table_name='observation')
+    op.drop_index('ix_observation_org_unit_id', table_name='observation')
     op.add_column('kpi', sa.Column('rules', sa.JSON(), nullable=False, server_default='[]'))
     op.add_column('kpi', sa.Column('synthetic', sa.Boolean(), nullable=False, server_default=sa.false()))
 
@@ -78,6 +79,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.create_index('ix_observation_kpi_asof', 'observation', ['kpi_id', 'as_of'])
+    op.create_index('ix_observation_org_unit_id', 'observation', ['org_unit_id'])
     with op.batch_alter_table('observation', schema=None) as batch_op:
         batch_op.drop_column('source_row')
     with op.batch_alter_table('kpi', schema=None) as batch_op:

@@ -1,0 +1,188 @@
+"""digiden benchmarks (`make bench`). Prints figures and ratios against references measured in
+the same run; asserts nothing. Each step runs in its own process so that its peak memory
+(RSS) is its own. Data: bench/generate.py (seeded, SYNTHETIC, labelled so).
+
+Steps
+  import_5m      the 5.4M-row CSV into SQLite through the real importer (full validation)
+  floor          `sqlite3 .import` of the same file into a bare table (the physical floor)
+  import_cp932   a 100,000-row CP932 CSV (Japanese KPI names, 和暦 dates) on top
+  import_xlsx    a 100,000-row .xlsx on top
+  dashboard      the status of every KPI (national dashboard) over the 5.4M rows, vs the bare
+                 SQL that feeds it (the series rollup read) and vs a GROUP BY over all rows
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+DB = OUT / "bench.sqlite3"
+FLOOR_DB = OUT / "floor.sqlite3"
+NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+TODAY = date(2026, 11, 29)
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def _uow():  # type: ignore[no-untyped-def]
+    from digiden.services.uow import UnitOfWork
+    from digiden.store.db import make_engine, make_session_factory
+    return UnitOfWork(make_session_factory(make_engine(f"sqlite:///{DB}")))
+
+
+def step_prepare() -> dict[str, object]:
+    from digiden.services.reference import init_reference_data, load_strategy_file
+    from digiden.store.db import make_engine
+    from digiden.store.migrate import upgrade
+    for p in OUT.glob("bench.sqlite3*"):
+        p.unlink()
+    t = time.perf_counter()
+    upgrade(make_engine(f"sqlite:///{DB}"))
+    init_reference_data(_uow(), actor="bench", now=NOW)
+    load_strategy_file(_uow(), OUT / "synthetic_strategy.yaml", actor="bench", now=NOW)
+    return {"seconds": time.perf_counter() - t}
+
+
+def _import(name: str) -> dict[str, object]:
+    from digiden.services.imports import ImportOptions, run_import
+    t = time.perf_counter()
+    r = run_import(_uow(), OUT / name, ImportOptions(), actor="bench", now=NOW)
+    secs = time.perf_counter() - t
+    return {"seconds": secs, "rows": r.rows, "created": r.created, "rows_per_s": r.rows / secs,
+            "errors": r.error_count, "encoding": r.encoding, "format": r.file_format}
+
+
+def step_import_5m() -> dict[str, object]:
+    return _import("national_5m.csv")
+
+
+def step_import_cp932() -> dict[str, object]:
+    return _import("monthly_100k_cp932.csv")
+
+
+def step_import_xlsx() -> dict[str, object]:
+    return _import("monthly_100k.xlsx")
+
+
+def step_floor() -> dict[str, object]:
+    exe = shutil.which("sqlite3")
+    if exe is None:
+        return {"skipped": "the sqlite3 command is not installed (apt-get install sqlite3)"}
+    for p in OUT.glob("floor.sqlite3*"):
+        p.unlink()
+    t = time.perf_counter()
+    subprocess.run([exe, str(FLOOR_DB), ".mode csv", f".import {OUT / 'national_5m.csv'} bare"],
+                   check=True)
+    return {"seconds": time.perf_counter() - t}
+
+
+def step_dashboard() -> dict[str, object]:
+    from sqlalchemy import text
+
+    from digiden.services.kpis import list_kpis
+    uow = _uow()
+    n_obs = 0
+    with uow:
+        n_obs = uow.session.execute(text("SELECT COUNT(*) FROM observation")).scalar_one()
+
+    def timed(fn, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
+        out = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t) * 1000)
+        return out
+
+    def dashboard() -> None:
+        views = list_kpis(uow, today=TODAY)
+        assert len(views) == 68
+
+    def bare_rollup() -> None:
+        with uow:
+            uow.session.execute(text("SELECT kpi_id, as_of, breakdown, n, total, positive "
+                                     "FROM series_rollup ORDER BY kpi_id, as_of")).all()
+
+    def bare_group_by() -> None:
+        with uow:
+            uow.session.execute(text("SELECT kpi_id, as_of, breakdown, COUNT(*), SUM(value), "
+                                     "SUM(CASE WHEN value > 0 THEN 1 ELSE 0 END) FROM observation "
+                                     "GROUP BY kpi_id, as_of, breakdown")).all()
+
+    dashboard()  # warm caches (templates are not involved; this is the service call)
+    d = timed(dashboard, 30)
+    r = timed(bare_rollup, 30)
+    g = timed(bare_group_by, 3)
+    p50 = statistics.median(d)
+    return {"observations": n_obs, "p50_ms": p50, "p95_ms": sorted(d)[int(len(d) * 0.95) - 1],
+            "bare_rollup_p50_ms": statistics.median(r), "group_by_p50_ms": statistics.median(g),
+            "ratio_to_rollup_read": p50 / statistics.median(r),
+            "ratio_to_group_by": p50 / statistics.median(g)}
+
+
+STEPS = ["prepare", "import_5m", "floor", "import_cp932", "import_xlsx", "dashboard"]
+
+
+def run_child(step: str) -> dict[str, object]:
+    proc = subprocess.Popen([sys.executable, __file__, "--step", step], stdout=subprocess.PIPE,
+                            text=True, env=os.environ | {"PYTHONPATH": str(ROOT / "src")})
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"step {step} failed")
+    data = json.loads(out.strip().splitlines()[-1])
+    data["peak_rss_mb"] = usage.ru_maxrss / 1024   # KiB on Linux
+    return data
+
+
+def main() -> None:
+    if "--step" in sys.argv:
+        step = sys.argv[sys.argv.index("--step") + 1]
+        print(json.dumps(globals()[f"step_{step}"]()))
+        return
+    if not (OUT / "national_5m.csv").exists():
+        subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py")], check=True)
+    results: dict[str, dict[str, object]] = {}
+    for step in STEPS:
+        print(f"… {step}", flush=True)
+        results[step] = run_child(step)
+    imp, floor = results["import_5m"], results["floor"]
+    lines = [
+        f"machine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
+        f"SQLite {__import__('sqlite3').sqlite_version}; data: SYNTHETIC (bench/generate.py, seed 20261129)",
+        "",
+        "| step | figure | reference in the same run | ratio | peak RSS |",
+        "| --- | --- | --- | --- | --- |",
+        f"| import 5.4M-row CSV (full validation) | {imp['rows']:,} rows in {imp['seconds']:.1f} s = "
+        f"**{imp['rows_per_s']:,.0f} rows/s** | `sqlite3 .import` into a bare table: "
+        + (f"{floor['seconds']:.1f} s | **{imp['seconds'] / floor['seconds']:.2f}×** the floor"
+           if "seconds" in floor else f"{floor.get('skipped')} | —")
+        + f" | {imp['peak_rss_mb']:.0f} MB |",
+        f"| import 100,000-row CP932 CSV | {results['import_cp932']['rows_per_s']:,.0f} rows/s "
+        f"({results['import_cp932']['seconds']:.2f} s) | — | — | {results['import_cp932']['peak_rss_mb']:.0f} MB |",
+        f"| import 100,000-row .xlsx | {results['import_xlsx']['rows_per_s']:,.0f} rows/s "
+        f"({results['import_xlsx']['seconds']:.2f} s) | — | — | {results['import_xlsx']['peak_rss_mb']:.0f} MB |",
+    ]
+    d = results["dashboard"]
+    lines.append(
+        f"| national dashboard, status of every KPI over {d['observations']:,} rows | p50 **{d['p50_ms']:.1f} ms**, "
+        f"p95 {d['p95_ms']:.1f} ms | bare rollup read {d['bare_rollup_p50_ms']:.1f} ms; bare GROUP BY over all rows "
+        f"{d['group_by_p50_ms']:.0f} ms | **{d['ratio_to_rollup_read']:.2f}×** the rollup read; "
+        f"{d['ratio_to_group_by']:.4f}× the GROUP BY | {d['peak_rss_mb']:.0f} MB |")
+    text = "\n".join(lines)
+    print(text)
+    (OUT / "results.md").write_text(text + "\n", encoding="utf-8")
+    (OUT / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
