@@ -40,7 +40,8 @@ def kpi_defs() -> list[dict]:
         unit = UNITS[i % len(UNITS)]
         cumulative = i % 5 == 0 and unit in ("人", "件")   # 6 cumulative KPIs, checked for non-decrease
         k = {"code": f"synthetic-{i:02d}", "name": f"【合成】ベンチマーク指標{i:02d}", "unit": unit,
-             "direction": "increase", "wording": "", "aggregation": {"%": "ratio", "団体": "count_org_units"}.get(unit, "sum"),
+             "direction": "increase", "wording": "",
+             "aggregation": {"%": "ratio", "団体": "count_org_units"}.get(unit, "sum"),
              "targets": [{"value": 95 if unit == "%" else 1_000_000, "by": "2027年度"}]}
         if unit == "団体":
             k["targets"] = [{"value": 1500, "by": "2027年度"}]
@@ -135,7 +136,7 @@ def write_cp932(path: Path, lgs: list[str], kpis: list[dict], rng: random.Random
         w = csv.writer(f)
         w.writerow(["KPI", "団体コード", "時点", "値", "出典"])
         n = 0
-        for k, code, y, m, era, v in monthly_rows(lgs, kpis, rng, 2025, 100_000):
+        for k, code, _y, m, era, v in monthly_rows(lgs, kpis, rng, 2025, 100_000):
             w.writerow([k["name"], code, f"令和{era}年{m}月", v, "合成データ（ベンチマーク用）"])
             n += 1
     return n
@@ -147,7 +148,7 @@ def write_xlsx(path: Path, lgs: list[str], kpis: list[dict], rng: random.Random)
     ws = wb.create_sheet("合成データ")
     ws.append(["KPI", "団体コード", "時点", "値", "出典"])
     n = 0
-    for k, code, y, m, _era, v in monthly_rows(lgs, kpis, rng, 2026, 100_000):
+    for k, code, y, m, _era, v in monthly_rows(lgs, kpis, rng, 2026, 100_000):  # noqa: B007
         ws.append([k["code"], code, f"{y:04d}-{m:02d}", int(v), "合成データ（ベンチマーク用）"])
         n += 1
     wb.save(path)

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from digiden.domain.errors import DigidenError, InvalidInput, NotFound
 from digiden.services.uow import UnitOfWork
 
-app = typer.Typer(pretty_exceptions_enable=False, help="digiden — デジタル田園都市国家構想: the national strategy, its KPIs, their "
+app = typer.Typer(pretty_exceptions_enable=False,
+                  help="digiden — デジタル田園都市国家構想: the national strategy, its KPIs, their "
                        "progress and Japan's 1,788 local governments.",
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(pretty_exceptions_enable=False, help="Create and update the database.", no_args_is_help=True)

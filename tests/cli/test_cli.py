@@ -73,7 +73,9 @@ def test_every_command_has_help(cli) -> None:  # type: ignore[no-untyped-def]
                  ["db", "init", "--help"], ["kpi", "list", "--help"], ["kpi", "show", "--help"],
                  ["observe", "add", "--help"], ["observe", "list", "--help"],
                  ["lg", "search", "--help"], ["lg", "show", "--help"], ["lg", "list", "--help"],
-                 ["audit", "--help"]):
+                 ["audit", "--help"], ["import", "--help"], ["export", "--help"], ["validate", "--help"],
+                 ["batch", "list", "--help"], ["batch", "show", "--help"], ["batch", "revert", "--help"],
+                 ["mapping", "list", "--help"]):
         code, out, _ = cli(*args)
         assert code == 0 and "Usage" in out, args
 
@@ -100,3 +102,20 @@ def test_import_json_report_and_exit_codes(cli, tmp_path) -> None:  # type: igno
     assert code == 0 and "reverted" in out
     code, out, _ = cli("validate", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+def test_every_command_is_documented() -> None:
+    """Like sqlite-utils' test_docs: a command without help text or README mention fails."""
+    from pathlib import Path
+
+    import typer.main
+
+    from digiden.cli import app
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    group = typer.main.get_command(app)
+    for name, cmd in group.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(cmd, "commands", None) or {"": cmd}
+        for sub, c in subs.items():
+            assert (c.help or "").strip(), f"digiden {name} {sub} has no help"
+            if name != "serve":
+                assert f"digiden {name}" in readme, f"README does not mention digiden {name}"

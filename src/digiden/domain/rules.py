@@ -47,8 +47,10 @@ class Rule:
 
     def describe_ja(self) -> str:
         if self.kind == "range":
-            return f"値は {self.min:g}〜{self.max:g} の範囲" if self.min is not None and self.max is not None \
-                else f"値は {self.min if self.min is not None else self.max:g} {'以上' if self.min is not None else '以下'}"
+            if self.min is not None and self.max is not None:
+                return f"値は {self.min:g}〜{self.max:g} の範囲"
+            bound = self.min if self.min is not None else self.max
+            return f"値は {bound:g} {'以上' if self.min is not None else '以下'}"
         if self.kind == "max_org_units":
             return f"団体数は {ORG_UNIT_COUNTS[self.of or 'all']:,} 以下"
         if self.kind == "non_decreasing":

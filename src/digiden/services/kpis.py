@@ -78,7 +78,9 @@ class TargetView:
         }
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and the national
+# dashboard builds a few thousand of these per request (measured: a third of its time).
+@dataclass(slots=True)
 class ObservationView:
     id: int
     kpi_code: str
@@ -326,27 +328,27 @@ def _rollup_series(session: Session, kpis: list[Kpi]) -> dict[int, list[Observat
     that have no national figure of their own."""
     if not kpis:
         return {}
-    by_id = {k.id: k for k in kpis}
     out: dict[int, list[ObservationView]] = defaultdict(list)
     # Plain rows, not ORM objects: at national scale this is a few thousand rows per request.
     rows = session.execute(
         select(SeriesRollup.kpi_id, SeriesRollup.as_of, SeriesRollup.breakdown, SeriesRollup.n,
                SeriesRollup.total, SeriesRollup.positive)
-        .where(SeriesRollup.kpi_id.in_(list(by_id)), SeriesRollup.n > 0)
+        .where(SeriesRollup.kpi_id.in_([k.id for k in kpis]), SeriesRollup.n > 0)
         .order_by(SeriesRollup.kpi_id, SeriesRollup.as_of, SeriesRollup.breakdown)).all()
+    meta = {k.id: (k.code, k.unit, k.aggregation, AGGREGATION_LABELS.get(k.aggregation, "合計"))
+            for k in kpis}
+    exact, day, name = Qualifier.EXACT, Precision.DAY, "地方公共団体の値の集計"
     for kpi_id, as_of, breakdown, n, total, positive in rows:
-        k = by_id[kpi_id]
-        if k.aggregation == "count_org_units":
+        code, unit, aggregation, label = meta[kpi_id]
+        if aggregation == "count_org_units":
             value = float(positive)
-        elif k.aggregation == "ratio":
+        elif aggregation == "ratio":
             value = total / n if n else 0.0
         else:
             value = total
         out[kpi_id].append(ObservationView(
-            0, k.code, NATION_CODE, "地方公共団体の値の集計", AsOf(as_of, Precision.DAY), breakdown,
-            value, k.unit, Qualifier.EXACT,
-            f"地方公共団体の値の集計（{AGGREGATION_LABELS.get(k.aggregation, '合計')}、{n:,}団体）",
-            None, "derived", "digiden", None, None, ""))
+            0, code, NATION_CODE, name, AsOf(as_of, day), breakdown, value, unit, exact,
+            f"{name}（{label}、{n:,}団体）", None, "derived", "digiden", None, None, ""))
     return out
 
 
