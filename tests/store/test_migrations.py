@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
@@ -15,3 +16,36 @@ def test_database_is_at_head_and_matches_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def _chain(url: str) -> None:
+    from sqlalchemy import text
+
+    from digiden.store.db import make_engine
+    from digiden.store.migrate import upgrade
+    engine = make_engine(url)
+    upgrade(engine, "0001")
+    with engine.begin() as c:   # a database someone already uses, at the first schema
+        c.execute(text("INSERT INTO org_unit (code, name, full_name, kana, search_text, kind, "
+                       "prefecture_code) VALUES ('JP', '国', '国（全国）', 'クニ', 'くに', 'nation', '00')"))
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        assert conn.execute(text("SELECT count(*) FROM org_unit")).scalar_one() == 1
+    engine.dispose()
+
+
+def test_an_existing_sqlite_database_upgrades_to_head(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _chain(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+
+
+@pytest.mark.postgres
+def test_an_existing_postgresql_database_upgrades_to_head() -> None:
+    from tests.conftest import PgSchema, require_pg
+    require_pg()
+    schema = PgSchema()
+    try:
+        _chain(schema.url)
+    finally:
+        schema.drop()

@@ -241,27 +241,25 @@ def open_xlsx(path: Path, sheet: str | None, recognise: Callable[[list[str]], bo
 
 
 def _xlsx_rows(ws: Any) -> Iterator[tuple[int, list[Cell]]]:
+    """Rows of a sheet as plain values (values_only is several times faster than cell objects).
+    The workbook is opened with data_only=False, so a formula arrives as its text: '=…'."""
     from openpyxl.utils import get_column_letter
-    for row in ws.iter_rows():
-        cells: list[Cell] = []
-        rownum = None
-        for c in row:
-            if getattr(c, "row", None) is not None:
-                rownum = c.row
-            v = c.value
-            if getattr(c, "data_type", None) == "f" or (isinstance(v, str) and v.startswith("=")):
-                raise _fail("a formula cell; paste values instead of formulas",
-                            "数式のセルがあります。数式ではなく値を貼り付けてください",
-                            row=rownum, column=get_column_letter(c.column) if getattr(c, "column", None) else None)
-            if isinstance(v, datetime):
-                v = v.date().isoformat()
+    first = ws.min_row or 1
+    for offset, values in enumerate(ws.iter_rows(values_only=True)):
+        rownum = first + offset
+        cells: list[Cell] = list(values)
+        for i, v in enumerate(cells):
+            if isinstance(v, str):
+                if v.startswith("="):
+                    raise _fail("a formula cell; paste values instead of formulas",
+                                "数式のセルがあります。数式ではなく値を貼り付けてください",
+                                row=rownum, column=get_column_letter(i + 1))
+            elif isinstance(v, datetime):
+                cells[i] = v.date().isoformat()
             elif isinstance(v, date):
-                v = v.isoformat()
+                cells[i] = v.isoformat()
             elif isinstance(v, bool):
-                v = str(v)
-            cells.append(v)
-        if rownum is None:
-            continue
+                cells[i] = str(v)
         yield rownum, cells
 
 
