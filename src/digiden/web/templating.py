@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 
 from digiden.domain.calendar import fiscal_year, format_wareki_date, format_wareki_fiscal_year
 from digiden.domain.quantities import format_number
+from digiden.services.imports.columns import ROLE_LABELS
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -40,5 +41,6 @@ env.filters["date_ja"] = _date_ja
 env.filters["wareki"] = _wareki
 env.filters["fy"] = _fy
 env.filters["dt"] = _dt
+env.globals["ROLE_LABELS"] = ROLE_LABELS
 env.globals["STATUS_ORDER"] = ["achieved", "on_track", "needs_acceleration", "stalled",
                                "deteriorating", "not_assessable"]

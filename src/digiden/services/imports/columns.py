@@ -14,6 +14,10 @@ from digiden.domain.periods import looks_like_period, parse_period
 ROLES = ("kpi", "org_code", "org_name", "prefecture", "as_of", "breakdown", "value", "qualifier",
          "source_title", "source_url", "note", "unit")
 
+ROLE_LABELS = {"kpi": "KPI", "org_code": "団体コード", "org_name": "団体名", "prefecture": "都道府県",
+               "as_of": "時点", "breakdown": "内訳", "value": "値", "qualifier": "限定語",
+               "source_title": "出典", "source_url": "出典URL", "note": "備考", "unit": "単位"}
+
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "kpi": ("kpi", "kpi_code", "kpiコード", "kpi名", "指標", "指標名", "指標コード", "kpi_name"),
     "org_code": ("code", "lg_code", "lgcode", "org_unit", "団体コード", "地方公共団体コード",
