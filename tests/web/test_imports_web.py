@@ -97,3 +97,18 @@ def test_export_downloads(client) -> None:  # type: ignore[no-untyped-def]
     assert load_workbook(io.BytesIO(r.content)).sheetnames == ["KPI", "目標", "実績値", "判定"]
     assert client.get("/api/v1/export", params={"format": "pdf"}).status_code == 422
     assert "書き出す" in client.get("/export").text
+
+
+def test_batch_page_shows_before_and_after_of_overwritten_values(client) -> None:  # type: ignore[no-untyped-def]
+    for name in ("wide_bom.csv", "wide_bom_corrected.csv"):
+        with open(FIX / name, "rb") as f:
+            r = client.post("/api/v1/imports", files={"file": (name, f.read())},
+                            data={"kpi": "digital-promotion-talent"})
+    batch = r.json()["batch_id"]
+    changes = client.get(f"/api/v1/batches/{batch}").json()["changes"]
+    assert changes == [{"kpi": "digital-promotion-talent", "org_unit": "011002", "as_of": "2025-03-31",
+                        "breakdown": None, "before": 1650.0, "before_source": "wide_bom.csv（取込）",
+                        "after": 1700.0, "after_source": "wide_bom_corrected.csv（取込）"}]
+    html = client.get(f"/batches/{batch}").text
+    assert "1,650" in html and "1,700" in html and "変更前" in html
+    assert "import.apply" in client.get("/audit", params={"batch": batch}).text

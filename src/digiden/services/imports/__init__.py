@@ -762,6 +762,44 @@ def revert_batch(uow: UnitOfWork, batch_id: int, *, actor: str, now: datetime) -
         return view
 
 
+@dataclass(frozen=True)
+class ChangeView:
+    """One value an import batch overwrote: before and after."""
+
+    kpi: str
+    org_unit: str
+    org_unit_name: str
+    as_of: str
+    breakdown: str
+    before: float
+    before_source: str
+    after: float | None
+    after_source: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kpi": self.kpi, "org_unit": self.org_unit, "as_of": self.as_of,
+                "breakdown": self.breakdown or None, "before": self.before,
+                "before_source": self.before_source, "after": self.after,
+                "after_source": self.after_source}
+
+
+def batch_changes(uow: UnitOfWork, batch_id: int, *, limit: int = 500) -> list[ChangeView]:
+    """The values a batch overwrote, with what it wrote instead (while it is applied)."""
+    from digiden.store.models import ObservationChange
+    with uow:
+        rows = uow.session.execute(
+            select(Kpi.code, OrgUnit.code, OrgUnit.full_name, Observation.as_of, Observation.breakdown,
+                   ObservationChange.old_value, ObservationChange.old_source_title, Observation.value,
+                   Observation.source_title, Observation.batch_id)
+            .join(Observation, Observation.id == ObservationChange.observation_id)
+            .join(Kpi, Kpi.id == Observation.kpi_id).join(OrgUnit, OrgUnit.id == Observation.org_unit_id)
+            .where(ObservationChange.batch_id == batch_id)
+            .order_by(Kpi.position, OrgUnit.code, Observation.as_of).limit(limit)).all()
+        return [ChangeView(k, o, n, a.isoformat(), bd, old, old_src,
+                           new if b == batch_id else None, new_src if b == batch_id else None)
+                for k, o, n, a, bd, old, old_src, new, new_src, b in rows]
+
+
 def list_mappings(uow: UnitOfWork) -> list[dict[str, Any]]:
     with uow:
         return [{"name": m.name, "mapping": m.mapping, "created_by": m.created_by,

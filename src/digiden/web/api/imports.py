@@ -17,6 +17,7 @@ from digiden.domain.errors import InvalidInput
 from digiden.services import exports, validation
 from digiden.services.imports import (
     ImportFailed,
+    batch_changes,
     ImportOptions,
     get_batch,
     list_batches,
@@ -75,9 +76,11 @@ def batches(uow: Uow) -> list[dict[str, Any]]:
     return [b.as_dict() for b in list_batches(uow)]
 
 
-@router.get("/batches/{batch_id}", tags=["imports"], summary="One import batch")
+@router.get("/batches/{batch_id}", tags=["imports"],
+            summary="One import batch, with the values it overwrote (before and after)")
 def batch(batch_id: int, uow: Uow) -> dict[str, Any]:
-    return get_batch(uow, batch_id).as_dict()
+    return get_batch(uow, batch_id).as_dict() | {
+        "changes": [c.as_dict() for c in batch_changes(uow, batch_id)]}
 
 
 @router.post("/batches/{batch_id}/revert", tags=["imports"], summary="Revert a whole import batch")

@@ -347,8 +347,10 @@ class AuditContext:
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, uow: Uow, kpi: str = "", org_unit: str = "") -> HTMLResponse:
-    events = tuple(audit.history(uow, kpi_code=kpi or None, org_unit_code=org_unit or None))
+def audit_page(request: Request, uow: Uow, kpi: str = "", org_unit: str = "",
+               batch: int | None = None) -> HTMLResponse:
+    events = tuple(audit.history(uow, kpi_code=kpi or None, org_unit_code=org_unit or None,
+                                 batch_id=batch))
     return render(request, "audit.html", AuditContext("変更履歴", events, kpi, org_unit))
 
 

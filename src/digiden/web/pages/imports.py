@@ -13,6 +13,8 @@ from digiden.domain.errors import DigidenError
 from digiden.services import audit, exports, kpis, validation
 from digiden.services.imports import (
     BatchView,
+    ChangeView,
+    batch_changes,
     ImportFailed,
     ImportOptions,
     get_batch,
@@ -139,13 +141,15 @@ class BatchContext:
     title: str
     batch: BatchView
     events: tuple[audit.AuditView, ...]
+    changes: tuple[ChangeView, ...]
 
 
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)
 def batch_page(batch_id: int, request: Request, uow: Uow) -> HTMLResponse:
     b = get_batch(uow, batch_id)
     return render(request, "imports/batch.html",
-                  BatchContext(f"取込 #{b.id}", b, tuple(audit.history(uow, batch_id=batch_id))))
+                  BatchContext(f"取込 #{b.id}", b, tuple(audit.history(uow, batch_id=batch_id)),
+                               tuple(batch_changes(uow, batch_id))))
 
 
 @router.post("/batches/{batch_id}/revert", response_class=HTMLResponse)
