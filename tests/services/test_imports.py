@@ -180,3 +180,24 @@ def test_a_column_mapping_can_be_saved_and_reused(uow: UnitOfWork) -> None:
     revert_batch(uow, r.batch_id, actor="t", now=NOW)  # type: ignore[arg-type]
     again = imp(uow, "custom_headers.csv", mapping_name="交通局様式")
     assert again.created == 2
+
+
+@pytest.mark.parametrize("name, kw", [("long_cp932.csv", {}), ("wide_bom.csv", {"kpi": "digital-promotion-talent"}),
+                                      ("wide_wareki.xlsx", {"kpi": "fiber-household-coverage"})])
+def test_parsing_in_a_forked_process_gives_the_same_result(uow: UnitOfWork, name: str, kw: dict[str, str]) -> None:
+    """Large files are parsed in a second process; the outcome must not depend on it."""
+    dry = imp(uow, name, dry_run=True, parallel=False, **kw)
+    forked = imp(uow, name, parallel=True, **kw)
+    assert (forked.rows, forked.created, forked.missing) == (dry.rows, dry.created, dry.missing)
+    assert forked.batch_id is not None
+
+
+def test_errors_found_in_the_forked_parser_are_reported_the_same(uow: UnitOfWork) -> None:
+    before = counts(uow)
+    with pytest.raises(ImportFailed) as e:
+        imp(uow, "unknown_lg.csv", parallel=True)
+    assert [(p.row, p.column) for p in e.value.report.errors] == [(3, "団体コード"), (4, "団体コード")]
+    with pytest.raises(InvalidInput) as e2:
+        imp(uow, "long_cp932.csv", encoding="utf-8", parallel=True)
+    assert "文字コード" in e2.value.message_ja
+    assert counts(uow) == before

@@ -9,9 +9,10 @@ exactly what a real run would do. Each real run is an import batch that can be r
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +55,7 @@ class ImportOptions:
     save_mapping: str | None = None     # save the mapping used under this name
     source_title: str | None = None     # for rows without a source column
     file_name: str | None = None        # the name the user knows the file by (uploads)
+    parallel: bool | None = None        # parse in a forked process; None: for files ≥ 32 MB
 
 
 @dataclass
@@ -312,9 +314,12 @@ def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: st
         if options.mapping_name:
             mapping = _saved_mapping(s, options.mapping_name) | mapping
         wanted = set(mapping.values())
-        table: Table = open_table(
-            path, encoding=options.encoding, sheet=options.sheet,
-            recognise=lambda hs: recognise(hs) or bool(wanted) and wanted <= set(hs))
+
+        def recognise_fn(hs: list[str]) -> bool:
+            return recognise(hs) or bool(wanted) and wanted <= set(hs)
+
+        table: Table = open_table(path, encoding=options.encoding, sheet=options.sheet,
+                                  recognise=recognise_fn)
         try:
             layout = detect_layout(table.headers, mapping or None)
             report.file_format, report.encoding, report.sheet = (table.file_format, table.encoding,
@@ -342,7 +347,7 @@ def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: st
             s.flush()
             report.batch_id = batch.id
             _write(s, table, layout, res, fixed_kpi, options, report, batch.id, actor, now,
-                   progress)
+                   progress, path, recognise_fn)
         finally:
             table.close()
         if not report.ok:
@@ -382,35 +387,280 @@ def _save_mapping(session: Any, name: str, mapping: dict[str, str], actor: str, 
                  summary=f"列の対応付け「{name}」を保存しました")
 
 
-def _write(s: Any, table: Table, layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None,
-           options: ImportOptions, report: ImportReport, batch_id: int, actor: str, now: datetime,
-           progress: Progress | None) -> None:
-    conn = s.connection()
-    default_source = clean_text(options.source_title or "") or f"{report.file_name}（取込）"
-    writer = bulk.BulkWriter(conn, batch_id=batch_id, actor=actor, now=now, default_source=default_source)
+@dataclass
+class _Chunk:
+    """What parsing a stretch of the file produced: rows to write and problems found."""
+
+    fast: list[bulk.Row] = field(default_factory=list)
+    slow: list[bulk.Row] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+    rows: int = 0
+    values: int = 0
+    missing: int = 0
+    share: float = 0.0
+
+
+def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers: list[str],
+            existing: set[tuple[int, str, str]], default_source: str, dry_run: bool
+            ) -> Callable[[Iterator[tuple[int, list[Any]]], Callable[[], float]], Iterator[_Chunk]]:
+    """Build the row parser: a generator of chunks over (row number, cells). Pure: it touches
+    no database, so it can run in a child process while the parent writes."""
     cols = layout.columns
     c_kpi, c_code, c_name = cols.get("kpi"), cols.get("org_code"), cols.get("org_name")
     c_pref, c_asof, c_bd = cols.get("prefecture"), cols.get("as_of"), cols.get("breakdown")
     c_val, c_q, c_src = cols.get("value"), cols.get("qualifier"), cols.get("source_title")
     c_url, c_note = cols.get("source_url"), cols.get("note")
+    nation = res.nation_id
+
+    def chunks(rows: Iterator[tuple[int, list[Any]]], share: Callable[[], float]) -> Iterator[_Chunk]:
+        fast: list[bulk.Row] = []
+        slow: list[bulk.Row] = []
+        chunk_keys: dict[tuple[int, int, str, str], tuple[int, float, str]] = {}
+        cur = _Chunk()
+
+        def err(row: int, col: int | None, value: Any, e: DigidenError | tuple[str, str]) -> None:
+            en, ja = (e.message, e.message_ja) if isinstance(e, DigidenError) else e
+            cur.problems.append(Problem(row, headers[col] if col is not None and col < len(headers) else None,
+                                        _s(value)[:200], en, ja))
+
+        # The hot loop: per-string caches make every repeated cell a dict hit.
+        dates: dict[str, tuple[str, str] | DigidenError] = {}
+        texts: dict[str, str] = {}
+        kpi_cache: dict[str, _KpiInfo | None] = {}
+        EXACT = Qualifier.EXACT.value
+
+        def cleaned(v: Any) -> str:
+            t = v if isinstance(v, str) else _s(v)
+            c = texts.get(t)
+            if c is None:
+                c = texts[t] = clean_text(t)
+            return c
+
+        def date_of(v: Any) -> tuple[str, str]:
+            t = v if isinstance(v, str) else _s(v)
+            d = dates.get(t)
+            if d is None:
+                try:
+                    a = res.as_of(t.strip())
+                    d = (a.date.isoformat(), a.precision.value)
+                except DigidenError as e:
+                    d = e
+                dates[t] = d
+            if isinstance(d, DigidenError):
+                raise d
+            return d
+
+        periods = [(i, (a.date.isoformat(), a.precision.value)) for i, a, _h in layout.periods]
+        n_cells = len(headers)
+        rows_seen = values_seen = missing = 0
+        cur = _Chunk()
+        for rownum, cells in rows:
+            if not any(cells):
+                continue
+            rows_seen += 1
+            if len(cells) < n_cells:
+                cells = list(cells) + [None] * (n_cells - len(cells))
+            # --- KPI
+            if c_kpi is None:
+                kpi = fixed_kpi  # type: ignore[assignment]
+            else:
+                raw = cells[c_kpi]
+                raw = raw.strip() if isinstance(raw, str) else _s(raw)
+                if raw not in kpi_cache:
+                    kpi_cache[raw] = res.kpi(raw) if raw else None
+                kpi = kpi_cache[raw]
+                if kpi is None:
+                    kpi = fixed_kpi  # type: ignore[assignment]
+                    if kpi is None or raw:
+                        err(rownum, c_kpi, raw, ("unknown KPI" if raw else "KPI is empty",
+                                                 f"不明なKPIです: {raw}" if raw else "KPIが空です"))
+                        continue
+                if fixed_kpi is not None and kpi.id != fixed_kpi.id:
+                    err(rownum, c_kpi, raw, (f"row is for KPI {kpi.code}, not {fixed_kpi.code}",
+                                             f"指定したKPI（{fixed_kpi.code}）と異なるKPIの行です"))
+                    continue
+            # --- local government
+            col_org = c_code if c_code is not None else c_name
+            try:
+                code_cell = cells[c_code] if c_code is not None else None
+                if code_cell not in (None, ""):
+                    org = res.org_by_code(code_cell if isinstance(code_cell, str) else _s(code_cell))
+                else:
+                    col_org = c_name
+                    nm = _s(cells[c_name]) if c_name is not None else ""
+                    if not nm:
+                        raise InvalidInput("local government is empty", message_ja="団体が空です",
+                                           field="org_unit")
+                    org = res.org_by_name(nm, _s(cells[c_pref]) if c_pref is not None else "")
+            except DigidenError as e:
+                err(rownum, col_org, cells[col_org] if col_org is not None else "", e)
+                continue
+            # --- breakdown, source, note
+            bd = cleaned(cells[c_bd]) if c_bd is not None and cells[c_bd] not in (None, "") else ""
+            if bd not in kpi.breakdowns if kpi.breakdowns else bd:
+                if kpi.breakdowns:
+                    err(rownum, c_bd, bd, (f"breakdown must be one of {', '.join(sorted(kpi.breakdowns))}",
+                                           f"内訳は {'・'.join(sorted(kpi.breakdowns))} のいずれかです"))
+                else:
+                    err(rownum, c_bd, bd, ("this KPI has no breakdowns", "このKPIには内訳がありません"))
+                continue
+            # None: the file has no such column (the default applies and is not a change).
+            src = (cleaned(cells[c_src]) or None) if c_src is not None else None
+            url = (_s(cells[c_url]) or None) if c_url is not None else None
+            note = cleaned(cells[c_note]) if c_note is not None else None
+            qual_text = _s(cells[c_q]) if c_q is not None else ""
+            # --- one value (long) or one per period column (wide)
+            if c_val is not None:
+                try:
+                    items = [(c_val, date_of(cells[c_asof]), cells[c_val])]
+                except DigidenError as e:
+                    err(rownum, c_asof, cells[c_asof], e)
+                    continue
+            else:
+                items = [(i, d, cells[i]) for i, d in periods]
+            for col, (iso, precision), raw in items:
+                q = EXACT
+                if isinstance(raw, float | int) and not isinstance(raw, bool):
+                    value = float(raw)
+                else:
+                    try:
+                        value = float(raw)  # type: ignore[arg-type]
+                        if value != value or value in (float("inf"), float("-inf")):
+                            raise ValueError
+                    except (TypeError, ValueError):
+                        try:
+                            parsed = _value(raw, kpi)
+                        except DigidenError as e:
+                            err(rownum, col, raw, e)
+                            continue
+                        if parsed is None:
+                            missing += 1
+                            continue
+                        value, q = parsed[0], parsed[1].value
+                if qual_text:
+                    try:
+                        q = Qualifier.parse(qual_text).value
+                    except DigidenError as e:
+                        err(rownum, c_q, qual_text, e)
+                        continue
+                national = org == nation
+                upper = kpi.upper_national if national else kpi.upper_local
+                if value < 0 or (upper is not None and value > upper) or (kpi.is_pct and value > 100) \
+                        or (kpi.is_count and not value.is_integer()) or (kpi.lower is not None and value < kpi.lower):
+                    problem = _check(value, kpi, national)
+                    if problem:
+                        err(rownum, col, raw, problem)
+                        continue
+                values_seen += 1
+                key = (kpi.id, org, iso, bd)
+                prev = chunk_keys.get(key)
+                if prev is not None:
+                    if prev[1] != value or prev[2] != q:
+                        err(rownum, col, raw, (f"duplicate of row {prev[0]} with a different value ({prev[1]:g})",
+                                               f"{prev[0]}行目と同じ項目で値が異なります（{prev[1]:g} と {value:g}）"))
+                    else:
+                        cur.unchanged += 1
+                    continue
+                chunk_keys[key] = (rownum, value, q)
+                if (kpi.id, iso, bd) in existing:
+                    slow.append((kpi.id, org, iso, precision, bd, value, q, src, url, note, rownum))
+                else:
+                    fast.append((kpi.id, org, iso, precision, bd, value, q, src or default_source, url,
+                                 note or "", rownum))
+                    if dry_run and len(cur.actions) < MAX_ACTIONS:
+                        cur.actions.append(_action(fast[-1], "create", res))
+            if len(fast) + len(slow) >= CHUNK:
+                cur.fast, cur.slow, cur.rows, cur.values, cur.missing = fast, slow, rows_seen, values_seen, missing
+                cur.share = share()
+                yield cur
+                cur = _Chunk()
+                fast, slow, chunk_keys = [], [], {}
+                rows_seen = values_seen = missing = 0
+        cur.fast, cur.slow, cur.rows, cur.values, cur.missing = fast, slow, rows_seen, values_seen, missing
+        cur.share = 1.0
+        yield cur
+
+    return chunks
+
+
+def _forked(parse: Callable[..., Iterator[_Chunk]], path: Path, options: ImportOptions,
+            recognise_fn: Callable[[list[str]], bool]) -> Iterator[_Chunk]:
+    """Run the parser in a forked child (the second core) and yield its chunks here."""
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    parent_end, child_end = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        code = 0
+        try:
+            t = open_table(path, encoding=options.encoding, sheet=options.sheet, recognise=recognise_fn)
+            for ch in parse(t.rows, t.progress):
+                child_end.send(ch)
+            child_end.send(None)
+        except DigidenError as e:
+            child_end.send(("error", type(e).__name__, e.message, e.message_ja, e.field))
+        except BaseException as e:  # noqa: BLE001 - reported to the parent, which raises
+            child_end.send(("crash", repr(e)))
+            code = 1
+        finally:
+            child_end.close()
+            # Leave without running finalizers: the parent's database connections were
+            # inherited and must not be closed from here.
+            os._exit(code)
+
+    proc = ctx.Process(target=child, daemon=True)
+    proc.start()
+    child_end.close()
+    try:
+        while True:
+            item = parent_end.recv()
+            if item is None:
+                return
+            if isinstance(item, tuple):
+                if item[0] == "error":
+                    cls = {"NotFound": NotFound}.get(item[1], InvalidInput)
+                    raise cls(item[2], message_ja=item[3], field=item[4])
+                raise RuntimeError(f"import parser failed: {item[1]}")
+            yield item
+    finally:
+        parent_end.close()
+        proc.join(timeout=30)
+        if proc.is_alive():
+            proc.kill()
+
+
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+
+
+def _use_fork(path: Path, options: ImportOptions) -> bool:
+    import multiprocessing as mp
+    if options.parallel is not None:
+        return options.parallel and "fork" in mp.get_all_start_methods()
+    return (path.stat().st_size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
+            and "fork" in mp.get_all_start_methods())
+
+
+def _write(s: Any, table: Table, layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None,
+           options: ImportOptions, report: ImportReport, batch_id: int, actor: str, now: datetime,
+           progress: Progress | None, path: Path, recognise_fn: Callable[[list[str]], bool]) -> None:
+    conn = s.connection()
+    default_source = clean_text(options.source_title or "") or f"{report.file_name}（取込）"
+    writer = bulk.BulkWriter(conn, batch_id=batch_id, actor=actor, now=now, default_source=default_source)
+    c_val = layout.columns.get("value")
     headers = table.headers
     nation = res.nation_id
     kpi_ids: set[int] = {fixed_kpi.id} if fixed_kpi else {k.id for k in res.kpis.values()}
     existing = bulk.existing_series(conn, kpi_ids)
-    fast: list[bulk.Row] = []
-    slow: list[bulk.Row] = []
-    chunk_keys: dict[tuple[int, int, str, str], tuple[int, float, str]] = {}
     deltas: dict[tuple[int, str, str], list[float]] = {}
     slow_keys: set[tuple[int, str, str]] = set()
     touched: dict[int, list[int]] = {}
+    parse = _parser(layout, res, fixed_kpi, headers, existing, default_source, options.dry_run)
+    source = _forked(parse, path, options, recognise_fn) if _use_fork(path, options) \
+        else parse(table.rows, table.progress)
 
-    def err(row: int, col: int | None, value: Any, e: DigidenError | tuple[str, str]) -> None:
-        en, ja = (e.message, e.message_ja) if isinstance(e, DigidenError) else e
-        report.add_error(Problem(row, headers[col] if col is not None and col < len(headers) else None,
-                                 _s(value)[:200], en, ja))
-
-    def flush(final: bool = False) -> None:
-        nonlocal fast, slow, chunk_keys
+    def flush(fast: list[bulk.Row], slow: list[bulk.Row]) -> None:
         if fast:
             if writer.insert_new(fast):
                 get = deltas.get
@@ -452,163 +702,21 @@ def _write(s: Any, table: Table, layout: Layout, res: _Resolver, fixed_kpi: _Kpi
                     if len(report.actions) >= MAX_ACTIONS:
                         break
                     report.actions.append(_action(r, actions.get(r[10], "unchanged"), res))
-            slow = []
-        chunk_keys = {}
+
+    for ch in source:
+        for p in ch.problems:
+            report.add_error(p)
+        report.unchanged += ch.unchanged
+        report.rows += ch.rows
+        report.values += ch.values
+        report.missing += ch.missing
+        room = MAX_ACTIONS - len(report.actions)
+        if room > 0:
+            report.actions.extend(ch.actions[:room])
+        if report.ok:
+            flush(ch.fast, ch.slow)
         if progress:
-            progress("import", 1.0 if final else table.progress())
-
-    # The hot loop: per-string caches make every repeated cell a dict hit.
-    dates: dict[str, tuple[str, str] | DigidenError] = {}
-    texts: dict[str, str] = {}
-    kpi_cache: dict[str, _KpiInfo | None] = {}
-    EXACT = Qualifier.EXACT.value
-
-    def cleaned(v: Any) -> str:
-        t = v if isinstance(v, str) else _s(v)
-        c = texts.get(t)
-        if c is None:
-            c = texts[t] = clean_text(t)
-        return c
-
-    def date_of(v: Any) -> tuple[str, str]:
-        t = v if isinstance(v, str) else _s(v)
-        d = dates.get(t)
-        if d is None:
-            try:
-                a = res.as_of(t.strip())
-                d = (a.date.isoformat(), a.precision.value)
-            except DigidenError as e:
-                d = e
-            dates[t] = d
-        if isinstance(d, DigidenError):
-            raise d
-        return d
-
-    periods = [(i, (a.date.isoformat(), a.precision.value)) for i, a, _h in layout.periods]
-    n_cells = len(headers)
-    rows_seen = values_seen = missing = 0
-    for rownum, cells in table.rows:
-        if not any(cells):
-            continue
-        rows_seen += 1
-        if len(cells) < n_cells:
-            cells = list(cells) + [None] * (n_cells - len(cells))
-        # --- KPI
-        if c_kpi is None:
-            kpi = fixed_kpi  # type: ignore[assignment]
-        else:
-            raw = cells[c_kpi]
-            raw = raw.strip() if isinstance(raw, str) else _s(raw)
-            kpi = kpi_cache.get(raw) if raw in kpi_cache else kpi_cache.setdefault(raw, res.kpi(raw) if raw else None)
-            if kpi is None:
-                kpi = fixed_kpi  # type: ignore[assignment]
-                if kpi is None or raw:
-                    err(rownum, c_kpi, raw, ("unknown KPI" if raw else "KPI is empty",
-                                             f"不明なKPIです: {raw}" if raw else "KPIが空です"))
-                    continue
-            if fixed_kpi is not None and kpi.id != fixed_kpi.id:
-                err(rownum, c_kpi, raw, (f"row is for KPI {kpi.code}, not {fixed_kpi.code}",
-                                         f"指定したKPI（{fixed_kpi.code}）と異なるKPIの行です"))
-                continue
-        # --- local government
-        col_org = c_code if c_code is not None else c_name
-        try:
-            code_cell = cells[c_code] if c_code is not None else None
-            if code_cell not in (None, ""):
-                org = res.org_by_code(code_cell if isinstance(code_cell, str) else _s(code_cell))
-            else:
-                col_org = c_name
-                nm = _s(cells[c_name]) if c_name is not None else ""
-                if not nm:
-                    raise InvalidInput("local government is empty", message_ja="団体が空です",
-                                       field="org_unit")
-                org = res.org_by_name(nm, _s(cells[c_pref]) if c_pref is not None else "")
-        except DigidenError as e:
-            err(rownum, col_org, cells[col_org] if col_org is not None else "", e)
-            continue
-        # --- breakdown, source, note
-        bd = cleaned(cells[c_bd]) if c_bd is not None and cells[c_bd] not in (None, "") else ""
-        if bd not in kpi.breakdowns if kpi.breakdowns else bd:
-            if kpi.breakdowns:
-                err(rownum, c_bd, bd, (f"breakdown must be one of {', '.join(sorted(kpi.breakdowns))}",
-                                       f"内訳は {'・'.join(sorted(kpi.breakdowns))} のいずれかです"))
-            else:
-                err(rownum, c_bd, bd, ("this KPI has no breakdowns", "このKPIには内訳がありません"))
-            continue
-        # None: the file has no such column (the default applies and is not a change).
-        src = (cleaned(cells[c_src]) or None) if c_src is not None else None
-        url = (_s(cells[c_url]) or None) if c_url is not None else None
-        note = cleaned(cells[c_note]) if c_note is not None else None
-        qual_text = _s(cells[c_q]) if c_q is not None else ""
-        # --- one value (long) or one per period column (wide)
-        if c_val is not None:
-            try:
-                items = [(c_val, date_of(cells[c_asof]), cells[c_val])]
-            except DigidenError as e:
-                err(rownum, c_asof, cells[c_asof], e)
-                continue
-        else:
-            items = [(i, d, cells[i]) for i, d in periods]
-        for col, (iso, precision), raw in items:
-            q = EXACT
-            if isinstance(raw, float | int) and not isinstance(raw, bool):
-                value = float(raw)
-            else:
-                try:
-                    value = float(raw)  # type: ignore[arg-type]
-                    if value != value or value in (float("inf"), float("-inf")):
-                        raise ValueError
-                except (TypeError, ValueError):
-                    try:
-                        parsed = _value(raw, kpi)
-                    except DigidenError as e:
-                        err(rownum, col, raw, e)
-                        continue
-                    if parsed is None:
-                        missing += 1
-                        continue
-                    value, q = parsed[0], parsed[1].value
-            if qual_text:
-                try:
-                    q = Qualifier.parse(qual_text).value
-                except DigidenError as e:
-                    err(rownum, c_q, qual_text, e)
-                    continue
-            national = org == nation
-            upper = kpi.upper_national if national else kpi.upper_local
-            if value < 0 or (upper is not None and value > upper) or (kpi.is_pct and value > 100) \
-                    or (kpi.is_count and not value.is_integer()) or (kpi.lower is not None and value < kpi.lower):
-                problem = _check(value, kpi, national)
-                if problem:
-                    err(rownum, col, raw, problem)
-                    continue
-            values_seen += 1
-            key = (kpi.id, org, iso, bd)
-            prev = chunk_keys.get(key)
-            if prev is not None:
-                if prev[1] != value or prev[2] != q:
-                    err(rownum, col, raw, (f"duplicate of row {prev[0]} with a different value ({prev[1]:g})",
-                                           f"{prev[0]}行目と同じ項目で値が異なります（{prev[1]:g} と {value:g}）"))
-                else:
-                    report.unchanged += 1
-                continue
-            chunk_keys[key] = (rownum, value, q)
-            if (kpi.id, iso, bd) in existing:
-                slow.append((kpi.id, org, iso, precision, bd, value, q, src, url, note, rownum))
-            else:
-                fast.append((kpi.id, org, iso, precision, bd, value, q, src or default_source, url,
-                             note or "", rownum))
-                row = fast[-1]
-                if options.dry_run and len(report.actions) < MAX_ACTIONS:
-                    report.actions.append(_action(row, "create", res))
-        if len(fast) + len(slow) >= CHUNK:
-            if report.ok:
-                flush()
-            else:
-                fast, slow, chunk_keys = [], [], {}
-    report.rows, report.values, report.missing = rows_seen, values_seen, missing
-    if report.ok:
-        flush(final=True)
+            progress("import", ch.share)
     if not report.ok:
         return
     # Series-level rules over what is now stored (inside this same transaction).

@@ -17,8 +17,8 @@ from digiden.domain.errors import InvalidInput
 from digiden.services import exports, validation
 from digiden.services.imports import (
     ImportFailed,
-    batch_changes,
     ImportOptions,
+    batch_changes,
     get_batch,
     list_batches,
     list_mappings,

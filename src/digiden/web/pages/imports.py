@@ -14,9 +14,9 @@ from digiden.services import audit, exports, kpis, validation
 from digiden.services.imports import (
     BatchView,
     ChangeView,
-    batch_changes,
     ImportFailed,
     ImportOptions,
+    batch_changes,
     get_batch,
     list_batches,
     list_mappings,
