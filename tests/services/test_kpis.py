@@ -71,3 +71,7 @@ def test_json_shape_for_scripts(by_code: dict[str, kpis.KpiView]) -> None:
 def test_unknown_kpi(uow: UnitOfWork) -> None:
     with pytest.raises(NotFound):
         kpis.get_kpi(uow, "no-such-kpi", today=TODAY)
+
+
+def test_latest_values_follow_the_kpis_breakdown_order(by_code: dict[str, kpis.KpiView]) -> None:
+    assert [o.breakdown for o in by_code["gigaschool-daily-use"].latest] == ["小学校", "中学校"]

@@ -272,6 +272,12 @@ def assess_kpi(kpi: Kpi, targets: list[TargetView], observations: list[Observati
                       worst.assessment.reason_en)
 
 
+def _breakdown_order(breakdowns: list[str] | None):  # type: ignore[no-untyped-def]
+    """Sort key: the KPI's own order (小学校 before 中学校), unknown parts last."""
+    order = {b: i for i, b in enumerate(breakdowns or [])}
+    return lambda b: (order.get(b, len(order)), b)
+
+
 def _load(session: Session, today: date, codes: list[str] | None = None) -> list[KpiView]:
     q = (select(Kpi, KpiBlock, Area, ModelType)
          .join(KpiBlock, KpiBlock.id == Kpi.block_id, isouter=True)
@@ -315,7 +321,7 @@ def _load(session: Session, today: date, codes: list[str] | None = None) -> list
             and kpi.baseline_as_of is not None else None,
             (kpi.outlook_deadline, kpi.outlook_text or "") if kpi.outlook_deadline else None,
             kpi.headline, tuple(tv), assess_kpi(kpi, tv, ov, today),
-            tuple(latest[k] for k in sorted(latest)), tuple(ov)))
+            tuple(latest[k] for k in sorted(latest, key=_breakdown_order(kpi.breakdowns))), tuple(ov)))
     return out
 
 
