@@ -24,8 +24,10 @@ db: install
 run: db
 	$(BIN)/digiden serve --host $(HOST) --port $(PORT)
 
-## Run the whole test suite (SQLite and PostgreSQL).
+## Run the whole test suite (SQLite and PostgreSQL), after lint and strict typing.
 test: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 ## Benchmarks on a synthetic national-scale data set (about 5 minutes on 2 cores).
@@ -35,7 +37,8 @@ bench: install
 	$(BIN)/python bench/run.py
 
 lint: install
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
@@ -156,7 +156,7 @@ class Assessment:
 
 def compound_growth(v1: float, v0: float, years: float) -> float:
     """g = (v1/v0)^(1/years) − 1. Needs positive values and a positive span."""
-    return (v1 / v0) ** (1.0 / years) - 1.0
+    return float((v1 / v0) ** (1.0 / years)) - 1.0
 
 
 def _sign(direction: Direction) -> float:
@@ -189,7 +189,7 @@ def _forecast(base: Point, current: Point, target: float, direction: Direction,
         if elapsed <= 0 or current.value <= 0:
             return None
         pace = current.value / elapsed
-        return _bounded(add_years, window.start, target / pace)
+        return _bounded(window.start, target / pace)
     span = years_between(base.as_of, current.as_of)
     if span <= 0:
         return None
@@ -207,13 +207,13 @@ def _forecast(base: Point, current: Point, target: float, direction: Direction,
             return None
         years = gap / rate
     del direction  # the sign of the gap already encodes it
-    return _bounded(add_years, current.as_of, years)
+    return _bounded(current.as_of, years)
 
 
-def _bounded(fn, start: date, years: float) -> date | None:  # type: ignore[no-untyped-def]
+def _bounded(start: date, years: float) -> date | None:
     if years < 0 or years > FORECAST_HORIZON_YEARS or math.isnan(years):
         return None
-    return fn(start, years)
+    return add_years(start, years)
 
 
 def _sort_milestones(milestones: Iterable[Milestone]) -> list[Milestone]:
@@ -253,32 +253,31 @@ def assess(points: Sequence[Point], milestones: Sequence[Milestone], direction: 
         reports.append(MilestoneReport(m, state, forecast=fc))
 
     final = ms[-1]
-    common = dict(milestones=tuple(reports), base=base, current=current)
+    proto = Assessment(Status.NOT_ASSESSABLE, "", "", "none", milestones=tuple(reports),
+                       base=base, current=current)
     if meets(current, final, direction):
-        return Assessment(Status.ACHIEVED, "最終目標に到達しています。",
-                          "The final target has been reached.", "achieved", **common)
+        return replace(proto, status=Status.ACHIEVED, reason="最終目標に到達しています。",
+                       reason_en="The final target has been reached.", method="achieved")
 
     unmet = [r for r in reports if r.state is not MilestoneState.MET]
     upcoming = [r for r in unmet if r.state is not MilestoneState.MISSED]
     nxt = (upcoming or unmet)[0]
-    common |= dict(next_milestone=nxt.milestone, forecast=nxt.forecast)
+    proto = replace(proto, next_milestone=nxt.milestone, forecast=nxt.forecast)
 
     if nxt.milestone.deadline is None:
-        return Assessment(Status.NOT_ASSESSABLE,
-                          "期限の定めがない目標のため、進捗の速さを判定できません。",
-                          "The target has no date, so the pace cannot be judged.",
-                          "none", **common)
+        return replace(proto, reason="期限の定めがない目標のため、進捗の速さを判定できません。",
+                       reason_en="The target has no date, so the pace cannot be judged.")
     if not two_points:
-        return Assessment(Status.NOT_ASSESSABLE,
-                          "観測値が1時点のみのため、傾向を算出できません。",
-                          "Only one observation: no trend can be computed.", "none", **common)
+        return replace(proto, reason="観測値が1時点のみのため、傾向を算出できません。",
+                       reason_en="Only one observation: no trend can be computed.")
     if nxt.state is MilestoneState.MISSED:
         moved = (current.value - base.value) * _sign(direction)
         status = (Status.NEEDS_ACCELERATION if moved > 0 else
                   Status.STALLED if moved == 0 else Status.DETERIORATING)
-        return Assessment(status, f"期限（{nxt.milestone.deadline.isoformat()}）を過ぎて未達です。",
-                          f"The milestone due {nxt.milestone.deadline.isoformat()} was missed.",
-                          "overdue", **common)
+        return replace(proto, status=status,
+                       reason=f"期限（{nxt.milestone.deadline.isoformat()}）を過ぎて未達です。",
+                       reason_en=f"The milestone due {nxt.milestone.deadline.isoformat()} was missed.",
+                       method="overdue")
 
     target = nxt.milestone.threshold
     deadline = nxt.milestone.deadline
@@ -303,8 +302,8 @@ def assess(points: Sequence[Point], milestones: Sequence[Milestone], direction: 
     if today > deadline > current.as_of:
         reason += f" 期限（{deadline.isoformat()}）を過ぎていますが、期限以降の実績値は未登録です。"
         reason_en += f" The deadline {deadline.isoformat()} has passed; no value after it is recorded yet."
-    return Assessment(status, reason, reason_en, method, ratio=ratio, growth_actual=g_act,
-                      growth_required=g_req, **common)
+    return replace(proto, status=status, reason=reason, reason_en=reason_en, method=method,
+                   ratio=ratio, growth_actual=g_act, growth_required=g_req)
 
 
 def _ratio(actual: float, required: float) -> float:

@@ -219,7 +219,8 @@ def parse_strategy(doc: Any) -> StrategyDoc:
                                   tuple(_nfkc(p) for p in c.get("partners") or []), i))
     _unique([c.code for c in cases], "case_studies")
 
-    blocks, kpis = [], []
+    blocks: list[BlockDoc] = []
+    kpis: list[KpiDoc] = []
     for bi, b in enumerate(_req(doc, "kpi_blocks", "")):
         bw = f"kpi_blocks[{bi}]"
         blocks.append(BlockDoc(str(_req(b, "code", bw)), _nfkc(str(_req(b, "name", bw))),

@@ -73,7 +73,9 @@ _ACTIONS = ("選定し", "選定", "実現", "登録", "整備")
 
 def _split_top(text: str, sep: str = "、") -> list[str]:
     """Split on ``sep`` outside parentheses."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1

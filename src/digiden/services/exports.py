@@ -222,7 +222,7 @@ def _write_xlsx(uow: UnitOfWork, out: Path, tables: tuple[str, ...], *, today: d
                 part += 1
                 ws = new_sheet(part)
                 in_sheet = 0
-            row = []
+            row: list[Any] = []
             for c in cols:
                 v = r.get(c.key)
                 if c.number_format and v is not None and v != "":

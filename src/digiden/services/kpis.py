@@ -305,8 +305,8 @@ def _load(session: Session, today: date, codes: list[str] | None = None) -> list
         tv = [target_view(t, kpi.unit) for t in targets[kpi.id]]
         ov = [observation_view(o, kpi, u) for o, u in obs[kpi.id]] or derived.get(kpi.id, [])
         latest: dict[str, ObservationView] = {}
-        for o in ov:
-            latest[o.breakdown] = o
+        for view in ov:
+            latest[view.breakdown] = view
         out.append(KpiView(
             kpi.code, kpi.name, kpi.unit, kpi.unit_note, Direction(kpi.direction),
             kpi.aggregation, block.code if block else "", block.name if block else "",
@@ -382,10 +382,10 @@ def get_kpi(uow: UnitOfWork, code: str, *, today: date) -> KpiDetail:
         kpi = s.scalars(select(Kpi).where(Kpi.code == code)).one()
         # National rows in full; local rows only the most recent few hundred (at national scale
         # a KPI has ~100,000 local values, which belong in an export, not on a page).
-        rows = s.execute(select(Observation, OrgUnit)
-                         .join(OrgUnit, OrgUnit.id == Observation.org_unit_id)
-                         .where(Observation.kpi_id == kpi.id, OrgUnit.code == NATION_CODE)
-                         .order_by(Observation.as_of, Observation.breakdown)).all()
+        rows = list(s.execute(select(Observation, OrgUnit)
+                              .join(OrgUnit, OrgUnit.id == Observation.org_unit_id)
+                              .where(Observation.kpi_id == kpi.id, OrgUnit.code == NATION_CODE)
+                              .order_by(Observation.as_of, Observation.breakdown)).all())
         rows += s.execute(select(Observation, OrgUnit)
                           .join(OrgUnit, OrgUnit.id == Observation.org_unit_id)
                           .where(Observation.kpi_id == kpi.id, OrgUnit.code != NATION_CODE)

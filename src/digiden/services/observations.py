@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from digiden.domain.calendar import parse_as_of
 from digiden.domain.codes import normalize_code
@@ -38,7 +39,7 @@ class ObservationInput:
     note: str = ""
 
 
-def _org_unit(session, code: str) -> OrgUnit:  # type: ignore[no-untyped-def]
+def _org_unit(session: Session, code: str) -> OrgUnit:
     text = (code or "").strip()
     if not text or text.upper() == NATION_CODE:
         key = NATION_CODE

@@ -205,6 +205,7 @@ def load_strategy(session: Session, doc: StrategyDoc, checksum: str, report: Loa
 
     areas = {a.code: a for a in session.scalars(select(Area).where(
         Area.strategy_id == strategy.id))}
+    vals: dict[str, Any]
     for a in doc.areas:
         vals = {"kind": a.kind, "number": a.number, "name": a.name, "description": a.description,
                 "and_more": a.and_more, "position": a.position,
@@ -353,7 +354,7 @@ def load_actuals(session: Session, report: LoadReport, *, actor: str, now: datet
     batch = ImportBatch(kind="reference", file_name=p.name,
                         checksum=hashlib.sha256(raw).hexdigest(), created_by=actor,
                         created_at=now, rows=len(parsed), created=0, updated=0, unchanged=0)
-    changes = []
+    changes: list[tuple[str, Observation, dict[str, Any] | None, Kpi]] = []
     for kpi, as_of, value, qualifier, breakdown, r in parsed:
         vals = {"value": value, "qualifier": qualifier.value,
                 "as_of_precision": as_of.precision.value,
@@ -385,9 +386,9 @@ def load_actuals(session: Session, report: LoadReport, *, actor: str, now: datet
         if action == "create":
             session.add(obs)
     session.flush()
-    for action, obs, before, kpi in changes:
+    for action, obs, old, kpi in changes:
         audit.record(session, actor=actor, action=f"observation.{action}", entity="observation",
-                     entity_key=str(obs.id), at=now, before=before,
+                     entity_key=str(obs.id), at=now, before=old,
                      after=observation_snapshot(obs), kpi_id=kpi.id, org_unit_id=nation.id,
                      batch_id=batch.id, summary=f"{kpi.name}: {obs.as_of.isoformat()} の値")
     return batch

@@ -150,7 +150,7 @@ def get_strategy(uow: UnitOfWork, code: str = NATIONAL_STRATEGY) -> StrategyView
                          .order_by(Kpi.position)).all()
         nodes = {a.id: AreaNode(a.code, a.kind, a.number, a.name, a.description, a.and_more)
                  for a in areas}
-        roots = []
+        roots: list[AreaNode] = []
         for a in areas:
             (nodes[a.parent_id].children if a.parent_id else roots).append(nodes[a.id])
         by_block: dict[int, list[KpiRef]] = defaultdict(list)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from digiden.domain.rules import ORG_UNIT_COUNTS, parse_rules
+from digiden.domain.rules import ORG_UNIT_COUNTS, Rule, parse_rules
 from digiden.services.reference import NATION_CODE
 from digiden.services.uow import UnitOfWork
 from digiden.store import bulk
@@ -51,7 +51,7 @@ def run_rules(uow: UnitOfWork, *, kpi: str | None = None) -> list[Violation]:
         for k in s.scalars(q):
             for rule in parse_rules(k.rules, k.code):
                 def add(org: int, as_of: str, bd: str, value: float, en: str, ja: str,
-                        batch: int | None, rule=rule, k=k) -> None:
+                        batch: int | None, rule: Rule = rule, k: Kpi = k) -> None:
                     code, name = units[org]
                     out.append(Violation(k.code, k.name, code, name, as_of, bd, value, rule.kind,
                                          rule.severity, en, ja, batch))

@@ -183,14 +183,14 @@ class _Resolver:
                 continue
             self.by_full_name[match_key(full)] = uid
             self.by_name.setdefault(match_key(name), []).append(uid)
-        self._code_cache: dict[str, int | InvalidInput] = {}
+        self._code_cache: dict[str, int | DigidenError] = {}
         self._date_cache: dict[str, AsOf | InvalidInput] = {}
 
     def kpi(self, text: str) -> _KpiInfo | None:
         return self.kpis.get(text.strip()) or self.kpis.get(match_key(text))
 
     def org_by_code(self, text: str) -> int:
-        hit = self._code_cache.get(text)
+        hit: int | DigidenError | None = self._code_cache.get(text)
         if hit is None:
             try:
                 s = unicodedata.normalize("NFKC", text).strip()
@@ -205,7 +205,7 @@ class _Resolver:
             except InvalidInput as e:
                 hit = e
             self._code_cache[text] = hit
-        if isinstance(hit, Exception):
+        if isinstance(hit, DigidenError):
             raise hit
         return hit
 
@@ -463,8 +463,9 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
             if len(cells) < n_cells:
                 cells = list(cells) + [None] * (n_cells - len(cells))
             # --- KPI
+            kpi: _KpiInfo | None
             if c_kpi is None:
-                kpi = fixed_kpi  # type: ignore[assignment]
+                kpi = fixed_kpi
             else:
                 raw = cells[c_kpi]
                 raw = raw.strip() if isinstance(raw, str) else _s(raw)
@@ -472,7 +473,7 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
                     kpi_cache[raw] = res.kpi(raw) if raw else None
                 kpi = kpi_cache[raw]
                 if kpi is None:
-                    kpi = fixed_kpi  # type: ignore[assignment]
+                    kpi = fixed_kpi
                     if kpi is None or raw:
                         err(rownum, c_kpi, raw, ("unknown KPI" if raw else "KPI is empty",
                                                  f"不明なKPIです: {raw}" if raw else "KPIが空です"))
@@ -481,6 +482,8 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
                     err(rownum, c_kpi, raw, (f"row is for KPI {kpi.code}, not {fixed_kpi.code}",
                                              f"指定したKPI（{fixed_kpi.code}）と異なるKPIの行です"))
                     continue
+            if kpi is None:  # only when there is no KPI column and no --kpi (refused earlier)
+                continue
             # --- local government
             col_org = c_code if c_code is not None else c_name
             try:
@@ -512,7 +515,7 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
             note = cleaned(cells[c_note]) if c_note is not None else None
             qual_text = _s(cells[c_q]) if c_q is not None else ""
             # --- one value (long) or one per period column (wide)
-            if c_val is not None:
+            if c_val is not None and c_asof is not None:
                 try:
                     items = [(c_val, date_of(cells[c_asof]), cells[c_val])]
                 except DigidenError as e:
@@ -526,7 +529,7 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
                     value = float(raw)
                 else:
                     try:
-                        value = float(raw)  # type: ignore[arg-type]
+                        value = float(raw)
                         if value != value or value in (float("inf"), float("-inf")):
                             raise ValueError
                     except (TypeError, ValueError):

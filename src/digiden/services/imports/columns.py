@@ -82,9 +82,9 @@ def detect_layout(headers: list[str], mapping: dict[str, str] | None = None) -> 
     for i, h in enumerate(headers):
         if i in used or not h:
             continue
-        role = _LOOKUP.get(_key(h))
-        if role and role not in columns:
-            columns[role] = i
+        guess = _LOOKUP.get(_key(h))
+        if guess and guess not in columns:
+            columns[guess] = i
             used.add(i)
     periods = []
     ignored = []

@@ -224,7 +224,9 @@ def open_xlsx(path: Path, sheet: str | None, recognise: Callable[[list[str]], bo
         total = max(1, ws.max_row or 1)
         done = [header_row]
 
-        def rows(head=head, h=h, it=it, done=done) -> Iterator[tuple[int, list[Cell]]]:
+        def rows(head: list[tuple[int, list[Cell]]] = head, h: int = h,
+                 it: Iterator[tuple[int, list[Cell]]] = it, done: list[int] = done
+                 ) -> Iterator[tuple[int, list[Cell]]]:
             for r in head[h + 1:]:
                 done[0] = r[0]
                 yield r
@@ -232,8 +234,10 @@ def open_xlsx(path: Path, sheet: str | None, recognise: Callable[[list[str]], bo
                 done[0] = r[0]
                 yield r
 
-        return Table("xlsx", "", ws.title, header_row, headers, rows(),
-                     progress=lambda done=done, total=total: min(1.0, done[0] / total),
+        def share(done: list[int] = done, total: int = total) -> float:
+            return min(1.0, done[0] / total)
+
+        return Table("xlsx", "", ws.title, header_row, headers, rows(), progress=share,
                      close=wb.close)
     wb.close()
     assert last_error is not None
