@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,6 @@ class Job:
     report: Any = None
     error: DigidenError | None = None
     started: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class JobRunner:

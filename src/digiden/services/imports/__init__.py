@@ -184,7 +184,6 @@ class _Resolver:
             self.by_full_name[match_key(full)] = uid
             self.by_name.setdefault(match_key(name), []).append(uid)
         self._code_cache: dict[str, int | DigidenError] = {}
-        self._date_cache: dict[str, AsOf | InvalidInput] = {}
 
     def kpi(self, text: str) -> _KpiInfo | None:
         return self.kpis.get(text.strip()) or self.kpis.get(match_key(text))
@@ -229,16 +228,8 @@ class _Resolver:
                        message_ja=f"地方公共団体「{prefecture}{name}」が見つかりません", field="org_unit")
 
     def as_of(self, text: str) -> AsOf:
-        hit = self._date_cache.get(text)
-        if hit is None:
-            try:
-                hit = parse_period(text)
-            except InvalidInput as e:
-                hit = e
-            self._date_cache[text] = hit
-        if isinstance(hit, Exception):
-            raise hit
-        return hit
+        """The as-of date of a cell (the row parser caches the result per distinct text)."""
+        return parse_period(text)
 
 
 def _cell(cells: list[Any], i: int | None) -> Any:

@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -136,12 +137,7 @@ def open_csv(path: Path, encoding: str | None, recognise: Callable[[list[str]], 
                 raise _fail(f"broken CSV: {e}", f"CSVの形式が壊れています: {e}", row=line + 1) from None
 
         it = numbered()
-        head = []
-        for _ in range(HEADER_SCAN_ROWS):
-            nxt = next(it, None)
-            if nxt is None:
-                break
-            head.append(nxt)
+        head = list(islice(it, HEADER_SCAN_ROWS))
         if not head:
             raise _fail("the file is empty", "ファイルが空です")
         h = _find_header(head, recognise)
@@ -200,13 +196,8 @@ def open_xlsx(path: Path, sheet: str | None, recognise: Callable[[list[str]], bo
     for ws in candidates:
         index = wb.worksheets.index(ws)
         it = _xlsx_rows(ws)
-        head = []
         try:
-            for _ in range(HEADER_SCAN_ROWS):
-                nxt = next(it, None)
-                if nxt is None:
-                    break
-                head.append(nxt)
+            head = list(islice(it, HEADER_SCAN_ROWS))
             if not head:
                 raise _fail(f"sheet {ws.title!r} is empty", f"シート「{ws.title}」は空です")
             h = _find_header(head, recognise)
