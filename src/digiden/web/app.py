@@ -62,7 +62,9 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
         return get_swagger_ui_html(openapi_url="/openapi.json", title="digiden API",
                                    swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
                                    swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-                                   swagger_favicon_url="/static/favicon.svg")
+                                   swagger_favicon_url="/static/favicon.svg",
+                                   # no validator badge: it would call validator.swagger.io
+                                   swagger_ui_parameters={"validatorUrl": None})
 
     @app.exception_handler(DigidenError)
     async def _digiden_error(request: Request, exc: DigidenError) -> Response:
