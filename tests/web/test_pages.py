@@ -115,3 +115,8 @@ def test_observation_form_error_is_japanese_keeps_input_and_writes_nothing(clien
 def test_audit_page(client) -> None:  # type: ignore[no-untyped-def]
     html = client.get("/audit", params={"kpi": "5g-population-coverage"}).text
     assert "observation.create" in html and "変更履歴" in html
+
+
+def test_chart_hover_text_keeps_the_qualifier(client) -> None:  # type: ignore[no-untyped-def]
+    html = client.get("/kpis/digital-implementation").text
+    assert "2023-06-30: 1,000団体超</title>" in html

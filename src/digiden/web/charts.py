@@ -16,6 +16,7 @@ SERIES_COLORS = ("#0017c1", "#e25100", "#115a36", "#927200")
 class ChartSeries:
     label: str
     points: tuple[tuple[date, float], ...]
+    point_labels: dict[date, str] | None = None    # how each value is written (1,000団体超)
     forecast: tuple[date, float] | None = None      # where the trend reaches the next milestone
     milestones: tuple[tuple[date, float, str], ...] = ()   # (deadline, value, label)
 
@@ -92,10 +93,10 @@ def line_chart(series: list[ChartSeries], *, unit: str, title: str, width: int =
             out.append(f'<polyline points="{path}" fill="none" stroke="{color}" '
                        f'stroke-width="{2 if compact else 2.5}"/>')
             for d, v in pts:
+                shown = (s.point_labels or {}).get(d) or f"{format_number(v)}{unit}"
                 out.append(f'<circle cx="{x(d.toordinal()):.1f}" cy="{y(v):.1f}" '
                            f'r="{2.5 if compact else 4}" fill="{color}"><title>'
-                           f'{escape(s.label)} {d.isoformat()}: {escape(format_number(v))}'
-                           f'{escape(unit)}</title></circle>')
+                           f'{escape(s.label)} {d.isoformat()}: {escape(shown)}</title></circle>')
         for dl, v, lab in s.milestones:
             cx, cy = x(dl.toordinal()), y(v)
             r = 4 if compact else 7

@@ -60,7 +60,8 @@ def kpi_chart(k: kpis.KpiView, obs: tuple[kpis.ObservationView, ...] | list[Any]
         fc = None
         if a and a.forecast and a.next_milestone:
             fc = (a.forecast, a.next_milestone.threshold)
-        series.append(ChartSeries(key or k.name, pts, fc, ms))
+        labels = {o.as_of.date: o.display for o in obs if o.breakdown == key}
+        series.append(ChartSeries(key or k.name, pts, fc, ms, labels))
     return line_chart(series, unit=k.unit, title=f"{k.name}の推移と目標", compact=compact,
                       width=240 if compact else 680, height=70 if compact else 300)
 
