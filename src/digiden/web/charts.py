@@ -16,9 +16,9 @@ SERIES_COLORS = ("#0017c1", "#e25100", "#115a36", "#927200")
 class ChartSeries:
     label: str
     points: tuple[tuple[date, float], ...]
-    point_labels: dict[date, str] | None = None    # how each value is written (1,000団体超)
     forecast: tuple[date, float] | None = None      # where the trend reaches the next milestone
     milestones: tuple[tuple[date, float, str], ...] = ()   # (deadline, value, label)
+    point_labels: dict[date, str] | None = None    # how each value is written (1,000団体超)
 
 
 def _scale(d0: float, d1: float, r0: float, r1: float):  # type: ignore[no-untyped-def]
