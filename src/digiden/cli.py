@@ -87,8 +87,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 @app.command()
 def serve(ctx: typer.Context,
           host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-          reload: Annotated[bool, typer.Option(help="Reload on code changes.")] = False) -> None:
+          port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000) -> None:
     """Serve the web app and the API (http://127.0.0.1:8000, API docs at /docs)."""
     import uvicorn
 

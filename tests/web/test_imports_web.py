@@ -73,7 +73,6 @@ def test_api_import_returns_the_script_report(client) -> None:  # type: ignore[n
     with open(FIX / "duplicates.csv", "rb") as f:
         r = client.post("/api/v1/imports", files={"file": ("duplicates.csv", f.read())})
     assert r.status_code == 422
-    assert r.json()["errors"][0] | {} == r.json()["errors"][0]
     assert {"row", "column", "value", "message"} <= set(r.json()["errors"][0])
 
 

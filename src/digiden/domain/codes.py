@@ -48,11 +48,6 @@ def is_valid_code(text: str) -> bool:
     return True
 
 
-def prefecture_code_of(code: str) -> str:
-    """The 2-digit prefecture number of a code: '072028' → '07'."""
-    return normalize_code(code)[:2]
-
-
 def prefecture_org_code(pref_number: str) -> str:
     """The 6-digit code of a prefecture from its 2-digit number: '07' → '070009'."""
     five = f"{int(pref_number):02d}000"

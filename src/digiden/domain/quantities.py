@@ -70,10 +70,6 @@ _WORDS: dict[str, Qualifier] = {
     "範囲": Qualifier.RANGE,
 }
 
-# Qualifiers that say the true value is at or above the stated number.
-AT_OR_ABOVE = frozenset({Qualifier.AT_LEAST, Qualifier.OVER, Qualifier.SLIGHTLY_OVER})
-
-
 @dataclass(frozen=True)
 class Quantity:
     """A parsed number: ``value`` (None for 完成 or a pure range), optional ``low``/``high``
@@ -225,3 +221,35 @@ def format_quantity(value: float | None, unit: str, qualifier: Qualifier | str =
     if q is Qualifier.COMPLETE and value is None:
         return "完成"
     return f"{format_number(value)}{unit}{q.label if q is not Qualifier.COMPLETE else ''}"
+
+
+# Units that count things: their values are whole numbers.
+COUNT_UNITS = frozenset({"団体", "市区町村", "都市", "地域", "か所", "人", "校", "事業者", "件"})
+
+
+def parse_value(text: str, unit: str) -> tuple[float, Qualifier]:
+    """A single value for a KPI counted in ``unit``, as typed (１，０００ / 2万人強 / 12.5%).
+    A range, or a unit other than the KPI's, is an error naming the field ``value``."""
+    q = parse_quantity(text, field="value")
+    if q.value is None:
+        raise InvalidInput(f"value must be a single number, got {text!r}",
+                           message_ja=f"値は1つの数値で入力してください: {text}", field="value")
+    if q.unit and q.unit != unit:
+        raise InvalidInput(f"value is in {q.unit!r} but the KPI counts {unit!r}",
+                           message_ja=f"単位が違います（{q.unit}）。このKPIの単位は「{unit}」です",
+                           field="value")
+    return q.value, q.qualifier
+
+
+def value_problem(value: float, unit: str) -> tuple[str, str] | None:
+    """What is wrong with a value for a KPI counted in ``unit`` (English, Japanese), if
+    anything: negative values, percentages over 100, fractional counts."""
+    if value < 0:
+        return "value must not be negative", "値に負の数は入力できません"
+    if unit == "%" and value > 100:
+        return (f"a percentage cannot exceed 100, got {value:g}",
+                f"割合は100以下で入力してください（入力値 {value:g}）")
+    if unit in COUNT_UNITS and not float(value).is_integer():
+        return (f"a count must be a whole number, got {value:g}",
+                f"件数は整数で入力してください（入力値 {value:g}）")
+    return None

@@ -80,14 +80,6 @@ class Rule:
             d["total"] = self.total
         return d
 
-    def check_value(self, value: float, *, national: bool) -> bool:
-        """Row-level check; True when the value passes. Series rules pass here."""
-        if self.kind == "range":
-            return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
-        if self.kind == "max_org_units":
-            return not national or value <= ORG_UNIT_COUNTS[self.of or "all"]
-        return True
-
 
 def parse_rules(raw: Any, where: str) -> tuple[Rule, ...]:
     if raw in (None, []):

@@ -10,7 +10,6 @@ from typing import Any
 from digiden.domain.calendar import (
     YearKind,
     fiscal_year_end,
-    fiscal_year_start,
     parse_as_of,
     parse_year,
     year_end,
@@ -353,8 +352,3 @@ def _parse_target(t: Any, w: str, fy_from: int, breakdowns: tuple[str, ...],
                      value, float(low) if low is not None else None,
                      float(high) if high is not None else None, qualifier,
                      bool(t.get("nationwide", False)), denominator, equivalent)
-
-
-def window_dates(cumulative: tuple[int, int]) -> tuple[date, date]:
-    """The first and last day of a cumulative window of fiscal years."""
-    return fiscal_year_start(cumulative[0]), fiscal_year_end(cumulative[1])

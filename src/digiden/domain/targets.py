@@ -8,7 +8,7 @@ policy editor who changes one without the other is told.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from digiden.domain.calendar import YearKind, fiscal_year_end, year_end
@@ -61,7 +61,6 @@ class TargetSpec:
     cumulative_to_fy: int | None = None
     baseline: tuple[float, str, Qualifier] | None = None   # 現在２万人強 → (20000, 人, 強)
     nationwide: bool = False             # 全国展開
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 _DEADLINE_BY = re.compile(r"^(\d{4})(年度|年)(まで|目途)?$")

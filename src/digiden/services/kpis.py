@@ -22,6 +22,7 @@ from digiden.domain.progress import (
     combine,
 )
 from digiden.domain.quantities import Qualifier, format_quantity
+from digiden.domain.text import match_key
 from digiden.services.reference import NATION_CODE
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import Area, Kpi, KpiBlock, ModelType, Observation, OrgUnit, SeriesRollup, Target
@@ -406,7 +407,6 @@ LOCAL_ROWS_SHOWN = 300
 
 def find_kpi(session: Session, code_or_name: str) -> Kpi:
     """A KPI by its code or its exact name (full/half width alike)."""
-    from digiden.domain.text import match_key
     kpi = session.scalars(select(Kpi).where(Kpi.code == code_or_name.strip())).one_or_none()
     if kpi is None:
         kpi = session.scalars(select(Kpi).where(Kpi.name_key == match_key(code_or_name))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from digiden.domain.calendar import parse_as_of
 from digiden.domain.codes import normalize_code
 from digiden.domain.errors import InvalidInput, NotFound
-from digiden.domain.quantities import Qualifier, parse_quantity
+from digiden.domain.quantities import Qualifier, parse_value, value_problem
 from digiden.domain.text import clean_text
 from digiden.services import audit
 from digiden.services.kpis import ObservationView, find_kpi, observation_view
@@ -20,7 +20,6 @@ from digiden.services.uow import UnitOfWork
 from digiden.store import bulk
 from digiden.store.models import Kpi, Observation, OrgUnit
 
-COUNT_UNITS = frozenset({"団体", "市区町村", "都市", "地域", "か所", "人", "校", "事業者", "件"})
 MAX_TEXT = 500
 
 
@@ -57,26 +56,11 @@ def validate_value(kpi: Kpi, text: str) -> tuple[float, Qualifier]:
     """Parse a value as typed (１，０００ / 2万人強 / 12.5%) and check it fits the KPI's unit."""
     if not str(text or "").strip():
         raise InvalidInput("value is required", message_ja="値を入力してください", field="value")
-    q = parse_quantity(text, field="value")
-    if q.value is None:
-        raise InvalidInput(f"value must be a single number, got {text!r}",
-                           message_ja=f"値は1つの数値で入力してください: {text}", field="value")
-    if q.unit and q.unit != kpi.unit and not (q.unit == "%" and kpi.unit == "%"):
-        raise InvalidInput(f"value is in {q.unit!r} but the KPI counts {kpi.unit!r}",
-                           message_ja=f"単位が違います（{q.unit}）。このKPIの単位は「{kpi.unit}」です",
-                           field="value")
-    if q.value < 0:
-        raise InvalidInput("value must not be negative", message_ja="値に負の数は入力できません",
-                           field="value")
-    if kpi.unit == "%" and q.value > 100:
-        raise InvalidInput(f"a percentage cannot exceed 100, got {q.value:g}",
-                           message_ja=f"割合は100以下で入力してください（入力値 {q.value:g}）",
-                           field="value")
-    if kpi.unit in COUNT_UNITS and not float(q.value).is_integer():
-        raise InvalidInput(f"a count must be a whole number, got {q.value:g}",
-                           message_ja=f"件数は整数で入力してください（入力値 {q.value:g}）",
-                           field="value")
-    return q.value, q.qualifier
+    value, qualifier = parse_value(text, kpi.unit)
+    problem = value_problem(value, kpi.unit)
+    if problem:
+        raise InvalidInput(problem[0], message_ja=problem[1], field="value")
+    return value, qualifier
 
 
 def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: str,

@@ -74,10 +74,6 @@ class ModelTypeView:
     name: str
     case_studies: tuple[CaseStudyView, ...]
 
-    @property
-    def category_label(self) -> str:
-        return {"model_vision": "モデル地域ビジョン", "policy_field": "重要施策分野"}[self.category]
-
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "category": self.category, "name": self.name,
                 "case_studies": [c.code for c in self.case_studies]}

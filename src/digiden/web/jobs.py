@@ -9,7 +9,6 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ class Job:
     progress: float = 0.0
     report: Any = None
     error: DigidenError | None = None
-    started: datetime | None = None
 
 
 class JobRunner:

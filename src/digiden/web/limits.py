@@ -27,15 +27,13 @@ class UploadLimit:
             await self._reject(scope, send)
             return
         seen = 0
-        rejected = False
 
         async def counting_receive() -> dict[str, Any]:
-            nonlocal seen, rejected
+            nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    rejected = True
                     raise _TooLarge
             return message
 

@@ -24,12 +24,12 @@ from digiden.domain.calendar import AsOf
 from digiden.domain.codes import normalize_code
 from digiden.domain.errors import DigidenError, InvalidInput, NotFound
 from digiden.domain.periods import parse_period
-from digiden.domain.quantities import Qualifier, is_missing, parse_quantity
+from digiden.domain.quantities import COUNT_UNITS, Qualifier, is_missing, parse_value, value_problem
 from digiden.domain.rules import Rule, parse_rules
 from digiden.domain.text import clean_text, match_key
 from digiden.services import audit
 from digiden.services.imports.columns import Layout, detect_layout, recognise
-from digiden.services.imports.readers import Table, open_table
+from digiden.services.imports.readers import Table, cell_text, open_table
 from digiden.services.reference import NATION_CODE
 from digiden.services.uow import UnitOfWork
 from digiden.store import bulk
@@ -38,7 +38,6 @@ from digiden.store.models import BatchKpi, ImportBatch, ImportMapping, Kpi, Obse
 CHUNK = 20_000
 MAX_REPORTED_ERRORS = 1000
 MAX_ACTIONS = 500
-COUNT_UNITS = frozenset({"団体", "市区町村", "都市", "地域", "か所", "人", "校", "事業者", "件"})
 _PLAIN_NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
 
 Progress = Callable[[str, float], None]
@@ -232,20 +231,6 @@ class _Resolver:
         return parse_period(text)
 
 
-def _cell(cells: list[Any], i: int | None) -> Any:
-    if i is None or i >= len(cells):
-        return None
-    return cells[i]
-
-
-def _s(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
-
-
 def _value(raw: Any, kpi: _KpiInfo) -> tuple[float, Qualifier] | None:
     """Parse a value cell; None for a missing value (empty, -, ―, …)."""
     if isinstance(raw, int | float) and not isinstance(raw, bool):
@@ -255,26 +240,15 @@ def _value(raw: Any, kpi: _KpiInfo) -> tuple[float, Qualifier] | None:
         return float(text), Qualifier.EXACT
     if is_missing(text):
         return None
-    q = parse_quantity(text, field="value")
-    if q.value is None:
-        raise InvalidInput(f"not a single number: {text!r}", message_ja=f"単一の数値ではありません: {text}",
-                           field="value")
-    if q.unit and q.unit != kpi.unit:
-        raise InvalidInput(f"value is in {q.unit!r} but the KPI counts {kpi.unit!r}",
-                           message_ja=f"単位が違います（{q.unit}）。このKPIの単位は「{kpi.unit}」です",
-                           field="value")
-    return q.value, q.qualifier
+    return parse_value(text, kpi.unit)
 
 
 def _check(value: float, kpi: _KpiInfo, national: bool) -> tuple[str, str] | None:
-    """Row-level checks: sign, integer counts, and the KPI's blocking range rules."""
-    if value < 0:
-        return "value must not be negative", "値に負の数は入力できません"
-    if kpi.unit == "%" and value > 100:
-        return (f"a percentage cannot exceed 100, got {value:g}",
-                f"割合は100以下です（入力値 {value:g}）")
-    if kpi.unit in COUNT_UNITS and not value.is_integer():
-        return f"a count must be a whole number, got {value:g}", f"件数は整数です（入力値 {value:g}）"
+    """Row-level checks: the unit's own (sign, %, whole counts), then the KPI's blocking
+    range rules."""
+    problem = value_problem(value, kpi.unit)
+    if problem:
+        return problem
     upper = kpi.upper_national if national else kpi.upper_local
     if upper is not None and value > upper:
         return (f"value {value:g} is above the rule's maximum {upper:g}",
@@ -414,7 +388,7 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
         def err(row: int, col: int | None, value: Any, e: DigidenError | tuple[str, str]) -> None:
             en, ja = (e.message, e.message_ja) if isinstance(e, DigidenError) else e
             cur.problems.append(Problem(row, headers[col] if col is not None and col < len(headers) else None,
-                                        _s(value)[:200], en, ja))
+                                        cell_text(value)[:200], en, ja))
 
         # The hot loop: per-string caches make every repeated cell a dict hit.
         dates: dict[str, tuple[str, str] | DigidenError] = {}
@@ -423,14 +397,14 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
         EXACT = Qualifier.EXACT.value
 
         def cleaned(v: Any) -> str:
-            t = v if isinstance(v, str) else _s(v)
+            t = v if isinstance(v, str) else cell_text(v)
             c = texts.get(t)
             if c is None:
                 c = texts[t] = clean_text(t)
             return c
 
         def date_of(v: Any) -> tuple[str, str]:
-            t = v if isinstance(v, str) else _s(v)
+            t = v if isinstance(v, str) else cell_text(v)
             d = dates.get(t)
             if d is None:
                 try:
@@ -459,7 +433,7 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
                 kpi = fixed_kpi
             else:
                 raw = cells[c_kpi]
-                raw = raw.strip() if isinstance(raw, str) else _s(raw)
+                raw = raw.strip() if isinstance(raw, str) else cell_text(raw)
                 if raw not in kpi_cache:
                     kpi_cache[raw] = res.kpi(raw) if raw else None
                 kpi = kpi_cache[raw]
@@ -480,14 +454,14 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
             try:
                 code_cell = cells[c_code] if c_code is not None else None
                 if code_cell not in (None, ""):
-                    org = res.org_by_code(code_cell if isinstance(code_cell, str) else _s(code_cell))
+                    org = res.org_by_code(code_cell if isinstance(code_cell, str) else cell_text(code_cell))
                 else:
                     col_org = c_name
-                    nm = _s(cells[c_name]) if c_name is not None else ""
+                    nm = cell_text(cells[c_name]) if c_name is not None else ""
                     if not nm:
                         raise InvalidInput("local government is empty", message_ja="団体が空です",
                                            field="org_unit")
-                    org = res.org_by_name(nm, _s(cells[c_pref]) if c_pref is not None else "")
+                    org = res.org_by_name(nm, cell_text(cells[c_pref]) if c_pref is not None else "")
             except DigidenError as e:
                 err(rownum, col_org, cells[col_org] if col_org is not None else "", e)
                 continue
@@ -502,9 +476,9 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
                 continue
             # None: the file has no such column (the default applies and is not a change).
             src = (cleaned(cells[c_src]) or None) if c_src is not None else None
-            url = (_s(cells[c_url]) or None) if c_url is not None else None
+            url = (cell_text(cells[c_url]) or None) if c_url is not None else None
             note = cleaned(cells[c_note]) if c_note is not None else None
-            qual_text = _s(cells[c_q]) if c_q is not None else ""
+            qual_text = cell_text(cells[c_q]) if c_q is not None else ""
             # --- one value (long) or one per period column (wide)
             if c_val is not None and c_asof is not None:
                 try:

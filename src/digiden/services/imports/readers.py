@@ -86,7 +86,7 @@ def detect_encoding(sample: bytes) -> str:
 def _find_header(rows: list[tuple[int, list[Cell]]], recognise: Callable[[list[str]], bool]) -> int:
     """Index of the header among the first rows: the first that ``recognise`` accepts."""
     for i, (_, cells) in enumerate(rows):
-        texts = [_text(c) for c in cells]
+        texts = [cell_text(c) for c in cells]
         if sum(1 for t in texts if t) >= 2 and recognise(texts):
             return i
     raise _fail("no header row found (looked at the first 20 rows for columns such as "
@@ -94,7 +94,8 @@ def _find_header(rows: list[tuple[int, list[Cell]]], recognise: Callable[[list[s
                 "見出し行が見つかりません（先頭20行に「団体コード」「KPI」「時点」「値」や「2024年度」などの列見出しが必要です）")
 
 
-def _text(c: Cell) -> str:
+def cell_text(c: Cell) -> str:
+    """A cell as text: empty for None, 12 for 12.0, stripped."""
     if c is None:
         return ""
     if isinstance(c, float) and c.is_integer():
@@ -141,7 +142,7 @@ def open_csv(path: Path, encoding: str | None, recognise: Callable[[list[str]], 
         if not head:
             raise _fail("the file is empty", "ファイルが空です")
         h = _find_header(head, recognise)
-        headers = [_text(c) for c in head[h][1]]
+        headers = [cell_text(c) for c in head[h][1]]
 
         def rows() -> Iterator[tuple[int, list[Cell]]]:
             yield from head[h + 1:]
@@ -211,7 +212,7 @@ def open_xlsx(path: Path, sheet: str | None, recognise: Callable[[list[str]], bo
                 raise _fail("the header has merged cells; unmerge them so every column has its own heading",
                             "見出し行に結合されたセルがあります。結合を解除し、列ごとに見出しを入れてください",
                             row=header_row)
-        headers = [_text(c) for c in head[h][1]]
+        headers = [cell_text(c) for c in head[h][1]]
         total = max(1, ws.max_row or 1)
         done = [header_row]
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from digiden.domain.errors import DigidenError
+from digiden.domain.errors import DigidenError, InvalidInput, NotFound
 from digiden.services import audit, exports, kpis, validation
 from digiden.services.imports import (
     BatchView,
@@ -59,7 +59,7 @@ def import_page(request: Request, uow: Uow, today: Today) -> HTMLResponse:
 def _run(request: Request, job: Job) -> None:
     """Run one import job (in a worker thread, or inline in tests)."""
     factory = request.app.state.session_factory
-    job.state, job.started = "running", request.app.state.clock()
+    job.state = "running"
 
     def progress(_what: str, share: float) -> None:
         job.progress = share
@@ -88,7 +88,6 @@ def import_submit(
     author: Annotated[str, Form()] = "",
 ) -> Response:
     if file is None or not file.filename:
-        from digiden.domain.errors import InvalidInput
         return _form(request, uow, today, InvalidInput("choose a file", message_ja="ファイルを選んでください",
                                                        field="file"), 422)
     try:
@@ -99,7 +98,11 @@ def import_submit(
                             sheet=sheet or None, mapping_name=mapping or None,
                             save_mapping=save_mapping or None, source_title=source or None,
                             file_name=file.filename)
-    job = Job(new_id(), file.filename, path, options, (author.strip() or "web")[:64])
+    return _start(request, Job(new_id(), file.filename, path, options, (author.strip() or "web")[:64]))
+
+
+def _start(request: Request, job: Job) -> Response:
+    """Hand a job to the runner and send the browser to its progress page."""
     request.app.state.jobs.submit(lambda j: _run(request, j), job)
     return RedirectResponse(f"/imports/jobs/{job.id}", status_code=303)
 
@@ -114,7 +117,6 @@ class JobContext:
 def job_page(job_id: str, request: Request) -> HTMLResponse:
     job = request.app.state.jobs.get(job_id)
     if job is None:
-        from digiden.domain.errors import NotFound
         raise NotFound("no such import job",
                        message_ja="その取込処理は見つかりません（サーバーの再起動で消えた可能性があります）")
     ctx = JobContext(f"取込: {job.file_name}", job)
@@ -127,13 +129,10 @@ def job_apply(job_id: str, request: Request) -> Response:
     """Import for real the file a dry run checked."""
     job = request.app.state.jobs.get(job_id)
     if job is None or job.state != "done" or not job.options.dry_run or not job.path.exists():
-        from digiden.domain.errors import InvalidInput
         raise InvalidInput("this dry run can no longer be applied; upload the file again",
                            message_ja="この確認結果からは取り込めません。もう一度ファイルを選んでください")
-    from dataclasses import replace
-    real = Job(new_id(), job.file_name, job.path, replace(job.options, dry_run=False), job.actor)
-    request.app.state.jobs.submit(lambda j: _run(request, j), real)
-    return RedirectResponse(f"/imports/jobs/{real.id}", status_code=303)
+    return _start(request, Job(new_id(), job.file_name, job.path, replace(job.options, dry_run=False),
+                               job.actor))
 
 
 @dataclass(frozen=True)
