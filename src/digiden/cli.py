@@ -17,7 +17,8 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from digiden.domain.errors import DigidenError, InvalidInput, NotFound
+from digiden.domain.access import Principal, system
+from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound, PermissionDenied, SignInRequired
 from digiden.services.uow import UnitOfWork
 
 app = typer.Typer(pretty_exceptions_enable=False,
@@ -39,11 +40,22 @@ app.add_typer(observe_app, name="observe")
 app.add_typer(lg_app, name="lg")
 app.add_typer(batch_app, name="batch")
 app.add_typer(mapping_app, name="mapping")
+user_app = typer.Typer(pretty_exceptions_enable=False, help="Accounts: create, list, disable, enable.",
+                       no_args_is_help=True)
+token_app = typer.Typer(pretty_exceptions_enable=False, help="API tokens for machine clients: create, list, revoke.",
+                        no_args_is_help=True)
+local_app = typer.Typer(pretty_exceptions_enable=False,
+                        help="Local strategies (地方版総合戦略): list, show, import, the approval cycle, diff.",
+                        no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(local_app, name="local")
 
 out = Console()
 err = Console(stderr=True)
 
-EXIT_CODES = {InvalidInput: 2, NotFound: 3}
+EXIT_CODES: dict[type[DigidenError], int] = {InvalidInput: 2, NotFound: 3, PermissionDenied: 4, SignInRequired: 4,
+                                              Conflict: 5}
 
 
 @dataclass
@@ -54,9 +66,19 @@ class Runtime:
     engine: Engine
     clock: Callable[[], datetime]
     actor: str
+    as_user: str | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
+
+    def principal(self) -> Principal:
+        """Who the command acts as: the account named by --as (DIGIDEN_USER), with exactly that
+        account's rights; otherwise the server operator, a national administrator recorded as
+        DIGIDEN_ACTOR."""
+        if self.as_user:
+            from digiden.services.accounts import user_principal
+            return user_principal(self.uow(), self.as_user)
+        return system(self.actor)
 
     @property
     def today(self) -> date:
@@ -71,8 +93,17 @@ def runtime(ctx: typer.Context) -> Runtime:
     s = get_settings()
     engine = make_engine(s.url)
     ctx.obj = Runtime(make_session_factory(engine), engine, lambda: datetime.now(UTC),
-                      s.actor)
+                      s.actor, s.user)
     return ctx.obj
+
+
+@app.callback()
+def _global(ctx: typer.Context, as_user: Annotated[str | None, typer.Option(
+        "--as", help="Act as this account, with its role and local government (env DIGIDEN_USER). "
+                     "Without it the command runs as the server operator (a national administrator).")] = None,
+            ) -> None:
+    if as_user:
+        runtime(ctx).as_user = as_user
 
 
 def emit_json(data: Any) -> None:
@@ -166,10 +197,20 @@ def kpi_show(ctx: typer.Context, code: str, json_out: JsonOpt = False) -> None:
     rt = runtime(ctx)
     d = get_kpi(rt.uow(), code, today=rt.today)
     k = d.kpi
+    computed = None
+    if k.local_fact:
+        from digiden.services.local_facts import computed as local_computed
+        computed = local_computed(rt.uow(), k.code)
     if json_out:
-        emit_json(k.as_dict() | {"observations": [o.as_dict() for o in d.observations]})
+        emit_json(k.as_dict() | {"observations": [o.as_dict() for o in d.observations],
+                                 "computed": computed.as_dict() if computed else None})
         return
     out.print(f"[bold]{k.name}[/bold] ({k.code})")
+    if computed:
+        rep = (f"; published {computed.reported_value:,.0f} ({computed.reported_as_of}), "
+               f"difference {computed.difference:+,.0f}" if computed.reported_value is not None else "")
+        out.print(f"counted from accepted local strategies: {computed.value:,} of {computed.denominator:,} "
+                  f"(as of {computed.as_of.isoformat() if computed.as_of else '—'}){rep}")
     out.print(f"strategy wording: {k.wording}")
     out.print(f"status: {k.status.status.label} ({k.status.status.value}) — {k.status.reason}")
     t = Table(title="targets")
@@ -213,7 +254,7 @@ def observe_add(
     view, created = add_observation(
         rt.uow(), ObservationInput(kpi, as_of, value, org_unit, breakdown, qualifier, source,
                                    source_url, note),
-        actor=rt.actor, now=rt.clock(), today=rt.today)
+        actor=rt.principal(), now=rt.clock(), today=rt.today)
     if json_out:
         emit_json(view.as_dict() | {"created": created})
         return
@@ -368,7 +409,7 @@ def import_cmd(
                   console=err, disable=json_out or not err.is_terminal) as bar:
         task = bar.add_task(f"importing {file.name}", total=1.0)
         try:
-            report = run_import(rt.uow(), file, opts, actor=rt.actor, now=rt.clock(),
+            report = run_import(rt.uow(), file, opts, actor=rt.principal(), now=rt.clock(),
                                 progress=lambda _w, share: bar.update(task, completed=share))
         except ImportFailed as e:
             report = e.report
@@ -463,7 +504,7 @@ def batch_revert(ctx: typer.Context, batch_id: int, json_out: JsonOpt = False) -
     """Revert a whole import batch: what it created goes, what it overwrote comes back."""
     from digiden.services.imports import revert_batch
     rt = runtime(ctx)
-    b = revert_batch(rt.uow(), batch_id, actor=rt.actor, now=rt.clock())
+    b = revert_batch(rt.uow(), batch_id, actor=rt.principal(), now=rt.clock())
     if json_out:
         emit_json(b.as_dict())
     else:
@@ -482,9 +523,312 @@ def mapping_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
             out.print(f"{m['name']}: {m['mapping']}")
 
 
+# ------------------------------------------------------------------ accounts
+
+
+@user_app.command("create")
+def user_create(
+    ctx: typer.Context, username: str,
+    role: Annotated[str, typer.Option(help="national_admin, ministry_editor, prefecture_staff, municipality_staff.")],
+    org_unit: Annotated[str, typer.Option("--org-unit", help="Local government code (local staff).")] = "",
+    ministry: Annotated[str, typer.Option(help="Ministry (ministry editors), e.g. 総務省.")] = "",
+    display_name: Annotated[str, typer.Option("--display-name", help="Name shown in the app.")] = "",
+    password: Annotated[str | None, typer.Option(
+        help="Password (10+ characters). Omit to be asked; or set DIGIDEN_PASSWORD.", envvar="DIGIDEN_PASSWORD",
+        show_envvar=False)] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create an account (national administrators; the server operator is one)."""
+    from digiden.services.accounts import create_user
+    rt = runtime(ctx)
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    u = create_user(rt.uow(), rt.principal(), username=username, password=password, role=role,
+                    display_name=display_name, org_unit=org_unit, ministry=ministry, now=rt.clock())
+    if json_out:
+        from digiden.web.api.local import user_dict
+        emit_json(user_dict(u))
+        return
+    out.print(f"created {u.username}: {u.role.label_ja} {u.org_name or u.ministry or ''}")
+
+
+@user_app.command("list")
+def user_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Every account with its role, local government or ministry, and state."""
+    from digiden.services.accounts import list_users
+    from digiden.web.api.local import user_dict
+    rt = runtime(ctx)
+    users = list_users(rt.uow(), rt.principal())
+    if json_out:
+        emit_json([user_dict(u) for u in users])
+        return
+    t = Table(title="accounts")
+    for col in ("username", "name", "role", "belongs to", "state"):
+        t.add_column(col)
+    for u in users:
+        t.add_row(u.username, u.display_name + (" (synthetic)" if u.synthetic else ""), u.role.value,
+                  u.org_code or u.ministry or "—",
+                  "disabled" if u.disabled else "locked" if u.locked_until else "active")
+    out.print(t)
+
+
+@user_app.command("disable")
+def user_disable(ctx: typer.Context, username: str) -> None:
+    """Disable an account: its sessions end and its API tokens stop working."""
+    from digiden.services.accounts import set_disabled
+    rt = runtime(ctx)
+    set_disabled(rt.uow(), rt.principal(), username, disabled=True, now=rt.clock())
+    out.print(f"disabled {username}")
+
+
+@user_app.command("enable")
+def user_enable(ctx: typer.Context, username: str) -> None:
+    """Enable a disabled account again (and lift a lock-out)."""
+    from digiden.services.accounts import set_disabled
+    rt = runtime(ctx)
+    set_disabled(rt.uow(), rt.principal(), username, disabled=False, now=rt.clock())
+    out.print(f"enabled {username}")
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context, username: str,
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "token",
+    scopes: Annotated[str, typer.Option(help="'read' or 'read write'.")] = "read",
+    days: Annotated[int | None, typer.Option(help="Expires after this many days (default: never).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Issue an API token for an account. The secret is printed once; only its hash is kept."""
+    from digiden.services.accounts import create_token
+    from digiden.web.api.local import token_dict
+    rt = runtime(ctx)
+    secret, view = create_token(rt.uow(), rt.principal(), username=username, name=name, scopes=scopes, days=days,
+                                now=rt.clock())
+    if json_out:
+        emit_json(token_dict(view) | {"token": secret})
+        return
+    out.print(f"token {view.id} for {view.username} ({view.scopes}); send it as 'Authorization: Bearer <token>':")
+    sys.stdout.write(secret + "\n")
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Every API token (never the secret)."""
+    from digiden.services.accounts import list_tokens
+    from digiden.web.api.local import token_dict
+    rt = runtime(ctx)
+    rows = list_tokens(rt.uow(), rt.principal())
+    if json_out:
+        emit_json([token_dict(t) for t in rows])
+        return
+    t = Table(title="API tokens")
+    for col in ("id", "user", "name", "prefix", "scopes", "state"):
+        t.add_column(col)
+    for x in rows:
+        t.add_row(str(x.id), x.username, x.name, x.prefix + "…", x.scopes, "revoked" if x.revoked_at else "active")
+    out.print(t)
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, token_id: int) -> None:
+    """Revoke an API token: it stops working at once."""
+    from digiden.services.accounts import revoke_token
+    rt = runtime(ctx)
+    revoke_token(rt.uow(), rt.principal(), token_id, now=rt.clock())
+    out.print(f"revoked token {token_id}")
+
+
+@kpi_app.command("assign")
+def kpi_assign(ctx: typer.Context, code: str,
+               ministry: Annotated[str, typer.Option(help="The responsible ministry; empty to clear.")]) -> None:
+    """Make a ministry responsible for a KPI: its editors may then record its values."""
+    from digiden.services.kpis import assign_ministry
+    rt = runtime(ctx)
+    m = assign_ministry(rt.uow(), rt.principal(), code, ministry, now=rt.clock())
+    out.print(f"{code}: {m or 'no ministry'}")
+
+
+# ------------------------------------------------------------------ local strategies
+
+
+@local_app.command("list")
+def local_list(ctx: typer.Context,
+               prefecture: Annotated[str | None, typer.Option(help="Two-digit prefecture code.")] = None,
+               status: Annotated[str | None, typer.Option(help="draft, submitted, prefecture_approved, "
+                                                                "accepted, returned.")] = None,
+               json_out: JsonOpt = False) -> None:
+    """The newest revision you may see of each local government's strategy."""
+    from digiden.services.local_strategies import list_revisions
+    from digiden.web.api.local import ref_dict
+    rt = runtime(ctx)
+    rows = list_revisions(rt.uow(), rt.principal(), prefecture=prefecture, status=status)
+    if json_out:
+        emit_json([ref_dict(r) for r in rows])
+        return
+    t = Table(title="local strategies")
+    for col in ("code", "local government", "revision", "FY", "status"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r.org_code, r.org_name + (" (synthetic)" if r.synthetic else ""), str(r.revision),
+                  str(r.fiscal_year), r.status.value)
+    out.print(t)
+
+
+@local_app.command("show")
+def local_show(ctx: typer.Context, code: str,
+               revision: Annotated[int | None, typer.Option(help="This revision (default: newest visible).")] = None,
+               json_out: JsonOpt = False) -> None:
+    """One local government's strategy: vision, issues, measures, KPIs, review history."""
+    from digiden.services.local_strategies import get
+    from digiden.web.api.local import detail_dict
+    rt = runtime(ctx)
+    d = get(rt.uow(), rt.principal(), code, revision)
+    if json_out:
+        emit_json(detail_dict(d))
+        return
+    out.print(f"[bold]{d.ref.title}[/bold] — {d.ref.org_name}, revision {d.ref.revision}, FY{d.ref.fiscal_year}, "
+              f"{d.ref.status.value} ({d.ref.status_ja})")
+    out.print(f"model types: {', '.join(n for _, n in d.model_types) or '—'}")
+    for m in d.measures:
+        out.print(f"- {m.title} [{m.kind.value}{', digital' if m.digital else ''}, {m.state.value}]")
+    out.print(f"allowed now: {', '.join(a.value for a in d.actions) or 'nothing'}")
+
+
+@local_app.command("import")
+def local_import(ctx: typer.Context, code: str, file: Path,
+                 version: Annotated[int | None, typer.Option(
+                     help="The version you edited (refuses if someone saved since).")] = None,
+                 json_out: JsonOpt = False) -> None:
+    """Save a strategy from a YAML or JSON file as the local government's open revision (draft)."""
+    import yaml
+
+    from digiden.services.local_strategies import save
+    from digiden.web.api.local import detail_dict
+    rt = runtime(ctx)
+    try:
+        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise InvalidInput(f"cannot read {file}: {e}", message_ja=f"{file} を読めません", field="file") from None
+    d = save(rt.uow(), rt.principal(), code, doc or {}, now=rt.clock(), expected_version=version)
+    if json_out:
+        emit_json(detail_dict(d))
+        return
+    out.print(f"saved {d.ref.org_name} revision {d.ref.revision} ({d.ref.status.value}, version {d.ref.version})")
+
+
+def _act(ctx: typer.Context, code: str, revision: int, action: str, comment: str) -> None:
+    from digiden.services.local_strategies import act
+    rt = runtime(ctx)
+    d = act(rt.uow(), rt.principal(), code, revision, action, now=rt.clock(), comment=comment)
+    out.print(f"{d.ref.org_name} revision {d.ref.revision}: {d.ref.status.value} ({d.ref.status_ja})")
+
+
+CommentOpt = Annotated[str, typer.Option(help="A comment (required to return or re-open).")]
+
+
+@local_app.command("submit")
+def local_submit(ctx: typer.Context, code: str, revision: int, comment: CommentOpt = "") -> None:
+    """Submit a revision for review (owner)."""
+    _act(ctx, code, revision, "submit", comment)
+
+
+@local_app.command("approve")
+def local_approve(ctx: typer.Context, code: str, revision: int, comment: CommentOpt = "") -> None:
+    """Approve a municipality's submission and pass it to the nation (its prefecture)."""
+    _act(ctx, code, revision, "approve", comment)
+
+
+@local_app.command("accept")
+def local_accept(ctx: typer.Context, code: str, revision: int, comment: CommentOpt = "") -> None:
+    """Accept a revision: it is published and locked (national administrators)."""
+    _act(ctx, code, revision, "accept", comment)
+
+
+@local_app.command("return")
+def local_return(ctx: typer.Context, code: str, revision: int, comment: CommentOpt = "") -> None:
+    """Return a revision to its owner with a comment (the reviewer at its stage)."""
+    _act(ctx, code, revision, "return", comment)
+
+
+@local_app.command("reopen")
+def local_reopen(ctx: typer.Context, code: str, revision: int, comment: CommentOpt = "") -> None:
+    """Re-open approved or accepted data for changes, with a comment (its approver)."""
+    _act(ctx, code, revision, "reopen", comment)
+
+
+@local_app.command("diff")
+def local_diff(ctx: typer.Context, code: str, a: int, b: int, json_out: JsonOpt = False) -> None:
+    """What changed between two revisions."""
+    from digiden.services.local_strategies import diff_revisions
+    rt = runtime(ctx)
+    changes = diff_revisions(rt.uow(), rt.principal(), code, a, b)
+    if json_out:
+        emit_json([{"section": c.section, "key": c.key, "kind": c.kind, "before": c.before, "after": c.after}
+                   for c in changes])
+        return
+    for c in changes:
+        out.print(f"{c.kind:8} {c.section}: {c.key}", markup=False)
+
+
+@local_app.command("inbox")
+def local_inbox(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """What waits for you (use --as USER), and your messages."""
+    from digiden.services.local_strategies import inbox
+    from digiden.web.api.local import inbox_dict
+    rt = runtime(ctx)
+    i = inbox(rt.uow(), rt.principal())
+    if json_out:
+        emit_json(inbox_dict(i))
+        return
+    out.print(f"waiting: {len(i.waiting)}, unread messages: {i.unread}")
+    for r in i.waiting:
+        out.print(f"- {r.org_code} {r.org_name} revision {r.revision}: {r.status.value}")
+
+
+@local_app.command("coverage")
+def local_coverage(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Prefectures with and without a model of each model-region type."""
+    from digiden.services.local_facts import coverage
+    rt = runtime(ctx)
+    rows = coverage(rt.uow())
+    if json_out:
+        emit_json([{"model_type": r.model_type, "with": [c for c, _, _ in r.with_model],
+                    "without": [c for c, _ in r.without]} for r in rows])
+        return
+    t = Table(title="model-region coverage (prefectures)")
+    for col in ("model type", "with a model", "without"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r.name, str(len(r.with_model)), str(len(r.without)))
+    out.print(t)
+
+
+@app.command()
+def demo(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Create demo accounts and SYNTHETIC local strategies for a few municipalities, so that a
+    newcomer can click through the whole approval cycle. Never run by default; every record is
+    marked synthetic. Passwords are printed; do not run this on a production database."""
+    from digiden.services.demo import create_demo
+    rt = runtime(ctx)
+    report = create_demo(rt.uow(), rt.principal(), now=rt.clock())
+    if json_out:
+        emit_json(report)
+        return
+    out.print("demo accounts (synthetic; password for all: "
+              f"[bold]{report['password']}[/bold]):")
+    for u in report["users"]:
+        out.print(f"- {u['username']}: {u['role_ja']} {u.get('belongs_to') or ''}")
+    out.print(f"local strategies: {len(report['strategies'])} created (synthetic). Sign in at /login.")
+
+
+
 def exit_code_for(e: DigidenError) -> int:
-    """The one place digiden errors become exit codes: 2 invalid input, 3 not found, else 1."""
-    return EXIT_CODES.get(type(e), 1)
+    """The one place digiden errors become exit codes: 2 invalid input, 3 not found,
+    4 not allowed, 5 conflict, else 1."""
+    for kind in type(e).__mro__:
+        if kind in EXIT_CODES:
+            return EXIT_CODES[kind]
+    return 1
 
 
 def error_line(e: DigidenError) -> str:

@@ -35,6 +35,12 @@ class NotFound(DigidenError):
     status_code = 404
 
 
+class SignInRequired(DigidenError):
+    """The request needs a signed-in user (or an API token) and came without one."""
+
+    status_code = 401
+
+
 class PermissionDenied(DigidenError):
     """The asker may not do this."""
 

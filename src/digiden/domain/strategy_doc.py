@@ -80,6 +80,7 @@ class KpiDoc:
     targets: tuple[TargetDoc, ...]
     position: int
     rules: tuple[Rule, ...] = ()
+    local_fact: str | None = None   # counted live from local strategies (domain.local.Fact)
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,12 @@ def _parse_kpi(k: Any, w: str, block: str, fy_from: int, area_codes: set[str],
     if mt is not None and mt not in type_codes:
         raise _err(f"{w}.model_type", f"unknown model type {mt!r}", f"不明な類型です: {mt}")
     breakdowns = tuple(_nfkc(str(b)) for b in k.get("breakdowns") or [])
+    local_fact = k.get("local_fact")
+    if local_fact is not None:
+        from digiden.domain.local import Fact
+        if local_fact not in {f.value for f in Fact}:
+            raise _err(f"{w}.local_fact", f"unknown local fact {local_fact!r}",
+                       f"不明な集計対象です: {local_fact}")
     cumulative = None
     if k.get("cumulative"):
         c = k["cumulative"]
@@ -298,7 +305,8 @@ def _parse_kpi(k: Any, w: str, block: str, fy_from: int, area_codes: set[str],
                   str(k.get("unit_note", "")), direction, aggregation,
                   str(area) if area is not None else None, str(k.get("area_basis", "seed")),
                   mt, breakdowns, cumulative, baseline, outlook, bool(k.get("headline")),
-                  targets, position, parse_rules(k.get("rules"), f"{w}.rules"))
+                  targets, position, parse_rules(k.get("rules"), f"{w}.rules"),
+                  str(local_fact) if local_fact is not None else None)
 
 
 def _parse_target(t: Any, w: str, fy_from: int, breakdowns: tuple[str, ...],

@@ -29,3 +29,24 @@ def to_hiragana(text: str) -> str:
 def search_key(text: str) -> str:
     """Normalise a name or kana for search: NFKC, hiragana, lower case, no spaces."""
     return re.sub(r"\s+", "", to_hiragana(text)).lower()
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def bounded(text: object, max_len: int, *, field: str, label_ja: str, required: bool = False) -> str:
+    """Free text as a person typed it, cleaned, control characters refused, length checked.
+    HTML is kept as text: every page escapes it when it shows it."""
+    s = clean_text("" if text is None else str(text)).replace("\r\n", "\n")
+    if _CONTROL.search(s):
+        from digiden.domain.errors import InvalidInput
+        raise InvalidInput(f"{field}: control characters are not allowed",
+                           message_ja=f"{label_ja}に制御文字が含まれています", field=field)
+    if required and not s:
+        from digiden.domain.errors import InvalidInput
+        raise InvalidInput(f"{field} is required", message_ja=f"{label_ja}を入力してください", field=field)
+    if len(s) > max_len:
+        from digiden.domain.errors import InvalidInput
+        raise InvalidInput(f"{field}: at most {max_len} characters ({len(s)} given)",
+                           message_ja=f"{label_ja}は{max_len}文字以内にしてください（{len(s)}文字）", field=field)
+    return s

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from digiden.domain.access import Principal, Role
+from digiden.domain.errors import SignInRequired
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import AuditEvent, Kpi, OrgUnit
 
@@ -39,15 +41,31 @@ class AuditView:
     after: dict[str, Any] | None
 
 
-def history(uow: UnitOfWork, *, kpi_code: str | None = None, org_unit_code: str | None = None,
-            batch_id: int | None = None, limit: int = 200) -> list[AuditView]:
+# Changes to the national, published data: every signed-in user may read their history.
+SHARED_ENTITIES = ("observation", "import_batch", "import_mapping", "kpi")
+
+
+def history(uow: UnitOfWork, principal: Principal, *, kpi_code: str | None = None,
+            org_unit_code: str | None = None, batch_id: int | None = None, limit: int = 200) -> list[AuditView]:
     """Newest first; optionally only the events touching one KPI, one local government or one
-    import batch. A batch's events count for every KPI and local government it touched."""
-    from sqlalchemy import or_
+    import batch. A batch's events count for every KPI and local government it touched.
+
+    The national administrator reads everything; other staff read the history of national data
+    and of the local strategies in their jurisdiction; the public reads none (sign in)."""
+    from sqlalchemy import and_, or_
 
     from digiden.store.models import BatchKpi, Observation
+    if not principal.signed_in:
+        raise SignInRequired("sign in to read the audit trail", message_ja="監査ログの閲覧にはサインインが必要です")
     with uow:
         q = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        if not principal.is_admin:
+            scope = select(OrgUnit.id).where(OrgUnit.id == (principal.org_unit_id or -1))
+            if principal.role is Role.PREFECTURE and principal.prefecture_code:
+                scope = select(OrgUnit.id).where(OrgUnit.prefecture_code == principal.prefecture_code,
+                                                 OrgUnit.code != "JP")
+            q = q.where(or_(AuditEvent.entity.in_(SHARED_ENTITIES),
+                            and_(AuditEvent.entity == "local_strategy", AuditEvent.org_unit_id.in_(scope))))
         if kpi_code:
             kpi_id = select(Kpi.id).where(Kpi.code == kpi_code).scalar_subquery()
             q = q.where(or_(AuditEvent.kpi_id == kpi_id,

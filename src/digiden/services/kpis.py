@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from digiden.domain.access import Principal
 from digiden.domain.calendar import AsOf, Precision, fiscal_year_end, fiscal_year_start
 from digiden.domain.errors import NotFound
 from digiden.domain.progress import (
@@ -189,6 +190,8 @@ class KpiView:
     status: StatusView
     latest: tuple[ObservationView, ...]   # the newest observation per breakdown
     history: tuple[ObservationView, ...] = ()  # every approved national observation, oldest first
+    local_fact: str | None = None    # also counted live from accepted local strategies
+    ministry: str | None = None      # the ministry whose editors keep its values
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -209,6 +212,7 @@ class KpiView:
             "outlook": ({"deadline": self.outlook[0].isoformat(), "text": self.outlook[1]}
                         if self.outlook else None),
             "latest": [o.as_dict() for o in self.latest],
+            "local_fact": self.local_fact, "ministry": self.ministry,
         }
 
 
@@ -322,7 +326,8 @@ def _load(session: Session, today: date, codes: list[str] | None = None) -> list
             and kpi.baseline_as_of is not None else None,
             (kpi.outlook_deadline, kpi.outlook_text or "") if kpi.outlook_deadline else None,
             kpi.headline, tuple(tv), assess_kpi(kpi, tv, ov, today),
-            tuple(latest[k] for k in sorted(latest, key=_breakdown_order(kpi.breakdowns))), tuple(ov)))
+            tuple(latest[k] for k in sorted(latest, key=_breakdown_order(kpi.breakdowns))), tuple(ov),
+            kpi.local_fact, kpi.ministry))
     return out
 
 
@@ -415,3 +420,26 @@ def find_kpi(session: Session, code_or_name: str) -> Kpi:
         raise NotFound(f"unknown KPI {code_or_name!r}",
                        message_ja=f"KPI「{code_or_name}」は見つかりません", field="kpi")
     return kpi
+
+
+def assign_ministry(uow: UnitOfWork, actor: Principal, code: str, ministry: str, *, now: datetime) -> str | None:
+    """Make a ministry responsible for a KPI: its editors may then record the KPI's values.
+    An empty ministry removes the assignment. National administrators only; audited."""
+    from digiden.domain.access import can_manage_accounts
+    from digiden.domain.errors import PermissionDenied
+    from digiden.domain.text import bounded
+    from digiden.services import audit
+    if not can_manage_accounts(actor):
+        raise PermissionDenied("only a national administrator assigns KPIs to ministries",
+                               message_ja="KPIの担当府省は国の管理者だけが設定できます")
+    m = bounded(ministry, 64, field="ministry", label_ja="府省名") or None
+    with uow:
+        s = uow.session
+        k = find_kpi(s, code)
+        before = k.ministry
+        k.ministry = m
+        audit.record(s, actor=actor.name, action="assign", entity="kpi", entity_key=k.code, at=now, kpi_id=k.id,
+                     before={"ministry": before}, after={"ministry": m},
+                     summary=f"KPI「{k.name}」の担当府省: {before or '未設定'} → {m or '未設定'}")
+        uow.commit()
+        return m

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from digiden.domain.codes import normalize_code
 from digiden.domain.errors import InvalidInput, NotFound
@@ -149,6 +150,17 @@ def list_all(uow: UnitOfWork) -> list[OrgUnitView]:
         prefs, parents = _prefecture_names(s), _parent_codes(s)
         return [_view(o, prefs, parents) for o in s.scalars(
             select(OrgUnit).where(OrgUnit.kind != "nation").order_by(OrgUnit.code))]
+
+
+def resolve_org(session: Session, code: str) -> OrgUnit:
+    """The local government (or the nation, 'JP') with this code, as typed (5 or 6 digits)."""
+    text = (code or "").strip()
+    key = "JP" if text.upper() == "JP" else normalize_code(text)
+    o = session.scalars(select(OrgUnit).where(OrgUnit.code == key)).one_or_none()
+    if o is None:
+        raise NotFound(f"no local government has code {key}",
+                       message_ja=f"団体コード {key} の地方公共団体はありません", field="org_unit")
+    return o
 
 
 def get(uow: UnitOfWork, code: str) -> OrgUnitDetail:

@@ -8,9 +8,10 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from digiden.domain.access import Principal, can_write_observation
 from digiden.domain.calendar import parse_as_of
 from digiden.domain.codes import normalize_code
-from digiden.domain.errors import InvalidInput, NotFound
+from digiden.domain.errors import InvalidInput, NotFound, PermissionDenied
 from digiden.domain.quantities import Qualifier, parse_value, value_problem
 from digiden.domain.text import clean_text
 from digiden.services import audit
@@ -63,7 +64,7 @@ def validate_value(kpi: Kpi, text: str) -> tuple[float, Qualifier]:
     return value, qualifier
 
 
-def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: str,
+def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: Principal,
                     now: datetime, today: date) -> tuple[ObservationView, bool]:
     """Record a value; returns the observation and whether it was new (else it was updated).
 
@@ -73,6 +74,11 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: str,
     with uow:
         s = uow.session
         kpi = find_kpi(s, data.kpi)
+        if not can_write_observation(actor, kpi.ministry):
+            raise PermissionDenied(f"{actor.name} may not write values of KPI {kpi.code}",
+                                   message_ja=("このKPIの値を登録する権限がありません"
+                                               "（国の管理者、またはこのKPIを担当する府省の担当者のみ）"),
+                                   field="kpi")
         unit = _org_unit(s, data.org_unit)
         as_of = parse_as_of(data.as_of) if str(data.as_of or "").strip() else None
         if as_of is None:
@@ -114,7 +120,7 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: str,
                 "source_url": url, "note": clean_text(data.note or "")}
         if existing is None:
             obs = Observation(kpi_id=kpi.id, org_unit_id=unit.id, as_of=as_of.date,
-                              breakdown=breakdown, status="approved", created_by=actor,
+                              breakdown=breakdown, status="approved", created_by=actor.name,
                               created_at=now, **vals)
             s.add(obs)
             s.flush()
@@ -126,10 +132,10 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: str,
             for k, v in vals.items():
                 setattr(obs, k, v)
             obs.updated_at = now
-            obs.created_by = actor
+            obs.created_by = actor.name
             s.flush()
             created = False
-        audit.record(s, actor=actor, action="observation.create" if created else
+        audit.record(s, actor=actor.name, action="observation.create" if created else
                      "observation.update", entity="observation", entity_key=str(obs.id), at=now,
                      before=before, after=observation_snapshot(obs), kpi_id=kpi.id,
                      org_unit_id=unit.id,

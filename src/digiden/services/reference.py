@@ -291,6 +291,7 @@ def load_strategy(session: Session, doc: StrategyDoc, checksum: str, report: Loa
             "outlook_text": k.outlook[1] if k.outlook else None,
             "headline": k.headline, "position": k.position,
             "rules": [r.as_dict() for r in k.rules], "synthetic": doc.synthetic,
+            "local_fact": k.local_fact,
         }
         kpi = kpis.get(k.code)
         if kpi is None:

@@ -187,6 +187,10 @@ class Kpi(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     rules: Mapped[list[Any]] = mapped_column(default=list)   # validation rules (data, not code)
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    # counted live from accepted local strategies (domain.local.Fact), if it is such a KPI
+    local_fact: Mapped[str | None] = mapped_column(String(32))
+    # the ministry whose editors keep its observations (assigned by a national administrator)
+    ministry: Mapped[str | None] = mapped_column(String(64))
 
     targets: Mapped[list[Target]] = relationship(
         back_populates="kpi", order_by="Target.position", cascade="all, delete-orphan")
@@ -340,3 +344,159 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class UserAccount(Base):
+    """A person who signs in: a role, and for local staff the local government they work for."""
+
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(24))
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    ministry: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ApiToken(Base):
+    """A bearer token for machine clients. Only its SHA-256 is kept."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(32))           # "read" or "read write"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random secret; only its SHA-256 is kept."""
+
+    __tablename__ = "web_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LocalStrategy(Base):
+    """One revision of a local government's 地方版総合戦略 for a fiscal year."""
+
+    __tablename__ = "local_strategy"
+    __table_args__ = (UniqueConstraint("org_unit_id", "revision", name="uq_local_strategy_revision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    vision: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)   # optimistic lock
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    model_types: Mapped[list[LocalStrategyModelType]] = relationship(cascade="all, delete-orphan")
+    issues: Mapped[list[LocalIssue]] = relationship(order_by="LocalIssue.position",
+                                                    cascade="all, delete-orphan")
+    measures: Mapped[list[LocalMeasure]] = relationship(order_by="LocalMeasure.position",
+                                                        cascade="all, delete-orphan")
+    kpis: Mapped[list[LocalKpi]] = relationship(order_by="LocalKpi.position",
+                                                cascade="all, delete-orphan")
+
+
+class LocalStrategyModelType(Base):
+    __tablename__ = "local_strategy_model_type"
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("local_strategy.id"), primary_key=True)
+    model_type_id: Mapped[int] = mapped_column(ForeignKey("model_type.id"), primary_key=True)
+
+
+class LocalIssue(Base):
+    """A social issue the local government faces: a field of the national strategy + its words."""
+
+    __tablename__ = "local_issue"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("local_strategy.id"), index=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LocalMeasure(Base):
+    """A measure the local government runs, digital implementations included."""
+
+    __tablename__ = "local_measure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("local_strategy.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    kind: Mapped[str] = mapped_column(String(32), default="other")
+    digital: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default="planned")
+    start_fy: Mapped[int | None] = mapped_column(Integer)
+    support: Mapped[str] = mapped_column(String(32), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LocalKpi(Base):
+    """A local KPI with its target, optionally linked to a national KPI or a pillar."""
+
+    __tablename__ = "local_kpi"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("local_strategy.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    baseline_value: Mapped[float | None] = mapped_column(Float)
+    baseline_fy: Mapped[int | None] = mapped_column(Integer)
+    target_value: Mapped[float | None] = mapped_column(Float)
+    target_fy: Mapped[int | None] = mapped_column(Integer)
+    actual_value: Mapped[float | None] = mapped_column(Float)
+    actual_fy: Mapped[int | None] = mapped_column(Integer)
+    national_kpi_id: Mapped[int | None] = mapped_column(ForeignKey("kpi.id"))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReviewEvent(Base):
+    """One step of the approval cycle, with the reviewer's comment."""
+
+    __tablename__ = "review_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("local_strategy.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    actor: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Notification(Base):
+    """An inbox message for a local government's staff (org unit) or for the nation (NULL)."""
+
+    __tablename__ = "notification"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("local_strategy.id"), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from digiden.domain.access import Principal
 from digiden.domain.errors import DigidenError
 
 
@@ -21,7 +22,7 @@ class Job:
     file_name: str
     path: Path
     options: Any
-    actor: str
+    actor: Principal
     state: str = "queued"          # queued | running | done | failed
     progress: float = 0.0
     report: Any = None

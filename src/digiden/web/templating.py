@@ -4,14 +4,38 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
+from digiden.domain.access import PUBLIC
 from digiden.domain.calendar import fiscal_year, format_wareki_date, format_wareki_fiscal_year
 from digiden.domain.quantities import format_number
 from digiden.services.imports.columns import ROLE_LABELS
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+def _auth_context(request: Request) -> dict[str, Any]:
+    """Who is signed in, the CSRF token for forms, and how much waits in the inbox."""
+    me = getattr(request.state, "principal", PUBLIC)
+    csrf = getattr(request.state, "csrf", None)
+    count = 0
+    if me.signed_in and hasattr(request.app.state, "session_factory"):
+        from digiden.services.local_strategies import inbox
+        from digiden.services.uow import UnitOfWork
+        count = inbox(UnitOfWork(request.app.state.session_factory), me, limit=1).total
+
+    def csrf_input() -> Markup:
+        if not csrf:
+            return Markup("")
+        return Markup('<input type="hidden" name="csrf_token" value="{}">').format(csrf)
+
+    return {"me": me, "csrf": csrf, "csrf_input": csrf_input, "inbox_count": count}
+
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"),
+                            context_processors=[_auth_context])
 
 
 def _date_ja(d: date | None) -> str:

@@ -20,9 +20,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from digiden.domain.access import Principal, can_import, can_write_observation
 from digiden.domain.calendar import AsOf
 from digiden.domain.codes import normalize_code
-from digiden.domain.errors import DigidenError, InvalidInput, NotFound
+from digiden.domain.errors import DigidenError, InvalidInput, NotFound, PermissionDenied
 from digiden.domain.periods import parse_period
 from digiden.domain.quantities import COUNT_UNITS, Qualifier, is_missing, parse_value, value_problem
 from digiden.domain.rules import Rule, parse_rules
@@ -140,6 +141,7 @@ class _KpiInfo:
     lower: float | None
     is_count: bool = False
     is_pct: bool = False
+    writable: bool = True     # the importing principal may write this KPI's values
 
 
 def _sha256(path: Path) -> str:
@@ -153,7 +155,7 @@ def _sha256(path: Path) -> str:
 class _Resolver:
     """Caches for turning cell text into ids; every lookup is a dict hit after the first."""
 
-    def __init__(self, session: Any):
+    def __init__(self, session: Any, actor: Principal):
         self.kpis: dict[str, _KpiInfo] = {}
         for k in session.scalars(select(Kpi)):
             rules = parse_rules(k.rules, f"kpi {k.code}")
@@ -163,7 +165,7 @@ class _Resolver:
             up_nat = min([x for x in [up_local] + [r.upper for r in orgs] if x is not None], default=None)
             info = _KpiInfo(k.id, k.code, k.unit, frozenset(k.breakdowns or ()), rules, up_nat,
                             up_local, max((r.min for r in rng if r.min is not None), default=None),
-                            k.unit in COUNT_UNITS, k.unit == "%")
+                            k.unit in COUNT_UNITS, k.unit == "%", can_write_observation(actor, k.ministry))
             self.kpis[k.code] = info
             self.kpis[match_key(k.name)] = info
         self.org_codes: dict[str, int] = {}
@@ -267,10 +269,13 @@ def _saved_mapping(session: Any, name: str) -> dict[str, str]:
     return dict(m.mapping)
 
 
-def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: str, now: datetime,
+def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: Principal, now: datetime,
                progress: Progress | None = None) -> ImportReport:
     """Import a file; all-or-nothing. Raises :class:`ImportFailed` (with the row-by-row
     report) when any row has an error; a dry run returns the report and writes nothing."""
+    if not can_import(actor):
+        raise PermissionDenied(f"{actor.name} may not import KPI observations",
+                               message_ja="KPIの値を取り込む権限がありません（国の管理者・府省の担当者のみ）")
     name = options.file_name or path.name
     report = ImportReport(name, _sha256(path), dry_run=options.dry_run)
     with uow:
@@ -292,26 +297,30 @@ def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: st
             report.shape = layout.shape
             report.ignored_columns = layout.ignored
             report.mapping = {role: table.headers[i] for role, i in layout.columns.items()}
-            res = _Resolver(s)
+            res = _Resolver(s, actor)
             fixed_kpi = None
             if options.kpi:
                 fixed_kpi = res.kpi(options.kpi)
                 if fixed_kpi is None:
                     raise NotFound(f"unknown KPI {options.kpi!r}",
                                    message_ja=f"KPI「{options.kpi}」は見つかりません", field="kpi")
+                if not fixed_kpi.writable:
+                    raise PermissionDenied(f"{actor.name} may not write KPI {fixed_kpi.code}",
+                                           message_ja=f"KPI「{fixed_kpi.code}」の値を登録する権限がありません",
+                                           field="kpi")
             elif "kpi" not in layout.columns:
                 raise InvalidInput("the file has no KPI column; name the KPI (--kpi CODE)",
                                    message_ja="ファイルにKPIの列がありません。取り込むKPIを指定してください",
                                    field="kpi")
             batch = ImportBatch(kind="file", file_name=name[:255], checksum=report.checksum,
-                                created_by=actor[:64], created_at=now, rows=0, created=0,
+                                created_by=actor.name[:64], created_at=now, rows=0, created=0,
                                 updated=0, unchanged=0, status="applied",
                                 file_format=table.file_format, encoding=table.encoding,
                                 shape=layout.shape, warnings=0)
             s.add(batch)
             s.flush()
             report.batch_id = batch.id
-            _write(s, table, layout, res, fixed_kpi, options, report, batch.id, actor, now,
+            _write(s, table, layout, res, fixed_kpi, options, report, batch.id, actor.name, now,
                    progress, path, recognise_fn)
         finally:
             table.close()
@@ -325,7 +334,7 @@ def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: st
             return report  # nothing changed: no batch, no audit event
         batch.rows, batch.created, batch.updated = report.rows, report.created, report.updated
         batch.unchanged, batch.warnings = report.unchanged, len(report.warnings)
-        audit.record(s, actor=actor, action="import.apply", entity="import_batch",
+        audit.record(s, actor=actor.name, action="import.apply", entity="import_batch",
                      entity_key=str(batch.id), at=now, batch_id=batch.id,
                      after={"file": name, "checksum": report.checksum, "rows": report.rows,
                             "created": report.created, "updated": report.updated,
@@ -334,7 +343,7 @@ def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: st
                      summary=f"{name} を取り込みました（新規 {report.created}、更新 {report.updated}、"
                              f"変更なし {report.unchanged}）")
         if options.save_mapping:
-            _save_mapping(s, options.save_mapping, report.mapping, actor, now)
+            _save_mapping(s, options.save_mapping, report.mapping, actor.name, now)
         uow.commit()
         return report
 
@@ -443,6 +452,10 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
                         err(rownum, c_kpi, raw, ("unknown KPI" if raw else "KPI is empty",
                                                  f"不明なKPIです: {raw}" if raw else "KPIが空です"))
                         continue
+                if not kpi.writable:
+                    err(rownum, c_kpi, raw, (f"you may not write KPI {kpi.code}",
+                                             f"このKPI（{kpi.code}）の値を登録する権限がありません"))
+                    continue
                 if fixed_kpi is not None and kpi.id != fixed_kpi.id:
                     err(rownum, c_kpi, raw, (f"row is for KPI {kpi.code}, not {fixed_kpi.code}",
                                              f"指定したKPI（{fixed_kpi.code}）と異なるKPIの行です"))
@@ -790,7 +803,7 @@ def get_batch(uow: UnitOfWork, batch_id: int) -> BatchView:
         return _batch_view(uow.session, b)
 
 
-def revert_batch(uow: UnitOfWork, batch_id: int, *, actor: str, now: datetime) -> BatchView:
+def revert_batch(uow: UnitOfWork, batch_id: int, *, actor: Principal, now: datetime) -> BatchView:
     """Undo a whole import: remove what it created, restore what it overwrote."""
     from digiden.store.models import ObservationChange
     with uow:
@@ -799,6 +812,9 @@ def revert_batch(uow: UnitOfWork, batch_id: int, *, actor: str, now: datetime) -
         if b is None:
             raise NotFound(f"no import batch {batch_id}", message_ja=f"取込 #{batch_id} はありません",
                            field="batch")
+        if not actor.is_admin and not (can_import(actor) and b.created_by == actor.name):
+            raise PermissionDenied(f"{actor.name} may not revert batch {batch_id}",
+                                   message_ja="この取込を取り消す権限がありません（取り込んだ本人か国の管理者のみ）")
         if b.status == "reverted":
             raise InvalidInput(f"batch {batch_id} is already reverted",
                                message_ja=f"取込 #{batch_id} はすでに取り消されています", field="batch")
@@ -827,8 +843,8 @@ def revert_batch(uow: UnitOfWork, batch_id: int, *, actor: str, now: datetime) -
             "AND ch.observation_id = o.id").rowcount
         nation = s.scalar(select(OrgUnit.id).where(OrgUnit.code == NATION_CODE))
         bulk.rollup_recompute(conn, int(nation or 0), kpi_ids=kpi_ids)
-        b.status, b.reverted_at, b.reverted_by = "reverted", now, actor[:64]
-        audit.record(s, actor=actor, action="import.revert", entity="import_batch",
+        b.status, b.reverted_at, b.reverted_by = "reverted", now, actor.name[:64]
+        audit.record(s, actor=actor.name, action="import.revert", entity="import_batch",
                      entity_key=str(batch_id), at=now, batch_id=batch_id,
                      before={"status": "applied", "created": b.created, "updated": b.updated},
                      after={"status": "reverted", "removed": removed, "restored": restored},

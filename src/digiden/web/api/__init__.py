@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from digiden.services import audit, kpis, localgov, observations, strategies
+from digiden.domain.errors import SignInRequired
+from digiden.services import audit, kpis, local_facts, localgov, observations, strategies
 from digiden.services.uow import UnitOfWork
 from digiden.web import deps
+from digiden.web.auth import Actor
 
 router = APIRouter(prefix="/api/v1")
 Uow = Annotated[UnitOfWork, Depends(deps.uow)]
@@ -50,7 +52,8 @@ def list_kpis(uow: Uow, today: Today,
             summary="One KPI with targets, status, milestones and its national observations")
 def get_kpi(code: str, uow: Uow, today: Today) -> dict[str, Any]:
     d = kpis.get_kpi(uow, code, today=today)
-    return d.kpi.as_dict() | {"observations": [o.as_dict() for o in d.observations],
+    computed = local_facts.computed(uow, d.kpi.code).as_dict() if d.kpi.local_fact else None
+    return d.kpi.as_dict() | {"computed": computed,"observations": [o.as_dict() for o in d.observations],
                               "local_observations": [o.as_dict() for o in d.local_observations],
                               "area_path": [{"code": c, "name": n} for c, n in d.area_path]}
 
@@ -83,18 +86,18 @@ class ObservationIn(BaseModel):
     source_title: str = Field(description="where the number comes from")
     source_url: str = ""
     note: str = ""
-    author: str = Field(default="api", description="who is recording the value")
 
 
 @router.post("/observations", tags=["observations"], status_code=201,
              summary="Record an observed value (updates the value at the same key)")
-def add_observation(body: ObservationIn, uow: Uow, now: Now, today: Today) -> dict[str, Any]:
+def add_observation(body: ObservationIn, uow: Uow, now: Now, today: Today, actor: Actor) -> dict[str, Any]:
     data = observations.ObservationInput(
         kpi=body.kpi, as_of=body.as_of, value=str(body.value), org_unit=body.org_unit,
         breakdown=body.breakdown, qualifier=body.qualifier, source_title=body.source_title,
         source_url=body.source_url, note=body.note)
-    view, created = observations.add_observation(uow, data, actor=body.author[:64] or "api",
-                                                 now=now, today=today)
+    if not actor.signed_in:
+        raise SignInRequired("send an API token to record values", message_ja="値の登録にはサインインが必要です")
+    view, created = observations.add_observation(uow, data, actor=actor, now=now, today=today)
     return view.as_dict() | {"created": created}
 
 
@@ -117,11 +120,11 @@ def get_local_government(code: str, uow: Uow) -> dict[str, Any]:
 
 
 @router.get("/audit", tags=["audit"], summary="Audit history, newest first")
-def audit_history(uow: Uow, kpi: str | None = None, org_unit: str | None = None,
+def audit_history(uow: Uow, actor: Actor, kpi: str | None = None, org_unit: str | None = None,
                   batch: int | None = None,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     return [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
              "entity": e.entity, "entity_key": e.entity_key, "summary": e.summary,
              "before": e.before, "after": e.after}
-            for e in audit.history(uow, kpi_code=kpi, org_unit_code=org_unit, batch_id=batch,
+            for e in audit.history(uow, actor, kpi_code=kpi, org_unit_code=org_unit, batch_id=batch,
                                    limit=limit)]

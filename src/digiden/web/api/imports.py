@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.background import BackgroundTask
 
-from digiden.domain.errors import InvalidInput
+from digiden.domain.access import Principal
+from digiden.domain.errors import InvalidInput, SignInRequired
 from digiden.services import exports, validation
 from digiden.services.imports import (
     ImportFailed,
@@ -27,6 +28,14 @@ from digiden.services.imports import (
 )
 from digiden.services.uow import UnitOfWork
 from digiden.web import deps
+from digiden.web.auth import Actor
+
+
+def staff(actor: Principal) -> None:
+    """Import records name people and files: signed-in users only."""
+    if not actor.signed_in:
+        raise SignInRequired("sign in or send an API token", message_ja="サインインが必要です")
+
 
 router = APIRouter(prefix="/api/v1")
 Uow = Annotated[UnitOfWork, Depends(deps.uow)]
@@ -50,19 +59,19 @@ def save_upload(upload: UploadFile) -> Path:
 @router.post("/imports", tags=["imports"], summary="Import a CSV or .xlsx file (dry_run to check)",
              responses={422: {"description": "the file has errors; nothing was written"}})
 def import_file(
-    uow: Uow, now: Now, file: Annotated[UploadFile, File(description=".csv or .xlsx")],
+    uow: Uow, now: Now, actor: Actor, file: Annotated[UploadFile, File(description=".csv or .xlsx")],
     dry_run: Annotated[bool, Form()] = False, kpi: Annotated[str | None, Form()] = None,
     encoding: Annotated[str | None, Form()] = None, sheet: Annotated[str | None, Form()] = None,
     mapping: Annotated[str | None, Form(description="name of a saved mapping")] = None,
     save_mapping: Annotated[str | None, Form()] = None, source: Annotated[str | None, Form()] = None,
-    author: Annotated[str, Form()] = "api",
 ) -> JSONResponse:
+    staff(actor)
     path = save_upload(file)
     try:
         report = run_import(uow, path, ImportOptions(
             dry_run=dry_run, kpi=kpi or None, encoding=encoding or None, sheet=sheet or None,
             mapping_name=mapping or None, save_mapping=save_mapping or None, source_title=source or None,
-            file_name=file.filename or path.name), actor=author[:64] or "api", now=now)
+            file_name=file.filename or path.name), actor=actor, now=now)
     except ImportFailed as e:
         return JSONResponse(e.report.as_dict() | {"message": e.message, "message_ja": e.message_ja},
                             status_code=422)
@@ -72,24 +81,28 @@ def import_file(
 
 
 @router.get("/batches", tags=["imports"], summary="Import batches, newest first")
-def batches(uow: Uow) -> list[dict[str, Any]]:
+def batches(uow: Uow, actor: Actor) -> list[dict[str, Any]]:
+    staff(actor)
     return [b.as_dict() for b in list_batches(uow)]
 
 
 @router.get("/batches/{batch_id}", tags=["imports"],
             summary="One import batch, with the values it overwrote (before and after)")
-def batch(batch_id: int, uow: Uow) -> dict[str, Any]:
+def batch(batch_id: int, uow: Uow, actor: Actor) -> dict[str, Any]:
+    staff(actor)
     return get_batch(uow, batch_id).as_dict() | {
         "changes": [c.as_dict() for c in batch_changes(uow, batch_id)]}
 
 
 @router.post("/batches/{batch_id}/revert", tags=["imports"], summary="Revert a whole import batch")
-def revert(batch_id: int, uow: Uow, now: Now, author: str = "api") -> dict[str, Any]:
-    return revert_batch(uow, batch_id, actor=author[:64], now=now).as_dict()
+def revert(batch_id: int, uow: Uow, now: Now, actor: Actor) -> dict[str, Any]:
+    staff(actor)
+    return revert_batch(uow, batch_id, actor=actor, now=now).as_dict()
 
 
 @router.get("/mappings", tags=["imports"], summary="Saved column mappings")
-def mappings(uow: Uow) -> list[dict[str, Any]]:
+def mappings(uow: Uow, actor: Actor) -> list[dict[str, Any]]:
+    staff(actor)
     return list_mappings(uow)
 
 

@@ -11,11 +11,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from digiden.domain.errors import DigidenError, InvalidInput
+from digiden.domain.errors import DigidenError, InvalidInput, SignInRequired
 from digiden.domain.progress import MilestoneReport, Status
 from digiden.services import audit, kpis, localgov, observations, strategies
 from digiden.services.uow import UnitOfWork
 from digiden.web import deps
+from digiden.web.auth import Actor
 from digiden.web.charts import ChartSeries, line_chart
 from digiden.web.geo import JapanMap, color_for, japan_map
 from digiden.web.templating import templates
@@ -301,11 +302,13 @@ class ObservationFormContext:
 
 
 FORM_FIELDS = ("kpi", "org_unit", "as_of", "value", "breakdown", "qualifier", "source_title",
-               "source_url", "note", "author")
+               "source_url", "note")
 
 
 @router.get("/observations/new", response_class=HTMLResponse)
-def observation_form(request: Request, uow: Uow, today: Today, kpi: str = "") -> HTMLResponse:
+def observation_form(request: Request, uow: Uow, today: Today, actor: Actor, kpi: str = "") -> HTMLResponse:
+    if not actor.signed_in:
+        raise SignInRequired("sign in to record values", message_ja="実績値の登録にはサインインが必要です")
     ctx = ObservationFormContext("実績値の登録", tuple(kpis.list_kpis(uow, today=today)),
                                  {"kpi": kpi, "org_unit": "JP"})
     return render(request, "observations/new.html", ctx)
@@ -313,23 +316,23 @@ def observation_form(request: Request, uow: Uow, today: Today, kpi: str = "") ->
 
 @router.post("/observations", response_class=HTMLResponse)
 def observation_submit(
-    request: Request, uow: Uow, today: Today, now: Now,
+    request: Request, uow: Uow, today: Today, now: Now, actor: Actor,
     kpi: Annotated[str, Form()] = "", org_unit: Annotated[str, Form()] = "JP",
     as_of: Annotated[str, Form()] = "", value: Annotated[str, Form()] = "",
     breakdown: Annotated[str, Form()] = "", qualifier: Annotated[str, Form()] = "",
     source_title: Annotated[str, Form()] = "", source_url: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "", author: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
 ) -> Response:
     values = dict(kpi=kpi, org_unit=org_unit, as_of=as_of, value=value, breakdown=breakdown,
                   qualifier=qualifier, source_title=source_title, source_url=source_url,
-                  note=note, author=author)
+                  note=note)
     try:
         if not kpi:
             raise InvalidInput("kpi is required", message_ja="KPIを選んでください", field="kpi")
         view, _ = observations.add_observation(
             uow, observations.ObservationInput(kpi, as_of, value, org_unit or "JP", breakdown,
                                                qualifier, source_title, source_url, note),
-            actor=(author.strip() or "web")[:64], now=now, today=today)
+            actor=actor, now=now, today=today)
     except DigidenError as e:
         ctx = ObservationFormContext("実績値の登録", tuple(kpis.list_kpis(uow, today=today)),
                                      values, e)
@@ -348,9 +351,9 @@ class AuditContext:
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, uow: Uow, kpi: str = "", org_unit: str = "",
+def audit_page(request: Request, uow: Uow, actor: Actor, kpi: str = "", org_unit: str = "",
                batch: int | None = None) -> HTMLResponse:
-    events = tuple(audit.history(uow, kpi_code=kpi or None, org_unit_code=org_unit or None,
+    events = tuple(audit.history(uow, actor, kpi_code=kpi or None, org_unit_code=org_unit or None,
                                  batch_id=batch))
     return render(request, "audit.html", AuditContext("変更履歴", events, kpi, org_unit))
 

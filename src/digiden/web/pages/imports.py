@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from digiden.domain.errors import DigidenError, InvalidInput, NotFound
+from digiden.domain.access import Principal, can_import
+from digiden.domain.errors import DigidenError, InvalidInput, NotFound, PermissionDenied, SignInRequired
 from digiden.services import audit, exports, kpis, validation
 from digiden.services.imports import (
     BatchView,
@@ -26,6 +27,7 @@ from digiden.services.imports import (
 from digiden.services.uow import UnitOfWork
 from digiden.web import deps
 from digiden.web.api.imports import export_response, save_upload
+from digiden.web.auth import Actor
 from digiden.web.jobs import Job, new_id
 from digiden.web.pages import render
 
@@ -52,8 +54,22 @@ def _form(request: Request, uow: UnitOfWork, today: date, error: DigidenError | 
 
 
 @router.get("/imports", response_class=HTMLResponse)
-def import_page(request: Request, uow: Uow, today: Today) -> HTMLResponse:
+def import_page(request: Request, uow: Uow, today: Today, actor: Actor) -> HTMLResponse:
+    _may_import(actor)
     return _form(request, uow, today)
+
+
+def _may_import(actor: Principal) -> None:
+    if not actor.signed_in:
+        raise SignInRequired("sign in to import", message_ja="取込にはサインインが必要です")
+    if not can_import(actor):
+        raise PermissionDenied("only national administrators and ministry editors import KPI values",
+                               message_ja="KPIの値の取込は国の管理者・府省の担当者だけが行えます")
+
+
+def _staff(actor: Principal) -> None:
+    if not actor.signed_in:
+        raise SignInRequired("sign in to see import batches", message_ja="取込の記録の閲覧にはサインインが必要です")
 
 
 def _run(request: Request, job: Job) -> None:
@@ -80,13 +96,13 @@ def _run(request: Request, job: Job) -> None:
 
 @router.post("/imports", response_class=HTMLResponse)
 def import_submit(
-    request: Request, uow: Uow, today: Today,
+    request: Request, uow: Uow, today: Today, actor: Actor,
     file: Annotated[UploadFile | None, File()] = None, kpi: Annotated[str, Form()] = "",
     encoding: Annotated[str, Form()] = "", sheet: Annotated[str, Form()] = "",
     mapping: Annotated[str, Form()] = "", save_mapping: Annotated[str, Form()] = "",
     source: Annotated[str, Form()] = "", dry_run: Annotated[str, Form()] = "",
-    author: Annotated[str, Form()] = "",
 ) -> Response:
+    _may_import(actor)
     if file is None or not file.filename:
         return _form(request, uow, today, InvalidInput("choose a file", message_ja="ファイルを選んでください",
                                                        field="file"), 422)
@@ -98,7 +114,7 @@ def import_submit(
                             sheet=sheet or None, mapping_name=mapping or None,
                             save_mapping=save_mapping or None, source_title=source or None,
                             file_name=file.filename)
-    return _start(request, Job(new_id(), file.filename, path, options, (author.strip() or "web")[:64]))
+    return _start(request, Job(new_id(), file.filename, path, options, actor))
 
 
 def _start(request: Request, job: Job) -> Response:
@@ -114,9 +130,9 @@ class JobContext:
 
 
 @router.get("/imports/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(job_id: str, request: Request) -> HTMLResponse:
+def job_page(job_id: str, request: Request, actor: Actor) -> HTMLResponse:
     job = request.app.state.jobs.get(job_id)
-    if job is None:
+    if job is None or (job.actor.name != actor.name and not actor.is_admin):
         raise NotFound("no such import job",
                        message_ja="その取込処理は見つかりません（サーバーの再起動で消えた可能性があります）")
     ctx = JobContext(f"取込: {job.file_name}", job)
@@ -125,9 +141,11 @@ def job_page(job_id: str, request: Request) -> HTMLResponse:
 
 
 @router.post("/imports/jobs/{job_id}/apply", response_class=HTMLResponse)
-def job_apply(job_id: str, request: Request) -> Response:
-    """Import for real the file a dry run checked."""
+def job_apply(job_id: str, request: Request, actor: Actor) -> Response:
+    """Import for real the file a dry run checked (by whoever ran the dry run)."""
     job = request.app.state.jobs.get(job_id)
+    if job is not None and job.actor.name != actor.name:
+        job = None
     if job is None or job.state != "done" or not job.options.dry_run or not job.path.exists():
         raise InvalidInput("this dry run can no longer be applied; upload the file again",
                            message_ja="この確認結果からは取り込めません。もう一度ファイルを選んでください")
@@ -144,17 +162,18 @@ class BatchContext:
 
 
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)
-def batch_page(batch_id: int, request: Request, uow: Uow) -> HTMLResponse:
+def batch_page(batch_id: int, request: Request, uow: Uow, actor: Actor) -> HTMLResponse:
+    _staff(actor)
     b = get_batch(uow, batch_id)
     return render(request, "imports/batch.html",
-                  BatchContext(f"取込 #{b.id}", b, tuple(audit.history(uow, batch_id=batch_id)),
+                  BatchContext(f"取込 #{b.id}", b, tuple(audit.history(uow, actor, batch_id=batch_id)),
                                tuple(batch_changes(uow, batch_id))))
 
 
 @router.post("/batches/{batch_id}/revert", response_class=HTMLResponse)
-def batch_revert(batch_id: int, request: Request, uow: Uow, now: Now,
-                 author: Annotated[str, Form()] = "") -> Response:
-    revert_batch(uow, batch_id, actor=(author.strip() or "web")[:64], now=now)
+def batch_revert(batch_id: int, request: Request, uow: Uow, now: Now, actor: Actor) -> Response:
+    _staff(actor)
+    revert_batch(uow, batch_id, actor=actor, now=now)
     return RedirectResponse(f"/batches/{batch_id}", status_code=303)
 
 

@@ -1,0 +1,174 @@
+"""Who may do what: roles, the acting principal and the pure access rules.
+
+The services layer asks these questions before every read of unpublished data and every write;
+pages, the API and the CLI never decide access themselves. The rules:
+
+- national administrator: everything.
+- ministry editor: reads like the public plus the staff views; writes observations of the
+  KPIs assigned to its own ministry (``kpi_owner``), nothing of local governments.
+- prefecture staff: reads its prefecture and the municipalities in it (drafts included once
+  submitted, its own always); reviews its municipalities' submissions; writes its own
+  prefecture's strategy.
+- municipality staff: reads and writes its own local government only.
+- public (anonymous): published data only; writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    NATIONAL_ADMIN = "national_admin"
+    MINISTRY_EDITOR = "ministry_editor"
+    PREFECTURE = "prefecture_staff"
+    MUNICIPALITY = "municipality_staff"
+    PUBLIC = "public"
+
+    @property
+    def label_ja(self) -> str:
+        return ROLE_LABELS_JA[self]
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        t = (text or "").strip()
+        for r in cls:
+            if t in (r.value, r.label_ja):
+                return r
+        aliases = {"admin": cls.NATIONAL_ADMIN, "national": cls.NATIONAL_ADMIN,
+                   "ministry": cls.MINISTRY_EDITOR, "prefecture": cls.PREFECTURE,
+                   "municipality": cls.MUNICIPALITY}
+        if t in aliases:
+            return aliases[t]
+        from digiden.domain.errors import InvalidInput
+        raise InvalidInput(f"unknown role {t!r} (one of {', '.join(r.value for r in cls)})",
+                           message_ja=f"不明な役割です: {t}", field="role")
+
+
+ROLE_LABELS_JA: dict[Role, str] = {
+    Role.NATIONAL_ADMIN: "国の管理者",
+    Role.MINISTRY_EDITOR: "府省の担当者",
+    Role.PREFECTURE: "都道府県の職員",
+    Role.MUNICIPALITY: "市区町村の職員",
+    Role.PUBLIC: "一般（未ログイン）",
+}
+
+READ = "read"
+WRITE = "write"
+ALL_SCOPES = frozenset({READ, WRITE})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The one acting: a signed-in user, an API token's user (with the token's scopes), the
+    CLI operator, or the anonymous public."""
+
+    role: Role
+    name: str                          # what the audit trail records
+    user_id: int | None = None
+    org_unit_id: int | None = None     # prefecture / municipality staff: their own unit
+    org_code: str | None = None
+    prefecture_code: str | None = None  # two digits, for prefecture and municipality staff
+    ministry: str | None = None         # ministry editors
+    scopes: frozenset[str] = field(default=ALL_SCOPES)
+    synthetic: bool = False
+
+    @property
+    def signed_in(self) -> bool:
+        return self.role is not Role.PUBLIC
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.NATIONAL_ADMIN
+
+    @property
+    def is_staff(self) -> bool:
+        """Any signed-in government user."""
+        return self.role is not Role.PUBLIC
+
+    @property
+    def can_write_at_all(self) -> bool:
+        return self.signed_in and WRITE in self.scopes
+
+
+PUBLIC = Principal(Role.PUBLIC, "public", scopes=frozenset({READ}))
+
+
+def system(name: str) -> Principal:
+    """The operator at the server's command line: a national administrator."""
+    return Principal(Role.NATIONAL_ADMIN, name)
+
+
+@dataclass(frozen=True)
+class OrgRef:
+    """What the rules need to know about a local government."""
+
+    id: int
+    code: str
+    prefecture_code: str
+    is_prefecture: bool
+    is_nation: bool = False
+
+
+def owns(p: Principal, org: OrgRef) -> bool:
+    """The principal is staff of this very local government."""
+    return p.org_unit_id is not None and p.org_unit_id == org.id
+
+
+def in_jurisdiction(p: Principal, org: OrgRef) -> bool:
+    """A prefecture's staff oversee the municipalities in their prefecture (and themselves)."""
+    return (p.role is Role.PREFECTURE and p.prefecture_code is not None
+            and org.prefecture_code == p.prefecture_code and not org.is_nation)
+
+
+def can_see_drafts(p: Principal, org: OrgRef) -> bool:
+    """The owner sees its own drafts; the national administrator sees everything."""
+    return p.is_admin or owns(p, org)
+
+
+def can_see_submitted(p: Principal, org: OrgRef) -> bool:
+    """Submitted (not yet accepted) records: the owner, its reviewers and the nation."""
+    return p.is_admin or owns(p, org) or in_jurisdiction(p, org)
+
+
+def can_see_unpublished(p: Principal, org: OrgRef) -> bool:
+    """Anything not yet published of this local government, in some state."""
+    return can_see_submitted(p, org)
+
+
+def can_edit_local(p: Principal, org: OrgRef) -> bool:
+    """Write the local government's own records (strategy, measures, local KPIs)."""
+    if not p.can_write_at_all:
+        return False
+    return p.is_admin or (p.role in (Role.MUNICIPALITY, Role.PREFECTURE) and owns(p, org))
+
+
+def can_review_as_prefecture(p: Principal, org: OrgRef) -> bool:
+    """First review of a municipality's submission: its prefecture (or the nation)."""
+    if not p.can_write_at_all or org.is_prefecture:
+        return p.is_admin and p.can_write_at_all
+    return p.is_admin or (in_jurisdiction(p, org) and not owns(p, org))
+
+
+def can_accept_nationally(p: Principal) -> bool:
+    return p.is_admin and p.can_write_at_all
+
+
+def can_write_observation(p: Principal, kpi_ministry: str | None) -> bool:
+    """National KPI observations: the administrator, or the editor of the owning ministry."""
+    if not p.can_write_at_all:
+        return False
+    if p.is_admin:
+        return True
+    return (p.role is Role.MINISTRY_EDITOR and p.ministry is not None
+            and kpi_ministry is not None and kpi_ministry == p.ministry)
+
+
+def can_import(p: Principal) -> bool:
+    """Who may start an import of national KPI observations at all (per-KPI checks follow)."""
+    return p.can_write_at_all and p.role in (Role.NATIONAL_ADMIN, Role.MINISTRY_EDITOR)
+
+
+def can_manage_accounts(p: Principal) -> bool:
+    return p.is_admin and p.can_write_at_all

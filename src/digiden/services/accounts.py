@@ -1,0 +1,380 @@
+"""Accounts, sign-in sessions and API tokens.
+
+Passwords are hashed with argon2id; sessions and tokens are random secrets of which only the
+SHA-256 is stored, so a copy of the database lets nobody sign in. Five failed sign-ins in a row
+lock an account for fifteen minutes. Every change is audited (sign-in failures included).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from digiden.domain.access import (
+    ALL_SCOPES,
+    READ,
+    WRITE,
+    Principal,
+    Role,
+    can_manage_accounts,
+)
+from digiden.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SignInRequired
+from digiden.domain.text import bounded
+from digiden.services import audit
+from digiden.services.uow import UnitOfWork
+from digiden.store.models import ApiToken, OrgUnit, UserAccount, WebSession
+
+MAX_FAILURES = 5
+LOCK_FOR = timedelta(minutes=15)
+SESSION_TTL = timedelta(hours=8)
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+TOKEN_PREFIX = "dgd_"
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("digiden-timing-equaliser")
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+class SignInFailed(SignInRequired):
+    """One message for unknown user, wrong password, locked and disabled: it tells no one
+    which usernames exist."""
+
+    def __init__(self) -> None:
+        super().__init__("sign-in failed", message_ja=(
+            "ユーザー名またはパスワードが正しくないか、アカウントがロックまたは無効化されています。"
+            "連続して失敗した場合は15分後に再度お試しください。"), field="password")
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    org_code: str | None
+    org_name: str | None
+    ministry: str | None
+    disabled: bool
+    locked_until: datetime | None
+    created_at: datetime
+    last_login_at: datetime | None
+    synthetic: bool
+
+    @property
+    def role_ja(self) -> str:
+        return self.role.label_ja
+
+
+@dataclass(frozen=True)
+class TokenView:
+    id: int
+    username: str
+    name: str
+    prefix: str
+    scopes: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+def principal_of(session: Session, user: UserAccount, scopes: frozenset[str] = ALL_SCOPES) -> Principal:
+    org = session.get(OrgUnit, user.org_unit_id) if user.org_unit_id else None
+    return Principal(Role(user.role), user.username, user_id=user.id,
+                     org_unit_id=org.id if org else None, org_code=org.code if org else None,
+                     prefecture_code=org.prefecture_code if org else None,
+                     ministry=user.ministry, scopes=scopes, synthetic=user.synthetic)
+
+
+def _view(session: Session, u: UserAccount) -> UserView:
+    org = session.get(OrgUnit, u.org_unit_id) if u.org_unit_id else None
+    return UserView(u.id, u.username, u.display_name, Role(u.role), org.code if org else None,
+                    org.full_name if org else None, u.ministry, u.disabled_at is not None,
+                    u.locked_until, u.created_at, u.last_login_at, u.synthetic)
+
+
+def _require_admin(p: Principal) -> None:
+    if not can_manage_accounts(p):
+        raise PermissionDenied("only a national administrator manages accounts",
+                               message_ja="アカウントの管理は国の管理者だけが行えます")
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD} characters",
+                           message_ja=f"パスワードは{MIN_PASSWORD}文字以上にしてください", field="password")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput("password is too long", message_ja="パスワードが長すぎます", field="password")
+
+
+def create_user(uow: UnitOfWork, actor: Principal, *, username: str, password: str, role: str,
+                display_name: str = "", org_unit: str = "", ministry: str = "", now: datetime,
+                synthetic: bool = False) -> UserView:
+    _require_admin(actor)
+    name = (username or "").strip().lower()
+    if not USERNAME.match(name):
+        raise InvalidInput("username: 3–64 of a–z 0–9 . _ -, starting with a letter or digit",
+                           message_ja="ユーザー名は英小文字・数字・. _ - の3〜64文字にしてください",
+                           field="username")
+    check_password(password)
+    r = Role.parse(role)
+    if r is Role.PUBLIC:
+        raise InvalidInput("the public has no accounts", message_ja="一般（未ログイン）のアカウントは作れません",
+                           field="role")
+    with uow:
+        s = uow.session
+        if s.scalars(select(UserAccount.id).where(UserAccount.username == name)).first() is not None:
+            raise Conflict(f"username {name} is taken", message_ja=f"ユーザー名 {name} は既に使われています",
+                           field="username")
+        org_id = None
+        if r in (Role.PREFECTURE, Role.MUNICIPALITY):
+            from digiden.services.localgov import resolve_org
+            org = resolve_org(s, org_unit)
+            if (r is Role.PREFECTURE) != (org.kind == "prefecture") or org.code == "JP":
+                raise InvalidInput(f"{r.label_ja} needs a {'prefecture' if r is Role.PREFECTURE else 'municipality'}",
+                                   message_ja=(f"{r.label_ja}の所属は"
+                                               f"{'都道府県' if r is Role.PREFECTURE else '市区町村'}にしてください"),
+                                   field="org_unit")
+            org_id = org.id
+        elif org_unit:
+            raise InvalidInput("only local staff belong to a local government",
+                               message_ja="所属団体は都道府県・市区町村の職員にだけ指定できます", field="org_unit")
+        m = bounded(ministry, 64, field="ministry", label_ja="府省名") or None
+        if r is Role.MINISTRY_EDITOR and not m:
+            raise InvalidInput("a ministry editor needs a ministry", message_ja="府省名を入力してください",
+                               field="ministry")
+        if r is not Role.MINISTRY_EDITOR:
+            m = None
+        shown = bounded(display_name or name, 100, field="display_name", label_ja="表示名")
+        u = UserAccount(username=name, display_name=shown, role=r.value,
+                        org_unit_id=org_id, ministry=m, password_hash=_hasher.hash(password),
+                        created_at=now, synthetic=synthetic)
+        s.add(u)
+        s.flush()
+        audit.record(s, actor=actor.name, action="create", entity="user", entity_key=name, at=now,
+                     after={"role": r.value, "org_unit_id": org_id, "ministry": m}, org_unit_id=org_id,
+                     summary=f"アカウント作成: {name}（{r.label_ja}）")
+        view = _view(s, u)
+        uow.commit()
+        return view
+
+
+def list_users(uow: UnitOfWork, actor: Principal) -> list[UserView]:
+    _require_admin(actor)
+    with uow:
+        return [_view(uow.session, u) for u in uow.session.scalars(select(UserAccount).order_by(UserAccount.username))]
+
+
+def _user(s: Session, username: str) -> UserAccount:
+    u = s.scalars(select(UserAccount).where(UserAccount.username == (username or "").strip().lower())).one_or_none()
+    if u is None:
+        raise NotFound(f"no user {username}", message_ja=f"ユーザー {username} はいません", field="username")
+    return u
+
+
+def set_disabled(uow: UnitOfWork, actor: Principal, username: str, *, disabled: bool, now: datetime) -> UserView:
+    """Disable (or re-enable) an account: its sessions end and its tokens stop working."""
+    _require_admin(actor)
+    with uow:
+        s = uow.session
+        u = _user(s, username)
+        before = u.disabled_at is not None
+        u.disabled_at = now if disabled else None
+        if disabled:
+            for ws in s.scalars(select(WebSession).where(WebSession.user_id == u.id, WebSession.ended_at.is_(None))):
+                ws.ended_at = now
+        else:
+            u.failed_logins, u.locked_until = 0, None
+        audit.record(s, actor=actor.name, action="disable" if disabled else "enable", entity="user",
+                     entity_key=u.username, at=now, before={"disabled": before}, after={"disabled": disabled},
+                     org_unit_id=u.org_unit_id,
+                     summary=f"アカウント{'無効化' if disabled else '再有効化'}: {u.username}")
+        view = _view(s, u)
+        uow.commit()
+        return view
+
+
+def sign_in(uow: UnitOfWork, username: str, password: str, *, now: datetime) -> tuple[str, str, Principal]:
+    """Check the password and open a session: (cookie secret, CSRF token, principal).
+    Failures are counted and audited even though the sign-in itself is refused."""
+    name = (username or "").strip().lower()[:64]
+    with uow:
+        s = uow.session
+        u = s.scalars(select(UserAccount).where(UserAccount.username == name)).one_or_none()
+        if u is None:
+            try:
+                _hasher.verify(_DUMMY_HASH, password or "x")
+            except (VerificationError, InvalidHashError):
+                pass
+            raise SignInFailed()
+        locked = u.locked_until is not None and _aware(u.locked_until) > now
+        try:
+            ok = bool(password) and len(password) <= MAX_PASSWORD and _hasher.verify(u.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok or locked or u.disabled_at is not None:
+            if not ok:
+                u.failed_logins += 1
+                if u.failed_logins >= MAX_FAILURES:
+                    u.locked_until = now + LOCK_FOR
+                    u.failed_logins = 0
+                    audit.record(s, actor=name, action="lock", entity="user", entity_key=name, at=now,
+                                 org_unit_id=u.org_unit_id,
+                                 summary=f"{MAX_FAILURES}回連続のサインイン失敗でロック: {name}")
+                audit.record(s, actor=name, action="sign_in_failed", entity="user", entity_key=name, at=now,
+                             org_unit_id=u.org_unit_id, summary=f"サインイン失敗: {name}")
+                uow.commit()
+            raise SignInFailed()
+        u.failed_logins, u.locked_until, u.last_login_at = 0, None, now
+        if _hasher.check_needs_rehash(u.password_hash):
+            u.password_hash = _hasher.hash(password)
+        secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        s.add(WebSession(token_hash=digest(secret), user_id=u.id, csrf_token=csrf, created_at=now,
+                         expires_at=now + SESSION_TTL))
+        audit.record(s, actor=name, action="sign_in", entity="user", entity_key=name, at=now,
+                     org_unit_id=u.org_unit_id, summary=f"サインイン: {name}")
+        p = principal_of(s, u)
+        uow.commit()
+        return secret, csrf, p
+
+
+def _aware(t: datetime) -> datetime:
+    from datetime import UTC
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def session_principal(uow: UnitOfWork, secret: str, *, now: datetime) -> tuple[Principal, str] | None:
+    """The principal and CSRF token of a live session, or None (unknown, tampered, expired,
+    signed out, or the account disabled)."""
+    if not secret or len(secret) > 200:
+        return None
+    with uow:
+        s = uow.session
+        ws = s.scalars(select(WebSession).where(WebSession.token_hash == digest(secret))).one_or_none()
+        if ws is None or ws.ended_at is not None or _aware(ws.expires_at) <= now:
+            return None
+        u = s.get(UserAccount, ws.user_id)
+        if u is None or u.disabled_at is not None:
+            return None
+        return principal_of(s, u), ws.csrf_token
+
+
+def sign_out(uow: UnitOfWork, secret: str, *, now: datetime) -> None:
+    with uow:
+        s = uow.session
+        ws = s.scalars(select(WebSession).where(WebSession.token_hash == digest(secret))).one_or_none()
+        if ws is None or ws.ended_at is not None:
+            return
+        ws.ended_at = now
+        u = s.get(UserAccount, ws.user_id)
+        audit.record(s, actor=u.username if u else "?", action="sign_out", entity="user",
+                     entity_key=u.username if u else "?", at=now, summary="サインアウト")
+        uow.commit()
+
+
+def parse_scopes(text: str) -> frozenset[str]:
+    parts = frozenset(p for p in re.split(r"[\s,]+", (text or "read").strip().lower()) if p)
+    unknown = parts - ALL_SCOPES
+    if unknown or not parts:
+        raise InvalidInput(f"scopes are read and/or write, not {', '.join(sorted(unknown))}",
+                           message_ja="権限範囲は read または read write で指定してください", field="scopes")
+    return parts | {READ}
+
+
+def create_token(uow: UnitOfWork, actor: Principal, *, username: str, name: str, scopes: str = "read",
+                 days: int | None = None, now: datetime) -> tuple[str, TokenView]:
+    """A new API token for a user; the secret is returned once and never stored."""
+    _require_admin(actor)
+    sc = parse_scopes(scopes)
+    if days is not None and not 1 <= days <= 3650:
+        raise InvalidInput("days must be 1–3650", message_ja="有効日数は1〜3650日です", field="days")
+    with uow:
+        s = uow.session
+        u = _user(s, username)
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        label = bounded(name or "token", 100, field="name", label_ja="トークン名")
+        t = ApiToken(user_id=u.id, name=label, prefix=secret[:10],
+                     token_hash=digest(secret), scopes=" ".join(sorted(sc)), created_at=now,
+                     expires_at=now + timedelta(days=days) if days else None)
+        s.add(t)
+        s.flush()
+        audit.record(s, actor=actor.name, action="create", entity="api_token", entity_key=str(t.id), at=now,
+                     after={"user": u.username, "name": t.name, "scopes": t.scopes}, org_unit_id=u.org_unit_id,
+                     summary=f"APIトークン発行: {u.username}（{t.scopes}）")
+        view = _token_view(t, u.username)
+        uow.commit()
+        return secret, view
+
+
+def _token_view(t: ApiToken, username: str) -> TokenView:
+    return TokenView(t.id, username, t.name, t.prefix, t.scopes, t.created_at, t.expires_at, t.revoked_at,
+                     t.last_used_at)
+
+
+def list_tokens(uow: UnitOfWork, actor: Principal) -> list[TokenView]:
+    _require_admin(actor)
+    with uow:
+        rows = uow.session.execute(select(ApiToken, UserAccount.username).join(
+            UserAccount, UserAccount.id == ApiToken.user_id).order_by(ApiToken.id))
+        return [_token_view(t, n) for t, n in rows]
+
+
+def revoke_token(uow: UnitOfWork, actor: Principal, token_id: int, *, now: datetime) -> TokenView:
+    _require_admin(actor)
+    with uow:
+        s = uow.session
+        t = s.get(ApiToken, token_id)
+        if t is None:
+            raise NotFound(f"no token {token_id}", message_ja=f"トークン {token_id} はありません", field="token")
+        if t.revoked_at is None:
+            t.revoked_at = now
+            audit.record(s, actor=actor.name, action="revoke", entity="api_token", entity_key=str(t.id), at=now,
+                         summary=f"APIトークン失効: {t.prefix}…")
+        u = s.get(UserAccount, t.user_id)
+        view = _token_view(t, u.username if u else "?")
+        uow.commit()
+        return view
+
+
+def token_principal(uow: UnitOfWork, secret: str, *, now: datetime) -> Principal | None:
+    """The principal behind a bearer token (with the token's scopes), or None."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    with uow:
+        s = uow.session
+        t = s.scalars(select(ApiToken).where(ApiToken.token_hash == digest(secret))).one_or_none()
+        if t is None or t.revoked_at is not None or (t.expires_at is not None and _aware(t.expires_at) <= now):
+            return None
+        u = s.get(UserAccount, t.user_id)
+        if u is None or u.disabled_at is not None:
+            return None
+        t.last_used_at = now
+        p = principal_of(s, u, frozenset(t.scopes.split()))
+        uow.commit()
+        return p
+
+
+def user_principal(uow: UnitOfWork, username: str) -> Principal:
+    """Act as a named user at the command line (``digiden --as USER``)."""
+    with uow:
+        u = _user(uow.session, username)
+        if u.disabled_at is not None:
+            raise PermissionDenied(f"user {u.username} is disabled", message_ja=f"ユーザー {u.username} は無効です")
+        return principal_of(uow.session, u)
+
+
+__all__ = ["WRITE", "create_token", "create_user", "list_tokens", "list_users", "revoke_token",
+           "session_principal", "set_disabled", "sign_in", "sign_out", "token_principal", "user_principal"]

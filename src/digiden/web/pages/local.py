@@ -1,0 +1,343 @@
+"""Pages for signing in, the inbox, each local government's strategy and its approval, national
+KPIs counted from local records, model-region coverage, and account administration."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from digiden.domain.access import Principal
+from digiden.domain.calendar import fiscal_year
+from digiden.domain.errors import DigidenError, SignInRequired
+from digiden.domain.local import (
+    MEASURE_KIND_LABELS_JA,
+    SECTION_LABELS_JA,
+    STATUS_LABELS_JA,
+    SUPPORT_LABELS_JA,
+    Action,
+    Change,
+    MeasureKind,
+    MeasureState,
+    Status,
+)
+from digiden.services import accounts, local_facts, local_strategies
+from digiden.services.local_strategies import Choices, Inbox, RevisionDetail, RevisionRef
+from digiden.services.uow import UnitOfWork
+from digiden.web import deps
+from digiden.web.auth import (
+    PRELOGIN_COOKIE,
+    SESSION_COOKIE,
+    Actor,
+    check_prelogin,
+    cookie_args,
+    prelogin_token,
+)
+from digiden.web.geo import color_for, japan_map
+from digiden.web.pages import MapContext, render
+
+router = APIRouter(include_in_schema=False)
+Uow = Annotated[UnitOfWork, Depends(deps.uow)]
+Now = Annotated[datetime, Depends(deps.now)]
+Today = Annotated[date, Depends(deps.today)]
+
+BLANK_ROWS = 2
+
+
+def _safe_next(target: str) -> str:
+    """Only local paths: never send a signed-in user to another site."""
+    parts = urlsplit(target or "/")
+    if parts.scheme or parts.netloc or not (target or "/").startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+# ---------------------------------------------------------------- sign-in
+
+
+@dataclass(frozen=True)
+class LoginContext:
+    title: str
+    next: str
+    token: str
+    username: str = ""
+    error: DigidenError | None = None
+
+
+def _login_page(request: Request, ctx: LoginContext, status: int = 200) -> Response:
+    resp = render(request, "auth/login.html", ctx, status_code=status)
+    resp.set_cookie(PRELOGIN_COOKIE, ctx.token, max_age=3600, **cookie_args(request))
+    return resp
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> Response:
+    return _login_page(request, LoginContext("サインイン", _safe_next(next), prelogin_token(request)))
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, uow: Uow, now: Now, username: Annotated[str, Form(max_length=200)] = "",
+          password: Annotated[str, Form(max_length=1000)] = "", csrf_token: Annotated[str, Form()] = "",
+          next: Annotated[str, Form()] = "/") -> Response:
+    target = _safe_next(next)
+    try:
+        check_prelogin(request, csrf_token)
+        secret, _csrf, _p = accounts.sign_in(uow, username, password, now=now)
+    except DigidenError as e:
+        return _login_page(request, LoginContext("サインイン", target, prelogin_token(request), username[:64], e),
+                           e.status_code)
+    resp = RedirectResponse(target, status_code=303)
+    resp.set_cookie(SESSION_COOKIE, secret, max_age=int(accounts.SESSION_TTL.total_seconds()), **cookie_args(request))
+    resp.delete_cookie(PRELOGIN_COOKIE, path="/")
+    return resp
+
+
+@router.post("/logout")
+def logout(request: Request, uow: Uow, now: Now, actor: Actor) -> Response:
+    secret = request.cookies.get(SESSION_COOKIE, "")
+    if secret:
+        accounts.sign_out(uow, secret, now=now)
+    resp = RedirectResponse("/", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+def _signed_in(actor: Principal) -> None:
+    if not actor.signed_in:
+        raise SignInRequired("sign in first", message_ja="サインインしてください")
+
+
+# ---------------------------------------------------------------- inbox
+
+
+@dataclass(frozen=True)
+class InboxContext:
+    title: str
+    inbox: Inbox
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox_page(request: Request, uow: Uow, actor: Actor) -> HTMLResponse:
+    _signed_in(actor)
+    return render(request, "local/inbox.html", InboxContext("受信箱", local_strategies.inbox(uow, actor)))
+
+
+@router.post("/inbox/read")
+def inbox_read(uow: Uow, actor: Actor, now: Now) -> Response:
+    _signed_in(actor)
+    local_strategies.mark_read(uow, actor, now=now)
+    return RedirectResponse("/inbox", status_code=303)
+
+
+# ---------------------------------------------------------------- local strategies
+
+
+@dataclass(frozen=True)
+class ListContext:
+    title: str
+    rows: tuple[RevisionRef, ...]
+    prefecture: str
+    status: str
+    statuses: dict[Status, str]
+
+
+@router.get("/local-strategies", response_class=HTMLResponse)
+def local_list(request: Request, uow: Uow, actor: Actor, prefecture: str = "", status: str = "") -> HTMLResponse:
+    rows = local_strategies.list_revisions(uow, actor, prefecture=prefecture or None, status=status or None)
+    return render(request, "local/list.html",
+                  ListContext("地方版総合戦略", tuple(rows), prefecture, status, STATUS_LABELS_JA))
+
+
+@dataclass(frozen=True)
+class StrategyContext:
+    title: str
+    d: RevisionDetail
+    actions: tuple[tuple[str, str], ...]
+    kinds: dict[MeasureKind, str]
+    done: str = ""
+    error: DigidenError | None = None
+
+
+@router.get("/local-governments/{code}/strategy", response_class=HTMLResponse)
+def local_view(code: str, request: Request, uow: Uow, actor: Actor, revision: int | None = None,
+               done: str = "") -> HTMLResponse:
+    d = local_strategies.get(uow, actor, code, revision)
+    return render(request, "local/view.html", _view_ctx(d, done))
+
+
+def _view_ctx(d: RevisionDetail, done: str = "", error: DigidenError | None = None) -> StrategyContext:
+    return StrategyContext(f"{d.ref.org_name} 地方版総合戦略（第{d.ref.revision}版）", d,
+                           tuple((a.value, a.label_ja) for a in d.actions), MEASURE_KIND_LABELS_JA, done, error)
+
+
+@router.post("/local-governments/{code}/strategy/{revision}/actions", response_class=HTMLResponse)
+def local_act(code: str, revision: int, request: Request, uow: Uow, actor: Actor, now: Now,
+              action: Annotated[str, Form()] = "", comment: Annotated[str, Form()] = "",
+              version: Annotated[int | None, Form()] = None) -> Response:
+    _signed_in(actor)
+    try:
+        d = local_strategies.act(uow, actor, code, revision, action, now=now, comment=comment,
+                                 expected_version=version)
+    except DigidenError as e:
+        if e.status_code in (403, 404):
+            raise
+        d = local_strategies.get(uow, actor, code, revision)
+        return render(request, "local/view.html", _view_ctx(d, error=e), status_code=e.status_code)
+    return RedirectResponse(f"/local-governments/{d.ref.org_code}/strategy?revision={d.ref.revision}&done={action}",
+                            status_code=303)
+
+
+@dataclass(frozen=True)
+class EditContext:
+    title: str
+    org_code: str
+    org_name: str
+    v: dict[str, Any]
+    version: int
+    choices: Choices
+    kinds: dict[MeasureKind, str]
+    states: tuple[tuple[str, str], ...]
+    supports: dict[str, str]
+    error: DigidenError | None = None
+
+    def rows(self, key: str) -> list[dict[str, Any]]:
+        items = list(self.v.get(key) or [])
+        return items + [{} for _ in range(BLANK_ROWS)]
+
+
+def _edit_ctx(uow: UnitOfWork, code: str, name: str, v: dict[str, Any], version: int,
+              error: DigidenError | None = None) -> EditContext:
+    return EditContext(f"{name} 地方版総合戦略の編集", code, name, v, version, local_strategies.choices(uow),
+                       MEASURE_KIND_LABELS_JA, tuple((s.value, s.label_ja) for s in MeasureState),
+                       SUPPORT_LABELS_JA, error)
+
+
+@router.get("/local-governments/{code}/strategy/edit", response_class=HTMLResponse)
+def local_edit(code: str, request: Request, uow: Uow, actor: Actor, today: Today) -> HTMLResponse:
+    _signed_in(actor)
+    v, version = local_strategies.editable_start(uow, actor, code, fiscal_year=fiscal_year(today))
+    from digiden.services import localgov
+    o = localgov.get(uow, code)
+    return render(request, "local/edit.html", _edit_ctx(uow, o.unit.code, o.unit.full_name, v, version))
+
+
+_ROW = re.compile(r"^(issues|measures|kpis)-(\d{1,3})-([a-z_]+)$")
+
+
+def form_to_doc(form: Any) -> dict[str, Any]:
+    """The edit form's flat fields (``measures-2-title``) as the nested input the service takes."""
+    doc: dict[str, Any] = {"title": form.get("title", ""), "fiscal_year": form.get("fiscal_year", ""),
+                           "vision": form.get("vision", ""), "model_types": list(form.getlist("model_types"))}
+    rows: dict[str, dict[int, dict[str, Any]]] = {"issues": {}, "measures": {}, "kpis": {}}
+    for key, value in form.multi_items():
+        m = _ROW.match(key)
+        if m and isinstance(value, str):
+            rows[m[1]].setdefault(int(m[2]), {})[m[3]] = value
+    for section, items in rows.items():
+        doc[section] = [items[i] for i in sorted(items)]
+    return doc
+
+
+@router.post("/local-governments/{code}/strategy", response_class=HTMLResponse)
+async def local_save(code: str, request: Request, actor: Actor) -> Response:
+    from fastapi.concurrency import run_in_threadpool
+    _signed_in(actor)
+    form = await request.form()
+    doc = form_to_doc(form)
+    version_text = str(form.get("version") or "")
+    version = int(version_text) if version_text.isdigit() else None
+    uow = deps.uow(request)
+    now = deps.now(request)
+    try:
+        d = await run_in_threadpool(local_strategies.save, uow, actor, code, doc, now=now, expected_version=version)
+    except DigidenError as e:
+        if e.status_code in (401, 403, 404):
+            raise
+        from digiden.services import localgov
+        o = await run_in_threadpool(localgov.get, uow, code)
+        ctx = await run_in_threadpool(_edit_ctx, uow, o.unit.code, o.unit.full_name, doc, version or 0, e)
+        return render(request, "local/edit.html", ctx, status_code=e.status_code)
+    return RedirectResponse(f"/local-governments/{d.ref.org_code}/strategy?revision={d.ref.revision}&done=save",
+                            status_code=303)
+
+
+@dataclass(frozen=True)
+class DiffContext:
+    title: str
+    org_code: str
+    a: int
+    b: int
+    changes: tuple[Change, ...]
+    sections: dict[str, str]
+
+
+@router.get("/local-governments/{code}/strategy/diff", response_class=HTMLResponse)
+def local_diff(code: str, request: Request, uow: Uow, actor: Actor, a: int, b: int) -> HTMLResponse:
+    changes = local_strategies.diff_revisions(uow, actor, code, a, b)
+    return render(request, "local/diff.html",
+                  DiffContext(f"第{a}版 → 第{b}版の変更点", code, a, b, tuple(changes), SECTION_LABELS_JA))
+
+
+# ---------------------------------------------------------------- national KPIs from local facts
+
+
+@dataclass(frozen=True)
+class FactsContext:
+    title: str
+    c: local_facts.ComputedKpi
+    choropleth: MapContext
+
+
+def facts_map(c: local_facts.ComputedKpi) -> MapContext:
+    top = max((r.count for r in c.by_prefecture), default=0)
+    return MapContext(
+        japan_map(), {r.prefecture_code: float(r.count) for r in c.by_prefecture},
+        {r.prefecture_code: color_for(r.count, top) for r in c.by_prefecture},
+        {r.prefecture_code: f"{r.prefecture}: {r.count}団体（{r.of}団体中）" for r in c.by_prefecture},
+        ((color_for(0, top), "0"), (color_for(top, top), f"{top}団体")),
+        f"{c.kpi_name}（都道府県別、受理済みの地方版総合戦略から集計）",
+        "出典: 各地方公共団体の地方版総合戦略（digiden で受理されたもの）")
+
+
+@router.get("/kpis/{code}/local", response_class=HTMLResponse)
+def kpi_local(code: str, request: Request, uow: Uow) -> HTMLResponse:
+    c = local_facts.computed(uow, code)
+    ctx = FactsContext(f"{c.kpi_name}（地方公共団体の記録から集計）", c, facts_map(c))
+    return render(request, "local/facts.html", ctx)
+
+
+@dataclass(frozen=True)
+class CoverageContext:
+    title: str
+    rows: tuple[local_facts.CoverageRow, ...]
+
+
+@router.get("/coverage", response_class=HTMLResponse)
+def coverage_page(request: Request, uow: Uow) -> HTMLResponse:
+    return render(request, "local/coverage.html",
+                  CoverageContext("地域ビジョンのモデルの全国展開状況", tuple(local_facts.coverage(uow))))
+
+
+# ---------------------------------------------------------------- accounts
+
+
+@dataclass(frozen=True)
+class UsersContext:
+    title: str
+    users: tuple[accounts.UserView, ...]
+    tokens: tuple[accounts.TokenView, ...]
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, uow: Uow, actor: Actor) -> HTMLResponse:
+    _signed_in(actor)
+    return render(request, "local/users.html", UsersContext(
+        "アカウントとAPIトークン", tuple(accounts.list_users(uow, actor)), tuple(accounts.list_tokens(uow, actor))))
+
+
+__all__ = ["Action", "router"]
