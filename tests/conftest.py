@@ -22,6 +22,15 @@ from digiden.store.db import make_engine, make_session_factory
 from digiden.store.migrate import upgrade
 
 FIXED_NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # argon2id with small parameters: the suite signs in hundreds of times. Production keeps
+    # the library defaults (tests/services/test_accounts.py checks them).
+    from argon2 import PasswordHasher
+
+    from digiden.services import accounts
+    accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 PG_URL = os.environ.get("DIGIDEN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -121,14 +130,85 @@ def uow(session_factory: sessionmaker[Session]) -> UnitOfWork:
     return UnitOfWork(session_factory)
 
 
+PASSWORD = "correct horse battery"
+
+# One account per role (created in each test's transaction, so rolled back afterwards).
+ACCOUNTS = {
+    "admin": ("national_admin", "", ""),
+    "ministry": ("ministry_editor", "", "総務省"),
+    "fukushima": ("prefecture_staff", "070009", ""),      # 福島県
+    "aizu": ("municipality_staff", "072028", ""),         # 会津若松市 (福島県)
+    "kitakata": ("municipality_staff", "072087", ""),     # 喜多方市 (福島県)
+    "sapporo": ("municipality_staff", "011002", ""),      # 札幌市 (北海道)
+    "hokkaido": ("prefecture_staff", "010006", ""),       # 北海道
+}
+
+
 @pytest.fixture
-def client(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+def accounts(session_factory: sessionmaker[Session]) -> dict[str, object]:
+    """username → Principal, for every role."""
+    from digiden.domain.access import system
+    from digiden.services import accounts as acc
+    out: dict[str, object] = {}
+    for name, (role, org, ministry) in ACCOUNTS.items():
+        acc.create_user(UnitOfWork(session_factory), system("test-setup"), username=name, password=PASSWORD,
+                        role=role, org_unit=org, ministry=ministry, now=FIXED_NOW)
+        out[name] = acc.user_principal(UnitOfWork(session_factory), name)
+    return out
+
+
+def make_client(session_factory: sessionmaker[Session], **kw: object):  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
     from digiden.web.app import create_app
-    with TestClient(create_app(session_factory, clock=fixed_clock, inline_jobs=True,
-                               max_upload_bytes=2 * 1024 * 1024)) as c:
+    return TestClient(create_app(session_factory, clock=fixed_clock, inline_jobs=True,
+                                 max_upload_bytes=2 * 1024 * 1024, secure_cookies=False, **kw))  # type: ignore[arg-type]
+
+
+def sign_in(c, username: str, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the form, then send the session's CSRF token on every request (as the
+    pages' htmx does)."""
+    import re
+    page = c.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+    r = c.post("/login", data={"username": username, "password": password, "csrf_token": token},
+               follow_redirects=False)
+    assert r.status_code == 303, r.text
+    home = c.get("/about")
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', home.text)[1]
+    c.headers["X-CSRF-Token"] = csrf
+
+
+@pytest.fixture
+def anon(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+    """The public: no session, no token."""
+    with make_client(session_factory) as c:
         yield c
+
+
+@pytest.fixture
+def client(session_factory: sessionmaker[Session], accounts: dict[str, object]):  # type: ignore[no-untyped-def]
+    """A browser signed in as the national administrator."""
+    with make_client(session_factory) as c:
+        sign_in(c, "admin")
+        yield c
+
+
+@pytest.fixture
+def client_as(session_factory: sessionmaker[Session], accounts: dict[str, object]):  # type: ignore[no-untyped-def]
+    """client_as("aizu") → a browser signed in as that account."""
+    opened = []
+
+    def make(username: str):  # type: ignore[no-untyped-def]
+        c = make_client(session_factory)
+        c.__enter__()
+        opened.append(c)
+        if username != "public":
+            sign_in(c, username)
+        return c
+    yield make
+    for c in opened:
+        c.__exit__(None, None, None)
 
 
 @pytest.fixture

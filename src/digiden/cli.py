@@ -358,7 +358,7 @@ def audit_cmd(ctx: typer.Context, kpi: Annotated[str | None, typer.Option(help="
     """Show the audit history (who changed what, when, before and after)."""
     from digiden.services.audit import history
     rt = runtime(ctx)
-    rows = history(rt.uow(), kpi_code=kpi, org_unit_code=org_unit, limit=limit)
+    rows = history(rt.uow(), rt.principal(), kpi_code=kpi, org_unit_code=org_unit, limit=limit)
     if json_out:
         emit_json([{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
                     "entity": e.entity, "key": e.entity_key, "summary": e.summary,

@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from digiden.domain.access import system
 from digiden.services.exports import export
 from digiden.services.imports import ImportOptions, revert_batch, run_import
 from digiden.services.uow import UnitOfWork
@@ -35,7 +36,7 @@ def snapshot(uow: UnitOfWork) -> list[tuple[object, ...]]:
                                                        ("xlsx", "all.xlsx", "utf-8-sig")])
 def test_an_export_imported_back_reproduces_the_data_exactly(
         uow: UnitOfWork, tmp_path: Path, fmt: str, name: str, encoding: str) -> None:
-    batches = [run_import(uow, FIX / f, ImportOptions(**kw), actor="t", now=NOW).batch_id  # type: ignore[arg-type]
+    batches = [run_import(uow, FIX / f, ImportOptions(**kw), actor=system("t"), now=NOW).batch_id  # type: ignore[arg-type]
                for f, kw in (("long_cp932.csv", {}), ("wide_bom.csv", {"kpi": "digital-promotion-talent"}),
                              ("wide_wareki.xlsx", {"kpi": "fiber-household-coverage"}))]
     before = snapshot(uow)
@@ -43,12 +44,12 @@ def test_an_export_imported_back_reproduces_the_data_exactly(
     tables = ("observations",) if fmt == "csv" else ("kpis", "targets", "observations", "statuses")
     export(uow, fmt, out, today=TODAY, encoding=encoding, tables=tables)
     # Importing the export over the same data changes nothing …
-    same = run_import(uow, out, ImportOptions(), actor="t", now=NOW)
+    same = run_import(uow, out, ImportOptions(), actor=system("t"), now=NOW)
     assert (same.created, same.updated) == (0, 0) and same.unchanged == len(before)
     # … and after removing what the files brought, it brings back exactly the same rows.
     for b in reversed(batches):
-        revert_batch(uow, b, actor="t", now=NOW)  # type: ignore[arg-type]
-    back = run_import(uow, out, ImportOptions(), actor="t", now=NOW)
+        revert_batch(uow, b, actor=system("t"), now=NOW)  # type: ignore[arg-type]
+    back = run_import(uow, out, ImportOptions(), actor=system("t"), now=NOW)
     assert back.created > 0
     assert snapshot(uow) == before
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from digiden.domain.access import system
 from digiden.domain.errors import InvalidInput
 from digiden.services import kpis
 from digiden.services.imports import ImportFailed, ImportOptions, ImportReport, list_batches, revert_batch, run_import
@@ -22,7 +23,7 @@ TODAY = date(2026, 11, 29)
 
 
 def imp(uow: UnitOfWork, name: str, **kw: object) -> ImportReport:
-    return run_import(uow, FIX / name, ImportOptions(**kw), actor="importer", now=NOW)  # type: ignore[arg-type]
+    return run_import(uow, FIX / name, ImportOptions(**kw), actor=system("importer"), now=NOW)  # type: ignore[arg-type]
 
 
 def counts(uow: UnitOfWork) -> tuple[int, int, int, int]:
@@ -87,11 +88,11 @@ def test_a_corrected_file_updates_only_what_changed_and_revert_restores(uow: Uni
     sapporo = lambda: [o.value for o in list_observations(  # noqa: E731
         uow, kpi="digital-promotion-talent", org_unit="011002")]
     assert sapporo() == [1000, 1300, 1700]
-    revert_batch(uow, fix.batch_id, actor="reviewer", now=NOW)  # type: ignore[arg-type]
+    revert_batch(uow, fix.batch_id, actor=system("reviewer"), now=NOW)
     assert sapporo() == [1000, 1300, 1650]
     with pytest.raises(Exception, match="changed afterwards|already"):
-        revert_batch(uow, fix.batch_id, actor="reviewer", now=NOW)  # type: ignore[arg-type]
-    revert_batch(uow, first.batch_id, actor="reviewer", now=NOW)  # type: ignore[arg-type]
+        revert_batch(uow, fix.batch_id, actor=system("reviewer"), now=NOW)
+    revert_batch(uow, first.batch_id, actor=system("reviewer"), now=NOW)
     assert sapporo() == []
     assert [b.status for b in list_batches(uow)][:2] == ["reverted", "reverted"]
 
@@ -100,7 +101,7 @@ def test_an_older_batch_cannot_be_reverted_under_a_newer_one(uow: UnitOfWork) ->
     first = imp(uow, "wide_bom.csv", kpi="digital-promotion-talent")
     imp(uow, "wide_bom_corrected.csv", kpi="digital-promotion-talent")
     with pytest.raises(Exception) as e:
-        revert_batch(uow, first.batch_id, actor="reviewer", now=NOW)  # type: ignore[arg-type]
+        revert_batch(uow, first.batch_id, actor=system("reviewer"), now=NOW)
     assert "先にそちらを取り消してください" in e.value.message_ja  # type: ignore[attr-defined]
 
 
@@ -110,7 +111,7 @@ def test_national_value_from_local_facts_follows_imports_and_reverts(uow: UnitOf
     assert [(o.as_of.date, o.value) for o in k.history] == [
         (date(2023, 3, 31), 1160.0), (date(2024, 3, 31), 1450.0), (date(2025, 3, 31), 1885.0)]
     assert "3団体" in k.history[0].source_title
-    revert_batch(uow, r.batch_id, actor="reviewer", now=NOW)  # type: ignore[arg-type]
+    revert_batch(uow, r.batch_id, actor=system("reviewer"), now=NOW)
     k = {k.code: k for k in kpis.list_kpis(uow, today=TODAY)}["digital-promotion-talent"]
     assert k.history == ()
 
@@ -157,7 +158,7 @@ def test_a_warning_rule_reports_without_blocking(uow: UnitOfWork, tmp_path: Path
     f = tmp_path / "w.csv"
     f.write_text("KPI,団体コード,時点,値\ndigital-promotion-commissioners,011002,2024-03-31,50\n"
                  "digital-promotion-commissioners,011002,2025-03-31,40\n", encoding="utf-8")
-    r = run_import(uow, f, ImportOptions(), actor="t", now=NOW)
+    r = run_import(uow, f, ImportOptions(), actor=system("t"), now=NOW)
     assert r.created == 2 and len(r.warnings) == 1 and "前の値 50" in r.warnings[0].message_ja
 
 
@@ -166,7 +167,7 @@ def test_values_breaking_a_range_rule_are_refused(uow: UnitOfWork, tmp_path: Pat
     f.write_text("KPI,団体コード,時点,値\n5g-population-coverage,130001,2024-03-31,100.5\n"
                  "kodomo-katei-center,JP,2025-03-31,1800\n", encoding="utf-8")
     with pytest.raises(ImportFailed) as e:
-        run_import(uow, f, ImportOptions(), actor="t", now=NOW)
+        run_import(uow, f, ImportOptions(), actor=system("t"), now=NOW)
     msgs = [p.message_ja for p in e.value.report.errors]
     assert "割合は100以下" in msgs[0] and "上限 1741" in msgs[1]
 
@@ -177,7 +178,7 @@ def test_a_column_mapping_can_be_saved_and_reused(uow: UnitOfWork) -> None:
     mapping = {"kpi": "指標コード", "org_code": "自治体番号", "as_of": "調査日", "value": "件数"}
     r = imp(uow, "custom_headers.csv", mapping=mapping, save_mapping="交通局様式", dry_run=False)
     assert r.created == 2
-    revert_batch(uow, r.batch_id, actor="t", now=NOW)  # type: ignore[arg-type]
+    revert_batch(uow, r.batch_id, actor=system("t"), now=NOW)
     again = imp(uow, "custom_headers.csv", mapping_name="交通局様式")
     assert again.created == 2
 

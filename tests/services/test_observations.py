@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from digiden.domain.access import system
 from digiden.domain.errors import InvalidInput, NotFound
 from digiden.services import kpis
 from digiden.services.observations import ObservationInput, add_observation, list_observations
@@ -28,7 +29,7 @@ def add(uow: UnitOfWork, **kw: str):  # type: ignore[no-untyped-def]
     data = dict(kpi="satellite-offices", as_of="2025-03-31", value="1,030",
                 source_title="内閣府 地方創生推進室 発表")
     data.update(kw)
-    return add_observation(uow, ObservationInput(**data), actor="planner@example", now=NOW,
+    return add_observation(uow, ObservationInput(**data), actor=system("planner@example"), now=NOW,
                            today=TODAY)
 
 

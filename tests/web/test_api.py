@@ -59,9 +59,9 @@ def test_observations_filtered(client) -> None:  # type: ignore[no-untyped-def]
 def test_post_observation_then_error_writes_nothing(client, uow: UnitOfWork) -> None:  # type: ignore[no-untyped-def]
     r = client.post("/api/v1/observations", json={
         "kpi": "smart-city-selections", "as_of": "2024-03-31", "value": "60",
-        "source_title": "国土交通省 発表", "author": "api-user"})
+        "source_title": "国土交通省 発表"})
     assert r.status_code == 201, r.text
-    assert r.json()["created"] is True and r.json()["created_by"] == "api-user"
+    assert r.json()["created"] is True and r.json()["created_by"] == "admin"
     with uow:
         n = uow.session.scalar(select(func.count()).select_from(Observation))
     r = client.post("/api/v1/observations", json={

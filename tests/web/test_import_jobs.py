@@ -10,12 +10,14 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from digiden.domain.access import system
+from digiden.services.accounts import create_user
 from digiden.services.reference import init_reference_data
 from digiden.services.uow import UnitOfWork
 from digiden.store.db import make_engine, make_session_factory
 from digiden.store.migrate import upgrade
 from digiden.web.app import create_app
-from tests.conftest import FIXED_NOW, fixed_clock
+from tests.conftest import FIXED_NOW, PASSWORD, fixed_clock, sign_in
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -25,7 +27,10 @@ def test_upload_runs_in_the_background_and_the_page_shows_progress_then_the_resu
     upgrade(engine)
     factory = make_session_factory(engine)
     init_reference_data(UnitOfWork(factory), actor="t", now=FIXED_NOW)
-    with TestClient(create_app(factory, clock=fixed_clock)) as client:
+    create_user(UnitOfWork(factory), system("t"), username="importer", password=PASSWORD, role="national_admin",
+                now=FIXED_NOW)
+    with TestClient(create_app(factory, clock=fixed_clock, secure_cookies=False)) as client:
+        sign_in(client, "importer")
         with open(FIX / "wide_bom.csv", "rb") as f:
             r = client.post("/imports", files={"file": ("wide_bom.csv", f.read())},
                             data={"kpi": "digital-promotion-talent"}, follow_redirects=False)

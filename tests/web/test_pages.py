@@ -97,10 +97,13 @@ def test_observation_form_round_trip(client) -> None:  # type: ignore[no-untyped
     assert "実績値の登録" in client.get("/observations/new?kpi=smart-city-selections").text
     r = client.post("/observations", data={
         "kpi": "smart-city-selections", "as_of": "2024-03-31", "value": "６０",
-        "source_title": "国土交通省 発表", "author": "山田"}, follow_redirects=False)
+        "source_title": "国土交通省 発表"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/kpis/smart-city-selections?saved=1"
     html = client.get(r.headers["location"]).text
-    assert "登録しました" in html and "60地域" in html and "山田" in html
+    assert "登録しました" in html and "60地域" in html
+    # the signed-in account is recorded as the author (no name to type any more)
+    obs = client.get("/api/v1/observations?kpi=smart-city-selections&from=2024-03-31&to=2024-03-31").json()
+    assert [o["created_by"] for o in obs] == ["admin"]
 
 
 def test_observation_form_error_is_japanese_keeps_input_and_writes_nothing(client) -> None:  # type: ignore[no-untyped-def]

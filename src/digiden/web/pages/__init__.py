@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from digiden.domain.errors import DigidenError, InvalidInput, SignInRequired
 from digiden.domain.progress import MilestoneReport, Status
-from digiden.services import audit, kpis, localgov, observations, strategies
+from digiden.services import audit, kpis, local_facts, localgov, observations, strategies
 from digiden.services.uow import UnitOfWork
 from digiden.web import deps
 from digiden.web.auth import Actor
@@ -147,6 +147,7 @@ class KpiPageContext:
     saved: bool
     history: tuple[audit.AuditView, ...]
     milestone_rows: tuple[tuple[str, kpis.TargetView, MilestoneReport], ...]
+    computed: local_facts.ComputedKpi | None = None
 
 
 def milestone_rows(k: kpis.KpiView) -> tuple[tuple[str, kpis.TargetView, MilestoneReport], ...]:
@@ -166,11 +167,12 @@ def kpi_index() -> Response:
 
 
 @router.get("/kpis/{code}", response_class=HTMLResponse)
-def kpi_page(code: str, request: Request, uow: Uow, today: Today, saved: int = 0) -> HTMLResponse:
+def kpi_page(code: str, request: Request, uow: Uow, today: Today, actor: Actor, saved: int = 0) -> HTMLResponse:
     d = kpis.get_kpi(uow, code, today=today)
-    hist = tuple(audit.history(uow, kpi_code=code, limit=20))
+    hist = tuple(audit.history(uow, actor, kpi_code=code, limit=20)) if actor.signed_in else ()
+    computed = local_facts.computed(uow, d.kpi.code) if d.kpi.local_fact else None
     ctx = KpiPageContext(d.kpi.name, d, kpi_chart(d.kpi, d.observations, compact=False),
-                         METHOD_SUMMARY, bool(saved), hist, milestone_rows(d.kpi))
+                         METHOD_SUMMARY, bool(saved), hist, milestone_rows(d.kpi), computed)
     return render(request, "kpis/detail.html", ctx)
 
 
