@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from digiden.domain import access
 from digiden.domain.access import OrgRef, Principal, Role
 from digiden.domain.calendar import YearKind, parse_year
-from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound, PermissionDenied
+from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound, PermissionDenied, SignInRequired
 from digiden.domain.local import (
     SUPPORT_LABELS_JA,
     Action,
@@ -449,6 +449,8 @@ def _require_edit(p: Principal, o: OrgUnit) -> None:
     org = org_ref(o)
     if access.can_edit_local(p, org):
         return
+    if not p.signed_in:
+        raise SignInRequired("sign in to edit a local strategy", message_ja="編集にはサインインが必要です")
     if may_see(p, org, Status.SUBMITTED) or may_see(p, org, Status.DRAFT):
         raise PermissionDenied(f"{p.name} may not edit {o.code}'s strategy",
                                message_ja="この団体の地方版総合戦略を編集する権限がありません")
