@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from digiden.domain.errors import DigidenError, InvalidInput, SignInRequired
+from digiden.domain.access import can_import
+from digiden.domain.errors import DigidenError, InvalidInput, PermissionDenied, SignInRequired
 from digiden.domain.progress import MilestoneReport, Status
 from digiden.services import audit, kpis, local_facts, localgov, observations, strategies
 from digiden.services.uow import UnitOfWork
@@ -311,6 +312,10 @@ FORM_FIELDS = ("kpi", "org_unit", "as_of", "value", "breakdown", "qualifier", "s
 def observation_form(request: Request, uow: Uow, today: Today, actor: Actor, kpi: str = "") -> HTMLResponse:
     if not actor.signed_in:
         raise SignInRequired("sign in to record values", message_ja="実績値の登録にはサインインが必要です")
+    if not can_import(actor):
+        raise PermissionDenied("national KPI values are kept by national administrators and ministry editors",
+                               message_ja="国のKPIの実績値は国の管理者・担当府省の担当者が登録します。"
+                                          "自団体の取組は「地方版総合戦略」に登録してください")
     ctx = ObservationFormContext("実績値の登録", tuple(kpis.list_kpis(uow, today=today)),
                                  {"kpi": kpi, "org_unit": "JP"})
     return render(request, "observations/new.html", ctx)

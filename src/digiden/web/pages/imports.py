@@ -144,9 +144,9 @@ def job_page(job_id: str, request: Request, actor: Actor) -> HTMLResponse:
 def job_apply(job_id: str, request: Request, actor: Actor) -> Response:
     """Import for real the file a dry run checked (by whoever ran the dry run)."""
     job = request.app.state.jobs.get(job_id)
-    if job is not None and job.actor.name != actor.name:
-        job = None
-    if job is None or job.state != "done" or not job.options.dry_run or not job.path.exists():
+    if job is None or job.actor.name != actor.name:
+        raise NotFound("no such import job", message_ja="その取込処理は見つかりません")
+    if job.state != "done" or not job.options.dry_run or not job.path.exists():
         raise InvalidInput("this dry run can no longer be applied; upload the file again",
                            message_ja="この確認結果からは取り込めません。もう一度ファイルを選んでください")
     return _start(request, Job(new_id(), job.file_name, job.path, replace(job.options, dry_run=False),

@@ -1,0 +1,179 @@
+"""Every endpoint × every role: allowed or refused, on both databases.
+
+Refused means 401/403/404 (or, for a page, a redirect to the sign-in page) and never the data.
+"Allowed" means the access check let the request through: the answer may still be 409/422 when
+the input itself is wrong. The inventory test fails when an endpoint is added without a row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from digiden.domain.access import system
+from digiden.services import accounts as acc
+from digiden.services import local_strategies as ls
+from digiden.services.uow import UnitOfWork
+from tests.conftest import FIXED_NOW as NOW
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures"
+ROLES = ("public", "admin", "ministry", "fukushima", "aizu", "kitakata", "sapporo")
+ALL = frozenset(ROLES)
+STAFF = ALL - {"public"}
+ADMIN = frozenset({"admin"})
+IMPORTERS = frozenset({"admin", "ministry"})
+OWNER = frozenset({"admin", "aizu"})          # 会津若松市's unpublished draft: itself and the nation
+INBOX = frozenset({"admin", "fukushima", "aizu", "kitakata", "sapporo"})
+NOBODY: frozenset[str] = frozenset()
+
+STRATEGY = {"title": "会津若松市 戦略", "fiscal_year": "令和6年度", "measures": [{"title": "x", "digital": True}]}
+
+# (method, route, concrete path, request kwargs, roles allowed). Reads first, destructive last.
+CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
+    ("GET", "/", "/", {}, ALL),
+    ("GET", "/kpis", "/kpis", {}, ALL),
+    ("GET", "/kpis/{code}", "/kpis/digital-implementation", {}, ALL),
+    ("GET", "/kpis/{code}/local", "/kpis/digital-implementation/local", {}, ALL),
+    ("GET", "/strategy", "/strategy", {}, ALL),
+    ("GET", "/local-governments", "/local-governments", {}, ALL),
+    ("GET", "/local-governments/{code}", "/local-governments/072028", {}, ALL),
+    ("GET", "/map", "/map", {}, ALL),
+    ("GET", "/about", "/about", {}, ALL),
+    ("GET", "/validation", "/validation", {}, ALL),
+    ("GET", "/export", "/export", {}, ALL),
+    ("GET", "/export/download", "/export/download", {}, ALL),
+    ("GET", "/coverage", "/coverage", {}, ALL),
+    ("GET", "/local-strategies", "/local-strategies", {}, ALL),
+    ("GET", "/local-governments/{code}/strategy", "/local-governments/072087/strategy", {}, ALL),
+    ("GET", "/local-governments/{code}/strategy", "/local-governments/072028/strategy", {}, OWNER),
+    ("GET", "/local-governments/{code}/strategy", "/local-governments/072028/strategy?revision=1", {}, OWNER),
+    ("GET", "/local-governments/{code}/strategy/edit", "/local-governments/072028/strategy/edit", {}, OWNER),
+    ("GET", "/local-governments/{code}/strategy/diff", "/local-governments/072028/strategy/diff?a=1&b=1", {},
+     OWNER),
+    ("GET", "/observations/new", "/observations/new", {}, IMPORTERS),
+    ("GET", "/imports", "/imports", {}, IMPORTERS),
+    ("GET", "/imports/jobs/{job_id}", "/imports/jobs/0123456789abcdef", {}, NOBODY),
+    ("GET", "/batches/{batch_id}", "/batches/1", {}, STAFF),
+    ("GET", "/audit", "/audit", {}, STAFF),
+    ("GET", "/inbox", "/inbox", {}, STAFF),
+    ("GET", "/admin/users", "/admin/users", {}, ADMIN),
+    ("GET", "/login", "/login", {}, ALL),
+    ("GET", "/docs", "/docs", {}, ALL),
+    ("GET", "/openapi.json", "/openapi.json", {}, ALL),
+    ("GET", "/api/v1/me", "/api/v1/me", {}, ALL),
+    ("GET", "/api/v1/strategies", "/api/v1/strategies", {}, ALL),
+    ("GET", "/api/v1/strategies/{code}", "/api/v1/strategies/national-fy2023", {}, ALL),
+    ("GET", "/api/v1/areas", "/api/v1/areas", {}, ALL),
+    ("GET", "/api/v1/kpis", "/api/v1/kpis", {}, ALL),
+    ("GET", "/api/v1/kpis/{code}", "/api/v1/kpis/digital-implementation", {}, ALL),
+    ("GET", "/api/v1/kpis/{code}/local-facts", "/api/v1/kpis/digital-implementation/local-facts", {}, ALL),
+    ("GET", "/api/v1/observations", "/api/v1/observations?kpi=digital-implementation", {}, ALL),
+    ("GET", "/api/v1/local-governments", "/api/v1/local-governments?q=会津", {}, ALL),
+    ("GET", "/api/v1/local-governments/{code}", "/api/v1/local-governments/072028", {}, ALL),
+    ("GET", "/api/v1/validation", "/api/v1/validation", {}, ALL),
+    ("GET", "/api/v1/export", "/api/v1/export", {}, ALL),
+    ("GET", "/api/v1/coverage", "/api/v1/coverage", {}, ALL),
+    ("GET", "/api/v1/local-strategies", "/api/v1/local-strategies", {}, ALL),
+    ("GET", "/api/v1/local-strategies/{code}", "/api/v1/local-strategies/072087", {}, ALL),
+    ("GET", "/api/v1/local-strategies/{code}", "/api/v1/local-strategies/072028", {}, OWNER),
+    ("GET", "/api/v1/local-strategies/{code}/diff", "/api/v1/local-strategies/072028/diff?a=1&b=1", {}, OWNER),
+    ("GET", "/api/v1/audit", "/api/v1/audit", {}, STAFF),
+    ("GET", "/api/v1/batches", "/api/v1/batches", {}, STAFF),
+    ("GET", "/api/v1/batches/{batch_id}", "/api/v1/batches/1", {}, STAFF),
+    ("GET", "/api/v1/mappings", "/api/v1/mappings", {}, STAFF),
+    ("GET", "/api/v1/inbox", "/api/v1/inbox", {}, STAFF),
+    ("GET", "/api/v1/users", "/api/v1/users", {}, ADMIN),
+    ("GET", "/api/v1/tokens", "/api/v1/tokens", {}, ADMIN),
+    # writes
+    ("POST", "/observations", "/observations",
+     {"data": {"kpi": "digital-implementation", "as_of": "2024-03-31", "value": "900", "source_title": "t"}}, ADMIN),
+    ("POST", "/api/v1/observations", "/api/v1/observations",
+     {"json": {"kpi": "digital-implementation", "as_of": "2024-03-31", "value": 900, "source_title": "t"}}, ADMIN),
+    ("POST", "/imports", "/imports", {"files": {"file": ("x.csv", b"a,b\n")}}, IMPORTERS),
+    ("POST", "/api/v1/imports", "/api/v1/imports",
+     {"files": {"file": ("long_cp932.csv", (FIX / "long_cp932.csv").read_bytes())}, "data": {"dry_run": "true"}},
+     IMPORTERS),
+    ("POST", "/imports/jobs/{job_id}/apply", "/imports/jobs/0123456789abcdef/apply", {}, NOBODY),
+    ("POST", "/local-governments/{code}/strategy", "/local-governments/072028/strategy",
+     {"data": {"title": "会津若松市 戦略", "fiscal_year": "R6", "version": "1"}}, OWNER),
+    ("PUT", "/api/v1/local-strategies/{code}", "/api/v1/local-strategies/072028", {"json": STRATEGY}, OWNER),
+    ("POST", "/local-governments/{code}/strategy/{revision}/actions",
+     "/local-governments/072028/strategy/1/actions", {"data": {"action": "submit"}}, OWNER),
+    ("POST", "/api/v1/local-strategies/{code}/revisions/{revision}/actions",
+     "/api/v1/local-strategies/072028/revisions/1/actions", {"json": {"action": "submit"}}, OWNER),
+    ("POST", "/inbox/read", "/inbox/read", {}, INBOX),
+    ("POST", "/api/v1/inbox/read", "/api/v1/inbox/read", {}, INBOX),
+    ("POST", "/api/v1/users", "/api/v1/users",
+     {"json": {"username": "new-user", "password": "a long password", "role": "national_admin"}}, ADMIN),
+    ("POST", "/api/v1/tokens", "/api/v1/tokens", {"json": {"username": "kitakata"}}, ADMIN),
+    ("POST", "/api/v1/tokens/{token_id}/revoke", "/api/v1/tokens/{token}/revoke", {}, ADMIN),
+    ("POST", "/api/v1/users/{username}/disable", "/api/v1/users/kitakata/disable", {}, ADMIN),
+    ("POST", "/batches/{batch_id}/revert", "/batches/1/revert", {}, ADMIN),
+    ("POST", "/api/v1/batches/{batch_id}/revert", "/api/v1/batches/1/revert", {}, ADMIN),
+    ("POST", "/logout", "/logout", {}, ALL),
+]
+# Sign-in itself is tested in test_auth_web.py (its refusals are wrong passwords, not roles).
+NOT_IN_MATRIX = {("POST", "/login")}
+
+
+def refused(method: str, r: Any) -> bool:
+    if r.status_code in (401, 403, 404):
+        return True
+    return r.status_code in (302, 303) and r.headers.get("location", "").startswith("/login")
+
+
+def app_routes() -> set[tuple[str, str]]:
+    from sqlalchemy.orm import sessionmaker
+
+    from digiden.web.app import create_app
+    app = create_app(sessionmaker())
+    out = set()
+    for r in app.router.routes:
+        routes = r.original_router.routes if hasattr(r, "original_router") else [r]
+        for x in routes:
+            for m in getattr(x, "methods", None) or ():
+                if m != "HEAD":
+                    out.add((m, x.path))
+    return out
+
+
+def test_every_endpoint_is_in_the_matrix() -> None:
+    covered = {(m, route) for m, route, *_ in CASES} | NOT_IN_MATRIX
+    missing = app_routes() - covered
+    assert not missing, f"add these endpoints to the access matrix: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_exactly_what_it_may(role: str, client_as, session_factory, accounts) -> None:  # type: ignore[no-untyped-def]
+    uow = UnitOfWork(session_factory)
+    ls.save(uow, accounts["aizu"], "072028", STRATEGY, now=NOW)            # an unpublished draft
+    ls.save(uow, accounts["kitakata"], "072087", STRATEGY | {"title": "喜多方市 戦略"}, now=NOW)
+    ls.act(uow, accounts["kitakata"], "072087", 1, "submit", now=NOW)
+    ls.act(uow, accounts["fukushima"], "072087", 1, "approve", now=NOW)
+    ls.act(uow, accounts["admin"], "072087", 1, "accept", now=NOW)         # a published one
+    _, token = acc.create_token(uow, system("t"), username="kitakata", name="x", now=NOW)
+    c = client_as(role)
+    wrong = []
+    for method, route, path, kw, allowed in CASES:
+        r = c.request(method, path.replace("{token}", str(token.id)), follow_redirects=False, **kw)
+        if refused(method, r) == (role in allowed):
+            wrong.append(f"{method} {path}: {r.status_code} {'(refused)' if role in allowed else '(let through)'}")
+        if role not in allowed and r.status_code == 200:
+            wrong.append(f"{method} {path}: refused but answered 200")
+        if role not in allowed and "072028" in path and r.status_code not in (401, 404) and not refused(method, r):
+            wrong.append(f"{method} {path}: {r.status_code}")
+    assert not wrong, f"{role}:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", ["kitakata", "sapporo", "fukushima", "ministry", "public"])
+def test_another_local_governments_draft_is_indistinguishable_from_nothing(role: str, client_as, session_factory,  # type: ignore[no-untyped-def]
+                                                                            accounts) -> None:
+    """Guessing codes tells nothing: a draft that exists answers exactly like a code with none."""
+    ls.save(UnitOfWork(session_factory), accounts["aizu"], "072028", STRATEGY, now=NOW)
+    c = client_as(role)
+    exists = c.get("/api/v1/local-strategies/072028")
+    absent = c.get("/api/v1/local-strategies/064033")
+    assert exists.status_code == absent.status_code == 404
+    assert exists.json()["message"].replace("072028", "X") == absent.json()["message"].replace("064033", "X")
