@@ -161,8 +161,9 @@ def make_client(session_factory: sessionmaker[Session], **kw: object):  # type: 
     from fastapi.testclient import TestClient
 
     from digiden.web.app import create_app
-    return TestClient(create_app(session_factory, clock=fixed_clock, inline_jobs=True,
-                                 max_upload_bytes=2 * 1024 * 1024, secure_cookies=False, **kw))  # type: ignore[arg-type]
+    args: dict[str, object] = {"clock": fixed_clock, "inline_jobs": True, "max_upload_bytes": 2 * 1024 * 1024,
+                               "secure_cookies": False} | kw
+    return TestClient(create_app(session_factory, **args))  # type: ignore[arg-type]
 
 
 def sign_in(c, username: str, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]

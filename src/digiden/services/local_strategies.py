@@ -520,11 +520,11 @@ def save(uow: UnitOfWork, p: Principal, org_code: str, doc: Mapping[str, Any], *
     A new revision starts as a copy of nothing (the document is the whole content); an open
     revision is replaced by the document. ``expected_version`` is the version the editor
     loaded: if someone saved in between, Conflict, and nothing is written."""
-    data = parse_input(doc)
     with uow:
         s = uow.session
         o = _org(s, org_code)
-        _require_edit(p, o)
+        _require_edit(p, o)     # who may write comes before what was written
+        data = parse_input(doc)
         latest = s.scalars(select(LocalStrategy).where(LocalStrategy.org_unit_id == o.id)
                            .order_by(LocalStrategy.revision.desc()).limit(1)).one_or_none()
         before = None
