@@ -156,7 +156,7 @@ def test_each_role_gets_exactly_what_it_may(role: str, client_as, session_factor
     _, token = acc.create_token(uow, system("t"), username="kitakata", name="x", now=NOW)
     c = client_as(role)
     wrong = []
-    for method, route, path, kw, allowed in CASES:
+    for method, _route, path, kw, allowed in CASES:
         r = c.request(method, path.replace("{token}", str(token.id)), follow_redirects=False, **kw)
         if refused(method, r) == (role in allowed):
             wrong.append(f"{method} {path}: {r.status_code} {'(refused)' if role in allowed else '(let through)'}")
