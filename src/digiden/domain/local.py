@@ -49,6 +49,11 @@ class Action(StrEnum):
     def label_ja(self) -> str:
         return ACTION_LABELS_JA[self]
 
+    @property
+    def done_ja(self) -> str:
+        """As the review record says it happened."""
+        return ACTION_DONE_JA[self]
+
 
 ACTION_LABELS_JA = {
     Action.SUBMIT: "提出する",
@@ -56,6 +61,14 @@ ACTION_LABELS_JA = {
     Action.ACCEPT: "受理する（公開）",
     Action.RETURN: "差し戻す",
     Action.REOPEN: "再開する（ロック解除）",
+}
+
+ACTION_DONE_JA = {
+    Action.SUBMIT: "提出",
+    Action.APPROVE: "都道府県が承認",
+    Action.ACCEPT: "国が受理",
+    Action.RETURN: "差し戻し",
+    Action.REOPEN: "再開（ロック解除）",
 }
 
 # Who acts at each step: "owner", "prefecture" (the reviewing prefecture) or "nation".
