@@ -52,9 +52,10 @@ def step_prepare() -> dict[str, object]:
 
 
 def _import(name: str) -> dict[str, object]:
+    from digiden.domain.access import system
     from digiden.services.imports import ImportOptions, run_import
     t = time.perf_counter()
-    r = run_import(_uow(), OUT / name, ImportOptions(), actor="bench", now=NOW)
+    r = run_import(_uow(), OUT / name, ImportOptions(), actor=system("bench"), now=NOW)
     secs = time.perf_counter() - t
     return {"seconds": secs, "rows": r.rows, "created": r.created, "rows_per_s": r.rows / secs,
             "errors": r.error_count, "encoding": r.encoding, "format": r.file_format}
