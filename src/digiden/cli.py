@@ -207,7 +207,7 @@ def kpi_show(ctx: typer.Context, code: str, json_out: JsonOpt = False) -> None:
         return
     out.print(f"[bold]{k.name}[/bold] ({k.code})")
     if computed:
-        rep = (f"; published {computed.reported_value:,.0f} ({computed.reported_as_of}), "
+        rep = (f"; published {computed.reported_value:,.0f} ({computed.reported_as_of}, {computed.reported_source}), "
                f"difference {computed.difference:+,.0f}" if computed.reported_value is not None else "")
         out.print(f"counted from accepted local strategies: {computed.value:,} of {computed.denominator:,} "
                   f"(as of {computed.as_of.isoformat() if computed.as_of else '—'}){rep}")
@@ -474,7 +474,8 @@ def validate_cmd(ctx: typer.Context, kpi: Annotated[str | None, typer.Option(hel
 def batch_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Import batches, newest first."""
     from digiden.services.imports import list_batches
-    rows = list_batches(runtime(ctx).uow())
+    rt = runtime(ctx)
+    rows = list_batches(rt.uow(), rt.principal())
     if json_out:
         emit_json([b.as_dict() for b in rows])
         return
@@ -491,7 +492,8 @@ def batch_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 def batch_show(ctx: typer.Context, batch_id: int, json_out: JsonOpt = False) -> None:
     """One import batch."""
     from digiden.services.imports import get_batch
-    b = get_batch(runtime(ctx).uow(), batch_id)
+    rt = runtime(ctx)
+    b = get_batch(rt.uow(), rt.principal(), batch_id)
     if json_out:
         emit_json(b.as_dict())
     else:
@@ -515,7 +517,8 @@ def batch_revert(ctx: typer.Context, batch_id: int, json_out: JsonOpt = False) -
 def mapping_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Saved column mappings."""
     from digiden.services.imports import list_mappings
-    rows = list_mappings(runtime(ctx).uow())
+    rt = runtime(ctx)
+    rows = list_mappings(rt.uow(), rt.principal())
     if json_out:
         emit_json(rows)
     else:
@@ -546,8 +549,7 @@ def user_create(
     u = create_user(rt.uow(), rt.principal(), username=username, password=password, role=role,
                     display_name=display_name, org_unit=org_unit, ministry=ministry, now=rt.clock())
     if json_out:
-        from digiden.web.api.local import user_dict
-        emit_json(user_dict(u))
+        emit_json(u.as_dict())
         return
     out.print(f"created {u.username}: {u.role.label_ja} {u.org_name or u.ministry or ''}")
 
@@ -556,11 +558,10 @@ def user_create(
 def user_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Every account with its role, local government or ministry, and state."""
     from digiden.services.accounts import list_users
-    from digiden.web.api.local import user_dict
     rt = runtime(ctx)
     users = list_users(rt.uow(), rt.principal())
     if json_out:
-        emit_json([user_dict(u) for u in users])
+        emit_json([u.as_dict() for u in users])
         return
     t = Table(title="accounts")
     for col in ("username", "name", "role", "belongs to", "state"):
@@ -600,12 +601,11 @@ def token_create(
 ) -> None:
     """Issue an API token for an account. The secret is printed once; only its hash is kept."""
     from digiden.services.accounts import create_token
-    from digiden.web.api.local import token_dict
     rt = runtime(ctx)
     secret, view = create_token(rt.uow(), rt.principal(), username=username, name=name, scopes=scopes, days=days,
                                 now=rt.clock())
     if json_out:
-        emit_json(token_dict(view) | {"token": secret})
+        emit_json(view.as_dict() | {"token": secret})
         return
     out.print(f"token {view.id} for {view.username} ({view.scopes}); send it as 'Authorization: Bearer <token>':")
     sys.stdout.write(secret + "\n")
@@ -615,11 +615,10 @@ def token_create(
 def token_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Every API token (never the secret)."""
     from digiden.services.accounts import list_tokens
-    from digiden.web.api.local import token_dict
     rt = runtime(ctx)
     rows = list_tokens(rt.uow(), rt.principal())
     if json_out:
-        emit_json([token_dict(t) for t in rows])
+        emit_json([t.as_dict() for t in rows])
         return
     t = Table(title="API tokens")
     for col in ("id", "user", "name", "prefix", "scopes", "state"):
@@ -659,11 +658,10 @@ def local_list(ctx: typer.Context,
                json_out: JsonOpt = False) -> None:
     """The newest revision you may see of each local government's strategy."""
     from digiden.services.local_strategies import list_revisions
-    from digiden.web.api.local import ref_dict
     rt = runtime(ctx)
     rows = list_revisions(rt.uow(), rt.principal(), prefecture=prefecture, status=status)
     if json_out:
-        emit_json([ref_dict(r) for r in rows])
+        emit_json([r.as_dict() for r in rows])
         return
     t = Table(title="local strategies")
     for col in ("code", "local government", "revision", "FY", "status"):
@@ -680,11 +678,10 @@ def local_show(ctx: typer.Context, code: str,
                json_out: JsonOpt = False) -> None:
     """One local government's strategy: vision, issues, measures, KPIs, review history."""
     from digiden.services.local_strategies import get
-    from digiden.web.api.local import detail_dict
     rt = runtime(ctx)
     d = get(rt.uow(), rt.principal(), code, revision)
     if json_out:
-        emit_json(detail_dict(d))
+        emit_json(d.as_dict())
         return
     out.print(f"[bold]{d.ref.title}[/bold] — {d.ref.org_name}, revision {d.ref.revision}, FY{d.ref.fiscal_year}, "
               f"{d.ref.status.value} ({d.ref.status_ja})")
@@ -703,7 +700,6 @@ def local_import(ctx: typer.Context, code: str, file: Path,
     import yaml
 
     from digiden.services.local_strategies import save
-    from digiden.web.api.local import detail_dict
     rt = runtime(ctx)
     try:
         doc = yaml.safe_load(file.read_text(encoding="utf-8"))
@@ -711,7 +707,7 @@ def local_import(ctx: typer.Context, code: str, file: Path,
         raise InvalidInput(f"cannot read {file}: {e}", message_ja=f"{file} を読めません", field="file") from None
     d = save(rt.uow(), rt.principal(), code, doc or {}, now=rt.clock(), expected_version=version)
     if json_out:
-        emit_json(detail_dict(d))
+        emit_json(d.as_dict())
         return
     out.print(f"saved {d.ref.org_name} revision {d.ref.revision} ({d.ref.status.value}, version {d.ref.version})")
 
@@ -763,8 +759,7 @@ def local_diff(ctx: typer.Context, code: str, a: int, b: int, json_out: JsonOpt 
     rt = runtime(ctx)
     changes = diff_revisions(rt.uow(), rt.principal(), code, a, b)
     if json_out:
-        emit_json([{"section": c.section, "key": c.key, "kind": c.kind, "before": c.before, "after": c.after}
-                   for c in changes])
+        emit_json([c.as_dict() for c in changes])
         return
     for c in changes:
         out.print(f"{c.kind:8} {c.section}: {c.key}", markup=False)
@@ -774,11 +769,10 @@ def local_diff(ctx: typer.Context, code: str, a: int, b: int, json_out: JsonOpt 
 def local_inbox(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """What waits for you (use --as USER), and your messages."""
     from digiden.services.local_strategies import inbox
-    from digiden.web.api.local import inbox_dict
     rt = runtime(ctx)
     i = inbox(rt.uow(), rt.principal())
     if json_out:
-        emit_json(inbox_dict(i))
+        emit_json(i.as_dict())
         return
     out.print(f"waiting: {len(i.waiting)}, unread messages: {i.unread}")
     for r in i.waiting:

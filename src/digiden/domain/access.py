@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from digiden.domain.errors import InvalidInput, PermissionDenied, SignInRequired
+
 
 class Role(StrEnum):
     NATIONAL_ADMIN = "national_admin"
@@ -41,7 +43,6 @@ class Role(StrEnum):
                    "municipality": cls.MUNICIPALITY}
         if t in aliases:
             return aliases[t]
-        from digiden.domain.errors import InvalidInput
         raise InvalidInput(f"unknown role {t!r} (one of {', '.join(r.value for r in cls)})",
                            message_ja=f"不明な役割です: {t}", field="role")
 
@@ -81,11 +82,6 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.NATIONAL_ADMIN
-
-    @property
-    def is_staff(self) -> bool:
-        """Any signed-in government user."""
-        return self.role is not Role.PUBLIC
 
     @property
     def can_write_at_all(self) -> bool:
@@ -132,11 +128,6 @@ def can_see_submitted(p: Principal, org: OrgRef) -> bool:
     return p.is_admin or owns(p, org) or in_jurisdiction(p, org)
 
 
-def can_see_unpublished(p: Principal, org: OrgRef) -> bool:
-    """Anything not yet published of this local government, in some state."""
-    return can_see_submitted(p, org)
-
-
 def can_edit_local(p: Principal, org: OrgRef) -> bool:
     """Write the local government's own records (strategy, measures, local KPIs)."""
     if not p.can_write_at_all:
@@ -172,3 +163,22 @@ def can_import(p: Principal) -> bool:
 
 def can_manage_accounts(p: Principal) -> bool:
     return p.is_admin and p.can_write_at_all
+
+
+def may_follow_job(p: Principal, started_by: Principal) -> bool:
+    """An import job in progress: its starter, and the national administrator."""
+    return p.name == started_by.name or p.is_admin
+
+
+def require_signed_in(p: Principal, message_ja: str) -> None:
+    """Refuse the anonymous public where signing in would help (401, pages go to /login)."""
+    if not p.signed_in:
+        raise SignInRequired("sign in or send an API token", message_ja=message_ja)
+
+
+def require(p: Principal, allowed: bool, *, message: str, message_ja: str, sign_in_ja: str) -> None:
+    """The one shape of a refusal: anonymous → sign in (401); signed in but not allowed → 403."""
+    if allowed:
+        return
+    require_signed_in(p, sign_in_ja)
+    raise PermissionDenied(message, message_ja=message_ja)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from digiden.domain.errors import Conflict, InvalidInput
+from digiden.domain.errors import Conflict
 
 
 class Status(StrEnum):
@@ -204,14 +204,6 @@ def facts_of(measures: Iterable[MeasureFacts], *, as_of_fy: int | None = None) -
     return frozenset(out)
 
 
-def parse_fact(text: str) -> Fact:
-    try:
-        return Fact(text)
-    except ValueError:
-        raise InvalidInput(f"unknown local fact {text!r}", message_ja=f"不明な集計対象です: {text}",
-                           field="local_fact") from None
-
-
 @dataclass(frozen=True)
 class Change:
     section: str      # vision / model_types / issues / measures / kpis
@@ -223,6 +215,10 @@ class Change:
     @property
     def kind_ja(self) -> str:
         return {"added": "追加", "removed": "削除", "changed": "変更"}[self.kind]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"section": self.section, "key": self.key, "kind": self.kind, "before": self.before,
+                "after": self.after}
 
 
 SECTION_LABELS_JA = {"header": "基本情報", "model_types": "地域ビジョン（類型）", "issues": "社会課題",

@@ -21,15 +21,16 @@ from sqlalchemy.orm import Session
 from digiden.domain.access import (
     ALL_SCOPES,
     READ,
-    WRITE,
     Principal,
     Role,
     can_manage_accounts,
+    require,
 )
 from digiden.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SignInRequired
 from digiden.domain.text import bounded
 from digiden.services import audit
 from digiden.services.uow import UnitOfWork
+from digiden.store.db import as_utc
 from digiden.store.models import ApiToken, OrgUnit, UserAccount, WebSession
 
 MAX_FAILURES = 5
@@ -85,6 +86,12 @@ class UserView:
     def role_ja(self) -> str:
         return self.role.label_ja
 
+    def as_dict(self) -> dict[str, object]:
+        return {"username": self.username, "display_name": self.display_name, "role": self.role.value,
+                "org_unit": self.org_code, "ministry": self.ministry, "disabled": self.disabled,
+                "locked_until": _iso(self.locked_until), "created_at": self.created_at.isoformat(),
+                "synthetic": self.synthetic}
+
 
 @dataclass(frozen=True)
 class TokenView:
@@ -97,6 +104,17 @@ class TokenView:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+
+    def as_dict(self) -> dict[str, object]:
+        """Never the secret: it is shown once, when the token is made."""
+        return {"id": self.id, "username": self.username, "name": self.name, "prefix": self.prefix,
+                "scopes": self.scopes, "created_at": self.created_at.isoformat(),
+                "expires_at": _iso(self.expires_at), "revoked_at": _iso(self.revoked_at),
+                "last_used_at": _iso(self.last_used_at)}
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None
 
 
 def principal_of(session: Session, user: UserAccount, scopes: frozenset[str] = ALL_SCOPES) -> Principal:
@@ -115,9 +133,9 @@ def _view(session: Session, u: UserAccount) -> UserView:
 
 
 def _require_admin(p: Principal) -> None:
-    if not can_manage_accounts(p):
-        raise PermissionDenied("only a national administrator manages accounts",
-                               message_ja="アカウントの管理は国の管理者だけが行えます")
+    require(p, can_manage_accounts(p), message="only a national administrator manages accounts",
+            message_ja="アカウントの管理は国の管理者だけが行えます",
+            sign_in_ja="アカウントの管理にはサインインが必要です")
 
 
 def check_password(password: str) -> None:
@@ -228,7 +246,7 @@ def sign_in(uow: UnitOfWork, username: str, password: str, *, now: datetime) -> 
             except (VerificationError, InvalidHashError):
                 pass
             raise SignInFailed()
-        locked = u.locked_until is not None and _aware(u.locked_until) > now
+        locked = u.locked_until is not None and as_utc(u.locked_until) > now
         try:
             ok = bool(password) and len(password) <= MAX_PASSWORD and _hasher.verify(u.password_hash, password)
         except (VerificationError, InvalidHashError):
@@ -259,11 +277,6 @@ def sign_in(uow: UnitOfWork, username: str, password: str, *, now: datetime) -> 
         return secret, csrf, p
 
 
-def _aware(t: datetime) -> datetime:
-    from datetime import UTC
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
-
-
 def session_principal(uow: UnitOfWork, secret: str, *, now: datetime) -> tuple[Principal, str] | None:
     """The principal and CSRF token of a live session, or None (unknown, tampered, expired,
     signed out, or the account disabled)."""
@@ -272,7 +285,7 @@ def session_principal(uow: UnitOfWork, secret: str, *, now: datetime) -> tuple[P
     with uow:
         s = uow.session
         ws = s.scalars(select(WebSession).where(WebSession.token_hash == digest(secret))).one_or_none()
-        if ws is None or ws.ended_at is not None or _aware(ws.expires_at) <= now:
+        if ws is None or ws.ended_at is not None or as_utc(ws.expires_at) <= now:
             return None
         u = s.get(UserAccount, ws.user_id)
         if u is None or u.disabled_at is not None:
@@ -364,7 +377,7 @@ def token_principal(uow: UnitOfWork, secret: str, *, now: datetime) -> Principal
     with uow:
         s = uow.session
         t = s.scalars(select(ApiToken).where(ApiToken.token_hash == digest(secret))).one_or_none()
-        if t is None or t.revoked_at is not None or (t.expires_at is not None and _aware(t.expires_at) <= now):
+        if t is None or t.revoked_at is not None or (t.expires_at is not None and as_utc(t.expires_at) <= now):
             return None
         u = s.get(UserAccount, t.user_id)
         if u is None or u.disabled_at is not None:
@@ -382,7 +395,3 @@ def user_principal(uow: UnitOfWork, username: str) -> Principal:
         if u.disabled_at is not None:
             raise PermissionDenied(f"user {u.username} is disabled", message_ja=f"ユーザー {u.username} は無効です")
         return principal_of(uow.session, u)
-
-
-__all__ = ["WRITE", "create_token", "create_user", "list_tokens", "list_users", "revoke_token",
-           "session_principal", "set_disabled", "sign_in", "sign_out", "token_principal", "user_principal"]

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from digiden.domain.access import Principal
+from digiden.domain.access import Principal, can_manage_accounts, require
 from digiden.domain.calendar import AsOf, Precision, fiscal_year_end, fiscal_year_start
 from digiden.domain.errors import NotFound
 from digiden.domain.progress import (
@@ -23,7 +23,8 @@ from digiden.domain.progress import (
     combine,
 )
 from digiden.domain.quantities import Qualifier, format_quantity
-from digiden.domain.text import match_key
+from digiden.domain.text import bounded, match_key
+from digiden.services import audit
 from digiden.services.reference import NATION_CODE
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import Area, Kpi, KpiBlock, ModelType, Observation, OrgUnit, SeriesRollup, Target
@@ -425,13 +426,8 @@ def find_kpi(session: Session, code_or_name: str) -> Kpi:
 def assign_ministry(uow: UnitOfWork, actor: Principal, code: str, ministry: str, *, now: datetime) -> str | None:
     """Make a ministry responsible for a KPI: its editors may then record the KPI's values.
     An empty ministry removes the assignment. National administrators only; audited."""
-    from digiden.domain.access import can_manage_accounts
-    from digiden.domain.errors import PermissionDenied
-    from digiden.domain.text import bounded
-    from digiden.services import audit
-    if not can_manage_accounts(actor):
-        raise PermissionDenied("only a national administrator assigns KPIs to ministries",
-                               message_ja="KPIの担当府省は国の管理者だけが設定できます")
+    require(actor, can_manage_accounts(actor), message="only a national administrator assigns KPIs to ministries",
+            message_ja="KPIの担当府省は国の管理者だけが設定できます", sign_in_ja="サインインが必要です")
     m = bounded(ministry, 64, field="ministry", label_ja="府省名") or None
     with uow:
         s = uow.session

@@ -9,14 +9,16 @@ figure (the reported actuals), where there is one, is shown beside it with the d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from digiden.domain.errors import NotFound
 from digiden.domain.local import FACT_LABELS_JA, Fact, MeasureFacts, MeasureKind, MeasureState, Status, facts_of
+from digiden.services.localgov import KINDS
 from digiden.services.uow import UnitOfWork
+from digiden.store.db import as_utc
 from digiden.store.models import (
     Kpi,
     LocalMeasure,
@@ -120,19 +122,10 @@ def computed(uow: UnitOfWork, kpi_code: str) -> ComputedKpi:
         return _computed(s, k)
 
 
-def computed_all(uow: UnitOfWork) -> list[ComputedKpi]:
-    with uow:
-        s = uow.session
-        rows = s.scalars(select(Kpi).where(Kpi.local_fact.is_not(None)).order_by(Kpi.position))
-        return [_computed(s, k) for k in rows]
-
-
 def _computed(s: Session, k: Kpi) -> ComputedKpi:
     fact = Fact(k.local_fact or "")
     municipal_only = k.unit in MUNICIPAL_UNITS
-    kinds = {"city", "town", "village", "special_ward", "designated_city"}
-    if not municipal_only:
-        kinds.add("prefecture")
+    kinds = set(KINDS) - ({"prefecture"} if municipal_only else set())
     units = {o.id: o for o in s.scalars(select(OrgUnit).where(OrgUnit.kind.in_(sorted(kinds))))}
     prefs = {o.prefecture_code: o.name for o in s.scalars(select(OrgUnit).where(OrgUnit.kind == "prefecture"))}
     accepted, facts = _facts_by_org(s)
@@ -154,7 +147,7 @@ def _computed(s: Session, k: Kpi) -> ComputedKpi:
     reported = s.scalars(select(Observation).where(Observation.kpi_id == k.id, Observation.org_unit_id == nation,
                                                   Observation.breakdown == "")
                          .order_by(Observation.as_of.desc()).limit(1)).first()
-    times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in (o.accepted_at for o in orgs) if t is not None]
+    times = [as_utc(o.accepted_at) for o in orgs if o.accepted_at is not None]
     return ComputedKpi(k.code, k.name, k.unit, fact, FACT_LABELS_JA[fact], len(orgs), denominator,
                        max(times) if times else None, orgs, rollup,
                        reported.value if reported else None, reported.as_of.isoformat() if reported else None,

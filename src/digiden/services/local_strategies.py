@@ -14,19 +14,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from digiden.domain import access
-from digiden.domain.access import OrgRef, Principal, Role
+from digiden.domain.access import OrgRef, Principal, require_signed_in
 from digiden.domain.calendar import YearKind, parse_year
-from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound, PermissionDenied, SignInRequired
+from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound, PermissionDenied
 from digiden.domain.local import (
     SUPPORT_LABELS_JA,
     Action,
     Change,
-    MeasureFacts,
     MeasureKind,
     MeasureState,
     Status,
     diff,
-    facts_of,
     needs_comment,
     transition,
 )
@@ -235,6 +233,13 @@ class RevisionRef:
     def status_ja(self) -> str:
         return self.status.label_ja
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"org_unit": self.org_code, "name": self.org_name, "revision": self.revision,
+                "fiscal_year": self.fiscal_year, "title": self.title, "status": self.status.value,
+                "status_ja": self.status_ja, "version": self.version, "updated_at": self.updated_at.isoformat(),
+                "accepted_at": self.accepted_at.isoformat() if self.accepted_at else None,
+                "synthetic": self.synthetic}
+
 
 @dataclass(frozen=True)
 class MeasureView:
@@ -293,8 +298,12 @@ class RevisionDetail:
     can_edit: bool
     created_by: str
 
-    def snapshot(self) -> dict[str, Any]:
-        return snapshot_of(self)
+    def as_dict(self) -> dict[str, Any]:
+        return self.ref.as_dict() | input_of(self) | {
+            "reviews": [{"action": r.action.value, "from": r.from_status.value, "to": r.to_status.value,
+                         "actor": r.actor, "comment": r.comment, "at": r.at.isoformat()} for r in self.reviews],
+            "revisions": [r.as_dict() for r in self.revisions],
+            "allowed_actions": [a.value for a in self.actions], "can_edit": self.can_edit}
 
 
 def snapshot_of(d: RevisionDetail) -> dict[str, Any]:
@@ -449,8 +458,7 @@ def _require_edit(p: Principal, o: OrgUnit) -> None:
     org = org_ref(o)
     if access.can_edit_local(p, org):
         return
-    if not p.signed_in:
-        raise SignInRequired("sign in to edit a local strategy", message_ja="編集にはサインインが必要です")
+    require_signed_in(p, "編集にはサインインが必要です")
     if may_see(p, org, Status.SUBMITTED) or may_see(p, org, Status.DRAFT):
         raise PermissionDenied(f"{p.name} may not edit {o.code}'s strategy",
                                message_ja="この団体の地方版総合戦略を編集する権限がありません")
@@ -572,6 +580,7 @@ def act(uow: UnitOfWork, p: Principal, org_code: str, revision: int, action: str
     except ValueError:
         raise InvalidInput(f"unknown action {action!r}", message_ja=f"不明な操作です: {action}",
                            field="action") from None
+    require_signed_in(p, "審査・承認の操作にはサインインが必要です")
     text = bounded(comment, TEXT_MAX, field="comment", label_ja="コメント", required=needs_comment(a))
     with uow:
         s = uow.session
@@ -593,7 +602,7 @@ def act(uow: UnitOfWork, p: Principal, org_code: str, revision: int, action: str
             raise Conflict("the revision changed since you opened it", message_ja=(
                 "開いた後に内容が変わりました。読み込み直してから操作してください"), field="version")
         ls.status, ls.version, ls.updated_at = new.value, ls.version + 1, now
-        if new is Status.SUBMITTED or (a is Action.SUBMIT):
+        if a is Action.SUBMIT:
             ls.submitted_at = now
         if new is Status.ACCEPTED:
             ls.accepted_at = now
@@ -669,6 +678,11 @@ class Inbox:
     def total(self) -> int:
         return len(self.waiting) + self.unread
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"waiting": [r.as_dict() for r in self.waiting], "counts": self.counts, "unread": self.unread,
+                "notifications": [{"id": n.id, "at": n.at.isoformat(), "message": n.message, "org_unit": n.org_code,
+                                   "revision": n.revision, "read": n.read} for n in self.notifications]}
+
 
 def _recipient_filter(p: Principal) -> Any:
     if p.is_admin:
@@ -682,8 +696,7 @@ def inbox(uow: UnitOfWork, p: Principal, *, limit: int = 50) -> Inbox:
     """What waits for the principal: submissions to review (prefecture: its municipalities;
     nation: everything approved by a prefecture), returned revisions to fix (owner), and the
     messages addressed to the principal's local government or to the nation."""
-    if not p.signed_in:
-        return Inbox((), (), 0)
+    require_signed_in(p, "受信箱を見るにはサインインしてください")
     with uow:
         s = uow.session
         waiting: list[RevisionRef] = []
@@ -724,6 +737,7 @@ def inbox(uow: UnitOfWork, p: Principal, *, limit: int = 50) -> Inbox:
 
 def mark_read(uow: UnitOfWork, p: Principal, *, now: datetime, ids: Sequence[int] | None = None) -> int:
     """Mark the principal's messages read (all, or the given ones). Others' are untouched."""
+    require_signed_in(p, "受信箱を使うにはサインインしてください")
     cond = _recipient_filter(p)
     if cond is None or not p.can_write_at_all:
         raise PermissionDenied("no inbox", message_ja="受信箱がありません")
@@ -741,16 +755,6 @@ def mark_read(uow: UnitOfWork, p: Principal, *, now: datetime, ids: Sequence[int
                          org_unit_id=p.org_unit_id, summary=f"通知を既読にしました（{n}件）")
         uow.commit()
         return n
-
-
-def measure_facts(ls: LocalStrategy) -> list[MeasureFacts]:
-    return [MeasureFacts(MeasureKind(m.kind), m.digital, MeasureState(m.state), m.start_fy) for m in ls.measures]
-
-
-__all__ = ["Role", "act", "diff_revisions", "facts_of", "get", "inbox", "input_of", "list_revisions",
-           "mark_read", "parse_input", "save"]
-
-
 @dataclass(frozen=True)
 class Choices:
     """What the edit form offers: the strategy's fields, model types and national KPIs."""

@@ -153,13 +153,14 @@ def list_all(uow: UnitOfWork) -> list[OrgUnitView]:
 
 
 def resolve_org(session: Session, code: str) -> OrgUnit:
-    """The local government (or the nation, 'JP') with this code, as typed (5 or 6 digits)."""
+    """The local government with this code as typed (5 or 6 digits), or the nation for 'JP' or
+    nothing."""
     text = (code or "").strip()
-    key = "JP" if text.upper() == "JP" else normalize_code(text)
+    key = "JP" if not text or text.upper() == "JP" else normalize_code(text)
     o = session.scalars(select(OrgUnit).where(OrgUnit.code == key)).one_or_none()
     if o is None:
-        raise NotFound(f"no local government has code {key}",
-                       message_ja=f"団体コード {key} の地方公共団体はありません", field="org_unit")
+        raise NotFound(f"unknown local government code {key}",
+                       message_ja=f"団体コード {key} の地方公共団体は見つかりません", field="org_unit")
     return o
 
 

@@ -6,16 +6,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from digiden.domain.access import Principal, can_write_observation
+from digiden.domain.access import Principal, can_import, can_write_observation, require, require_signed_in
 from digiden.domain.calendar import parse_as_of
-from digiden.domain.codes import normalize_code
-from digiden.domain.errors import InvalidInput, NotFound, PermissionDenied
+from digiden.domain.errors import InvalidInput, PermissionDenied
 from digiden.domain.quantities import Qualifier, parse_value, value_problem
 from digiden.domain.text import clean_text
 from digiden.services import audit
 from digiden.services.kpis import ObservationView, find_kpi, observation_view
+from digiden.services.localgov import resolve_org
 from digiden.services.reference import NATION_CODE, observation_snapshot
 from digiden.services.uow import UnitOfWork
 from digiden.store import bulk
@@ -39,20 +38,6 @@ class ObservationInput:
     note: str = ""
 
 
-def _org_unit(session: Session, code: str) -> OrgUnit:
-    text = (code or "").strip()
-    if not text or text.upper() == NATION_CODE:
-        key = NATION_CODE
-    else:
-        key = normalize_code(text)
-    unit = session.scalars(select(OrgUnit).where(OrgUnit.code == key)).one_or_none()
-    if unit is None:
-        raise NotFound(f"unknown local government code {key}",
-                       message_ja=f"団体コード {key} の地方公共団体は見つかりません",
-                       field="org_unit")
-    return unit
-
-
 def validate_value(kpi: Kpi, text: str) -> tuple[float, Qualifier]:
     """Parse a value as typed (１，０００ / 2万人強 / 12.5%) and check it fits the KPI's unit."""
     if not str(text or "").strip():
@@ -64,6 +49,15 @@ def validate_value(kpi: Kpi, text: str) -> tuple[float, Qualifier]:
     return value, qualifier
 
 
+def require_may_record(actor: Principal) -> None:
+    """Who may open the values form at all (the right to each KPI is checked on saving)."""
+    require(actor, can_import(actor),
+            message="national KPI values are kept by national administrators and ministry editors",
+            message_ja="国のKPIの実績値は国の管理者・担当府省の担当者が登録します。"
+                       "自団体の取組は「地方版総合戦略」に登録してください",
+            sign_in_ja="実績値の登録にはサインインが必要です")
+
+
 def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: Principal,
                     now: datetime, today: date) -> tuple[ObservationView, bool]:
     """Record a value; returns the observation and whether it was new (else it was updated).
@@ -71,6 +65,7 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: Principal
     Every field is checked before anything is written; the change and its audit event commit
     together.
     """
+    require_signed_in(actor, "値の登録にはサインインが必要です")
     with uow:
         s = uow.session
         kpi = find_kpi(s, data.kpi)
@@ -79,7 +74,7 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: Principal
                                    message_ja=("このKPIの値を登録する権限がありません"
                                                "（国の管理者、またはこのKPIを担当する府省の担当者のみ）"),
                                    field="kpi")
-        unit = _org_unit(s, data.org_unit)
+        unit = resolve_org(s, data.org_unit)
         as_of = parse_as_of(data.as_of) if str(data.as_of or "").strip() else None
         if as_of is None:
             raise InvalidInput("as-of date is required", message_ja="時点（日付）を入力してください",
@@ -166,7 +161,7 @@ def list_observations(uow: UnitOfWork, *, kpi: str | None = None, org_unit: str 
         if org_unit:
             # KPI ids as an IN-list let the (kpi, org_unit, …) index serve this lookup.
             q = q.where(Observation.kpi_id.in_(select(Kpi.id)),
-                        Observation.org_unit_id == _org_unit(s, org_unit).id)
+                        Observation.org_unit_id == resolve_org(s, org_unit).id)
         if date_from:
             q = q.where(Observation.as_of >= _period_start(date_from, "date_from"))
         if date_to:

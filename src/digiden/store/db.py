@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+
+def as_utc(t: datetime) -> datetime:
+    """SQLite hands back DateTime(timezone=True) columns without their zone; everything digiden
+    stores is UTC, so say so before comparing with an aware clock."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from digiden.services.uow import UnitOfWork
 
@@ -23,3 +24,9 @@ def now(request: Request) -> datetime:
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+# The request-scoped parameters every route takes, declared once.
+Uow = Annotated[UnitOfWork, Depends(uow)]
+Today = Annotated[date, Depends(today)]
+Now = Annotated[datetime, Depends(now)]

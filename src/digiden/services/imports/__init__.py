@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from digiden.domain.access import Principal, can_import, can_write_observation
+from digiden.domain.access import Principal, can_import, can_write_observation, require, require_signed_in
 from digiden.domain.calendar import AsOf
 from digiden.domain.codes import normalize_code
 from digiden.domain.errors import DigidenError, InvalidInput, NotFound, PermissionDenied
@@ -269,13 +269,18 @@ def _saved_mapping(session: Any, name: str) -> dict[str, str]:
     return dict(m.mapping)
 
 
+def require_importer(actor: Principal) -> None:
+    """Who may import national KPI values at all (per-KPI rights are checked row by row)."""
+    require(actor, can_import(actor), message=f"{actor.name} may not import KPI observations",
+            message_ja="KPIの値の取込は国の管理者・府省の担当者だけが行えます",
+            sign_in_ja="取込にはサインインが必要です")
+
+
 def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: Principal, now: datetime,
                progress: Progress | None = None) -> ImportReport:
     """Import a file; all-or-nothing. Raises :class:`ImportFailed` (with the row-by-row
     report) when any row has an error; a dry run returns the report and writes nothing."""
-    if not can_import(actor):
-        raise PermissionDenied(f"{actor.name} may not import KPI observations",
-                               message_ja="KPIの値を取り込む権限がありません（国の管理者・府省の担当者のみ）")
+    require_importer(actor)
     name = options.file_name or path.name
     report = ImportReport(name, _sha256(path), dry_run=options.dry_run)
     with uow:
@@ -787,14 +792,17 @@ def _batch_view(s: Any, b: ImportBatch) -> BatchView:
                      b.shape, b.warnings, b.reverted_at, b.reverted_by, codes)
 
 
-def list_batches(uow: UnitOfWork, *, limit: int = 200) -> list[BatchView]:
+def list_batches(uow: UnitOfWork, actor: Principal, *, limit: int = 200) -> list[BatchView]:
+    """Import records name people and files: signed-in users only (as for the rest below)."""
+    require_signed_in(actor, "取込の記録の閲覧にはサインインが必要です")
     with uow:
         s = uow.session
         return [_batch_view(s, b) for b in s.scalars(
             select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit))]
 
 
-def get_batch(uow: UnitOfWork, batch_id: int) -> BatchView:
+def get_batch(uow: UnitOfWork, actor: Principal, batch_id: int) -> BatchView:
+    require_signed_in(actor, "取込の記録の閲覧にはサインインが必要です")
     with uow:
         b = uow.session.get(ImportBatch, batch_id)
         if b is None:
@@ -805,6 +813,7 @@ def get_batch(uow: UnitOfWork, batch_id: int) -> BatchView:
 
 def revert_batch(uow: UnitOfWork, batch_id: int, *, actor: Principal, now: datetime) -> BatchView:
     """Undo a whole import: remove what it created, restore what it overwrote."""
+    require_signed_in(actor, "取込の取消にはサインインが必要です")
     from digiden.store.models import ObservationChange
     with uow:
         s = uow.session
@@ -875,8 +884,9 @@ class ChangeView:
                 "after_source": self.after_source}
 
 
-def batch_changes(uow: UnitOfWork, batch_id: int, *, limit: int = 500) -> list[ChangeView]:
+def batch_changes(uow: UnitOfWork, actor: Principal, batch_id: int, *, limit: int = 500) -> list[ChangeView]:
     """The values a batch overwrote, with what it wrote instead (while it is applied)."""
+    require_signed_in(actor, "取込の記録の閲覧にはサインインが必要です")
     from digiden.store.models import ObservationChange
     with uow:
         rows = uow.session.execute(
@@ -892,7 +902,8 @@ def batch_changes(uow: UnitOfWork, batch_id: int, *, limit: int = 500) -> list[C
                 for k, o, n, a, bd, old, old_src, new, new_src, b in rows]
 
 
-def list_mappings(uow: UnitOfWork) -> list[dict[str, Any]]:
+def list_mappings(uow: UnitOfWork, actor: Principal) -> list[dict[str, Any]]:
+    require_signed_in(actor, "取込の記録の閲覧にはサインインが必要です")
     with uow:
         return [{"name": m.name, "mapping": m.mapping, "created_by": m.created_by,
                  "created_at": m.created_at.isoformat()}

@@ -3,22 +3,17 @@ counted from local records, and the model-region coverage. Access is decided in 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from digiden.domain.access import Principal
 from digiden.services import accounts, local_facts, local_strategies
-from digiden.services.local_strategies import Inbox, RevisionDetail, RevisionRef
-from digiden.services.uow import UnitOfWork
-from digiden.web import deps
 from digiden.web.auth import Actor
+from digiden.web.deps import Now, Uow
 
 router = APIRouter(prefix="/api/v1")
-Uow = Annotated[UnitOfWork, Depends(deps.uow)]
-Now = Annotated[datetime, Depends(deps.now)]
 
 
 def principal_dict(p: Principal) -> dict[str, Any]:
@@ -41,28 +36,21 @@ class UserIn(BaseModel):
     ministry: str = Field(default="", description="ministry (ministry editors)")
 
 
-def user_dict(u: accounts.UserView) -> dict[str, Any]:
-    return {"username": u.username, "display_name": u.display_name, "role": u.role.value,
-            "org_unit": u.org_code, "ministry": u.ministry, "disabled": u.disabled,
-            "locked_until": u.locked_until.isoformat() if u.locked_until else None,
-            "created_at": u.created_at.isoformat(), "synthetic": u.synthetic}
-
-
 @router.get("/users", tags=["accounts"], summary="Accounts (national administrators)")
 def users(uow: Uow, actor: Actor) -> list[dict[str, Any]]:
-    return [user_dict(u) for u in accounts.list_users(uow, actor)]
+    return [u.as_dict() for u in accounts.list_users(uow, actor)]
 
 
 @router.post("/users", tags=["accounts"], status_code=201, summary="Create an account")
 def create_user(body: UserIn, uow: Uow, actor: Actor, now: Now) -> dict[str, Any]:
-    return user_dict(accounts.create_user(uow, actor, username=body.username, password=body.password,
-                                          role=body.role, display_name=body.display_name,
-                                          org_unit=body.org_unit, ministry=body.ministry, now=now))
+    return accounts.create_user(uow, actor, username=body.username, password=body.password, role=body.role,
+                                display_name=body.display_name, org_unit=body.org_unit, ministry=body.ministry,
+                                now=now).as_dict()
 
 
 @router.post("/users/{username}/disable", tags=["accounts"], summary="Disable an account")
 def disable_user(username: str, uow: Uow, actor: Actor, now: Now) -> dict[str, Any]:
-    return user_dict(accounts.set_disabled(uow, actor, username, disabled=True, now=now))
+    return accounts.set_disabled(uow, actor, username, disabled=True, now=now).as_dict()
 
 
 class TokenIn(BaseModel):
@@ -72,16 +60,9 @@ class TokenIn(BaseModel):
     days: int | None = Field(default=None, ge=1, le=3650)
 
 
-def token_dict(t: accounts.TokenView) -> dict[str, Any]:
-    return {"id": t.id, "username": t.username, "name": t.name, "prefix": t.prefix, "scopes": t.scopes,
-            "created_at": t.created_at.isoformat(), "expires_at": t.expires_at.isoformat() if t.expires_at else None,
-            "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
-            "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None}
-
-
 @router.get("/tokens", tags=["accounts"], summary="API tokens (national administrators)")
 def tokens(uow: Uow, actor: Actor) -> list[dict[str, Any]]:
-    return [token_dict(t) for t in accounts.list_tokens(uow, actor)]
+    return [t.as_dict() for t in accounts.list_tokens(uow, actor)]
 
 
 @router.post("/tokens", tags=["accounts"], status_code=201,
@@ -89,44 +70,29 @@ def tokens(uow: Uow, actor: Actor) -> list[dict[str, Any]]:
 def create_token(body: TokenIn, uow: Uow, actor: Actor, now: Now) -> dict[str, Any]:
     secret, view = accounts.create_token(uow, actor, username=body.username, name=body.name, scopes=body.scopes,
                                          days=body.days, now=now)
-    return token_dict(view) | {"token": secret}
+    return view.as_dict() | {"token": secret}
 
 
 @router.post("/tokens/{token_id}/revoke", tags=["accounts"], summary="Revoke an API token")
 def revoke_token(token_id: int, uow: Uow, actor: Actor, now: Now) -> dict[str, Any]:
-    return token_dict(accounts.revoke_token(uow, actor, token_id, now=now))
+    return accounts.revoke_token(uow, actor, token_id, now=now).as_dict()
 
 
 # ---------------------------------------------------------------- local strategies
-
-
-def ref_dict(r: RevisionRef) -> dict[str, Any]:
-    return {"org_unit": r.org_code, "name": r.org_name, "revision": r.revision, "fiscal_year": r.fiscal_year,
-            "title": r.title, "status": r.status.value, "status_ja": r.status_ja, "version": r.version,
-            "updated_at": r.updated_at.isoformat(), "accepted_at": r.accepted_at.isoformat() if r.accepted_at else None,
-            "synthetic": r.synthetic}
-
-
-def detail_dict(d: RevisionDetail) -> dict[str, Any]:
-    return ref_dict(d.ref) | local_strategies.input_of(d) | {
-        "reviews": [{"action": r.action.value, "from": r.from_status.value, "to": r.to_status.value,
-                     "actor": r.actor, "comment": r.comment, "at": r.at.isoformat()} for r in d.reviews],
-        "revisions": [ref_dict(r) for r in d.revisions],
-        "allowed_actions": [a.value for a in d.actions], "can_edit": d.can_edit}
 
 
 @router.get("/local-strategies", tags=["local strategies"],
             summary="The newest revision you may see of each local government's strategy")
 def list_local(uow: Uow, actor: Actor, prefecture: str | None = None, status: str | None = None,
                q: Annotated[str, Query(max_length=50)] = "") -> list[dict[str, Any]]:
-    return [ref_dict(r) for r in local_strategies.list_revisions(uow, actor, prefecture=prefecture, status=status,
+    return [r.as_dict() for r in local_strategies.list_revisions(uow, actor, prefecture=prefecture, status=status,
                                                                  q=q)]
 
 
 @router.get("/local-strategies/{code}", tags=["local strategies"],
             summary="A local strategy (the newest visible revision, or ?revision=N)")
 def get_local(code: str, uow: Uow, actor: Actor, revision: int | None = None) -> dict[str, Any]:
-    return detail_dict(local_strategies.get(uow, actor, code, revision))
+    return local_strategies.get(uow, actor, code, revision).as_dict()
 
 
 @router.put("/local-strategies/{code}", tags=["local strategies"],
@@ -135,8 +101,8 @@ def get_local(code: str, uow: Uow, actor: Actor, revision: int | None = None) ->
 def save_local(code: str, uow: Uow, actor: Actor, now: Now,
                body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     version = body.get("version")
-    return detail_dict(local_strategies.save(uow, actor, code, body, now=now,
-                                             expected_version=int(version) if isinstance(version, int) else None))
+    return local_strategies.save(uow, actor, code, body, now=now,
+                                 expected_version=int(version) if isinstance(version, int) else None).as_dict()
 
 
 class ActionIn(BaseModel):
@@ -148,28 +114,18 @@ class ActionIn(BaseModel):
 @router.post("/local-strategies/{code}/revisions/{revision}/actions", tags=["local strategies"],
              summary="Submit, approve, accept, return or re-open a revision")
 def act_local(code: str, revision: int, body: ActionIn, uow: Uow, actor: Actor, now: Now) -> dict[str, Any]:
-    return detail_dict(local_strategies.act(uow, actor, code, revision, body.action, now=now, comment=body.comment,
-                                            expected_version=body.version))
+    return local_strategies.act(uow, actor, code, revision, body.action, now=now, comment=body.comment,
+                                expected_version=body.version).as_dict()
 
 
 @router.get("/local-strategies/{code}/diff", tags=["local strategies"], summary="What changed between two revisions")
 def diff_local(code: str, a: int, b: int, uow: Uow, actor: Actor) -> list[dict[str, Any]]:
-    return [{"section": c.section, "key": c.key, "kind": c.kind, "before": c.before, "after": c.after}
-            for c in local_strategies.diff_revisions(uow, actor, code, a, b)]
-
-
-def inbox_dict(i: Inbox) -> dict[str, Any]:
-    return {"waiting": [ref_dict(r) for r in i.waiting], "counts": i.counts, "unread": i.unread,
-            "notifications": [{"id": n.id, "at": n.at.isoformat(), "message": n.message, "org_unit": n.org_code,
-                               "revision": n.revision, "read": n.read} for n in i.notifications]}
+    return [c.as_dict() for c in local_strategies.diff_revisions(uow, actor, code, a, b)]
 
 
 @router.get("/inbox", tags=["local strategies"], summary="What waits for you, and your messages")
 def get_inbox(uow: Uow, actor: Actor) -> dict[str, Any]:
-    if not actor.signed_in:
-        from digiden.domain.errors import SignInRequired
-        raise SignInRequired("sign in or send an API token", message_ja="サインインが必要です")
-    return inbox_dict(local_strategies.inbox(uow, actor))
+    return local_strategies.inbox(uow, actor).as_dict()
 
 
 @router.post("/inbox/read", tags=["local strategies"], summary="Mark your messages read")

@@ -4,28 +4,24 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from digiden.domain.access import can_import
-from digiden.domain.errors import DigidenError, InvalidInput, PermissionDenied, SignInRequired
+from digiden.domain.errors import DigidenError, InvalidInput
 from digiden.domain.progress import MilestoneReport, Status
 from digiden.services import audit, kpis, local_facts, localgov, observations, strategies
 from digiden.services.uow import UnitOfWork
-from digiden.web import deps
 from digiden.web.auth import Actor
 from digiden.web.charts import ChartSeries, line_chart
+from digiden.web.deps import Now, Today, Uow
 from digiden.web.geo import JapanMap, color_for, japan_map
 from digiden.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-Uow = Annotated[UnitOfWork, Depends(deps.uow)]
-Today = Annotated[date, Depends(deps.today)]
-Now = Annotated[datetime, Depends(deps.now)]
 
 METHOD_SUMMARY = (
     "進捗は Open SDG（英国統計局・カナダ統計局）の方法に基づき、最初の観測値から最新値までの"
@@ -310,12 +306,7 @@ FORM_FIELDS = ("kpi", "org_unit", "as_of", "value", "breakdown", "qualifier", "s
 
 @router.get("/observations/new", response_class=HTMLResponse)
 def observation_form(request: Request, uow: Uow, today: Today, actor: Actor, kpi: str = "") -> HTMLResponse:
-    if not actor.signed_in:
-        raise SignInRequired("sign in to record values", message_ja="実績値の登録にはサインインが必要です")
-    if not can_import(actor):
-        raise PermissionDenied("national KPI values are kept by national administrators and ministry editors",
-                               message_ja="国のKPIの実績値は国の管理者・担当府省の担当者が登録します。"
-                                          "自団体の取組は「地方版総合戦略」に登録してください")
+    observations.require_may_record(actor)
     ctx = ObservationFormContext("実績値の登録", tuple(kpis.list_kpis(uow, today=today)),
                                  {"kpi": kpi, "org_unit": "JP"})
     return render(request, "observations/new.html", ctx)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from digiden.domain.access import Principal, can_import
-from digiden.domain.errors import DigidenError, InvalidInput, NotFound, PermissionDenied, SignInRequired
+from digiden.domain.access import Principal, may_follow_job
+from digiden.domain.errors import DigidenError, InvalidInput, NotFound
 from digiden.services import audit, exports, kpis, validation
 from digiden.services.imports import (
     BatchView,
@@ -21,20 +21,18 @@ from digiden.services.imports import (
     get_batch,
     list_batches,
     list_mappings,
+    require_importer,
     revert_batch,
     run_import,
 )
 from digiden.services.uow import UnitOfWork
-from digiden.web import deps
 from digiden.web.api.imports import export_response, save_upload
 from digiden.web.auth import Actor
+from digiden.web.deps import Now, Today, Uow
 from digiden.web.jobs import Job, new_id
 from digiden.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-Uow = Annotated[UnitOfWork, Depends(deps.uow)]
-Today = Annotated[date, Depends(deps.today)]
-Now = Annotated[datetime, Depends(deps.now)]
 
 
 @dataclass(frozen=True)
@@ -46,30 +44,17 @@ class ImportFormContext:
     error: DigidenError | None = None
 
 
-def _form(request: Request, uow: UnitOfWork, today: date, error: DigidenError | None = None,
+def _form(request: Request, uow: UnitOfWork, today: date, actor: Principal, error: DigidenError | None = None,
           status: int = 200) -> HTMLResponse:
     ctx = ImportFormContext("ファイルの取込", tuple(kpis.list_kpis(uow, today=today)),
-                            tuple(list_mappings(uow)), tuple(list_batches(uow, limit=20)), error)
+                            tuple(list_mappings(uow, actor)), tuple(list_batches(uow, actor, limit=20)), error)
     return render(request, "imports/index.html", ctx, status_code=status)
 
 
 @router.get("/imports", response_class=HTMLResponse)
 def import_page(request: Request, uow: Uow, today: Today, actor: Actor) -> HTMLResponse:
-    _may_import(actor)
-    return _form(request, uow, today)
-
-
-def _may_import(actor: Principal) -> None:
-    if not actor.signed_in:
-        raise SignInRequired("sign in to import", message_ja="取込にはサインインが必要です")
-    if not can_import(actor):
-        raise PermissionDenied("only national administrators and ministry editors import KPI values",
-                               message_ja="KPIの値の取込は国の管理者・府省の担当者だけが行えます")
-
-
-def _staff(actor: Principal) -> None:
-    if not actor.signed_in:
-        raise SignInRequired("sign in to see import batches", message_ja="取込の記録の閲覧にはサインインが必要です")
+    require_importer(actor)
+    return _form(request, uow, today, actor)
 
 
 def _run(request: Request, job: Job) -> None:
@@ -102,14 +87,14 @@ def import_submit(
     mapping: Annotated[str, Form()] = "", save_mapping: Annotated[str, Form()] = "",
     source: Annotated[str, Form()] = "", dry_run: Annotated[str, Form()] = "",
 ) -> Response:
-    _may_import(actor)
+    require_importer(actor)
     if file is None or not file.filename:
-        return _form(request, uow, today, InvalidInput("choose a file", message_ja="ファイルを選んでください",
+        return _form(request, uow, today, actor, InvalidInput("choose a file", message_ja="ファイルを選んでください",
                                                        field="file"), 422)
     try:
         path = save_upload(file)
     except DigidenError as e:
-        return _form(request, uow, today, e, e.status_code)
+        return _form(request, uow, today, actor, e, e.status_code)
     options = ImportOptions(dry_run=bool(dry_run), kpi=kpi or None, encoding=encoding or None,
                             sheet=sheet or None, mapping_name=mapping or None,
                             save_mapping=save_mapping or None, source_title=source or None,
@@ -132,7 +117,7 @@ class JobContext:
 @router.get("/imports/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(job_id: str, request: Request, actor: Actor) -> HTMLResponse:
     job = request.app.state.jobs.get(job_id)
-    if job is None or (job.actor.name != actor.name and not actor.is_admin):
+    if job is None or not may_follow_job(actor, job.actor):
         raise NotFound("no such import job",
                        message_ja="その取込処理は見つかりません（サーバーの再起動で消えた可能性があります）")
     ctx = JobContext(f"取込: {job.file_name}", job)
@@ -142,7 +127,7 @@ def job_page(job_id: str, request: Request, actor: Actor) -> HTMLResponse:
 
 @router.post("/imports/jobs/{job_id}/apply", response_class=HTMLResponse)
 def job_apply(job_id: str, request: Request, actor: Actor) -> Response:
-    """Import for real the file a dry run checked (by whoever ran the dry run)."""
+    """Import for real the file a dry run checked: only whoever ran the dry run applies it."""
     job = request.app.state.jobs.get(job_id)
     if job is None or job.actor.name != actor.name:
         raise NotFound("no such import job", message_ja="その取込処理は見つかりません")
@@ -163,16 +148,14 @@ class BatchContext:
 
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)
 def batch_page(batch_id: int, request: Request, uow: Uow, actor: Actor) -> HTMLResponse:
-    _staff(actor)
-    b = get_batch(uow, batch_id)
+    b = get_batch(uow, actor, batch_id)
     return render(request, "imports/batch.html",
                   BatchContext(f"取込 #{b.id}", b, tuple(audit.history(uow, actor, batch_id=batch_id)),
-                               tuple(batch_changes(uow, batch_id))))
+                               tuple(batch_changes(uow, actor, batch_id))))
 
 
 @router.post("/batches/{batch_id}/revert", response_class=HTMLResponse)
 def batch_revert(batch_id: int, request: Request, uow: Uow, now: Now, actor: Actor) -> Response:
-    _staff(actor)
     revert_batch(uow, batch_id, actor=actor, now=now)
     return RedirectResponse(f"/batches/{batch_id}", status_code=303)
 

@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from digiden.domain.access import Principal
 from digiden.domain.calendar import fiscal_year
-from digiden.domain.errors import DigidenError, SignInRequired
+from digiden.domain.errors import DigidenError
 from digiden.domain.local import (
     MEASURE_KIND_LABELS_JA,
     SECTION_LABELS_JA,
     STATUS_LABELS_JA,
     SUPPORT_LABELS_JA,
-    Action,
     Change,
     MeasureKind,
     MeasureState,
@@ -38,13 +35,11 @@ from digiden.web.auth import (
     cookie_args,
     prelogin_token,
 )
+from digiden.web.deps import Now, Today, Uow
 from digiden.web.geo import color_for, japan_map
 from digiden.web.pages import MapContext, render
 
 router = APIRouter(include_in_schema=False)
-Uow = Annotated[UnitOfWork, Depends(deps.uow)]
-Now = Annotated[datetime, Depends(deps.now)]
-Today = Annotated[date, Depends(deps.today)]
 
 BLANK_ROWS = 2
 
@@ -107,11 +102,6 @@ def logout(request: Request, uow: Uow, now: Now, actor: Actor) -> Response:
     return resp
 
 
-def _signed_in(actor: Principal) -> None:
-    if not actor.signed_in:
-        raise SignInRequired("sign in first", message_ja="サインインしてください")
-
-
 # ---------------------------------------------------------------- inbox
 
 
@@ -123,13 +113,11 @@ class InboxContext:
 
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox_page(request: Request, uow: Uow, actor: Actor) -> HTMLResponse:
-    _signed_in(actor)
     return render(request, "local/inbox.html", InboxContext("受信箱", local_strategies.inbox(uow, actor)))
 
 
 @router.post("/inbox/read")
 def inbox_read(uow: Uow, actor: Actor, now: Now) -> Response:
-    _signed_in(actor)
     local_strategies.mark_read(uow, actor, now=now)
     return RedirectResponse("/inbox", status_code=303)
 
@@ -179,7 +167,6 @@ def _view_ctx(d: RevisionDetail, done: str = "", error: DigidenError | None = No
 def local_act(code: str, revision: int, request: Request, uow: Uow, actor: Actor, now: Now,
               action: Annotated[str, Form()] = "", comment: Annotated[str, Form()] = "",
               version: Annotated[int | None, Form()] = None) -> Response:
-    _signed_in(actor)
     try:
         d = local_strategies.act(uow, actor, code, revision, action, now=now, comment=comment,
                                  expected_version=version)
@@ -219,7 +206,6 @@ def _edit_ctx(uow: UnitOfWork, code: str, name: str, v: dict[str, Any], version:
 
 @router.get("/local-governments/{code}/strategy/edit", response_class=HTMLResponse)
 def local_edit(code: str, request: Request, uow: Uow, actor: Actor, today: Today) -> HTMLResponse:
-    _signed_in(actor)
     v, version = local_strategies.editable_start(uow, actor, code, fiscal_year=fiscal_year(today))
     from digiden.services import localgov
     o = localgov.get(uow, code)
@@ -246,7 +232,6 @@ def form_to_doc(form: Any) -> dict[str, Any]:
 @router.post("/local-governments/{code}/strategy", response_class=HTMLResponse)
 async def local_save(code: str, request: Request, actor: Actor) -> Response:
     from fastapi.concurrency import run_in_threadpool
-    _signed_in(actor)
     form = await request.form()
     doc = form_to_doc(form)
     version_text = str(form.get("version") or "")
@@ -335,9 +320,6 @@ class UsersContext:
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(request: Request, uow: Uow, actor: Actor) -> HTMLResponse:
-    _signed_in(actor)
     return render(request, "local/users.html", UsersContext(
         "アカウントとAPIトークン", tuple(accounts.list_users(uow, actor)), tuple(accounts.list_tokens(uow, actor))))
 
-
-__all__ = ["Action", "router"]
