@@ -43,7 +43,12 @@ def first_and_second_run(env: dict[str, str]) -> None:
     assert second.returncode == 0, second.stderr
     report = json.loads(second.stdout)
     assert report["created"] == {"observation": 0}
-    assert report["unchanged"] == {"org_unit": 1788, "strategy": 1, "observation": 21}
+    assert report["unchanged"] == {"org_unit": 1788, "strategy": 1, "observation": 21, "problem": 14,
+                                   "measure": 33, "fiscal_index": 1741, "adjacency": 8804,
+                                   "search_doc": 1833}
+    found = run(env, "search", "子育て支援", "--json")
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)[0]["id"] == "kodomo-katei-center"
     listing = run(env, "lg", "list", "--json")
     assert len(json.loads(listing.stdout)) == 1788
 

@@ -42,7 +42,8 @@ def test_a_second_load_changes_nothing(uow: UnitOfWork) -> None:
     report = init_reference_data(uow, actor="again", now=NOW)
     assert report.created == {"observation": 0}
     assert report.updated == {"observation": 0}
-    assert report.unchanged == {"org_unit": 1788, "strategy": 1, "observation": 21}
+    assert report.unchanged == {"org_unit": 1788, "strategy": 1, "observation": 21, "problem": 14,
+                                "measure": 33, "fiscal_index": 1741, "adjacency": 8804, "search_doc": 1833}
     with uow:
         s = uow.session
         assert s.scalar(select(func.count()).select_from(OrgUnit)) == 1789   # + the nation

@@ -182,3 +182,47 @@ def require(p: Principal, allowed: bool, *, message: str, message_ja: str, sign_
         return
     require_signed_in(p, sign_in_ja)
     raise PermissionDenied(message, message_ja=message_ja)
+
+
+# --- good practices, adoptions, collaboration groups -------------------------------------------
+
+def can_propose_practice(p: Principal, orgs: list[OrgRef]) -> bool:
+    """Write a practice (draft or submission) about these local governments: staff of one of
+    them, their prefecture, or the nation."""
+    if not p.can_write_at_all:
+        return False
+    if p.is_admin:
+        return True
+    if p.role not in (Role.MUNICIPALITY, Role.PREFECTURE) or not orgs:
+        return False
+    return any(owns(p, o) for o in orgs) or all(in_jurisdiction(p, o) for o in orgs)
+
+
+def can_publish_practice(p: Principal) -> bool:
+    """Review before publishing is the nation's (the menu book is a national publication)."""
+    return p.is_admin and p.can_write_at_all
+
+
+def can_see_unpublished_practice(p: Principal, orgs: list[OrgRef], created_by: str) -> bool:
+    return p.is_admin or (p.signed_in and p.name == created_by) or any(
+        owns(p, o) or in_jurisdiction(p, o) for o in orgs)
+
+
+def can_record_adoption(p: Principal, org: OrgRef) -> bool:
+    """横展開 is recorded by the adopting local government, its prefecture, or the nation."""
+    if not p.can_write_at_all or org.is_nation:
+        return False
+    return p.is_admin or (p.role in (Role.MUNICIPALITY, Role.PREFECTURE) and owns(p, org)) or (
+        in_jurisdiction(p, org) and p.role is Role.PREFECTURE)
+
+
+def can_save_group(p: Principal, members: list[OrgRef]) -> bool:
+    """A collaboration group is saved by one of its members, a prefecture over all of them,
+    or the nation."""
+    if not p.can_write_at_all:
+        return False
+    if p.is_admin:
+        return True
+    if p.role not in (Role.MUNICIPALITY, Role.PREFECTURE):
+        return False
+    return any(owns(p, m) for m in members) or all(in_jurisdiction(p, m) for m in members)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from digiden.domain.calendar import parse_as_of
@@ -36,6 +36,7 @@ from digiden.store.models import (
     Practice,
     PracticeModelType,
     PracticeOrgUnit,
+    SearchDoc,
     Strategy,
     Target,
 )
@@ -438,5 +439,17 @@ def init_reference_data(uow: UnitOfWork, *, actor: str, now: datetime,
         load_actuals(s, report, actor=actor, now=now)
         if progress:
             progress("reported actuals", 1, 1)
+        from digiden.services import catalogue, search
+        catalogue.load_catalogue(s, report, actor=actor, now=now)
+        catalogue.load_fiscal_indices(s, report)
+        catalogue.load_adjacency(s, report)
+        indexed = s.scalar(select(func.count()).select_from(SearchDoc)) or 0
+        touched = any(report.created.get(k) or report.updated.get(k)
+                      for k in ("org_unit", "strategy", "measure", "problem"))
+        if touched or not indexed:
+            built = search.rebuild(s, progress)
+            report.add("search_doc", "created", sum(built.documents.values()))
+        else:
+            report.add("search_doc", "unchanged", indexed)
         uow.commit()
     return report

@@ -137,8 +137,25 @@ class Practice(Base):
     partners: Mapped[list[Any]] = mapped_column(default=list)
     summary: Mapped[str] = mapped_column(Text, default="")
     origin: Mapped[str] = mapped_column(String(24), default="seed")
-    status: Mapped[str] = mapped_column(String(16), default="published")
+    # draft → submitted → published (or returned with a comment); the seed's are published
+    status: Mapped[str] = mapped_column(String(16), default="published", index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))   # the field (分野)
+    problem: Mapped[str] = mapped_column(Text, default="")
+    solution: Mapped[str] = mapped_column(Text, default="")
+    results: Mapped[str] = mapped_column(Text, default="")
+    result_figures: Mapped[list[Any]] = mapped_column(default=list)  # [{label, value, unit}]
+    fy_from: Mapped[int | None] = mapped_column(Integer)
+    fy_to: Mapped[int | None] = mapped_column(Integer)
+    support_text: Mapped[str] = mapped_column(Text, default="")      # national support, in words
+    sources: Mapped[list[Any]] = mapped_column(default=list)         # [{title, url}]
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    owner_org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class PracticeModelType(Base):
@@ -151,6 +168,145 @@ class PracticeOrgUnit(Base):
     __tablename__ = "practice_org_unit"
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), primary_key=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True)
+
+
+class Problem(Base):
+    """A social issue (社会課題) as a local government names it, mapped to strategy fields."""
+
+    __tablename__ = "problem"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(48), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    field_codes: Mapped[list[Any]] = mapped_column(default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Measure(Base):
+    """A national measure (施策) of the catalogue: who runs it, what support, for whom."""
+
+    __tablename__ = "measure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    ministry: Mapped[str] = mapped_column(String(64), index=True)
+    support: Mapped[str] = mapped_column(String(24))
+    eligible: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    in_seed: Mapped[bool] = mapped_column(Boolean, default=False)
+    field_codes: Mapped[list[Any]] = mapped_column(default=list)
+    problem_codes: Mapped[list[Any]] = mapped_column(default=list)
+    kpi_codes: Mapped[list[Any]] = mapped_column(default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RoadmapItem(Base):
+    """One fiscal year of a measure's roadmap (工程表)."""
+
+    __tablename__ = "roadmap_item"
+    __table_args__ = (UniqueConstraint("measure_id", "fiscal_year", name="uq_roadmap_item_year"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id"), index=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    milestone: Mapped[bool] = mapped_column(Boolean, default=False)
+    basis: Mapped[str] = mapped_column(String(24), default="period")  # period | kpi_target
+
+
+class PracticeMeasure(Base):
+    __tablename__ = "practice_measure"
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id"), primary_key=True)
+
+
+class Adoption(Base):
+    """横展開: a local government took up a practice (when, adapted how, with what result)."""
+
+    __tablename__ = "adoption"
+    __table_args__ = (UniqueConstraint("practice_id", "org_unit_id", name="uq_adoption_pair"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    adaptation: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FiscalIndex(Base):
+    """主要財政指標 of one municipality for one fiscal year (総務省)."""
+
+    __tablename__ = "fiscal_index"
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fiscal_strength: Mapped[float | None] = mapped_column(Float)          # 財政力指数
+    current_balance_ratio: Mapped[float | None] = mapped_column(Float)    # 経常収支比率 %
+    real_debt_service_ratio: Mapped[float | None] = mapped_column(Float)  # 実質公債費比率 %
+    future_burden_ratio: Mapped[float | None] = mapped_column(Float)      # 将来負担比率 %
+    laspeyres_index: Mapped[float | None] = mapped_column(Float)          # ラスパイレス指数
+
+
+class Adjacency(Base):
+    """Two municipalities that share a border (both directions are stored)."""
+
+    __tablename__ = "adjacency"
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True)
+    neighbour_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True)
+
+
+class SearchDoc(Base):
+    """One searchable record (measure, practice, local government) with its tokenised text.
+
+    The full-text index itself is SQLite FTS5 (`search_fts`, rowid = id) or, on PostgreSQL,
+    the `tsv` column with a GIN index; both are created by migration 0004."""
+
+    __tablename__ = "search_doc"
+    __table_args__ = (UniqueConstraint("kind", "ref_id", name="uq_search_doc_ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))          # measure | practice | local_government
+    ref_id: Mapped[int] = mapped_column(Integer)
+    ref_code: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    title_terms: Mapped[str] = mapped_column(Text, default="")
+    body_terms: Mapped[str] = mapped_column(Text, default="")
+    boost: Mapped[float] = mapped_column(Float, default=1.0)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SearchFacet(Base):
+    __tablename__ = "search_facet"
+    doc_id: Mapped[int] = mapped_column(ForeignKey("search_doc.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True)  # field|model_type|pref|support
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+Index("ix_search_facet_value", SearchFacet.facet, SearchFacet.value)
+
+
+class CollaborationGroup(Base):
+    """地域間連携: local governments working together on a shared social issue."""
+
+    __tablename__ = "collaboration_group"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    problem_code: Mapped[str | None] = mapped_column(String(48))
+    description: Mapped[str] = mapped_column(Text, default="")
+    initiatives: Mapped[list[Any]] = mapped_column(default=list)   # joint initiatives, in words
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    members: Mapped[list[CollaborationMember]] = relationship(cascade="all, delete-orphan")
+
+
+class CollaborationMember(Base):
+    __tablename__ = "collaboration_member"
+    group_id: Mapped[int] = mapped_column(ForeignKey("collaboration_group.id"), primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Kpi(Base):

@@ -37,6 +37,14 @@ class JapanMap:
     width: int
     height: int
     shapes: tuple[PrefShape, ...]
+    origin: tuple[float, float] = (0.0, 0.0)
+    scale: float = 1.0
+
+    def point(self, lat: float, lng: float) -> tuple[float, float]:
+        """A city hall's position on this map (same projection as the outlines)."""
+        kx = math.cos(math.radians(LAT0))
+        return (round((lng * kx - self.origin[0]) * self.scale, 1),
+                round((-lat - self.origin[1]) * self.scale, 1))
 
 
 def _decode_arcs(topo: dict) -> list[list[tuple[float, float]]]:  # type: ignore[type-arg]
@@ -110,7 +118,7 @@ def japan_map() -> JapanMap:
             if area > best[2]:
                 best = (sum(xs) / len(xs), sum(ys) / len(ys), area)
         shapes.append(PrefShape(code, names[code], "".join(parts), best[0], best[1]))
-    return JapanMap(WIDTH, height, tuple(shapes))
+    return JapanMap(WIDTH, height, tuple(shapes), (min_x, min_y), scale)
 
 
 SIMPLIFY_TOLERANCE = 1.2  # in half-pixels: invisible at the drawn size

@@ -1,0 +1,613 @@
+"""Good practices (優良事例): proposing, reviewing before publishing, importing from a file, and
+their spread (横展開: which local governments adopted them). Access is decided here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from digiden.domain import access
+from digiden.domain.access import Principal, require
+from digiden.domain.cp932 import from_cp932
+from digiden.domain.errors import Conflict, InvalidInput, NotFound
+from digiden.domain.text import bounded
+from digiden.services import audit
+from digiden.services.local_strategies import _fy, org_ref
+from digiden.services.uow import UnitOfWork
+from digiden.store.models import (
+    Adoption,
+    Area,
+    Measure,
+    ModelType,
+    OrgUnit,
+    Practice,
+    PracticeMeasure,
+    PracticeModelType,
+    PracticeOrgUnit,
+)
+
+TITLE_MAX = 200
+TEXT_MAX = 4000
+MAX_IMPORT_ROWS = 2000
+STATUS_JA = {"draft": "下書き", "submitted": "審査待ち", "published": "公開", "returned": "差戻し"}
+CSV_COLUMNS = ("title", "org_units", "field", "model_types", "problem", "solution", "results",
+               "fy_from", "fy_to", "support", "measures", "sources")
+
+
+# ---------------------------------------------------------------- input
+
+@dataclass(frozen=True)
+class PracticeIn:
+    title: str
+    org_units: tuple[str, ...]
+    field: str | None
+    model_types: tuple[str, ...]
+    problem: str
+    solution: str
+    results: str
+    fy_from: int | None
+    fy_to: int | None
+    support_text: str
+    measures: tuple[str, ...]
+    sources: tuple[tuple[str, str], ...]   # (title, url)
+    partners: tuple[str, ...] = ()
+
+
+def _codes(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        parts = value.replace("；", ";").replace("、", ";").replace(",", ";").split(";")
+    elif isinstance(value, Sequence):
+        parts = [str(v) for v in value]
+    else:
+        parts = [str(value)]
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+def _sources(value: object) -> tuple[tuple[str, str], ...]:
+    out = []
+    items: list[Any]
+    if isinstance(value, str):
+        items = [v for v in value.replace("；", ";").split(";") if v.strip()]
+    elif isinstance(value, Sequence):
+        items = list(value)
+    else:
+        items = []
+    for i, v in enumerate(items):
+        if isinstance(v, Mapping):
+            title, url = str(v.get("title") or "").strip(), str(v.get("url") or "").strip()
+        else:
+            text = str(v).strip()
+            title, url = (text, text) if text.startswith("http") else (text, "")
+        if url and not url.startswith(("http://", "https://")):
+            raise InvalidInput(f"sources[{i}].url must start with http(s)://",
+                               message_ja=f"出典{i + 1}のURLは http:// か https:// で始めてください",
+                               field=f"sources[{i}].url")
+        if title or url:
+            out.append((bounded(title or url, 300, field=f"sources[{i}].title", label_ja=f"出典{i + 1}"),
+                        bounded(url, 500, field=f"sources[{i}].url", label_ja=f"出典{i + 1}のURL")))
+    return tuple(out)
+
+
+def parse_input(doc: Mapping[str, Any]) -> PracticeIn:
+    """Check a practice as the form, the API or an import row gives it."""
+    if not isinstance(doc, Mapping):
+        raise InvalidInput("a practice is a mapping", message_ja="事例の形式が正しくありません")
+    fy_from = _fy(doc.get("fy_from"), "fy_from", "開始年度")
+    fy_to = _fy(doc.get("fy_to"), "fy_to", "終了年度")
+    if fy_from and fy_to and fy_to < fy_from:
+        raise InvalidInput("fy_to is before fy_from", message_ja="終了年度が開始年度より前です", field="fy_to")
+    units = _codes(doc.get("org_units"))
+    if not units:
+        raise InvalidInput("org_units: at least one local government code",
+                           message_ja="実施団体（団体コード）を1つ以上入力してください", field="org_units")
+    return PracticeIn(
+        title=bounded(doc.get("title"), TITLE_MAX, field="title", label_ja="事例の名称", required=True),
+        org_units=units,
+        field=str(doc.get("field") or "").strip() or None,
+        model_types=_codes(doc.get("model_types")),
+        problem=bounded(doc.get("problem"), TEXT_MAX, field="problem", label_ja="課題", required=True),
+        solution=bounded(doc.get("solution"), TEXT_MAX, field="solution", label_ja="デジタルによる解決策",
+                         required=True),
+        results=bounded(doc.get("results"), TEXT_MAX, field="results", label_ja="成果"),
+        fy_from=fy_from, fy_to=fy_to,
+        support_text=bounded(doc.get("support"), 1000, field="support", label_ja="活用した国の支援"),
+        measures=_codes(doc.get("measures")),
+        sources=_sources(doc.get("sources")),
+        partners=tuple(bounded(p, 100, field="partners", label_ja="連携先") for p in _codes(doc.get("partners"))),
+    )
+
+
+# ---------------------------------------------------------------- views
+
+@dataclass(frozen=True)
+class AdoptionView:
+    code: str
+    name: str
+    fiscal_year: int
+    adaptation: str
+    result: str
+    recorded_by: str
+    lat: float | None
+    lng: float | None
+    synthetic: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "name": self.name, "fiscal_year": self.fiscal_year,
+                "adaptation": self.adaptation, "result": self.result, "recorded_by": self.recorded_by,
+                "synthetic": self.synthetic}
+
+
+@dataclass(frozen=True)
+class PracticeView:
+    code: str
+    title: str
+    status: str
+    origin: str
+    place: str
+    org_units: tuple[tuple[str, str, float | None, float | None], ...]   # code, name, lat, lng
+    field: tuple[str, str] | None
+    model_types: tuple[tuple[str, str], ...]
+    problem: str
+    solution: str
+    results: str
+    fy_from: int | None
+    fy_to: int | None
+    support_text: str
+    measures: tuple[tuple[str, str], ...]
+    sources: tuple[tuple[str, str], ...]
+    partners: tuple[str, ...]
+    adoptions: tuple[AdoptionView, ...]
+    review_comment: str
+    created_by: str
+    version: int
+    synthetic: bool
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_JA.get(self.status, self.status)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "title": self.title, "status": self.status, "origin": self.origin,
+                "place": self.place,
+                "org_units": [{"code": c, "name": n} for c, n, _, _ in self.org_units],
+                "field": {"code": self.field[0], "name": self.field[1]} if self.field else None,
+                "model_types": [{"code": c, "name": n} for c, n in self.model_types],
+                "problem": self.problem, "solution": self.solution, "results": self.results,
+                "fy_from": self.fy_from, "fy_to": self.fy_to, "support": self.support_text,
+                "measures": [{"code": c, "title": t} for c, t in self.measures],
+                "sources": [{"title": t, "url": u} for t, u in self.sources],
+                "partners": list(self.partners),
+                "adoptions": [a.as_dict() for a in self.adoptions],
+                "review_comment": self.review_comment, "version": self.version,
+                "synthetic": self.synthetic}
+
+
+def place_of(s: Session, practice_ids: list[int]) -> dict[int, str]:
+    out: dict[int, list[str]] = {}
+    for pid, name in s.execute(select(PracticeOrgUnit.practice_id, OrgUnit.full_name)
+                               .join(OrgUnit, OrgUnit.id == PracticeOrgUnit.org_unit_id)
+                               .where(PracticeOrgUnit.practice_id.in_(practice_ids))
+                               .order_by(OrgUnit.code)):
+        out.setdefault(pid, []).append(name)
+    return {k: "・".join(v) for k, v in out.items()}
+
+
+def _units_of(s: Session, p: Practice) -> list[OrgUnit]:
+    return list(s.scalars(select(OrgUnit).join(PracticeOrgUnit, PracticeOrgUnit.org_unit_id == OrgUnit.id)
+                          .where(PracticeOrgUnit.practice_id == p.id).order_by(OrgUnit.code)))
+
+
+def _visible(p: Practice, principal: Principal, units: list[OrgUnit]) -> bool:
+    return p.status == "published" or access.can_see_unpublished_practice(
+        principal, [org_ref(u) for u in units], p.created_by)
+
+
+def _load(s: Session, code: str, principal: Principal) -> tuple[Practice, list[OrgUnit]]:
+    p = s.scalars(select(Practice).where(Practice.code == code)).one_or_none()
+    units = _units_of(s, p) if p else []
+    if p is None or not _visible(p, principal, units):
+        raise NotFound(f"no practice {code!r}", message_ja=f"事例「{code}」は見つかりません")
+    return p, units
+
+
+def _view(s: Session, p: Practice, units: list[OrgUnit]) -> PracticeView:
+    field = s.get(Area, p.area_id) if p.area_id else None
+    types = s.execute(select(ModelType.code, ModelType.name)
+                      .join(PracticeModelType, PracticeModelType.model_type_id == ModelType.id)
+                      .where(PracticeModelType.practice_id == p.id).order_by(ModelType.position)).all()
+    measures = s.execute(select(Measure.code, Measure.title)
+                         .join(PracticeMeasure, PracticeMeasure.measure_id == Measure.id)
+                         .where(PracticeMeasure.practice_id == p.id).order_by(Measure.position)).all()
+    adoptions = s.execute(select(Adoption, OrgUnit).join(OrgUnit, OrgUnit.id == Adoption.org_unit_id)
+                          .where(Adoption.practice_id == p.id)
+                          .order_by(Adoption.fiscal_year, OrgUnit.code)).all()
+    return PracticeView(
+        p.code, p.title, p.status, p.origin, "・".join(u.full_name for u in units) or (p.place or ""),
+        tuple((u.code, u.full_name, u.lat, u.lng) for u in units),
+        (field.code, field.name) if field else None,
+        tuple((c, n) for c, n in types), p.problem, p.solution, p.results, p.fy_from, p.fy_to,
+        p.support_text, tuple((c, t) for c, t in measures),
+        tuple((str(x.get("title", "")), str(x.get("url", ""))) for x in p.sources),
+        tuple(str(x) for x in p.partners),
+        tuple(AdoptionView(u.code, u.full_name, a.fiscal_year, a.adaptation, a.result, a.recorded_by,
+                           u.lat, u.lng, a.synthetic) for a, u in adoptions),
+        p.review_comment, p.created_by, p.version, p.synthetic)
+
+
+def get(uow: UnitOfWork, principal: Principal, code: str) -> PracticeView:
+    with uow:
+        p, units = _load(uow.session, code, principal)
+        return _view(uow.session, p, units)
+
+
+@dataclass(frozen=True)
+class PracticeRow:
+    code: str
+    title: str
+    place: str
+    field: str
+    status: str
+    adoptions: int
+    synthetic: bool
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_JA.get(self.status, self.status)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "title": self.title, "place": self.place, "field": self.field,
+                "status": self.status, "adoptions": self.adoptions, "synthetic": self.synthetic}
+
+
+def list_practices(uow: UnitOfWork, principal: Principal, *, field: str | None = None,
+                   model_type: str | None = None, status: str | None = None,
+                   limit: int = 500) -> list[PracticeRow]:
+    """Published practices (and the unpublished ones this principal may see: its own drafts,
+    its jurisdiction's submissions; everything waiting for review for the nation)."""
+    with uow:
+        s = uow.session
+        q = select(Practice).order_by(Practice.origin != "seed", Practice.position, Practice.id)
+        if status:
+            if status not in STATUS_JA:
+                raise InvalidInput(f"unknown status {status!r}", message_ja=f"不明な状態です: {status}",
+                                   field="status")
+            q = q.where(Practice.status == status)
+        if field:
+            q = q.where(Practice.area_id.in_(select(Area.id).where(
+                (Area.code == field) | Area.code.like(field + ".%"))))
+        if model_type:
+            q = q.where(Practice.id.in_(select(PracticeModelType.practice_id).join(
+                ModelType, ModelType.id == PracticeModelType.model_type_id).where(ModelType.code == model_type)))
+        rows = list(s.scalars(q.limit(limit * 4)))
+        places = place_of(s, [p.id for p in rows])
+        counts = dict(s.execute(select(Adoption.practice_id, func.count()).group_by(Adoption.practice_id)).all())
+        areas = {a.id: a.name for a in s.scalars(select(Area))}
+        out = []
+        for p in rows:
+            if p.status != "published" and not _visible(p, principal, _units_of(s, p)):
+                continue
+            out.append(PracticeRow(p.code, p.title, places.get(p.id, p.place or ""),
+                                   areas.get(p.area_id or 0, ""), p.status, counts.get(p.id, 0), p.synthetic))
+            if len(out) >= limit:
+                break
+        return out
+
+
+# ---------------------------------------------------------------- writing
+
+def _resolve(s: Session, data: PracticeIn) -> tuple[list[OrgUnit], Area | None, list[ModelType], list[Measure]]:
+    units = []
+    for i, code in enumerate(data.org_units):
+        from digiden.domain.codes import normalize_code
+        try:
+            c = normalize_code(code)
+        except InvalidInput as e:
+            raise InvalidInput(f"org_units[{i}]: {e.message}", message_ja=f"実施団体{i + 1}: {e.message_ja}",
+                               field="org_units") from None
+        u = s.scalars(select(OrgUnit).where(OrgUnit.code == c)).one_or_none()
+        if u is None or u.kind == "nation":
+            raise InvalidInput(f"org_units[{i}]: no local government {code}",
+                               message_ja=f"実施団体{i + 1}: 団体コード {code} の地方公共団体はありません",
+                               field="org_units")
+        units.append(u)
+    field = None
+    if data.field:
+        field = s.scalars(select(Area).where(Area.code == data.field)).first()
+        if field is None:
+            raise InvalidInput(f"field: unknown field {data.field!r}", message_ja=f"分野が不明です: {data.field}",
+                               field="field")
+    types = []
+    for t in data.model_types:
+        mt = s.scalars(select(ModelType).where((ModelType.code == t) | (ModelType.name == t))).first()
+        if mt is None:
+            raise InvalidInput(f"model_types: unknown {t!r}", message_ja=f"モデル地域の類型が不明です: {t}",
+                               field="model_types")
+        types.append(mt)
+    measures = []
+    for m in data.measures:
+        ms = s.scalars(select(Measure).where((Measure.code == m) | (Measure.title == m))).first()
+        if ms is None:
+            raise InvalidInput(f"measures: unknown measure {m!r}", message_ja=f"施策が不明です: {m}",
+                               field="measures")
+        measures.append(ms)
+    return units, field, types, measures
+
+
+def snapshot(p: Practice) -> dict[str, Any]:
+    return {"title": p.title, "status": p.status, "problem": p.problem, "solution": p.solution,
+            "results": p.results, "fy_from": p.fy_from, "fy_to": p.fy_to, "version": p.version}
+
+
+def _apply(s: Session, p: Practice, data: PracticeIn, units: list[OrgUnit], field: Area | None,
+           types: list[ModelType], measures: list[Measure]) -> None:
+    p.title, p.problem, p.solution, p.results = data.title, data.problem, data.solution, data.results
+    p.fy_from, p.fy_to, p.support_text = data.fy_from, data.fy_to, data.support_text
+    p.area_id = field.id if field else None
+    p.sources = [{"title": t, "url": u} for t, u in data.sources]
+    p.partners = list(data.partners)
+    p.place = "・".join(u.full_name for u in units)
+    p.summary = data.solution
+    for model in (PracticeModelType, PracticeOrgUnit, PracticeMeasure):
+        s.query(model).filter(model.practice_id == p.id).delete()
+    s.flush()
+    s.add_all([PracticeOrgUnit(practice_id=p.id, org_unit_id=u.id) for u in {u.id: u for u in units}.values()])
+    s.add_all([PracticeModelType(practice_id=p.id, model_type_id=t.id) for t in {t.id: t for t in types}.values()])
+    s.add_all([PracticeMeasure(practice_id=p.id, measure_id=m.id) for m in {m.id: m for m in measures}.values()])
+
+
+def _create(s: Session, principal: Principal, data: PracticeIn, *, submit: bool, now: datetime,
+            synthetic: bool = False) -> Practice:
+    units, field, types, measures = _resolve(s, data)
+    require(principal, access.can_propose_practice(principal, [org_ref(u) for u in units]),
+            message="only staff of the local governments concerned (or their prefecture, or the nation) "
+                    "may propose this practice",
+            message_ja="この事例を登録できるのは、実施団体・その都道府県の職員か国の管理者です",
+            sign_in_ja="事例を登録するにはログインしてください")
+    pos = (s.scalar(select(func.max(Practice.position))) or 0) + 1
+    p = Practice(code=f"tmp-{now.timestamp()}-{pos}", title=data.title, origin="app",
+                 status="submitted" if submit else "draft", position=pos, created_by=principal.name,
+                 owner_org_unit_id=principal.org_unit_id, created_at=now, updated_at=now,
+                 synthetic=synthetic or principal.synthetic)
+    s.add(p)
+    s.flush()
+    p.code = f"p{p.id:05d}"
+    _apply(s, p, data, units, field, types, measures)
+    s.flush()
+    audit.record(s, actor=principal.name, action="practice.create", entity="practice", entity_key=p.code,
+                 at=now, after=snapshot(p), summary=f"事例「{p.title}」を{STATUS_JA[p.status]}として登録しました")
+    return p
+
+
+def add(uow: UnitOfWork, principal: Principal, doc: Mapping[str, Any], *, submit: bool = True,
+        now: datetime) -> PracticeView:
+    """A new practice, as a draft or submitted for review. Published only by review."""
+    data = parse_input(doc)
+    with uow:
+        p = _create(uow.session, principal, data, submit=submit, now=now)
+        view = _view(uow.session, p, _units_of(uow.session, p))
+        uow.commit()
+        return view
+
+
+def update(uow: UnitOfWork, principal: Principal, code: str, doc: Mapping[str, Any], *,
+           expected_version: int | None, submit: bool, now: datetime) -> PracticeView:
+    """Change a draft or returned practice (or, for the nation, a published one)."""
+    data = parse_input(doc)
+    with uow:
+        s = uow.session
+        p, old_units = _load(s, code, principal)
+        units, field, types, measures = _resolve(s, data)
+        refs = [org_ref(u) for u in old_units + units]
+        allowed = access.can_propose_practice(principal, refs) and (
+            p.status in ("draft", "returned") or access.can_publish_practice(principal))
+        require(principal, allowed, message="this practice cannot be edited by you now",
+                message_ja="この事例は今は編集できません（審査中・公開済みの事例は国の管理者のみ）",
+                sign_in_ja="事例を編集するにはログインしてください")
+        if expected_version is not None and expected_version != p.version:
+            raise Conflict(f"practice {code} changed meanwhile (version {p.version})",
+                           message_ja="この事例は他の人が先に更新しました。画面を読み込み直してください")
+        before = snapshot(p)
+        _apply(s, p, data, units, field, types, measures)
+        if p.status != "published":
+            p.status = "submitted" if submit else "draft"
+        p.version += 1
+        p.updated_at = now
+        s.flush()
+        audit.record(s, actor=principal.name, action="practice.update", entity="practice", entity_key=p.code,
+                     at=now, before=before, after=snapshot(p), summary=f"事例「{p.title}」を更新しました")
+        if p.status == "published":
+            from digiden.services import search
+            search.index_practice(s, p)
+        view = _view(s, p, _units_of(s, p))
+        uow.commit()
+        return view
+
+
+def review(uow: UnitOfWork, principal: Principal, code: str, action: str, comment: str = "", *,
+           now: datetime) -> PracticeView:
+    """publish | return (comment required) | unpublish (comment required)."""
+    comment = bounded(comment, 2000, field="comment", label_ja="コメント")
+    with uow:
+        s = uow.session
+        p, units = _load(s, code, principal)
+        require(principal, access.can_publish_practice(principal),
+                message="only the national administrator reviews practices",
+                message_ja="事例の審査は国の管理者が行います", sign_in_ja="審査するにはログインしてください")
+        allowed = {"publish": ("submitted", "returned", "draft"), "return": ("submitted",),
+                   "unpublish": ("published",)}
+        if action not in allowed:
+            raise InvalidInput(f"unknown action {action!r}", message_ja=f"不明な操作です: {action}", field="action")
+        if p.status not in allowed[action]:
+            raise Conflict(f"a {p.status} practice cannot be {action}ed",
+                           message_ja=f"「{STATUS_JA[p.status]}」の事例にはこの操作はできません")
+        if action != "publish" and not comment:
+            raise InvalidInput("a comment is required", message_ja="理由（コメント）を入力してください",
+                               field="comment")
+        before = snapshot(p)
+        p.status = {"publish": "published", "return": "returned", "unpublish": "returned"}[action]
+        p.review_comment = comment
+        p.updated_at = now
+        s.flush()
+        from digiden.services import search
+        if p.status == "published":
+            search.index_practice(s, p)
+        else:
+            search.remove(s, "practice", p.id)
+        audit.record(s, actor=principal.name, action=f"practice.{action}", entity="practice",
+                     entity_key=p.code, at=now, before=before, after=snapshot(p) | {"comment": comment},
+                     summary=f"事例「{p.title}」: {STATUS_JA[p.status]}")
+        view = _view(s, p, units)
+        uow.commit()
+        return view
+
+
+def record_adoption(uow: UnitOfWork, principal: Principal, code: str, *, org_code: str,
+                    fiscal_year: object, adaptation: str = "", result: str = "",
+                    now: datetime) -> PracticeView:
+    """横展開: the local government ``org_code`` took up the practice ``code``."""
+    fy_or_none = _fy(fiscal_year, "fiscal_year", "導入年度", required=True)
+    assert fy_or_none is not None
+    fy: int = fy_or_none
+    adaptation = bounded(adaptation, TEXT_MAX, field="adaptation", label_ja="工夫・変更点")
+    result = bounded(result, TEXT_MAX, field="result", label_ja="導入の成果")
+    with uow:
+        s = uow.session
+        p, units = _load(s, code, principal)
+        if p.status != "published":
+            raise Conflict("only a published practice can be adopted",
+                           message_ja="横展開を記録できるのは公開済みの事例だけです")
+        from digiden.services.localgov import resolve_org
+        org = resolve_org(s, org_code)
+        require(principal, access.can_record_adoption(principal, org_ref(org)),
+                message="only the adopting local government, its prefecture or the nation records this",
+                message_ja="横展開を記録できるのは、導入した団体・その都道府県の職員か国の管理者です",
+                sign_in_ja="横展開を記録するにはログインしてください")
+        if org.id in {u.id for u in units}:
+            raise InvalidInput("the practice's own local government cannot adopt it",
+                               message_ja="事例の実施団体自身は横展開先として登録できません", field="org_code")
+        existing = s.scalars(select(Adoption).where(Adoption.practice_id == p.id,
+                                                    Adoption.org_unit_id == org.id)).one_or_none()
+        before = None
+        if existing is None:
+            existing = Adoption(practice_id=p.id, org_unit_id=org.id, fiscal_year=fy, recorded_by=principal.name,
+                                recorded_at=now, synthetic=principal.synthetic)
+            s.add(existing)
+        else:
+            before = {"fiscal_year": existing.fiscal_year, "adaptation": existing.adaptation,
+                      "result": existing.result}
+        existing.fiscal_year, existing.adaptation, existing.result = fy, adaptation, result
+        s.flush()
+        audit.record(s, actor=principal.name, action="practice.adopt", entity="practice", entity_key=p.code,
+                     at=now, before=before, org_unit_id=org.id,
+                     after={"org_unit": org.code, "fiscal_year": fy, "adaptation": adaptation, "result": result},
+                     summary=f"{org.full_name}が事例「{p.title}」を導入（横展開）")
+        view = _view(s, p, units)
+        uow.commit()
+        return view
+
+
+# ---------------------------------------------------------------- import
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: tuple[str, ...]
+    status: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"created": list(self.created), "status": self.status}
+
+
+def decode_text(raw: bytes) -> str:
+    """UTF-8 (with or without BOM) or CP932 — whichever decodes the whole file."""
+    from digiden.services.imports.readers import detect_encoding
+    enc = detect_encoding(raw)
+    try:
+        text = raw.decode(enc)
+    except UnicodeDecodeError:
+        raise InvalidInput("cannot decode the file as UTF-8 or CP932",
+                           message_ja="文字コードを判別できません（UTF-8 と CP932 に対応しています）") from None
+    return from_cp932(text) if enc == "cp932" else text
+
+
+def read_rows(name: str, raw: bytes) -> list[tuple[str, dict[str, Any]]]:
+    """(where, mapping) per practice from a CSV (UTF-8 or CP932), JSON or YAML file."""
+    lower = name.lower()
+    if lower.endswith((".json", ".yaml", ".yml")):
+        text = decode_text(raw)
+        try:
+            doc = json.loads(text) if lower.endswith(".json") else yaml.safe_load(text)
+        except (json.JSONDecodeError, yaml.YAMLError) as e:
+            raise InvalidInput(f"{name}: cannot read: {e}", message_ja=f"{name} を読み込めません: {e}") from None
+        items = doc.get("practices") if isinstance(doc, Mapping) else doc
+        if not isinstance(items, list):
+            raise InvalidInput(f"{name}: expected a list of practices",
+                               message_ja=f"{name}: 事例の一覧（practices:）が見つかりません")
+        return [(f"{i + 1}件目", it) for i, it in enumerate(items)]
+    if lower.endswith(".csv"):
+        text = decode_text(raw)
+        reader = csv.DictReader(io.StringIO(text))
+        missing = [c for c in ("title", "org_units", "problem", "solution") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InvalidInput(f"{name}: missing columns {missing}",
+                               message_ja=f"{name}: 必要な列がありません: {'、'.join(missing)}")
+        return [(f"{i}行目", dict(r)) for i, r in enumerate(reader, start=2)]
+    raise InvalidInput(f"{name}: use .csv, .json or .yaml",
+                       message_ja=f"{name}: CSV・JSON・YAMLのいずれかのファイルにしてください")
+
+
+def import_file(uow: UnitOfWork, principal: Principal, name: str, raw: bytes, *, publish: bool = False,
+                now: datetime, synthetic: bool = False) -> ImportResult:
+    """All or nothing: one bad row (named with its row and column) and nothing is written."""
+    rows = read_rows(name, raw)
+    if not rows:
+        raise InvalidInput(f"{name}: no practices", message_ja=f"{name}: 事例が1件もありません")
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise InvalidInput(f"{name}: at most {MAX_IMPORT_ROWS} practices",
+                           message_ja=f"{name}: 一度に取り込めるのは{MAX_IMPORT_ROWS}件までです")
+    if publish:
+        require(principal, access.can_publish_practice(principal),
+                message="only the national administrator publishes", message_ja="公開できるのは国の管理者です",
+                sign_in_ja="取り込むにはログインしてください")
+    parsed = []
+    for where, row in rows:
+        try:
+            parsed.append((where, parse_input(row)))
+        except InvalidInput as e:
+            col = f"「{e.field}」列" if e.field else ""
+            raise InvalidInput(f"{name} {where} {e.field or ''}: {e.message}",
+                               message_ja=f"{name} {where}{col}: {e.message_ja}", field=e.field) from None
+    created = []
+    with uow:
+        s = uow.session
+        for where, data in parsed:
+            try:
+                p = _create(s, principal, data, submit=True, now=now, synthetic=synthetic)
+            except InvalidInput as e:
+                col = f"「{e.field}」列" if e.field else ""
+                raise InvalidInput(f"{name} {where} {e.field or ''}: {e.message}",
+                                   message_ja=f"{name} {where}{col}: {e.message_ja}",
+                                   field=e.field) from None
+            if publish:
+                p.status = "published"
+            created.append(p)
+        s.flush()
+        if publish:
+            from digiden.services import search
+            for p in created:
+                search.index_practice(s, p)
+        audit.record(s, actor=principal.name, action="practice.import", entity="practice", entity_key=name,
+                     at=now, after={"created": len(created), "published": publish},
+                     summary=f"{name} から事例を{len(created)}件取り込みました")
+        uow.commit()
+        return ImportResult(tuple(p.code for p in created), "published" if publish else "submitted")

@@ -1,0 +1,386 @@
+"""One search over measures, good practices and local governments.
+
+Text is tokenised by SudachiPy (services/textja.py) into folded normalised words; the words are
+indexed in SQLite FTS5 (ranked with BM25, title words weighted 4:1) or, on PostgreSQL, in a
+weighted tsvector (ranked with ts_rank, title = weight A). The first 60 candidates are then
+re-ranked in Python with the same boosts on both backends: the kind of record, how many of
+the query's words the record has, and an exact title match. Facets: kind, field, pillar,
+model type, prefecture, kind of support. See docs/search.md."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from digiden.domain.access import Principal
+from digiden.domain.errors import InvalidInput
+from digiden.domain.search import clean_query, fts5_expression, matches, snippet, tsquery_expression, unique_terms
+from digiden.services import textja
+from digiden.services.catalogue import SUPPORT_KINDS
+from digiden.services.uow import UnitOfWork
+from digiden.store.models import (
+    Area,
+    Measure,
+    ModelType,
+    OrgUnit,
+    Practice,
+    PracticeMeasure,
+    PracticeModelType,
+    PracticeOrgUnit,
+    SearchDoc,
+    SearchFacet,
+)
+
+KINDS = {"measure": "施策", "practice": "優良事例", "local_government": "地方公共団体"}
+FACETS = ("kind", "pillar", "field", "model_type", "pref", "support")
+FACET_LABELS = {"kind": "種類", "pillar": "柱・基礎条件", "field": "分野", "model_type": "モデル地域・重点分野",
+                "pref": "都道府県", "support": "支援の種類"}
+# How much a record of each kind weighs before its text is compared: a planner's words are
+# mostly about what to do, so measures and practices come before a place of the same score.
+KIND_BOOST = {"measure": 1.0, "practice": 1.1, "local_government": 0.6}
+CANDIDATES = 60
+Progress = Callable[[str, int, int], None]
+
+
+# ---------------------------------------------------------------- indexing
+
+@dataclass(frozen=True)
+class DocIn:
+    kind: str
+    ref_id: int
+    ref_code: str
+    title: str
+    body: str
+    boost: float
+    synthetic: bool
+    facets: tuple[tuple[str, str], ...]
+
+
+def _is_pg(s: Session) -> bool:
+    return s.get_bind().dialect.name == "postgresql"
+
+
+def _write(s: Session, docs: list[DocIn]) -> None:
+    if not docs:
+        return
+    keys = [(d.kind, d.ref_id) for d in docs]
+    existing = {(d.kind, d.ref_id): d for d in s.scalars(select(SearchDoc).where(
+        SearchDoc.ref_id.in_([k[1] for k in keys])))}
+    rows = []
+    for d in docs:
+        title_terms = textja.term_string(d.title)
+        body_terms = textja.term_string(d.body)
+        row = existing.get((d.kind, d.ref_id))
+        if row is None:
+            row = SearchDoc(kind=d.kind, ref_id=d.ref_id)
+            s.add(row)
+        row.ref_code, row.title, row.body = d.ref_code, d.title, d.body
+        row.title_terms, row.body_terms, row.boost, row.synthetic = title_terms, body_terms, d.boost, d.synthetic
+        rows.append((row, d))
+    s.flush()
+    ids = [r.id for r, _ in rows]
+    s.execute(delete(SearchFacet).where(SearchFacet.doc_id.in_(ids)))
+    facets = {(r.id, f, v) for r, d in rows for f, v in d.facets}
+    if facets:
+        s.execute(insert(SearchFacet), [{"doc_id": i, "facet": f, "value": v} for i, f, v in facets])
+    params = [{"id": r.id, "t": r.title_terms, "b": r.body_terms} for r, _ in rows]
+    if _is_pg(s):
+        s.execute(text("UPDATE search_doc SET tsv = setweight(to_tsvector('simple', :t), 'A') || "
+                       "setweight(to_tsvector('simple', :b), 'B') WHERE id = :id"), params)
+    else:
+        s.execute(text("DELETE FROM search_fts WHERE rowid = :id"), [{"id": p["id"]} for p in params])
+        s.execute(text("INSERT INTO search_fts (rowid, title_terms, body_terms) VALUES (:id, :t, :b)"), params)
+
+
+def remove(s: Session, kind: str, ref_id: int) -> None:
+    row = s.scalars(select(SearchDoc).where(SearchDoc.kind == kind, SearchDoc.ref_id == ref_id)).one_or_none()
+    if row is None:
+        return
+    if not _is_pg(s):
+        s.execute(text("DELETE FROM search_fts WHERE rowid = :id"), {"id": row.id})
+    s.execute(delete(SearchFacet).where(SearchFacet.doc_id == row.id))
+    s.delete(row)
+    s.flush()
+
+
+def _area_maps(s: Session) -> tuple[dict[int, Area], dict[str, Area]]:
+    areas = list(s.scalars(select(Area)))
+    return {a.id: a for a in areas}, {a.code: a for a in areas}
+
+
+def _pillar(code: str) -> str:
+    return code.split(".")[0]
+
+
+def _join(parts: list[str]) -> str:
+    """Sentences joined with 。, each written once (no 。。)."""
+    return "。".join(p.strip().rstrip("。") for p in parts if p and p.strip()) + "。"
+
+
+def practice_docs(s: Session, practices: list[Practice]) -> list[DocIn]:
+    by_id, _ = _area_maps(s)
+    ids = [p.id for p in practices]
+    units: dict[int, list[OrgUnit]] = {}
+    for pid, u in s.execute(select(PracticeOrgUnit.practice_id, OrgUnit)
+                            .join(OrgUnit, OrgUnit.id == PracticeOrgUnit.org_unit_id)
+                            .where(PracticeOrgUnit.practice_id.in_(ids))):
+        units.setdefault(pid, []).append(u)
+    types: dict[int, list[ModelType]] = {}
+    for pid, mt in s.execute(select(PracticeModelType.practice_id, ModelType)
+                             .join(ModelType, ModelType.id == PracticeModelType.model_type_id)
+                             .where(PracticeModelType.practice_id.in_(ids))):
+        types.setdefault(pid, []).append(mt)
+    measures: dict[int, list[Measure]] = {}
+    for pid, m in s.execute(select(PracticeMeasure.practice_id, Measure)
+                            .join(Measure, Measure.id == PracticeMeasure.measure_id)
+                            .where(PracticeMeasure.practice_id.in_(ids))):
+        measures.setdefault(pid, []).append(m)
+    out = []
+    for p in practices:
+        area = by_id.get(p.area_id or 0)
+        us, ts, ms = units.get(p.id, []), types.get(p.id, []), measures.get(p.id, [])
+        body = _join([
+            p.problem, p.solution, p.results, p.summary, p.support_text,
+            "・".join(u.full_name for u in us) or (p.place or ""), "・".join(t.name for t in ts),
+            area.name if area else "", "・".join(m.title for m in ms), "・".join(str(x) for x in p.partners)])
+        facets = [("kind", "practice")] + [("model_type", t.code) for t in ts] + [
+            ("pref", u.prefecture_code) for u in us] + [("support", m.support) for m in ms]
+        if area:
+            facets += [("field", area.code), ("pillar", _pillar(area.code))]
+        out.append(DocIn("practice", p.id, p.code, p.title, body, 1.2 if p.origin == "seed" else 1.0,
+                         p.synthetic, tuple(facets)))
+    return out
+
+
+def measure_docs(s: Session, measures: list[Measure]) -> list[DocIn]:
+    _, by_code = _area_maps(s)
+    from digiden.store.models import Problem
+    probs = {p.code: p.name for p in s.scalars(select(Problem))}
+    out = []
+    for m in measures:
+        fields = [by_code[c] for c in m.field_codes if c in by_code]
+        body = _join([
+            m.summary, f"対象: {m.eligible}", f"所管: {m.ministry}", SUPPORT_KINDS.get(m.support, ""),
+            "・".join(f.name for f in fields), "・".join(probs.get(c, "") for c in m.problem_codes)])
+        facets = [("kind", "measure"), ("support", m.support)] + [("field", f.code) for f in fields] + [
+            ("pillar", _pillar(f.code)) for f in fields]
+        out.append(DocIn("measure", m.id, m.code, m.title, body, 1.0, False, tuple(facets)))
+    return out
+
+
+def org_docs(s: Session, units: list[OrgUnit]) -> list[DocIn]:
+    from digiden.services.localgov import KINDS as ORG_KINDS
+    prefs = {o.prefecture_code: o.name for o in s.scalars(select(OrgUnit).where(OrgUnit.kind == "prefecture"))}
+    out = []
+    for u in units:
+        if u.kind == "nation":
+            continue
+        body = _join([ORG_KINDS.get(u.kind, ""), prefs.get(u.prefecture_code, ""), u.catchphrase or ""])
+        out.append(DocIn("local_government", u.id, u.code, u.full_name, body, 1.0, False,
+                         (("kind", "local_government"), ("pref", u.prefecture_code))))
+    return out
+
+
+def index_practice(s: Session, p: Practice) -> None:
+    if p.status == "published":
+        _write(s, practice_docs(s, [p]))
+    else:
+        remove(s, "practice", p.id)
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    documents: dict[str, int]
+    seconds: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {"documents": self.documents, "seconds": round(self.seconds, 3)}
+
+
+def rebuild(s: Session, progress: Progress | None = None, *, batch: int = 500) -> IndexReport:
+    """Drop and rebuild the whole index inside the caller's transaction."""
+    t0 = time.perf_counter()
+    if _is_pg(s):
+        s.execute(delete(SearchFacet))
+        s.execute(delete(SearchDoc))
+    else:
+        s.execute(delete(SearchFacet))
+        s.execute(delete(SearchDoc))
+        s.execute(text("DELETE FROM search_fts"))
+    s.flush()
+    counts: dict[str, int] = {}
+    jobs: list[tuple[str, Any, Callable[[Session, list[Any]], list[DocIn]]]] = [
+        ("measure", select(Measure).order_by(Measure.id), measure_docs),
+        ("practice", select(Practice).where(Practice.status == "published").order_by(Practice.id), practice_docs),
+        ("local_government", select(OrgUnit).where(OrgUnit.kind != "nation").order_by(OrgUnit.id), org_docs),
+    ]
+    for kind, q, make in jobs:
+        items = list(s.scalars(q))
+        for i in range(0, len(items), batch):
+            _write(s, make(s, items[i:i + batch]))
+            if progress:
+                progress(f"search index: {KINDS[kind]}", min(i + batch, len(items)), len(items))
+        counts[kind] = len(items)
+    s.flush()
+    return IndexReport(counts, time.perf_counter() - t0)
+
+
+def reindex(uow: UnitOfWork, progress: Progress | None = None) -> IndexReport:
+    with uow:
+        report = rebuild(uow.session, progress)
+        uow.commit()
+        return report
+
+
+# ---------------------------------------------------------------- querying
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str
+    id: str
+    title: str
+    score: float
+    snippet: str
+    snippet_html: str
+    synthetic: bool
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS[self.kind]
+
+    @property
+    def url(self) -> str:
+        return {"measure": f"/measures/{self.id}", "practice": f"/practices/{self.id}",
+                "local_government": f"/local-governments/{self.id}"}[self.kind]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "id": self.id, "title": self.title, "score": round(self.score, 4),
+                "snippet": self.snippet}
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label: str
+    count: int
+
+
+@dataclass
+class SearchResult:
+    query: str
+    terms: list[str]
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    filters: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"query": self.query, "terms": self.terms, "total": self.total, "message": self.message,
+                "filters": self.filters,
+                "results": [h.as_dict() | {"snippet_html": h.snippet_html, "url": h.url,
+                                           "synthetic": h.synthetic} for h in self.hits],
+                "facets": {k: [{"value": v.value, "label": v.label, "count": v.count} for v in vs]
+                           for k, vs in self.facets.items()}}
+
+
+def _filters(raw: dict[str, str | None]) -> dict[str, str]:
+    out = {}
+    for k, v in raw.items():
+        v = (v or "").strip()
+        if not v:
+            continue
+        if k not in FACETS:
+            raise InvalidInput(f"unknown facet {k!r}", message_ja=f"不明な絞り込み条件です: {k}", field=k)
+        if len(v) > 64:
+            raise InvalidInput(f"{k}: too long", message_ja="絞り込み条件が長すぎます", field=k)
+        if k == "field" and "." not in v:
+            k = "pillar"
+        out[k] = v
+    return out
+
+
+def _facet_labels(s: Session) -> dict[str, dict[str, str]]:
+    areas = {a.code: a.name for a in s.scalars(select(Area))}
+    return {"kind": dict(KINDS), "pillar": areas, "field": areas,
+            "model_type": {m.code: m.name for m in s.scalars(select(ModelType))},
+            "pref": {o.prefecture_code: o.name for o in s.scalars(select(OrgUnit).where(OrgUnit.kind == "prefecture"))},
+            "support": dict(SUPPORT_KINDS)}
+
+
+def search(uow: UnitOfWork, principal: Principal, q: str | None, *, limit: int = 20,
+           with_facets: bool = True, **filters: str | None) -> SearchResult:
+    """Only published records are indexed, so every principal may search everything indexed."""
+    del principal  # the index holds published records only
+    query = clean_query(q)
+    flt = _filters(filters)
+    limit = max(1, min(int(limit), 100))
+    terms = unique_terms(textja.terms(query)) if query else []
+    result = SearchResult(query, terms, 0, [], filters=flt)
+    if query and not terms:
+        result.message = "検索できる語がありません（記号・助詞だけの検索語です）。別の言葉でお試しください。"
+        return result
+    if not query and not flt:
+        result.message = "検索語を入力するか、分野などで絞り込んでください。"
+        return result
+    with uow:
+        s = uow.session
+        pg = _is_pg(s)
+        where, params = [], {}
+        for i, (k, v) in enumerate(flt.items()):
+            where.append(f"EXISTS (SELECT 1 FROM search_facet f{i} WHERE f{i}.doc_id = d.id "
+                         f"AND f{i}.facet = :fk{i} AND f{i}.value = :fv{i})")
+            params[f"fk{i}"], params[f"fv{i}"] = k, v
+        if terms:
+            if pg:
+                params["q"] = tsquery_expression(terms)
+                base = "FROM search_doc d WHERE d.tsv @@ to_tsquery('simple', :q)"
+                rank = "ts_rank(d.tsv, to_tsquery('simple', :q)) * d.boost"
+            else:
+                params["q"] = fts5_expression(terms)
+                base = "FROM search_fts JOIN search_doc d ON d.id = search_fts.rowid WHERE search_fts MATCH :q"
+                rank = "(-bm25(search_fts, 4.0, 1.0)) * d.boost"
+        else:
+            base, rank = "FROM search_doc d WHERE 1 = 1", "d.boost"
+        base += "".join(f" AND {w}" for w in where)
+        rows = s.execute(text(f"SELECT d.id, d.kind, d.ref_code, d.title, d.body, d.title_terms, d.body_terms, "
+                              f"d.synthetic, {rank} AS r {base} ORDER BY r DESC, d.id LIMIT {CANDIDATES}"),
+                         params).all()
+        result.total = s.execute(text(f"SELECT count(*) {base}"), params).scalar_one()
+        scored = []
+        for r in rows:
+            doc_terms = set((r.title_terms + " " + r.body_terms).split())
+            title_terms = set(r.title_terms.split())
+            covered = sum(1 for t in terms if any(matches(d, t) for d in doc_terms)) / len(terms) if terms else 1
+            in_title = sum(1 for t in terms if any(matches(d, t) for d in title_terms)) / len(terms) if terms else 0
+            score = float(r.r) * KIND_BOOST[r.kind] * (1 + covered) * (1 + 0.5 * in_title)
+            if query and query.replace(" ", "") in r.title.replace(" ", ""):
+                score *= 2
+            scored.append((score, r))
+        scored.sort(key=lambda x: (-x[0], x[1].id))
+        for score, r in scored[:limit]:
+            if terms:
+                body_plain, body_html = snippet(r.body, textja.spans_of(r.body, terms))
+            else:
+                body_plain, body_html = snippet(r.body, [])
+            result.hits.append(Hit(r.kind, r.ref_code, r.title, score, body_plain, body_html, bool(r.synthetic)))
+        if with_facets:
+            labels = _facet_labels(s)
+            counts = s.execute(text(f"SELECT f.facet, f.value, count(*) AS n FROM search_facet f "
+                                    f"WHERE f.doc_id IN (SELECT d.id {base}) GROUP BY f.facet, f.value"),
+                               params).all()
+            for facet in FACETS:
+                vals = sorted(((v, n) for f, v, n in counts if f == facet), key=lambda x: (-x[1], x[0]))
+                if vals:
+                    result.facets[facet] = [FacetValue(v, labels[facet].get(v, v), n) for v, n in vals[:60]]
+        return result
+
+
+def document_count(uow: UnitOfWork) -> dict[str, int]:
+    with uow:
+        return dict(uow.session.execute(select(SearchDoc.kind, func.count()).group_by(SearchDoc.kind)).all())

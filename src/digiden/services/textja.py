@@ -1,0 +1,70 @@
+"""Japanese tokenisation with SudachiPy and its core dictionary (loaded once per process; one
+tokenizer per thread, as Sudachi's tokenizer objects are not shared between threads)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from digiden.domain.search import Span, fold, keep
+
+_local = threading.local()
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> Any:
+    from sudachipy import Dictionary  # type: ignore[import-untyped]
+    return Dictionary(dict="core")
+
+
+def _tokenizer() -> Any:
+    tok = getattr(_local, "tok", None)
+    if tok is None:
+        from sudachipy import SplitMode
+        tok = _dictionary().tokenizer(mode=SplitMode.A)
+        _local.tok = tok
+    return tok
+
+
+@dataclass(frozen=True)
+class Token:
+    term: str     # folded normalised form (what the index holds)
+    start: int    # character offsets in the text given
+    end: int
+
+
+# Sudachi refuses input above ~49,149 bytes; longer text is tokenised in pieces.
+_CHUNK = 12_000
+
+
+def tokens(text: str) -> list[Token]:
+    """The meaningful words of ``text`` (Sudachi mode A: shortest units, so 医療 is found in
+    遠隔医療), with their offsets for highlighting."""
+    out: list[Token] = []
+    if not text:
+        return out
+    tok = _tokenizer()
+    for base in range(0, len(text), _CHUNK):
+        piece = text[base:base + _CHUNK]
+        for m in tok.tokenize(piece):
+            pos = m.part_of_speech()[0]
+            term = fold(m.normalized_form())
+            if keep(pos, term):
+                out.append(Token(term, base + m.begin(), base + m.end()))
+    return out
+
+
+def terms(text: str) -> list[str]:
+    return [t.term for t in tokens(text)]
+
+
+def term_string(text: str) -> str:
+    """The index form of a text: its terms separated by spaces."""
+    return " ".join(terms(text))
+
+
+def spans_of(text: str, query_terms: list[str]) -> list[Span]:
+    from digiden.domain.search import matches
+    return [Span(t.start, t.end) for t in tokens(text) if any(matches(t.term, q) for q in query_terms)]
