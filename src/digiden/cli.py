@@ -815,6 +815,9 @@ def demo(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     out.print(f"local strategies: {len(report['strategies'])} created (synthetic). Sign in at /login.")
 
 
+# Commands of the knowledge side (search, catalogue, practices, similarity) live in their own module.
+from digiden import cli_knowledge  # noqa: E402,F401
+
 
 def exit_code_for(e: DigidenError) -> int:
     """The one place digiden errors become exit codes: 2 invalid input, 3 not found,

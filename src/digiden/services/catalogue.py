@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,11 @@ ROADMAP_YEARS = tuple(range(2023, 2028))
 
 SUPPORT_KINDS = {"grant": "交付金", "subsidy": "補助金", "tax": "税制", "people": "人的支援",
                  "advice": "助言・伴走支援", "data_system": "データ・システム"}
+
+
+def _unfold(text: str) -> str:
+    """YAML folds a wrapped line into a space; Japanese text has none between its words."""
+    return re.sub(r"(?<=[^\x00-\x7f])\s+|\s+(?=[^\x00-\x7f])", "", " ".join(text.split()))
 
 
 def _read_catalogue() -> dict[str, Any]:
@@ -84,7 +90,7 @@ def load_catalogue(session: Session, report: LoadReport, *, actor: str, now: dat
             raise InvalidInput(f"{where}: unknown support {m['support']}",
                                message_ja=f"施策 {m['code']}: 不明な支援の種類 {m['support']}")
         vals = {"title": m["title"], "ministry": m["ministry"], "support": m["support"],
-                "eligible": m.get("eligible", ""), "summary": " ".join(str(m.get("summary", "")).split()),
+                "eligible": m.get("eligible", ""), "summary": _unfold(str(m.get("summary", ""))),
                 "in_seed": bool(m.get("seed", False)), "field_codes": list(m.get("fields", [])),
                 "problem_codes": list(m.get("problems", [])), "kpi_codes": list(m.get("kpis", [])),
                 "position": i}

@@ -366,6 +366,16 @@ def _apply(s: Session, p: Practice, data: PracticeIn, units: list[OrgUnit], fiel
     s.add_all([PracticeMeasure(practice_id=p.id, measure_id=m.id) for m in {m.id: m for m in measures}.values()])
 
 
+def require_may_propose(principal: Principal) -> None:
+    """The form for a new practice: staff of a local government, or the nation."""
+    from digiden.domain.access import Role
+    require(principal, principal.can_write_at_all and (
+        principal.is_admin or principal.role in (Role.MUNICIPALITY, Role.PREFECTURE)),
+            message="only local-government staff or the nation propose practices",
+            message_ja="事例を登録できるのは地方公共団体の職員か国の管理者です",
+            sign_in_ja="事例を登録するにはログインしてください")
+
+
 def _create(s: Session, principal: Principal, data: PracticeIn, *, submit: bool, now: datetime,
             synthetic: bool = False) -> Practice:
     units, field, types, measures = _resolve(s, data)

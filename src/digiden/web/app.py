@@ -16,6 +16,7 @@ from digiden import __version__
 from digiden.domain.errors import DigidenError, SignInRequired
 from digiden.web.api import router as api_router
 from digiden.web.api.imports import router as imports_api_router
+from digiden.web.api.knowledge import router as knowledge_api_router
 from digiden.web.api.local import router as local_api_router
 from digiden.web.auth import resolve_principal
 from digiden.web.deps import system_clock
@@ -23,6 +24,7 @@ from digiden.web.jobs import JobRunner
 from digiden.web.limits import UploadLimit
 from digiden.web.pages import router as pages_router
 from digiden.web.pages.imports import router as imports_pages_router
+from digiden.web.pages.knowledge import router as knowledge_pages_router
 from digiden.web.pages.local import router as local_pages_router
 from digiden.web.templating import templates
 
@@ -62,8 +64,10 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
     app.include_router(api_router, dependencies=who)
     app.include_router(imports_api_router, dependencies=who)
     app.include_router(local_api_router, dependencies=who)
+    app.include_router(knowledge_api_router, dependencies=who)
     app.include_router(imports_pages_router, dependencies=who)
     app.include_router(local_pages_router, dependencies=who)
+    app.include_router(knowledge_pages_router, dependencies=who)
     app.include_router(pages_router, dependencies=who)
 
     @app.get("/docs", include_in_schema=False)
