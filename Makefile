@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install db serve bench lint clean screenshot
+.PHONY: run test install db serve bench lint clean screenshot search-eval
 
 $(BIN)/digiden: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench: install
 	@command -v sqlite3 >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq sqlite3 >/dev/null 2>&1; } || \
 	  echo "note: the sqlite3 command is missing; the floor reference will be skipped"
 	$(BIN)/python bench/run.py
+
+## Search quality: nDCG@10 and MRR of tests/search_eval/queries.yaml on a fresh SQLite database
+## (add PG=1 for PostgreSQL at 127.0.0.1:5432, database test).
+search-eval: install
+	$(BIN)/python -m tests.search_eval.evaluate $(if $(PG),--url postgresql+psycopg://postgres@127.0.0.1:5432/test)
 
 lint: install
 	$(BIN)/ruff check src tests bench

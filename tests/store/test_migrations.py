@@ -11,10 +11,14 @@ from digiden.store.migrate import current_revision, head_revision, include_objec
 from digiden.store.models import Base
 
 
+def _context(conn):  # type: ignore[no-untyped-def]
+    return MigrationContext.configure(conn, opts={"include_object": include_object})
+
+
 def test_database_is_at_head_and_matches_the_models(engine: Engine) -> None:
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"include_object": include_object}), Base.metadata)
+        diff = compare_metadata(_context(conn), Base.metadata)
     assert diff == []
 
 
@@ -31,7 +35,7 @@ def _chain(url: str) -> None:
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn, opts={"include_object": include_object}), Base.metadata) == []
+        assert compare_metadata(_context(conn), Base.metadata) == []
         assert conn.execute(text("SELECT count(*) FROM org_unit")).scalar_one() == 1
     engine.dispose()
 

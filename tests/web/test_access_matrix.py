@@ -27,6 +27,13 @@ IMPORTERS = frozenset({"admin", "ministry"})
 OWNER = frozenset({"admin", "aizu"})          # 会津若松市's unpublished draft: itself and the nation
 INBOX = frozenset({"admin", "fukushima", "aizu", "kitakata", "sapporo"})
 NOBODY: frozenset[str] = frozenset()
+LOCAL_STAFF = frozenset({"admin", "fukushima", "aizu", "kitakata", "sapporo"})
+AIZU_AND_PREF = frozenset({"admin", "fukushima", "aizu"})   # a 会津若松市 practice: itself, 福島県, the nation
+ADOPTERS = frozenset({"admin", "fukushima", "kitakata"})     # 喜多方市 adopting: itself, 福島県, the nation
+GROUP = frozenset({"admin", "fukushima", "aizu", "kitakata"})  # a group of 会津若松市 and 喜多方市
+PRACTICE = {"title": "オンライン窓口", "org_units": ["072028"], "problem": "来庁の負担", "solution": "オンライン申請"}
+PRACTICE_CSV = "title,org_units,problem,solution\nオンライン窓口,072028,来庁の負担,オンライン申請\n".encode()
+GROUP_IN = {"name": "会津の連携", "members": ["072028", "072087"], "issue": "mobility"}
 
 STRATEGY = {"title": "会津若松市 戦略", "fiscal_year": "令和6年度", "measures": [{"title": "x", "digital": True}]}
 
@@ -85,6 +92,33 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ("GET", "/api/v1/mappings", "/api/v1/mappings", {}, STAFF),
     ("GET", "/api/v1/inbox", "/api/v1/inbox", {}, STAFF),
     ("GET", "/api/v1/users", "/api/v1/users", {}, ADMIN),
+    ("GET", "/search", "/search?q=子育て", {}, ALL),
+    ("GET", "/api/v1/search", "/api/v1/search?q=子育て", {}, ALL),
+    ("GET", "/measures", "/measures?problem=mobility", {}, ALL),
+    ("GET", "/measures/{code}", "/measures/transport-redesign", {}, ALL),
+    ("GET", "/roadmap", "/roadmap", {}, ALL),
+    ("GET", "/menubook", "/menubook?pillar=P4", {}, ALL),
+    ("GET", "/menubook.pdf", "/menubook.pdf?pillar=F3", {}, ALL),
+    ("GET", "/api/v1/menubook.pdf", "/api/v1/menubook.pdf?pillar=F3", {}, ALL),
+    ("GET", "/api/v1/problems", "/api/v1/problems", {}, ALL),
+    ("GET", "/api/v1/measures", "/api/v1/measures", {}, ALL),
+    ("GET", "/api/v1/measures/{code}", "/api/v1/measures/transport-redesign", {}, ALL),
+    ("GET", "/api/v1/roadmap", "/api/v1/roadmap?by=ministry", {}, ALL),
+    ("GET", "/practices", "/practices", {}, ALL),
+    ("GET", "/practices/{code}", "/practices/aict-aizuwakamatsu", {}, ALL),
+    ("GET", "/practices/{code}", "/practices/{practice}", {}, AIZU_AND_PREF),
+    ("GET", "/practices/new", "/practices/new", {}, LOCAL_STAFF),
+    ("GET", "/api/v1/practices", "/api/v1/practices", {}, ALL),
+    ("GET", "/api/v1/practices/{code}", "/api/v1/practices/{practice}", {}, AIZU_AND_PREF),
+    ("GET", "/local-governments/{code}/similar", "/local-governments/064033/similar?w_geography=2", {}, ALL),
+    ("GET", "/api/v1/local-governments/{code}/similar", "/api/v1/local-governments/064033/similar", {}, ALL),
+    ("GET", "/api/v1/local-governments/{code}/recommendations",
+     "/api/v1/local-governments/072028/recommendations?field=P4.3", {}, ALL),
+    ("GET", "/collaboration", "/collaboration?issue=mobility", {}, ALL),
+    ("GET", "/api/v1/partners", "/api/v1/partners?issue=P4.3", {}, ALL),
+    ("GET", "/collaboration/groups/{group_id}", "/collaboration/groups/{group}", {}, ALL),
+    ("GET", "/api/v1/collaboration-groups", "/api/v1/collaboration-groups", {}, ALL),
+    ("GET", "/api/v1/collaboration-groups/{group_id}", "/api/v1/collaboration-groups/{group}", {}, ALL),
     ("GET", "/api/v1/tokens", "/api/v1/tokens", {}, ADMIN),
     # writes
     ("POST", "/observations", "/observations",
@@ -103,6 +137,22 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
      "/local-governments/072028/strategy/1/actions", {"data": {"action": "submit"}}, OWNER),
     ("POST", "/api/v1/local-strategies/{code}/revisions/{revision}/actions",
      "/api/v1/local-strategies/072028/revisions/1/actions", {"json": {"action": "submit"}}, OWNER),
+    ("POST", "/practices/new", "/practices/new", {"data": PRACTICE | {"org_units": "072028"}}, AIZU_AND_PREF),
+    ("POST", "/api/v1/practices", "/api/v1/practices", {"json": PRACTICE}, AIZU_AND_PREF),
+    ("POST", "/api/v1/practices/import", "/api/v1/practices/import",
+     {"files": {"file": ("p.csv", PRACTICE_CSV)}}, AIZU_AND_PREF),
+    ("PUT", "/api/v1/practices/{code}", "/api/v1/practices/{practice}", {"json": PRACTICE | {"submit": False}},
+     AIZU_AND_PREF),
+    ("POST", "/practices/{code}/adopt", "/practices/aict-aizuwakamatsu/adopt",
+     {"data": {"org_unit": "072087", "fiscal_year": "R6"}}, ADOPTERS),
+    ("POST", "/api/v1/practices/{code}/adoptions", "/api/v1/practices/aict-aizuwakamatsu/adoptions",
+     {"json": {"org_unit": "072087", "fiscal_year": "2024"}}, ADOPTERS),
+    ("POST", "/collaboration/groups", "/collaboration/groups",
+     {"data": GROUP_IN | {"members": "072028,072087"}}, GROUP),
+    ("POST", "/api/v1/collaboration-groups", "/api/v1/collaboration-groups", {"json": GROUP_IN}, GROUP),
+    ("POST", "/practices/{code}/review", "/practices/{practice}/review", {"data": {"action": "publish"}}, ADMIN),
+    ("POST", "/api/v1/practices/{code}/review", "/api/v1/practices/{practice}/review",
+     {"json": {"action": "return", "comment": "出典を追記してください"}}, ADMIN),
     ("POST", "/inbox/read", "/inbox/read", {}, INBOX),
     ("POST", "/api/v1/inbox/read", "/api/v1/inbox/read", {}, INBOX),
     ("POST", "/api/v1/users", "/api/v1/users",
@@ -154,10 +204,14 @@ def test_each_role_gets_exactly_what_it_may(role: str, client_as, session_factor
     ls.act(uow, accounts["fukushima"], "072087", 1, "approve", now=NOW)
     ls.act(uow, accounts["admin"], "072087", 1, "accept", now=NOW)         # a published one
     _, token = acc.create_token(uow, system("t"), username="kitakata", name="x", now=NOW)
+    from digiden.services import practices, similarity
+    practice = practices.add(uow, accounts["aizu"], PRACTICE, submit=False, now=NOW).code   # a draft
+    group = similarity.save_group(uow, accounts["admin"], GROUP_IN, now=NOW).id
     c = client_as(role)
     wrong = []
     for method, _route, path, kw, allowed in CASES:
-        r = c.request(method, path.replace("{token}", str(token.id)), follow_redirects=False, **kw)
+        path = path.replace("{token}", str(token.id)).replace("{practice}", practice).replace("{group}", str(group))
+        r = c.request(method, path, follow_redirects=False, **kw)
         if refused(method, r) == (role in allowed):
             wrong.append(f"{method} {path}: {r.status_code} {'(refused)' if role in allowed else '(let through)'}")
         if role not in allowed and r.status_code == 200:

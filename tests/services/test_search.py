@@ -1,0 +1,102 @@
+"""Japanese search on SQLite FTS5 and PostgreSQL: variants meet, two-character words work,
+facets narrow, published practices appear and withdrawn ones disappear, bad input never fails."""
+
+from __future__ import annotations
+
+import pytest
+
+from digiden.domain.access import PUBLIC
+from digiden.domain.errors import InvalidInput
+from digiden.services import practices, search
+from digiden.services.uow import UnitOfWork
+from tests.conftest import FIXED_NOW as NOW
+
+
+def ids(r: search.SearchResult) -> list[str]:
+    return [h.id for h in r.hits]
+
+
+@pytest.mark.parametrize("q", ["子育て", "子ども", "こども", "ｺﾄﾞﾓ", "子供"])
+def test_child_variants_meet(uow: UnitOfWork, q: str) -> None:
+    r = search.search(uow, PUBLIC, q)
+    assert "kodomo-katei-center" in ids(r)[:3], (q, ids(r)[:5])
+
+
+def test_half_width_and_full_width_meet(uow: UnitOfWork) -> None:
+    for q in ("ｺﾐｭﾆﾃｨ", "コミュニティ", "コミュニティー"):
+        assert search.search(uow, PUBLIC, q).total == search.search(uow, PUBLIC, "コミュニティ").total > 0
+    for q in ("ＧＰＳ", "GPS", "gps"):
+        assert ids(search.search(uow, PUBLIC, q))[0] == "iide-gps-snow-removal"
+
+
+@pytest.mark.parametrize(("q", "first"), [("医療", {"ina-mobile-clinic", "telemedicine"}),
+                                          ("観光", {"kyoto-crowd-dispersal", "tourism-dx"}),
+                                          ("防災", {"disaster-dx"}), ("除雪", {"iide-gps-snow-removal"})])
+def test_two_character_words(uow: UnitOfWork, q: str, first: set[str]) -> None:
+    r = search.search(uow, PUBLIC, q)
+    assert ids(r)[0] in first, ids(r)[:5]
+
+
+def test_snippets_mark_the_words_found(uow: UnitOfWork) -> None:
+    h = search.search(uow, PUBLIC, "オンライン診療").hits[0]
+    assert h.id == "telemedicine"
+    assert "【オンライン】【診療】" in h.snippet and "<mark>診療</mark>" in h.snippet_html
+
+
+def test_facets_count_and_narrow(uow: UnitOfWork) -> None:
+    r = search.search(uow, PUBLIC, "観光")
+    kinds = {v.value: v.count for v in r.facets["kind"]}
+    assert kinds["practice"] >= 1 and kinds["measure"] >= 1 and kinds["local_government"] >= 1
+    assert sum(kinds.values()) == r.total
+    only = search.search(uow, PUBLIC, "観光", kind="practice", pref="26")
+    assert ids(only) == ["kyoto-crowd-dispersal"] and only.total == 1
+    grants = search.search(uow, PUBLIC, "交付金", support="grant")      # grant measures, and practices that used one
+    assert grants.total < search.search(uow, PUBLIC, "交付金").total
+    assert "dden-grant-digital" in ids(grants) and "corporate-furusato-nozei" not in ids(grants)
+    pillar = search.search(uow, PUBLIC, "", field="P4")        # a pillar covers its fields; no words needed
+    assert pillar.total > 0 and all(h.kind in ("measure", "practice") for h in pillar.hits)
+    with pytest.raises(InvalidInput):
+        search.search(uow, PUBLIC, "観光", colour="red")
+
+
+def test_local_governments_are_found_by_name(uow: UnitOfWork) -> None:
+    r = search.search(uow, PUBLIC, "会津若松")
+    assert r.hits[0].kind == "local_government" and r.hits[0].id == "072028"
+
+
+@pytest.mark.parametrize("q", ['"', "*", "NEAR", "-", ":", '"子育て" NEAR(支援)', "子育て -支援", "title:子育て",
+                               "😀", "子育て😀", "\x00\x1b子育て", "AND OR NOT", "'; DROP TABLE search_doc; --",
+                               "％＿", "a", "市"])
+def test_syntax_characters_and_odd_input_give_results_or_a_message(uow: UnitOfWork, q: str) -> None:
+    r = search.search(uow, PUBLIC, q)
+    assert r.hits or r.message or r.total == 0
+    assert search.document_count(uow)["measure"] == 33      # nothing was harmed
+
+
+def test_empty_particle_only_and_overlong_queries(uow: UnitOfWork) -> None:
+    assert search.search(uow, PUBLIC, "").message.startswith("検索語を入力")
+    assert "検索できる語がありません" in search.search(uow, PUBLIC, "の").message
+    assert "検索できる語がありません" in search.search(uow, PUBLIC, "😀").message
+    with pytest.raises(InvalidInput) as e:
+        search.search(uow, PUBLIC, "子育て" * 3334)
+    assert "200文字以内" in e.value.message_ja
+
+
+def test_a_practice_is_searchable_once_published_and_gone_once_withdrawn(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
+    doc = {"title": "ドローンによる山間部の薬の配送", "org_units": ["064033"], "field": "P4.2",
+           "problem": "通院の難しい高齢者", "solution": "ドローンで処方薬を届ける"}
+    p = practices.add(uow, accounts["admin"], doc, now=NOW)
+    assert p.code not in ids(search.search(uow, PUBLIC, "ドローン 薬"))
+    practices.review(uow, accounts["admin"], p.code, "publish", now=NOW)
+    r = search.search(uow, PUBLIC, "ドローン 薬")
+    assert ids(r)[0] == p.code and r.hits[0].kind == "practice"
+    practices.review(uow, accounts["admin"], p.code, "unpublish", "出典の確認中", now=NOW)
+    assert p.code not in ids(search.search(uow, PUBLIC, "ドローン 薬"))
+
+
+def test_reindex_rebuilds_the_same_index(uow: UnitOfWork) -> None:
+    before = search.document_count(uow)
+    report = search.reindex(uow)
+    assert report.documents == {"measure": 33, "practice": 12, "local_government": 1788}
+    assert search.document_count(uow) == before
+    assert ids(search.search(uow, PUBLIC, "除雪"))[0] == "iide-gps-snow-removal"
