@@ -9,6 +9,9 @@ Steps
   import_xlsx    a 100,000-row .xlsx on top
   dashboard      the status of every KPI (national dashboard) over the 5.4M rows, vs the bare
                  SQL that feeds it (the series rollup read) and vs a GROUP BY over all rows
+  practices, index, search, search_pg, similarity
+                 the knowledge side (bench/knowledge.py); `python bench/run.py --only knowledge`
+                 runs just these
 """
 
 from __future__ import annotations
@@ -129,6 +132,7 @@ def step_dashboard() -> dict[str, object]:
 
 
 STEPS = ["prepare", "import_5m", "floor", "import_cp932", "import_xlsx", "dashboard"]
+KNOWLEDGE_STEPS = ["practices", "index", "search", "search_pg", "similarity"]   # bench/knowledge.py
 
 
 def run_child(step: str) -> dict[str, object]:
@@ -148,12 +152,29 @@ def run_child(step: str) -> dict[str, object]:
 def main() -> None:
     if "--step" in sys.argv:
         step = sys.argv[sys.argv.index("--step") + 1]
-        print(json.dumps(globals()[f"step_{step}"]()))
+        if step in KNOWLEDGE_STEPS:
+            sys.path.insert(0, str(ROOT / "bench"))
+            import knowledge
+            print(json.dumps(getattr(knowledge, f"step_{step}")()))
+        else:
+            print(json.dumps(globals()[f"step_{step}"]()))
+        return
+    only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else None
+    if only == ["knowledge"]:
+        results: dict[str, dict[str, object]] = {}
+        for step in KNOWLEDGE_STEPS:
+            print(f"… {step}", flush=True)
+            results[step] = run_child(step)
+        sys.path.insert(0, str(ROOT / "bench"))
+        import knowledge
+        text = "\n".join(knowledge.report(results))  # type: ignore[arg-type]
+        print(text)
+        (OUT / "results_knowledge.md").write_text(text + "\n", encoding="utf-8")
         return
     if not (OUT / "national_5m.csv").exists():
         subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py")], check=True)
-    results: dict[str, dict[str, object]] = {}
-    for step in STEPS:
+    results = {}
+    for step in STEPS + KNOWLEDGE_STEPS:
         print(f"… {step}", flush=True)
         results[step] = run_child(step)
     imp, floor = results["import_5m"], results["floor"]
@@ -179,6 +200,9 @@ def main() -> None:
         f"p95 {d['p95_ms']:.1f} ms | bare rollup read {d['bare_rollup_p50_ms']:.1f} ms; bare GROUP BY over all rows "
         f"{d['group_by_p50_ms']:.0f} ms | **{d['ratio_to_rollup_read']:.2f}×** the rollup read; "
         f"{d['ratio_to_group_by']:.4f}× the GROUP BY | {d['peak_rss_mb']:.0f} MB |")
+    sys.path.insert(0, str(ROOT / "bench"))
+    import knowledge
+    lines += knowledge.report(results)  # type: ignore[arg-type]
     text = "\n".join(lines)
     print(text)
     (OUT / "results.md").write_text(text + "\n", encoding="utf-8")

@@ -33,13 +33,15 @@ def test_prefix_matching_starts_at_two_characters() -> None:
     assert matches("コミュニティバス", "コミュニティ")
     assert matches("医療", "医療") and not matches("医療機関", "医")
     assert matches("市", "市") and not matches("市場", "市")
+    assert not matches("医療機関", "医療")       # kanji words match whole (Sudachi splits compounds)
+    assert matches("デジタルトランスフォーメーション", "デジタル")
 
 
 def test_syntax_characters_never_reach_the_query_language() -> None:
     assert fold('"NEAR*') == "near"
-    expr = fts5_expression(["near", "a", "子供"])
-    assert expr == '"near"* OR "a" OR "子供"*'
-    assert tsquery_expression(["near", "子供"]) == "'near':* | '子供':*"
+    expr = fts5_expression(["near", "a", "子供", "コミュニティ"])
+    assert expr == '"near"* OR "a" OR "子供" OR "コミュニティ"*'
+    assert tsquery_expression(["near", "子供"]) == "'near':* | '子供'"
 
 
 def test_query_cleaning() -> None:

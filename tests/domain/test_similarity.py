@@ -76,3 +76,21 @@ def test_groups_join_neighbours_and_nearby_city_halls_only() -> None:
     far = prof(4, lat=41.0)
     assert [[p.id for p in g] for g in groups([a, b, c, far], within_km=10)] == [[1, 2, 3]]
     assert [[p.id for p in g] for g in groups([a, c, far], within_km=1)] == []
+
+
+def test_the_fast_score_is_the_explained_score() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from digiden.domain.similarity import score
+
+    @given(st.integers(1, 10**7), st.integers(1, 10**7), st.floats(10, 60), st.floats(10, 60),
+           st.sampled_from(["city", "town", "village", "designated_city"]), st.booleans(),
+           st.floats(0, 1), st.sampled_from([(), ("P4.3",), ("P4.3", "P4.6")]))
+    def check(pa: int, pb: int, ga: float, gb: float, kind: str, neighbour: bool, w: float,
+              topics: tuple[str, ...]) -> None:
+        a = prof(1, pop=pa, aging=ga, neighbours=(2,) if neighbour else (), topics=("P4.3",))
+        b = prof(2, kind=kind, pop=pb, aging=gb, lat=39.0, topics=topics)
+        weights = DEFAULT_WEIGHTS | {"geography": w}
+        assert score(a, b, weights) == pytest.approx(compare(a, b, weights).score)
+    check()

@@ -228,5 +228,12 @@ def test_the_demo_walks_the_cycle_with_synthetic_records(uow: UnitOfWork) -> Non
     assert all(r.synthetic for r in refs.values())
     c = local_facts.computed(uow, "digital-implementation")
     assert c.codes == [AIZU] and c.synthetic_count == 1
+    from digiden.domain.access import PUBLIC
+    from digiden.services import practices, similarity
+    waiting = practices.list_practices(uow, system("t"), status="submitted")
+    assert [p.code for p in waiting] == report["practices"] and waiting[0].synthetic
+    spread = practices.get(uow, PUBLIC, "iide-gps-snow-removal").adoptions
+    assert [(a.code, a.synthetic) for a in spread] == [(KITAKATA, True)]
+    assert similarity.get_group(uow, report["groups"][0]).synthetic
     with pytest.raises(Conflict):
         create_demo(uow, system("t"), now=NOW)

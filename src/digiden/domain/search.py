@@ -69,10 +69,20 @@ def keep(part_of_speech: str, term: str) -> bool:
     return part_of_speech not in SKIP_POS and bool(term.strip())
 
 
+_IDEOGRAPHS = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff々〆]+$")
+
+
+def wants_prefix(query_term: str) -> bool:
+    """Katakana and Latin words of two or more characters also match longer words that start
+    with them (コミュニティ finds コミュニティバス, デジタル finds デジタルトランスフォーメーション).
+    Kanji words are matched whole: Sudachi already splits 遠隔医療 into 遠隔 + 医療, and a kanji
+    prefix (医 → 医師, 医療, 医薬) would mostly find other words."""
+    return len(query_term) >= 2 and not _IDEOGRAPHS.match(query_term)
+
+
 def matches(term: str, query_term: str) -> bool:
-    """A document term matches a query term exactly, or by prefix when the query term has two
-    or more characters (コミュニティ finds コミュニティバス; 市 finds only 市)."""
-    return term == query_term or (len(query_term) >= 2 and term.startswith(query_term))
+    """A document term matches a query term exactly, or by prefix where ``wants_prefix``."""
+    return term == query_term or (wants_prefix(query_term) and term.startswith(query_term))
 
 
 def unique_terms(terms: Iterable[str]) -> list[str]:
@@ -85,14 +95,14 @@ def unique_terms(terms: Iterable[str]) -> list[str]:
 
 def fts5_expression(terms: Sequence[str]) -> str:
     """An FTS5 MATCH expression: every term quoted (so NEAR, AND, -, : are plain words),
-    prefix-matched from two characters, OR-ed; BM25 ranks documents with more of them first."""
-    parts = [f'"{t}"*' if len(t) >= 2 else f'"{t}"' for t in terms]
+    prefix-matched where ``wants_prefix``, OR-ed; BM25 ranks documents with more of them first."""
+    parts = [f'"{t}"*' if wants_prefix(t) else f'"{t}"' for t in terms]
     return " OR ".join(parts)
 
 
 def tsquery_expression(terms: Sequence[str]) -> str:
     """The PostgreSQL equivalent for to_tsquery('simple', …)."""
-    parts = [f"'{t}':*" if len(t) >= 2 else f"'{t}'" for t in terms]
+    parts = [f"'{t}':*" if wants_prefix(t) else f"'{t}'" for t in terms]
     return " | ".join(parts)
 
 

@@ -86,7 +86,8 @@ def _iide() -> dict[str, Any]:
 def create_demo(uow: UnitOfWork, actor: Principal, *, now: datetime) -> dict[str, Any]:
     """Accounts for every role and four strategies at different points of the cycle:
     会津若松市 revision 1 accepted and revision 2 submitted (a diff to look at), 喜多方市
-    submitted (waiting for 福島県), 飯豊町 approved by 山形県 (waiting for the nation)."""
+    submitted (waiting for 福島県), 飯豊町 approved by 山形県 (waiting for the nation); a practice
+    of 喜多方市 waiting for review, 喜多方市's adoption of 飯豊町's GPS除雪, and a collaboration group."""
     with uow:
         if uow.session.scalars(select(UserAccount.id).where(UserAccount.username == "demo-admin")).first():
             raise Conflict("the demo data exists already", message_ja="デモデータは作成済みです")
@@ -117,6 +118,23 @@ def create_demo(uow: UnitOfWork, actor: Principal, *, now: datetime) -> dict[str
     ls.save(uow, p["demo-iide"], "064033", _iide(), now=step(14), synthetic=True)
     ls.act(uow, p["demo-iide"], "064033", 1, "submit", now=step(15))
     ls.act(uow, p["demo-yamagata"], "064033", 1, "approve", now=step(16))
+    # the knowledge side: a practice waiting for the nation's review, a 横展開, a collaboration group
+    from digiden.services import practices, similarity
+    practice = practices.add(uow, p["demo-kitakata"], {
+        "title": "（合成データ）蔵めぐり観光のデジタルスタンプラリー", "org_units": ["072087"], "field": "P1.4",
+        "model_types": ["tourism-dx"], "problem": "（合成データ）観光客が中心部の数か所に集中し、滞在時間が短い",
+        "solution": "（合成データ）スマートフォンのスタンプラリーで郊外の蔵へ誘導し、混雑状況も表示する",
+        "results": "（合成データ）周遊した蔵の数が1人平均2.1か所から3.4か所に", "fy_from": "令和5年度",
+        "measures": ["tourism-dx"]}, now=step(17))
+    practices.record_adoption(uow, p["demo-kitakata"], "iide-gps-snow-removal", org_code="072087",
+                              fiscal_year="令和6年度",
+                              adaptation="（合成データ）除雪委託業者のスマートフォンで位置を送信",
+                              result="（合成データ）除雪状況の問い合わせが減った", now=step(18))
+    group = similarity.save_group(uow, p["demo-aizuwakamatsu"], {
+        "name": "（合成データ）会津北部の除雪DX連携", "members": ["072028", "072087"], "issue": "disaster",
+        "initiatives": ["（合成データ）除雪車位置情報の共同運用", "（合成データ）除雪委託の共同調達"]}, now=step(19))
     return {"password": PASSWORD, "users": made, "synthetic": True,
+            "practices": [practice.code], "adoptions": [{"practice": "iide-gps-snow-removal", "org_unit": "072087"}],
+            "groups": [group.id],
             "strategies": [{"org_unit": "072028", "revisions": [1, 2]}, {"org_unit": "072087", "revisions": [1]},
                            {"org_unit": "064033", "revisions": [1]}]}

@@ -306,16 +306,39 @@ def list_practices(uow: UnitOfWork, principal: Principal, *, field: str | None =
 
 # ---------------------------------------------------------------- writing
 
-def _resolve(s: Session, data: PracticeIn) -> tuple[list[OrgUnit], Area | None, list[ModelType], list[Measure]]:
+class _Lookup:
+    """Codes and names → records, asked once per import (or per form) instead of per row."""
+
+    def __init__(self, s: Session, *, preload: bool = False) -> None:
+        self.s = s
+        self.units: dict[str, OrgUnit | None] = {}
+        self.areas = {a.code: a for a in s.scalars(select(Area))}
+        self.types: dict[str, ModelType] = {}
+        for mt in s.scalars(select(ModelType)):
+            self.types[mt.code] = self.types[mt.name] = mt
+        self.measures: dict[str, Measure] = {}
+        for m in s.scalars(select(Measure)):
+            self.measures[m.code] = self.measures[m.title] = m
+        if preload:
+            self.units.update({o.code: o for o in s.scalars(select(OrgUnit))})
+        self.position = s.scalar(select(func.max(Practice.position))) or 0
+
+    def unit(self, code: str) -> OrgUnit | None:
+        if code not in self.units:
+            self.units[code] = self.s.scalars(select(OrgUnit).where(OrgUnit.code == code)).one_or_none()
+        return self.units[code]
+
+
+def _resolve(look: _Lookup, data: PracticeIn) -> tuple[list[OrgUnit], Area | None, list[ModelType], list[Measure]]:
+    from digiden.domain.codes import normalize_code
     units = []
     for i, code in enumerate(data.org_units):
-        from digiden.domain.codes import normalize_code
         try:
             c = normalize_code(code)
         except InvalidInput as e:
             raise InvalidInput(f"org_units[{i}]: {e.message}", message_ja=f"実施団体{i + 1}: {e.message_ja}",
                                field="org_units") from None
-        u = s.scalars(select(OrgUnit).where(OrgUnit.code == c)).one_or_none()
+        u = look.unit(c)
         if u is None or u.kind == "nation":
             raise InvalidInput(f"org_units[{i}]: no local government {code}",
                                message_ja=f"実施団体{i + 1}: 団体コード {code} の地方公共団体はありません",
@@ -323,20 +346,20 @@ def _resolve(s: Session, data: PracticeIn) -> tuple[list[OrgUnit], Area | None, 
         units.append(u)
     field = None
     if data.field:
-        field = s.scalars(select(Area).where(Area.code == data.field)).first()
+        field = look.areas.get(data.field)
         if field is None:
             raise InvalidInput(f"field: unknown field {data.field!r}", message_ja=f"分野が不明です: {data.field}",
                                field="field")
     types = []
     for t in data.model_types:
-        mt = s.scalars(select(ModelType).where((ModelType.code == t) | (ModelType.name == t))).first()
+        mt = look.types.get(t)
         if mt is None:
             raise InvalidInput(f"model_types: unknown {t!r}", message_ja=f"モデル地域の類型が不明です: {t}",
                                field="model_types")
         types.append(mt)
     measures = []
     for m in data.measures:
-        ms = s.scalars(select(Measure).where((Measure.code == m) | (Measure.title == m))).first()
+        ms = look.measures.get(m)
         if ms is None:
             raise InvalidInput(f"measures: unknown measure {m!r}", message_ja=f"施策が不明です: {m}",
                                field="measures")
@@ -350,7 +373,7 @@ def snapshot(p: Practice) -> dict[str, Any]:
 
 
 def _apply(s: Session, p: Practice, data: PracticeIn, units: list[OrgUnit], field: Area | None,
-           types: list[ModelType], measures: list[Measure]) -> None:
+           types: list[ModelType], measures: list[Measure], *, new: bool = False) -> None:
     p.title, p.problem, p.solution, p.results = data.title, data.problem, data.solution, data.results
     p.fy_from, p.fy_to, p.support_text = data.fy_from, data.fy_to, data.support_text
     p.area_id = field.id if field else None
@@ -358,9 +381,10 @@ def _apply(s: Session, p: Practice, data: PracticeIn, units: list[OrgUnit], fiel
     p.partners = list(data.partners)
     p.place = "・".join(u.full_name for u in units)
     p.summary = data.solution
-    for model in (PracticeModelType, PracticeOrgUnit, PracticeMeasure):
-        s.query(model).filter(model.practice_id == p.id).delete()
-    s.flush()
+    if not new:
+        for model in (PracticeModelType, PracticeOrgUnit, PracticeMeasure):
+            s.query(model).filter(model.practice_id == p.id).delete()
+        s.flush()
     s.add_all([PracticeOrgUnit(practice_id=p.id, org_unit_id=u.id) for u in {u.id: u for u in units}.values()])
     s.add_all([PracticeModelType(practice_id=p.id, model_type_id=t.id) for t in {t.id: t for t in types}.values()])
     s.add_all([PracticeMeasure(practice_id=p.id, measure_id=m.id) for m in {m.id: m for m in measures}.values()])
@@ -376,15 +400,16 @@ def require_may_propose(principal: Principal) -> None:
             sign_in_ja="事例を登録するにはログインしてください")
 
 
-def _create(s: Session, principal: Principal, data: PracticeIn, *, submit: bool, now: datetime,
+def _create(s: Session, principal: Principal, data: PracticeIn, look: _Lookup, *, submit: bool, now: datetime,
             synthetic: bool = False) -> Practice:
-    units, field, types, measures = _resolve(s, data)
+    units, field, types, measures = _resolve(look, data)
     require(principal, access.can_propose_practice(principal, [org_ref(u) for u in units]),
             message="only staff of the local governments concerned (or their prefecture, or the nation) "
                     "may propose this practice",
             message_ja="この事例を登録できるのは、実施団体・その都道府県の職員か国の管理者です",
             sign_in_ja="事例を登録するにはログインしてください")
-    pos = (s.scalar(select(func.max(Practice.position))) or 0) + 1
+    look.position += 1
+    pos = look.position
     p = Practice(code=f"tmp-{now.timestamp()}-{pos}", title=data.title, origin="app",
                  status="submitted" if submit else "draft", position=pos, created_by=principal.name,
                  owner_org_unit_id=principal.org_unit_id, created_at=now, updated_at=now,
@@ -392,8 +417,7 @@ def _create(s: Session, principal: Principal, data: PracticeIn, *, submit: bool,
     s.add(p)
     s.flush()
     p.code = f"p{p.id:05d}"
-    _apply(s, p, data, units, field, types, measures)
-    s.flush()
+    _apply(s, p, data, units, field, types, measures, new=True)
     audit.record(s, actor=principal.name, action="practice.create", entity="practice", entity_key=p.code,
                  at=now, after=snapshot(p), summary=f"事例「{p.title}」を{STATUS_JA[p.status]}として登録しました")
     return p
@@ -404,7 +428,8 @@ def add(uow: UnitOfWork, principal: Principal, doc: Mapping[str, Any], *, submit
     """A new practice, as a draft or submitted for review. Published only by review."""
     data = parse_input(doc)
     with uow:
-        p = _create(uow.session, principal, data, submit=submit, now=now)
+        p = _create(uow.session, principal, data, _Lookup(uow.session), submit=submit, now=now)
+        uow.session.flush()
         view = _view(uow.session, p, _units_of(uow.session, p))
         uow.commit()
         return view
@@ -417,7 +442,7 @@ def update(uow: UnitOfWork, principal: Principal, code: str, doc: Mapping[str, A
     with uow:
         s = uow.session
         p, old_units = _load(s, code, principal)
-        units, field, types, measures = _resolve(s, data)
+        units, field, types, measures = _resolve(_Lookup(s), data)
         refs = [org_ref(u) for u in old_units + units]
         allowed = access.can_propose_practice(principal, refs) and (
             p.status in ("draft", "returned") or access.can_publish_practice(principal))
@@ -600,9 +625,10 @@ def import_file(uow: UnitOfWork, principal: Principal, name: str, raw: bytes, *,
     created = []
     with uow:
         s = uow.session
+        look = _Lookup(s, preload=len(parsed) > 20)
         for where, data in parsed:
             try:
-                p = _create(s, principal, data, submit=True, now=now, synthetic=synthetic)
+                p = _create(s, principal, data, look, submit=True, now=now, synthetic=synthetic)
             except InvalidInput as e:
                 col = f"「{e.field}」列" if e.field else ""
                 raise InvalidInput(f"{name} {where} {e.field or ''}: {e.message}",
@@ -614,8 +640,8 @@ def import_file(uow: UnitOfWork, principal: Principal, name: str, raw: bytes, *,
         s.flush()
         if publish:
             from digiden.services import search
-            for p in created:
-                search.index_practice(s, p)
+            for i in range(0, len(created), 500):
+                search.index_practices(s, created[i:i + 500])
         audit.record(s, actor=principal.name, action="practice.import", entity="practice", entity_key=name,
                      at=now, after={"created": len(created), "published": publish},
                      summary=f"{name} から事例を{len(created)}件取り込みました")

@@ -9,7 +9,10 @@ model type, prefecture, kind of support. See docs/search.md."""
 
 from __future__ import annotations
 
+import heapq
+import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +22,15 @@ from sqlalchemy.orm import Session
 
 from digiden.domain.access import Principal
 from digiden.domain.errors import InvalidInput
-from digiden.domain.search import clean_query, fts5_expression, matches, snippet, tsquery_expression, unique_terms
+from digiden.domain.search import (
+    Span,
+    clean_query,
+    fts5_expression,
+    snippet,
+    tsquery_expression,
+    unique_terms,
+    wants_prefix,
+)
 from digiden.services import textja
 from digiden.services.catalogue import SUPPORT_KINDS
 from digiden.services.uow import UnitOfWork
@@ -34,6 +45,7 @@ from digiden.store.models import (
     PracticeOrgUnit,
     SearchDoc,
     SearchFacet,
+    SearchMeta,
 )
 
 KINDS = {"measure": "施策", "practice": "優良事例", "local_government": "地方公共団体"}
@@ -65,6 +77,11 @@ def _is_pg(s: Session) -> bool:
     return s.get_bind().dialect.name == "postgresql"
 
 
+def _bump(s: Session) -> None:
+    """A new index version in the same transaction as the change (rolled back with it)."""
+    s.merge(SearchMeta(key="version", value=uuid.uuid4().hex))
+
+
 def _write(s: Session, docs: list[DocIn]) -> None:
     if not docs:
         return
@@ -73,14 +90,16 @@ def _write(s: Session, docs: list[DocIn]) -> None:
         SearchDoc.ref_id.in_([k[1] for k in keys])))}
     rows = []
     for d in docs:
-        title_terms = textja.term_string(d.title)
-        body_terms = textja.term_string(d.body)
+        body = textja.tokens(d.body)
         row = existing.get((d.kind, d.ref_id))
         if row is None:
             row = SearchDoc(kind=d.kind, ref_id=d.ref_id)
             s.add(row)
         row.ref_code, row.title, row.body = d.ref_code, d.title, d.body
-        row.title_terms, row.body_terms, row.boost, row.synthetic = title_terms, body_terms, d.boost, d.synthetic
+        row.title_terms = textja.term_string(d.title)
+        row.body_terms = " ".join(t.term for t in body)
+        row.body_spans = " ".join(f"{t.start},{t.end}" for t in body)
+        row.boost, row.synthetic = d.boost, d.synthetic
         rows.append((row, d))
     s.flush()
     ids = [r.id for r, _ in rows]
@@ -95,6 +114,7 @@ def _write(s: Session, docs: list[DocIn]) -> None:
     else:
         s.execute(text("DELETE FROM search_fts WHERE rowid = :id"), [{"id": p["id"]} for p in params])
         s.execute(text("INSERT INTO search_fts (rowid, title_terms, body_terms) VALUES (:id, :t, :b)"), params)
+    _bump(s)
 
 
 def remove(s: Session, kind: str, ref_id: int) -> None:
@@ -105,6 +125,7 @@ def remove(s: Session, kind: str, ref_id: int) -> None:
         s.execute(text("DELETE FROM search_fts WHERE rowid = :id"), {"id": row.id})
     s.execute(delete(SearchFacet).where(SearchFacet.doc_id == row.id))
     s.delete(row)
+    _bump(s)
     s.flush()
 
 
@@ -186,6 +207,11 @@ def org_docs(s: Session, units: list[OrgUnit]) -> list[DocIn]:
     return out
 
 
+def index_practices(s: Session, ps: list[Practice]) -> None:
+    """Index published practices in one go (an import)."""
+    _write(s, practice_docs(s, [p for p in ps if p.status == "published"]))
+
+
 def index_practice(s: Session, p: Practice) -> None:
     if p.status == "published":
         _write(s, practice_docs(s, [p]))
@@ -226,6 +252,7 @@ def rebuild(s: Session, progress: Progress | None = None, *, batch: int = 500) -
             if progress:
                 progress(f"search index: {KINDS[kind]}", min(i + batch, len(items)), len(items))
         counts[kind] = len(items)
+    _bump(s)
     s.flush()
     return IndexReport(counts, time.perf_counter() - t0)
 
@@ -313,6 +340,132 @@ def _facet_labels(s: Session) -> dict[str, dict[str, str]]:
             "support": dict(SUPPORT_KINDS)}
 
 
+@dataclass(frozen=True)
+class _Doc:
+    kind: str
+    ref_code: str
+    title: str
+    body: str
+    title_terms: frozenset[str]
+    terms: frozenset[str]                      # title and body
+    body_terms: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]
+    boost: float                               # the record's own boost × its kind's
+    synthetic: bool
+    facets: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class _Index:
+    """The indexed documents of one index version, as this process keeps them."""
+
+    docs: dict[int, _Doc]
+    position: dict[int, int]                          # doc id → bit position
+    boost: dict[int, float]                           # doc id → its boost (for the first cut)
+    masks: dict[tuple[str, str], int]                 # facet value → bit set of its documents
+    members: dict[tuple[str, str], frozenset[int]]    # facet value → its document ids
+    labels: dict[str, dict[str, str]]
+    all_mask: int
+
+    def count(self, ids: list[int]) -> dict[tuple[str, str], int]:
+        """Facet counts over the matched documents: one bit set, one AND per facet value."""
+        bits = bytearray((len(self.position) + 8) // 8)
+        pos = self.position
+        for i in ids:
+            p = pos[i]
+            bits[p >> 3] |= 1 << (p & 7)
+        m = int.from_bytes(bits, "little")
+        if m == self.all_mask:
+            return {fv: mask.bit_count() for fv, mask in self.masks.items()}
+        return {fv: n for fv, mask in self.masks.items() if (n := (m & mask).bit_count())}
+
+
+_cache: dict[tuple[int, str], _Index] = {}
+_cache_lock = threading.Lock()
+
+
+def _documents(s: Session) -> _Index:
+    """Every indexed document, read once per index version and kept in this process: the
+    database finds and scores the matches; filtering, facet counts, re-ranking and snippets
+    need no further round trip."""
+    version = s.scalar(select(SearchMeta.value).where(SearchMeta.key == "version")) or ""
+    key = (id(s.get_bind().engine) if hasattr(s.get_bind(), "engine") else id(s.get_bind()), version)
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    facets: dict[int, list[tuple[str, str]]] = {}
+    for doc_id, f, v in s.execute(select(SearchFacet.doc_id, SearchFacet.facet, SearchFacet.value)):
+        facets.setdefault(doc_id, []).append((f, v))
+    docs: dict[int, _Doc] = {}
+    for r in s.execute(select(SearchDoc.id, SearchDoc.kind, SearchDoc.ref_code, SearchDoc.title, SearchDoc.body,
+                              SearchDoc.title_terms, SearchDoc.body_terms, SearchDoc.body_spans, SearchDoc.boost,
+                              SearchDoc.synthetic).order_by(SearchDoc.id)):
+        spans = tuple((int(a), int(b)) for a, _, b in (x.partition(",") for x in r.body_spans.split()))
+        body_terms = tuple(r.body_terms.split())
+        title_terms = frozenset(r.title_terms.split())
+        docs[r.id] = _Doc(r.kind, r.ref_code, r.title, r.body, title_terms, title_terms | frozenset(body_terms),
+                          body_terms, spans, r.boost * KIND_BOOST[r.kind], r.synthetic,
+                          tuple(facets.get(r.id, ())))
+    position = {doc_id: n for n, doc_id in enumerate(docs)}
+    members: dict[tuple[str, str], set[int]] = {}
+    for doc_id, d in docs.items():
+        for fv in d.facets:
+            members.setdefault(fv, set()).add(doc_id)
+    masks = {}
+    for fv, ids in members.items():
+        bits = bytearray((len(position) + 8) // 8)
+        for i in ids:
+            p = position[i]
+            bits[p >> 3] |= 1 << (p & 7)
+        masks[fv] = int.from_bytes(bits, "little")
+    entry = _Index(docs, position, {i: d.boost for i, d in docs.items()}, masks,
+                   {k: frozenset(v) for k, v in members.items()}, _facet_labels(s), (1 << len(position)) - 1)
+    with _cache_lock:
+        if len(_cache) > 4:
+            _cache.clear()
+        _cache[key] = entry
+    return entry
+
+
+@dataclass(frozen=True)
+class _Query:
+    """The query terms, split once into those matched whole and those matched by prefix
+    (``domain.search.matches``, in a form fast enough for thousands of documents)."""
+
+    terms: tuple[str, ...]
+    prefixes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, terms: list[str]) -> _Query:
+        return cls(tuple(terms), tuple(t for t in terms if wants_prefix(t)))
+
+    def matches(self, term: str) -> bool:
+        return term in self.terms or (bool(self.prefixes) and term.startswith(self.prefixes))
+
+    def has(self, doc_terms: frozenset[str], q: str) -> bool:
+        return q in doc_terms or (q in self.prefixes and any(t.startswith(q) for t in doc_terms))
+
+
+def _spans(d: _Doc, query: _Query) -> list[Span]:
+    hits = {t for t in set(d.body_terms) if query.matches(t)}
+    return [Span(a, b) for t, (a, b) in zip(d.body_terms, d.spans, strict=False) if t in hits]
+
+
+def _matches(s: Session, terms: list[str]) -> list[tuple[int, float]]:
+    """(doc id, engine score) of every document matching any term, straight from the driver."""
+    cur = s.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if _is_pg(s):
+            cur.execute("SELECT id, ts_rank(tsv, q) FROM search_doc, to_tsquery('simple', %(q)s) q WHERE tsv @@ q",
+                        {"q": tsquery_expression(terms)})
+        else:
+            cur.execute("SELECT rowid, -bm25(search_fts, 4.0, 1.0) FROM search_fts WHERE search_fts MATCH :q",
+                        {"q": fts5_expression(terms)})
+        return cur.fetchall()  # type: ignore[no-any-return]
+    finally:
+        cur.close()
+
+
 def search(uow: UnitOfWork, principal: Principal, q: str | None, *, limit: int = 20,
            with_facets: bool = True, **filters: str | None) -> SearchResult:
     """Only published records are indexed, so every principal may search everything indexed."""
@@ -330,54 +483,39 @@ def search(uow: UnitOfWork, principal: Principal, q: str | None, *, limit: int =
         return result
     with uow:
         s = uow.session
-        pg = _is_pg(s)
-        where, params = [], {}
-        for i, (k, v) in enumerate(flt.items()):
-            where.append(f"EXISTS (SELECT 1 FROM search_facet f{i} WHERE f{i}.doc_id = d.id "
-                         f"AND f{i}.facet = :fk{i} AND f{i}.value = :fv{i})")
-            params[f"fk{i}"], params[f"fv{i}"] = k, v
-        if terms:
-            if pg:
-                params["q"] = tsquery_expression(terms)
-                base = "FROM search_doc d WHERE d.tsv @@ to_tsquery('simple', :q)"
-                rank = "ts_rank(d.tsv, to_tsquery('simple', :q)) * d.boost"
-            else:
-                params["q"] = fts5_expression(terms)
-                base = "FROM search_fts JOIN search_doc d ON d.id = search_fts.rowid WHERE search_fts MATCH :q"
-                rank = "(-bm25(search_fts, 4.0, 1.0)) * d.boost"
-        else:
-            base, rank = "FROM search_doc d WHERE 1 = 1", "d.boost"
-        base += "".join(f" AND {w}" for w in where)
-        rows = s.execute(text(f"SELECT d.id, d.kind, d.ref_code, d.title, d.body, d.title_terms, d.body_terms, "
-                              f"d.synthetic, {rank} AS r {base} ORDER BY r DESC, d.id LIMIT {CANDIDATES}"),
-                         params).all()
-        result.total = s.execute(text(f"SELECT count(*) {base}"), params).scalar_one()
+        index = _documents(s)
+        docs = index.docs
+        matched = _matches(s, terms) if terms else [(i, 1.0) for i in docs]
+        if flt:
+            allowed = frozenset.intersection(*(index.members.get(fv, frozenset()) for fv in flt.items()))
+            matched = [m for m in matched if m[0] in allowed]
+        result.total = len(matched)
+        boost = index.boost
+        top = heapq.nlargest(CANDIDATES, matched, key=lambda m: m[1] * boost[m[0]])
         scored = []
-        for r in rows:
-            doc_terms = set((r.title_terms + " " + r.body_terms).split())
-            title_terms = set(r.title_terms.split())
-            covered = sum(1 for t in terms if any(matches(d, t) for d in doc_terms)) / len(terms) if terms else 1
-            in_title = sum(1 for t in terms if any(matches(d, t) for d in title_terms)) / len(terms) if terms else 0
-            score = float(r.r) * KIND_BOOST[r.kind] * (1 + covered) * (1 + 0.5 * in_title)
-            if query and query.replace(" ", "") in r.title.replace(" ", ""):
-                score *= 2
-            scored.append((score, r))
-        scored.sort(key=lambda x: (-x[0], x[1].id))
-        for score, r in scored[:limit]:
+        bare = query.replace(" ", "")
+        qt = _Query.of(terms)
+        for doc_id, r in top:
+            d = docs[doc_id]
             if terms:
-                body_plain, body_html = snippet(r.body, textja.spans_of(r.body, terms))
+                covered = sum(1 for t in terms if qt.has(d.terms, t)) / len(terms)
+                in_title = sum(1 for t in terms if qt.has(d.title_terms, t)) / len(terms)
             else:
-                body_plain, body_html = snippet(r.body, [])
-            result.hits.append(Hit(r.kind, r.ref_code, r.title, score, body_plain, body_html, bool(r.synthetic)))
+                covered, in_title = 1.0, 0.0
+            score = r * d.boost * (1 + covered) * (1 + 0.5 * in_title)
+            if bare and bare in d.title.replace(" ", ""):
+                score *= 2
+            scored.append((score, doc_id, d))
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        for score, _, d in scored[:limit]:
+            plain, marked = snippet(d.body, _spans(d, qt) if terms else [])
+            result.hits.append(Hit(d.kind, d.ref_code, d.title, score, plain, marked, d.synthetic))
         if with_facets:
-            labels = _facet_labels(s)
-            counts = s.execute(text(f"SELECT f.facet, f.value, count(*) AS n FROM search_facet f "
-                                    f"WHERE f.doc_id IN (SELECT d.id {base}) GROUP BY f.facet, f.value"),
-                               params).all()
+            counts = index.count([i for i, _ in matched])
             for facet in FACETS:
-                vals = sorted(((v, n) for f, v, n in counts if f == facet), key=lambda x: (-x[1], x[0]))
+                vals = sorted(((v, n) for (f, v), n in counts.items() if f == facet), key=lambda x: (-x[1], x[0]))
                 if vals:
-                    result.facets[facet] = [FacetValue(v, labels[facet].get(v, v), n) for v, n in vals[:60]]
+                    result.facets[facet] = [FacetValue(v, index.labels[facet].get(v, v), n) for v, n in vals[:60]]
         return result
 
 

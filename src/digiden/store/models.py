@@ -271,8 +271,18 @@ class SearchDoc(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     title_terms: Mapped[str] = mapped_column(Text, default="")
     body_terms: Mapped[str] = mapped_column(Text, default="")
+    body_spans: Mapped[str] = mapped_column(Text, default="")   # "start,end" of each body term, for snippets
     boost: Mapped[float] = mapped_column(Float, default=1.0)
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SearchMeta(Base):
+    """The search index's version: a new value with every change, so that each process knows
+    when its in-memory copy of the documents is stale (even after a rolled-back write)."""
+
+    __tablename__ = "search_meta"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64))
 
 
 class SearchFacet(Base):

@@ -54,10 +54,16 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('title_terms', sa.Text(), nullable=False),
     sa.Column('body_terms', sa.Text(), nullable=False),
+    sa.Column('body_spans', sa.Text(), nullable=False),
     sa.Column('boost', sa.Float(), nullable=False),
     sa.Column('synthetic', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_search_doc')),
     sa.UniqueConstraint('kind', 'ref_id', name='uq_search_doc_ref')
+    )
+    op.create_table('search_meta',
+    sa.Column('key', sa.String(length=32), nullable=False),
+    sa.Column('value', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_search_meta'))
     )
     op.create_table('adjacency',
     sa.Column('org_unit_id', sa.Integer(), nullable=False),
@@ -224,6 +230,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_search_facet_value')
 
     op.drop_table('search_facet')
+    op.drop_table('search_meta')
     with op.batch_alter_table('roadmap_item', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_roadmap_item_measure_id'))
 
