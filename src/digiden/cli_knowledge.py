@@ -182,7 +182,9 @@ def practice_add(ctx: typer.Context,
                  solution: Annotated[str, typer.Option(help="デジタルによる解決策.")],
                  field: Annotated[str, typer.Option(help="Field code, e.g. P4.2.")] = "",
                  model_type: Annotated[list[str] | None, typer.Option(help="Model type code (repeatable).")] = None,
-                 results: Annotated[str, typer.Option(help="成果, with numbers where known.")] = "",
+                 results: Annotated[str, typer.Option(help="成果, in words.")] = "",
+                 figure: Annotated[list[str] | None, typer.Option(
+                     help="A result figure LABEL=VALUE[@YEAR], e.g. 利用者数=1,200人@2024 (repeatable).")] = None,
                  fy_from: Annotated[str, typer.Option(help="Start: 2022, 2022年度, 令和4年度, R4.")] = "",
                  fy_to: Annotated[str, typer.Option(help="End (fiscal year).")] = "",
                  measure: Annotated[list[str] | None, typer.Option(help="Catalogue measure used (repeatable).")] = None,
@@ -195,6 +197,7 @@ def practice_add(ctx: typer.Context,
     rt = runtime(ctx)
     doc = {"title": title, "org_units": org, "problem": problem, "solution": solution, "field": field,
            "model_types": model_type or [], "results": results, "fy_from": fy_from, "fy_to": fy_to,
+           "figures": ";".join(figure or []),
            "measures": measure or [], "support": support, "sources": source or []}
     p = add(rt.uow(), rt.principal(), doc, submit=not draft, now=rt.clock())
     if json_out:
@@ -208,7 +211,7 @@ def practice_import(ctx: typer.Context, file: Path,
                     publish: Annotated[bool, typer.Option(help="Publish at once (national administrators).")] = False,
                     json_out: JsonOpt = False) -> None:
     """Import practices from CSV (UTF-8 or CP932; columns title, org_units, field, model_types,
-    problem, solution, results, fy_from, fy_to, support, measures, sources), JSON or YAML.
+    problem, solution, results, figures, fy_from, fy_to, support, measures, sources), JSON or YAML.
     All or nothing: an error names the row and column, and nothing is written."""
     from digiden.services.practices import import_file
     rt = runtime(ctx)

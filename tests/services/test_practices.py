@@ -74,6 +74,18 @@ def test_propose_review_publish(uow: UnitOfWork, accounts) -> None:  # type: ign
                        "practice.publish"]
 
 
+def test_result_figures_keep_their_numbers(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
+    p = practices.add(uow, accounts["kitakata"], DOC | {"figures": "利用者数=1,200人@令和6年度; 作業時間の削減=3割強"},
+                      now=NOW)
+    assert [(f.label, f.value, f.unit, f.qualifier, f.year) for f in p.figures] == [
+        ("利用者数", 1200, "人", "exact", 2024), ("作業時間の削減", 3, "割", "slightly_over", None)]
+    assert [f.display for f in p.figures] == ["利用者数 1,200人（2024年度）", "作業時間の削減 3割強"]
+    api = practices.add(uow, accounts["kitakata"], DOC | {"figures": [{"label": "削減率", "value": "30%",
+                                                                       "fiscal_year": 2024}]}, now=NOW)
+    assert api.as_dict()["figures"] == [{"label": "削減率", "value": 30.0, "unit": "%", "qualifier": "exact",
+                                         "fiscal_year": 2024}]
+
+
 def test_who_may_propose(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SignInRequired):
         practices.add(uow, PUBLIC, DOC, now=NOW)
@@ -96,6 +108,10 @@ def test_who_may_propose(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-
     ({"problem": "x\x00"}, "problem", "制御文字"),
     ({"solution": "あ" * 4001}, "solution", "4000文字以内"),
     ({"sources": [{"title": "t", "url": "javascript:alert(1)"}]}, "sources[0].url", "https://"),
+    ({"figures": "利用者数"}, "figures[0].value", "項目名=値"),
+    ({"figures": "利用者数=たくさん"}, "figures[0].value", "数値として読めません"),
+    ({"figures": [{"label": "", "value": 3}]}, "figures[0].label", "項目名を入力してください"),
+    ({"figures": "利用者数=3人@来年"}, "figures[0].fiscal_year", "年度"),
 ])
 def test_bad_input_names_the_field_and_writes_nothing(uow: UnitOfWork, accounts, change, field, message) -> None:  # type: ignore[no-untyped-def]
     before = count(uow, Practice)

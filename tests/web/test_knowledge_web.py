@@ -93,6 +93,35 @@ def test_propose_through_the_form_and_review(session_factory, accounts, client_a
     assert client_as("public").get(url).status_code == 200
 
 
+def test_a_returned_practice_is_edited_in_the_form(session_factory, accounts, client_as) -> None:  # type: ignore[no-untyped-def]
+    from digiden.services import practices
+    from digiden.services.uow import UnitOfWork
+    from tests.conftest import FIXED_NOW
+    uow = UnitOfWork(session_factory)
+    p = practices.add(uow, accounts["kitakata"], {"title": "見守り", "org_units": ["072087"], "problem": "独居",
+                                                  "solution": "センサー", "figures": "利用世帯=120世帯@2024"},
+                      now=FIXED_NOW)
+    practices.review(uow, accounts["admin"], p.code, "return", "成果の出典を追記してください", now=FIXED_NOW)
+    kita = client_as("kitakata")
+    page = kita.get(f"/practices/{p.code}")
+    assert "差戻し" in page.text and "成果の出典を追記してください" in page.text
+    assert f"/practices/{p.code}/edit" in page.text
+    form = kita.get(f"/practices/{p.code}/edit")
+    assert form.status_code == 200 and 'value="見守り"' in form.text and "利用世帯=120世帯@2024" in form.text
+    assert 'name="version" value="1"' in form.text
+    bad = kita.post(f"/practices/{p.code}/edit", data={"title": "見守り", "org_units": "072087", "problem": "独居",
+                                                       "solution": "センサー", "figures": "利用世帯=多数",
+                                                       "version": "1"})
+    assert bad.status_code == 422 and "数値として読めません" in bad.text and 'value="利用世帯=多数"' in bad.text
+    ok = kita.post(f"/practices/{p.code}/edit", follow_redirects=True,
+                   data={"title": "見守りセンサー", "org_units": "072087", "problem": "独居", "solution": "センサー",
+                         "figures": "利用世帯=150世帯@2025", "sources": "市広報 2025年4月号", "version": "1"})
+    assert ok.status_code == 200 and "審査待ち" in ok.text and "150世帯" in ok.text and "市広報 2025年4月号" in ok.text
+    stale = kita.post(f"/practices/{p.code}/edit", data={"title": "x", "org_units": "072087", "problem": "p",
+                                                         "solution": "s", "version": "1"})
+    assert stale.status_code == 403          # under review again: not editable by its authors
+
+
 def test_api_practice_lifecycle_and_import(session_factory, accounts, client_as) -> None:  # type: ignore[no-untyped-def]
     from digiden.services import accounts as acc
     from digiden.services.uow import UnitOfWork

@@ -39,7 +39,7 @@ TITLE_MAX = 200
 TEXT_MAX = 4000
 MAX_IMPORT_ROWS = 2000
 STATUS_JA = {"draft": "下書き", "submitted": "審査待ち", "published": "公開", "returned": "差戻し"}
-CSV_COLUMNS = ("title", "org_units", "field", "model_types", "problem", "solution", "results",
+CSV_COLUMNS = ("title", "org_units", "field", "model_types", "problem", "solution", "results", "figures",
                "fy_from", "fy_to", "support", "measures", "sources")
 
 
@@ -60,6 +60,70 @@ class PracticeIn:
     measures: tuple[str, ...]
     sources: tuple[tuple[str, str], ...]   # (title, url)
     partners: tuple[str, ...] = ()
+    figures: tuple[Figure, ...] = ()
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A result with its number: 利用者数 1,200人 (2024年度)."""
+
+    label: str
+    value: float
+    unit: str
+    qualifier: str
+    year: int | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"label": self.label, "value": self.value, "unit": self.unit, "qualifier": self.qualifier,
+                "fiscal_year": self.year}
+
+    @property
+    def display(self) -> str:
+        from digiden.domain.quantities import format_quantity
+        text = format_quantity(self.value, self.unit, self.qualifier)
+        return f"{self.label} {text}" + (f"（{self.year}年度）" if self.year else "")
+
+
+def _figures(value: object) -> tuple[Figure, ...]:
+    """Result figures as a list of {label, value, unit?, fiscal_year?} or, in a CSV cell or the
+    CLI, as 「利用者数=1,200人@2024; 作業時間=30%減」 (the year after @ is optional)."""
+    from digiden.domain.quantities import parse_quantity
+    items: list[Any]
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        items = []
+        for part in value.replace("；", ";").split(";"):
+            if not part.strip():
+                continue
+            label, sep, rest = part.partition("=")
+            number, _, when = rest.partition("@")
+            items.append({"label": label, "value": number, "fiscal_year": when} if sep else {"label": part})
+    elif isinstance(value, Sequence):
+        items = list(value)
+    else:
+        items = [value]
+    out = []
+    for i, it in enumerate(items[:20]):
+        w = f"figures[{i}]"
+        if not isinstance(it, Mapping):
+            raise InvalidInput(f"{w} must be a mapping", field=w,
+                               message_ja=f"成果の数値{i + 1}の形式が正しくありません")
+        label = bounded(it.get("label"), 100, field=f"{w}.label", label_ja=f"成果の数値{i + 1}の項目名",
+                        required=True)
+        raw = it.get("value")
+        if raw is None or str(raw).strip() == "":
+            raise InvalidInput(f"{w}.value is required", field=f"{w}.value",
+                               message_ja=f"成果の数値{i + 1}（{label}）の値を「項目名=値」の形で入力してください")
+        q = parse_quantity(str(raw), field=f"{w}.value")
+        if q.value is None:
+            raise InvalidInput(f"{w}.value: a number", field=f"{w}.value",
+                               message_ja=f"成果の数値{i + 1}（{label}）は数値で入力してください")
+        unit = str(it.get("unit") or q.unit or "")
+        year = _fy(it.get("fiscal_year"), f"{w}.fiscal_year", f"成果の数値{i + 1}の年度")
+        out.append(Figure(label, q.value, bounded(unit, 16, field=f"{w}.unit", label_ja="単位"),
+                          q.qualifier.value, year))
+    return tuple(out)
 
 
 def _codes(value: object) -> tuple[str, ...]:
@@ -125,6 +189,7 @@ def parse_input(doc: Mapping[str, Any]) -> PracticeIn:
         measures=_codes(doc.get("measures")),
         sources=_sources(doc.get("sources")),
         partners=tuple(bounded(p, 100, field="partners", label_ja="連携先") for p in _codes(doc.get("partners"))),
+        figures=_figures(doc.get("figures")),
     )
 
 
@@ -167,6 +232,7 @@ class PracticeView:
     measures: tuple[tuple[str, str], ...]
     sources: tuple[tuple[str, str], ...]
     partners: tuple[str, ...]
+    figures: tuple[Figure, ...]
     adoptions: tuple[AdoptionView, ...]
     review_comment: str
     created_by: str
@@ -187,7 +253,7 @@ class PracticeView:
                 "fy_from": self.fy_from, "fy_to": self.fy_to, "support": self.support_text,
                 "measures": [{"code": c, "title": t} for c, t in self.measures],
                 "sources": [{"title": t, "url": u} for t, u in self.sources],
-                "partners": list(self.partners),
+                "partners": list(self.partners), "figures": [f.as_dict() for f in self.figures],
                 "adoptions": [a.as_dict() for a in self.adoptions],
                 "review_comment": self.review_comment, "version": self.version,
                 "synthetic": self.synthetic}
@@ -240,6 +306,8 @@ def _view(s: Session, p: Practice, units: list[OrgUnit]) -> PracticeView:
         p.support_text, tuple((c, t) for c, t in measures),
         tuple((str(x.get("title", "")), str(x.get("url", ""))) for x in p.sources),
         tuple(str(x) for x in p.partners),
+        tuple(Figure(str(f["label"]), float(f["value"]), str(f.get("unit", "")), str(f.get("qualifier", "exact")),
+                     f.get("fiscal_year")) for f in p.result_figures),
         tuple(AdoptionView(u.code, u.full_name, a.fiscal_year, a.adaptation, a.result, a.recorded_by,
                            u.lat, u.lng, a.synthetic) for a, u in adoptions),
         p.review_comment, p.created_by, p.version, p.synthetic)
@@ -369,7 +437,8 @@ def _resolve(look: _Lookup, data: PracticeIn) -> tuple[list[OrgUnit], Area | Non
 
 def snapshot(p: Practice) -> dict[str, Any]:
     return {"title": p.title, "status": p.status, "problem": p.problem, "solution": p.solution,
-            "results": p.results, "fy_from": p.fy_from, "fy_to": p.fy_to, "version": p.version}
+            "results": p.results, "figures": p.result_figures, "fy_from": p.fy_from, "fy_to": p.fy_to,
+            "version": p.version}
 
 
 def _apply(s: Session, p: Practice, data: PracticeIn, units: list[OrgUnit], field: Area | None,
@@ -379,6 +448,7 @@ def _apply(s: Session, p: Practice, data: PracticeIn, units: list[OrgUnit], fiel
     p.area_id = field.id if field else None
     p.sources = [{"title": t, "url": u} for t, u in data.sources]
     p.partners = list(data.partners)
+    p.result_figures = [f.as_dict() for f in data.figures]
     p.place = "・".join(u.full_name for u in units)
     p.summary = data.solution
     if not new:
@@ -467,6 +537,20 @@ def update(uow: UnitOfWork, principal: Principal, code: str, doc: Mapping[str, A
         view = _view(s, p, _units_of(s, p))
         uow.commit()
         return view
+
+
+def editable(uow: UnitOfWork, principal: Principal, code: str) -> PracticeView:
+    """A practice for its edit form: refused (403) unless this principal may change it now."""
+    with uow:
+        s = uow.session
+        p, units = _load(s, code, principal)
+        refs = [org_ref(u) for u in units]
+        allowed = access.can_propose_practice(principal, refs) and (
+            p.status in ("draft", "returned") or access.can_publish_practice(principal))
+        require(principal, allowed, message="this practice cannot be edited by you now",
+                message_ja="この事例は今は編集できません（審査中・公開済みの事例は国の管理者のみ）",
+                sign_in_ja="事例を編集するにはログインしてください")
+        return _view(s, p, units)
 
 
 def review(uow: UnitOfWork, principal: Principal, code: str, action: str, comment: str = "", *,

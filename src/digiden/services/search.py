@@ -367,11 +367,11 @@ class _Index:
     labels: dict[str, dict[str, str]]
     all_mask: int
 
-    def count(self, ids: list[int]) -> dict[tuple[str, str], int]:
+    def count(self, matched: list[tuple[int, float]]) -> dict[tuple[str, str], int]:
         """Facet counts over the matched documents: one bit set, one AND per facet value."""
         bits = bytearray((len(self.position) + 8) // 8)
         pos = self.position
-        for i in ids:
+        for i, _ in matched:
             p = pos[i]
             bits[p >> 3] |= 1 << (p & 7)
         m = int.from_bytes(bits, "little")
@@ -388,7 +388,13 @@ def _documents(s: Session) -> _Index:
     """Every indexed document, read once per index version and kept in this process: the
     database finds and scores the matches; filtering, facet counts, re-ranking and snippets
     need no further round trip."""
-    version = s.scalar(select(SearchMeta.value).where(SearchMeta.key == "version")) or ""
+    cur = s.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:   # the driver directly: this runs before every search
+        cur.execute("SELECT value FROM search_meta WHERE key = 'version'")
+        row = cur.fetchone()
+    finally:
+        cur.close()
+    version = row[0] if row else ""
     key = (id(s.get_bind().engine) if hasattr(s.get_bind(), "engine") else id(s.get_bind()), version)
     hit = _cache.get(key)
     if hit is not None:
@@ -511,7 +517,7 @@ def search(uow: UnitOfWork, principal: Principal, q: str | None, *, limit: int =
             plain, marked = snippet(d.body, _spans(d, qt) if terms else [])
             result.hits.append(Hit(d.kind, d.ref_code, d.title, score, plain, marked, d.synthetic))
         if with_facets:
-            counts = index.count([i for i, _ in matched])
+            counts = index.count(matched)
             for facet in FACETS:
                 vals = sorted(((v, n) for (f, v), n in counts.items() if f == facet), key=lambda x: (-x[1], x[0]))
                 if vals:

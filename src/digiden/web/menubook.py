@@ -110,6 +110,8 @@ def render_pdf(book: MenuBook) -> bytes:
                     _para(pdf, f"取組: {p.solution}")
                 if p.results:
                     _para(pdf, f"成果: {p.results}")
+                if p.figures:
+                    _para(pdf, "成果の数値: " + "、".join(f.display for f in p.figures), size=8.5, h=4.6)
                 if p.measures:
                     _para(pdf, "活用した国の施策: " + "、".join(t for _, t in p.measures), size=8.5, h=4.6)
                 if p.adoptions:

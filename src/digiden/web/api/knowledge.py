@@ -71,6 +71,8 @@ class PracticeIn(BaseModel):
     problem: str
     solution: str
     results: str = ""
+    figures: list[dict[str, Any]] = Field(default=[], description="[{label, value, unit, fiscal_year}] e.g. "
+                                          "{label: 利用者数, value: '1,200人', fiscal_year: 2024}")
     fy_from: str | None = Field(default=None, description="2023, 2023年度, 令和5年度, R5")
     fy_to: str | None = None
     support: str = Field(default="", description="national support used, in words")

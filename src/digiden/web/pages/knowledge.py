@@ -4,6 +4,7 @@ spread, similar municipalities with recommendations, and collaboration partners 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -205,29 +206,42 @@ class NewPracticeContext:
     model_types: list[tuple[str, str]]
     measures: list[tuple[str, str]]
     error: DigidenError | None = None
+    action: str = "/practices/new"
+    version: int | None = None
 
 
-def _new_ctx(uow: Any, actor: Principal, form: dict[str, str], error: DigidenError | None = None) -> NewPracticeContext:
+def _new_ctx(uow: Any, actor: Principal, form: dict[str, str], error: DigidenError | None = None, *,
+             code: str | None = None, version: int | None = None) -> NewPracticeContext:
     from digiden.services import strategies
     tree = strategies.get_strategy(uow)
     defaults = {"org_units": actor.org_code or ""} | form
-    return NewPracticeContext("優良事例の登録", defaults, _fields(uow),
+    return NewPracticeContext("優良事例の編集" if code else "優良事例の登録", defaults, _fields(uow),
                               [(m.code, m.name) for m in tree.model_types],
-                              [(m.code, m.title) for m in catalogue.list_measures(uow)], error)
+                              [(m.code, m.title) for m in catalogue.list_measures(uow)], error,
+                              f"/practices/{code}/edit" if code else "/practices/new", version)
 
 
-FORM_KEYS = ("title", "org_units", "field", "model_types", "problem", "solution", "results", "fy_from", "fy_to",
-             "support", "measures", "sources", "partners")
+FORM_KEYS = ("title", "org_units", "field", "model_types", "problem", "solution", "results", "figures", "fy_from",
+             "fy_to", "support", "measures", "sources", "partners")
+
+
+def _form_doc(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """The form as the service's input, and as the strings to show again after an error."""
+    doc: dict[str, Any] = {k: str(form.get(k) or "") for k in FORM_KEYS}
+    doc["model_types"] = [str(x) for x in form.getlist("model_types")]
+    doc["measures"] = [str(x) for x in form.getlist("measures")]
+    doc["sources"] = [line.strip() for line in doc["sources"].splitlines() if line.strip()]
+    shown = {k: str(form.get(k) or "") for k in FORM_KEYS}
+    shown["model_types"] = ",".join(doc["model_types"])
+    shown["measures"] = ",".join(doc["measures"])
+    return doc, shown
 
 
 @router.post("/practices/new", response_class=HTMLResponse)
 async def practice_create(request: Request, actor: Actor) -> Response:
     from fastapi.concurrency import run_in_threadpool
     form = await request.form()
-    doc: dict[str, Any] = {k: str(form.get(k) or "") for k in FORM_KEYS}
-    doc["model_types"] = [str(x) for x in form.getlist("model_types")]
-    doc["measures"] = [str(x) for x in form.getlist("measures")]
-    doc["sources"] = [line.strip() for line in doc["sources"].splitlines() if line.strip()]
+    doc, shown = _form_doc(form)
     submit = form.get("submit") != "draft"
     uow, now = deps.uow(request), deps.now(request)
     try:
@@ -235,12 +249,45 @@ async def practice_create(request: Request, actor: Actor) -> Response:
     except DigidenError as e:
         if e.status_code in (401, 403):
             raise
-        shown = {k: str(form.get(k) or "") for k in FORM_KEYS}
-        shown["model_types"] = ",".join(str(x) for x in form.getlist("model_types"))
-        shown["measures"] = ",".join(str(x) for x in form.getlist("measures"))
         ctx = await run_in_threadpool(_new_ctx, uow, actor, shown, e)
         return render(request, "practices/new.html", ctx, status_code=e.status_code)
     return RedirectResponse(f"/practices/{p.code}?done={'submit' if submit else 'draft'}", status_code=303)
+
+
+def _as_form(p: practices.PracticeView) -> dict[str, str]:
+    figures = "; ".join(f"{f.label}={f.value:g}{f.unit}" + (f"@{f.year}" if f.year else "") for f in p.figures)
+    return {"title": p.title, "org_units": ",".join(c for c, *_ in p.org_units), "field": p.field[0] if p.field else "",
+            "model_types": ",".join(c for c, _ in p.model_types), "problem": p.problem, "solution": p.solution,
+            "results": p.results, "figures": figures,
+            "fy_from": str(p.fy_from or ""), "fy_to": str(p.fy_to or ""), "support": p.support_text,
+            "measures": ",".join(c for c, _ in p.measures), "sources": "\n".join(u or t for t, u in p.sources),
+            "partners": ",".join(p.partners)}
+
+
+@router.get("/practices/{code}/edit", response_class=HTMLResponse)
+def practice_edit(code: str, request: Request, uow: Uow, actor: Actor) -> Response:
+    p = practices.editable(uow, actor, code)
+    return render(request, "practices/new.html", _new_ctx(uow, actor, _as_form(p), code=code, version=p.version))
+
+
+@router.post("/practices/{code}/edit", response_class=HTMLResponse)
+async def practice_save(code: str, request: Request, actor: Actor) -> Response:
+    from fastapi.concurrency import run_in_threadpool
+    form = await request.form()
+    doc, shown = _form_doc(form)
+    submit = form.get("submit") != "draft"
+    version_text = str(form.get("version") or "")
+    version = int(version_text) if version_text.isdigit() else None
+    uow, now = deps.uow(request), deps.now(request)
+    try:
+        await run_in_threadpool(lambda: practices.update(uow, actor, code, doc, expected_version=version,
+                                                         submit=submit, now=now))
+    except DigidenError as e:
+        if e.status_code in (401, 403, 404):
+            raise
+        ctx = await run_in_threadpool(partial(_new_ctx, uow, actor, shown, e, code=code, version=version))
+        return render(request, "practices/new.html", ctx, status_code=e.status_code)
+    return RedirectResponse(f"/practices/{code}?done={'submit' if submit else 'draft'}", status_code=303)
 
 
 @router.get("/practices/{code}", response_class=HTMLResponse)
