@@ -114,12 +114,15 @@ class RoadmapContext:
     by: str
     groups: list[catalogue.RoadmapGroup]
     years: tuple[int, ...]
+    current_fy: int
 
 
 @router.get("/roadmap", response_class=HTMLResponse)
-def roadmap_page(request: Request, uow: Uow, by: str = "field") -> Response:
+def roadmap_page(request: Request, uow: Uow, today: Today, by: str = "field") -> Response:
+    from digiden.domain.calendar import fiscal_year
     return render(request, "catalogue/roadmap.html",
-                  RoadmapContext("工程表（ロードマップ）", by, catalogue.roadmap(uow, by=by), catalogue.ROADMAP_YEARS))
+                  RoadmapContext("工程表（ロードマップ）", by, catalogue.roadmap(uow, by=by), catalogue.ROADMAP_YEARS,
+                                 fiscal_year(today)))
 
 
 @router.get("/menubook", response_class=HTMLResponse)
@@ -161,6 +164,11 @@ class SpreadMap:
     map: JapanMap
     origin: list[tuple[str, float, float]]
     adopters: list[tuple[str, float, float, int]]
+    view: tuple[float, float, float, float]     # the part of Japan around the points (SVG viewBox)
+
+    @property
+    def r(self) -> float:
+        return round(self.view[2] / 90, 2)
 
 
 @dataclass(frozen=True)
@@ -180,7 +188,16 @@ def _spread(p: practices.PracticeView) -> SpreadMap:
     origin = [(n, *m.point(lat, lng)) for _, n, lat, lng in p.org_units if lat is not None and lng is not None]
     adopters = [(a.name, *m.point(a.lat, a.lng), a.fiscal_year) for a in p.adoptions
                 if a.lat is not None and a.lng is not None]
-    return SpreadMap(m, origin, adopters)
+    xs = [x for _, x, _ in origin] + [x for _, x, _, _ in adopters]
+    ys = [y for _, _, y in origin] + [y for _, _, y, _ in adopters]
+    if not xs:
+        return SpreadMap(m, origin, adopters, (0, 0, m.width, m.height))
+    # zoom to the points, but never closer than a fifth of Japan, keeping the map's proportions
+    w = max(max(xs) - min(xs), m.width / 5) * 1.4
+    h = max(max(ys) - min(ys), w * m.height / m.width) * 1.2
+    w = max(w, h * m.width / m.height)
+    cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    return SpreadMap(m, origin, adopters, (round(cx - w / 2, 1), round(cy - h / 2, 1), round(w, 1), round(h, 1)))
 
 
 def _practice_ctx(p: practices.PracticeView, actor: Principal, done: str = "", error: DigidenError | None = None,
