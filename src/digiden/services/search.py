@@ -10,9 +10,11 @@ model type, prefecture, kind of support. See docs/search.md."""
 from __future__ import annotations
 
 import heapq
+import sys
 import threading
 import time
 import uuid
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -348,8 +350,8 @@ class _Doc:
     body: str
     title_terms: frozenset[str]
     terms: frozenset[str]                      # title and body
-    body_terms: tuple[str, ...]
-    spans: tuple[tuple[int, int], ...]
+    body_terms: tuple[str, ...]                # interned: the same word is one object in every document
+    spans: array[int]                          # start, end of each body term, flat
     boost: float                               # the record's own boost × its kind's
     synthetic: bool
     facets: tuple[tuple[str, str], ...]
@@ -406,9 +408,9 @@ def _documents(s: Session) -> _Index:
     for r in s.execute(select(SearchDoc.id, SearchDoc.kind, SearchDoc.ref_code, SearchDoc.title, SearchDoc.body,
                               SearchDoc.title_terms, SearchDoc.body_terms, SearchDoc.body_spans, SearchDoc.boost,
                               SearchDoc.synthetic).order_by(SearchDoc.id)):
-        spans = tuple((int(a), int(b)) for a, _, b in (x.partition(",") for x in r.body_spans.split()))
-        body_terms = tuple(r.body_terms.split())
-        title_terms = frozenset(r.title_terms.split())
+        spans = array("I", (int(n) for x in r.body_spans.split() for n in x.split(",")))
+        body_terms = tuple(sys.intern(t) for t in r.body_terms.split())
+        title_terms = frozenset(sys.intern(t) for t in r.title_terms.split())
         docs[r.id] = _Doc(r.kind, r.ref_code, r.title, r.body, title_terms, title_terms | frozenset(body_terms),
                           body_terms, spans, r.boost * KIND_BOOST[r.kind], r.synthetic,
                           tuple(facets.get(r.id, ())))
@@ -454,7 +456,8 @@ class _Query:
 
 def _spans(d: _Doc, query: _Query) -> list[Span]:
     hits = {t for t in set(d.body_terms) if query.matches(t)}
-    return [Span(a, b) for t, (a, b) in zip(d.body_terms, d.spans, strict=False) if t in hits]
+    sp = d.spans
+    return [Span(sp[2 * n], sp[2 * n + 1]) for n, t in enumerate(d.body_terms) if t in hits and 2 * n + 1 < len(sp)]
 
 
 def _matches(s: Session, terms: list[str]) -> list[tuple[int, float]]:
