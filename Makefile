@@ -30,7 +30,7 @@ test: install
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
-## Benchmarks on a synthetic national-scale data set (about 5 minutes on 2 cores).
+## Benchmarks on synthetic national-scale data (about 8 minutes on 2 cores): imports, dashboard, search, similarity.
 bench: install
 	@command -v sqlite3 >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq sqlite3 >/dev/null 2>&1; } || \
 	  echo "note: the sqlite3 command is missing; the floor reference will be skipped"
