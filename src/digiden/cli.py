@@ -774,9 +774,11 @@ def local_inbox(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     if json_out:
         emit_json(i.as_dict())
         return
-    out.print(f"waiting: {len(i.waiting)}, unread messages: {i.unread}")
+    out.print(f"waiting: {len(i.waiting) + len(i.practices)}, unread messages: {i.unread}")
     for r in i.waiting:
         out.print(f"- {r.org_code} {r.org_name} revision {r.revision}: {r.status.value}")
+    for p in i.practices:
+        out.print(f"- practice {p.code} {p.title} ({p.place}): {p.status}")
 
 
 @local_app.command("coverage")

@@ -183,3 +183,16 @@ def test_adoption_spread(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-
         practices.record_adoption(uow, accounts["admin"], "iide-gps-snow-removal", org_code="072087",
                                   fiscal_year="", now=NOW)
     assert practices.list_practices(uow, PUBLIC, field="P4")[-1].adoptions in (0, 1)
+
+
+def test_the_inbox_shows_practices_to_review_and_to_fix(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
+    from digiden.services.local_strategies import inbox
+    p = practices.add(uow, accounts["kitakata"], DOC, now=NOW)
+    nation = inbox(uow, accounts["admin"])
+    assert [r.code for r in nation.practices] == [p.code] and nation.total >= 1
+    assert nation.as_dict()["practices"][0]["title"] == DOC["title"]
+    assert inbox(uow, accounts["kitakata"]).practices == ()       # submitted: nothing for it to do
+    practices.review(uow, accounts["admin"], p.code, "return", "出典を追記してください", now=NOW)
+    assert [r.code for r in inbox(uow, accounts["kitakata"]).practices] == [p.code]
+    assert inbox(uow, accounts["admin"]).practices == ()
+    assert inbox(uow, accounts["sapporo"]).practices == ()

@@ -673,13 +673,15 @@ class Inbox:
     notifications: tuple[NotificationView, ...]
     unread: int
     counts: dict[str, int] = field(default_factory=dict)
+    practices: tuple[Any, ...] = ()          # good practices to review (nation) or to fix (owner)
 
     @property
     def total(self) -> int:
-        return len(self.waiting) + self.unread
+        return len(self.waiting) + len(self.practices) + self.unread
 
     def as_dict(self) -> dict[str, Any]:
         return {"waiting": [r.as_dict() for r in self.waiting], "counts": self.counts, "unread": self.unread,
+                "practices": [r.as_dict() for r in self.practices],
                 "notifications": [{"id": n.id, "at": n.at.isoformat(), "message": n.message, "org_unit": n.org_code,
                                    "revision": n.revision, "read": n.read} for n in self.notifications]}
 
@@ -732,7 +734,8 @@ def inbox(uow: UnitOfWork, p: Principal, *, limit: int = 50) -> Inbox:
         counts: dict[str, int] = {}
         for r in waiting:
             counts[r.status.value] = counts.get(r.status.value, 0) + 1
-        return Inbox(tuple(waiting), tuple(notes), unread, counts)
+        from digiden.services.practices import waiting_for
+        return Inbox(tuple(waiting), tuple(notes), unread, counts, tuple(waiting_for(s, p)))
 
 
 def mark_read(uow: UnitOfWork, p: Principal, *, now: datetime, ids: Sequence[int] | None = None) -> int:

@@ -372,6 +372,24 @@ def list_practices(uow: UnitOfWork, principal: Principal, *, field: str | None =
         return out
 
 
+def waiting_for(s: Session, principal: Principal) -> list[PracticeRow]:
+    """Practices waiting for this principal: submitted ones for the nation to review; returned
+    ones for the staff of their local governments (or the account that proposed them) to fix."""
+    if principal.is_admin:
+        rows = list(s.scalars(select(Practice).where(Practice.status == "submitted").order_by(Practice.updated_at)))
+    elif principal.signed_in:
+        mine = select(PracticeOrgUnit.practice_id).where(PracticeOrgUnit.org_unit_id == (principal.org_unit_id or -1))
+        rows = list(s.scalars(select(Practice).where(Practice.status == "returned")
+                              .where(Practice.id.in_(mine) | (Practice.created_by == principal.name))
+                              .order_by(Practice.updated_at)))
+    else:
+        return []
+    places = place_of(s, [p.id for p in rows])
+    areas = {a.id: a.name for a in s.scalars(select(Area))}
+    return [PracticeRow(p.code, p.title, places.get(p.id, p.place or ""), areas.get(p.area_id or 0, ""), p.status, 0,
+                        p.synthetic) for p in rows]
+
+
 # ---------------------------------------------------------------- writing
 
 class _Lookup:
