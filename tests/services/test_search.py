@@ -100,3 +100,20 @@ def test_reindex_rebuilds_the_same_index(uow: UnitOfWork) -> None:
     assert report.documents == {"measure": 33, "practice": 12, "local_government": 1788}
     assert search.document_count(uow) == before
     assert ids(search.search(uow, PUBLIC, "除雪"))[0] == "iide-gps-snow-removal"
+
+
+def test_a_local_governments_accepted_strategy_is_searchable(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
+    from digiden.services import local_strategies as ls
+    doc = {"title": "喜多方市 戦略", "fiscal_year": "令和6年度", "vision": "蔵のまちで転職なき移住",
+           "issues": [{"field": "P4.6", "text": "豪雪時の除雪の担い手不足"}],
+           "measures": [{"title": "除雪車の位置情報の公開", "field": "P4.6", "digital": True}]}
+    ls.save(uow, accounts["kitakata"], "072087", doc, now=NOW)
+    ls.act(uow, accounts["kitakata"], "072087", 1, "submit", now=NOW)
+    assert "072087" not in ids(search.search(uow, PUBLIC, "除雪車 位置情報"))       # not public yet
+    ls.act(uow, accounts["fukushima"], "072087", 1, "approve", now=NOW)
+    ls.act(uow, accounts["admin"], "072087", 1, "accept", now=NOW)
+    r = search.search(uow, PUBLIC, "除雪車 位置情報", kind="local_government")
+    assert ids(r)[0] == "072087" and "【除雪】" in r.hits[0].snippet
+    assert ids(search.search(uow, PUBLIC, "", field="P4.6", kind="local_government")) == ["072087"]
+    ls.act(uow, accounts["admin"], "072087", 1, "reopen", comment="誤りの修正", now=NOW)
+    assert "072087" not in ids(search.search(uow, PUBLIC, "除雪車 位置情報", kind="local_government"))

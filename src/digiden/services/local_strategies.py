@@ -616,6 +616,10 @@ def act(uow: UnitOfWork, p: Principal, org_code: str, revision: int, action: str
                      org_unit_id=o.id,
                      summary=f"地方版総合戦略 第{ls.revision}版: {old.label_ja} → {new.label_ja}（{o.full_name}）")
         s.flush()
+        if Status.ACCEPTED in (old, new):
+            # what the public sees of the local government changed: its search entry follows
+            from digiden.services import search
+            search.index_orgs(s, [o])
         out = _detail(s, p, o, ls)
         uow.commit()
         return out

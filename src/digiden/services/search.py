@@ -197,16 +197,49 @@ def measure_docs(s: Session, measures: list[Measure]) -> list[DocIn]:
 
 
 def org_docs(s: Session, units: list[OrgUnit]) -> list[DocIn]:
+    """A local government: its name, kind, prefecture and catchphrase, and what its latest
+    accepted (public) strategy says — vision, social issues, measures — with the fields and
+    model types of that strategy as facets, so 「除雪」 also finds the towns that plan for it."""
+    from digiden.services.local_facts import latest_accepted
     from digiden.services.localgov import KINDS as ORG_KINDS
+    from digiden.store.models import LocalIssue, LocalMeasure, LocalStrategyModelType
+    by_id, _ = _area_maps(s)
     prefs = {o.prefecture_code: o.name for o in s.scalars(select(OrgUnit).where(OrgUnit.kind == "prefecture"))}
+    ids = {u.id for u in units}
+    accepted = {org: ls for org, ls in latest_accepted(s).items() if org in ids}
+    strategy_text: dict[int, list[str]] = {}
+    strategy_facets: dict[int, set[tuple[str, str]]] = {}
+    if accepted:
+        owner = {ls.id: org for org, ls in accepted.items()}
+        for org, ls in accepted.items():
+            strategy_text[org] = [ls.title, ls.vision]
+            strategy_facets[org] = set()
+        for i in s.scalars(select(LocalIssue).where(LocalIssue.strategy_id.in_(owner))):
+            area = by_id.get(i.area_id or 0)
+            strategy_text[owner[i.strategy_id]] += [area.name if area else "", i.text]
+            if area:
+                strategy_facets[owner[i.strategy_id]] |= {("field", area.code), ("pillar", _pillar(area.code))}
+        for m in s.scalars(select(LocalMeasure).where(LocalMeasure.strategy_id.in_(owner))):
+            strategy_text[owner[m.strategy_id]] += [m.title, m.description]
+        for sid, code in s.execute(select(LocalStrategyModelType.strategy_id, ModelType.code)
+                                   .join(ModelType, ModelType.id == LocalStrategyModelType.model_type_id)
+                                   .where(LocalStrategyModelType.strategy_id.in_(owner))):
+            strategy_facets[owner[sid]].add(("model_type", code))
     out = []
     for u in units:
         if u.kind == "nation":
             continue
-        body = _join([ORG_KINDS.get(u.kind, ""), prefs.get(u.prefecture_code, ""), u.catchphrase or ""])
-        out.append(DocIn("local_government", u.id, u.code, u.full_name, body, 1.0, False,
-                         (("kind", "local_government"), ("pref", u.prefecture_code))))
+        body = _join([ORG_KINDS.get(u.kind, ""), prefs.get(u.prefecture_code, ""), u.catchphrase or ""]
+                     + strategy_text.get(u.id, []))
+        facets = {("kind", "local_government"), ("pref", u.prefecture_code)} | strategy_facets.get(u.id, set())
+        synthetic = bool(accepted[u.id].synthetic) if u.id in accepted else False
+        out.append(DocIn("local_government", u.id, u.code, u.full_name, body, 1.0, synthetic, tuple(sorted(facets))))
     return out
+
+
+def index_orgs(s: Session, units: list[OrgUnit]) -> None:
+    """Re-index local governments whose public strategy changed (accepted, or re-opened)."""
+    _write(s, org_docs(s, units))
 
 
 def index_practices(s: Session, ps: list[Practice]) -> None:
