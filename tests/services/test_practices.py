@@ -196,3 +196,17 @@ def test_the_inbox_shows_practices_to_review_and_to_fix(uow: UnitOfWork, account
     assert [r.code for r in inbox(uow, accounts["kitakata"]).practices] == [p.code]
     assert inbox(uow, accounts["admin"]).practices == ()
     assert inbox(uow, accounts["sapporo"]).practices == ()
+
+
+def test_lists_show_each_principal_what_it_may_see_and_page_exactly(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
+    mine = [practices.add(uow, accounts["kitakata"], DOC | {"title": f"事例{i}"}, now=NOW).code for i in range(3)]
+    for who, sees in (("kitakata", True), ("fukushima", True), ("admin", True), ("aizu", False),
+                      ("sapporo", False), ("ministry", False)):
+        codes = [r.code for r in practices.list_practices(uow, accounts[who])]
+        assert (set(mine) <= set(codes)) is sees, who
+        assert len(codes) == 12 + (3 if sees else 0)
+    assert not set(mine) & {r.code for r in practices.list_practices(uow, PUBLIC)}
+    whole = [r.code for r in practices.list_practices(uow, accounts["fukushima"], limit=15)]
+    pages = [r.code for o in (0, 4, 8, 12) for r in practices.list_practices(uow, accounts["fukushima"], limit=4,
+                                                                              offset=o)]
+    assert pages == whole

@@ -188,3 +188,20 @@ def test_new_pages_load_no_remote_assets(anon) -> None:  # type: ignore[no-untyp
 def test_signed_out_form_redirects_to_sign_in(anon) -> None:  # type: ignore[no-untyped-def]
     r = anon.get("/practices/new", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_the_practice_list_pages_by_one_hundred(session_factory, accounts, anon) -> None:  # type: ignore[no-untyped-def]
+    from digiden.services import practices
+    from digiden.services.uow import UnitOfWork
+    from tests.conftest import FIXED_NOW
+    rows = "".join(f"合成事例{i:03d}（合成データ）,064033,課題,解決策\n" for i in range(100))
+    practices.import_file(UnitOfWork(session_factory), accounts["admin"], "p.csv",
+                          ("title,org_units,problem,solution\n" + rows).encode(), publish=True, now=FIXED_NOW,
+                          synthetic=True)
+    first = anon.get("/practices")
+    assert first.text.count('<a href="/practices/') == 100 and "次の100件" in first.text
+    second = anon.get("/practices", params={"page": 2})
+    assert second.text.count('<a href="/practices/') == 12 and "前の100件" in second.text
+    assert "次の100件" not in second.text
+    api = anon.get("/api/v1/practices", params={"limit": 5, "offset": 110}).json()
+    assert len(api) == 2

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from digiden.domain import access
-from digiden.domain.access import Principal, require
+from digiden.domain.access import Principal, Role, require
 from digiden.domain.cp932 import from_cp932
 from digiden.domain.errors import Conflict, InvalidInput, NotFound
 from digiden.domain.text import bounded
@@ -340,7 +340,7 @@ class PracticeRow:
 
 def list_practices(uow: UnitOfWork, principal: Principal, *, field: str | None = None,
                    model_type: str | None = None, status: str | None = None,
-                   limit: int = 500) -> list[PracticeRow]:
+                   limit: int = 500, offset: int = 0) -> list[PracticeRow]:
     """Published practices (and the unpublished ones this principal may see: its own drafts,
     its jurisdiction's submissions; everything waiting for review for the nation)."""
     with uow:
@@ -357,19 +357,26 @@ def list_practices(uow: UnitOfWork, principal: Principal, *, field: str | None =
         if model_type:
             q = q.where(Practice.id.in_(select(PracticeModelType.practice_id).join(
                 ModelType, ModelType.id == PracticeModelType.model_type_id).where(ModelType.code == model_type)))
-        rows = list(s.scalars(q.limit(limit * 4)))
+        if not principal.is_admin:
+            # the same rule as can_see_unpublished_practice, in SQL, so that paging is exact
+            visible = Practice.status == "published"
+            if principal.signed_in:
+                ours = select(PracticeOrgUnit.practice_id).join(OrgUnit, OrgUnit.id == PracticeOrgUnit.org_unit_id)
+                if principal.role is Role.PREFECTURE and principal.prefecture_code:
+                    ours = ours.where((OrgUnit.prefecture_code == principal.prefecture_code)
+                                      & (OrgUnit.kind != "nation"))
+                else:
+                    ours = ours.where(OrgUnit.id == (principal.org_unit_id or -1))
+                visible = visible | (Practice.created_by == principal.name) | Practice.id.in_(ours)
+            q = q.where(visible)
+        rows = list(s.scalars(q.offset(max(0, offset)).limit(limit)))
         places = place_of(s, [p.id for p in rows])
-        counts = dict(s.execute(select(Adoption.practice_id, func.count()).group_by(Adoption.practice_id)).all())
+        counts = dict(s.execute(select(Adoption.practice_id, func.count())
+                                .where(Adoption.practice_id.in_([p.id for p in rows]))
+                                .group_by(Adoption.practice_id)).all())
         areas = {a.id: a.name for a in s.scalars(select(Area))}
-        out = []
-        for p in rows:
-            if p.status != "published" and not _visible(p, principal, _units_of(s, p)):
-                continue
-            out.append(PracticeRow(p.code, p.title, places.get(p.id, p.place or ""),
-                                   areas.get(p.area_id or 0, ""), p.status, counts.get(p.id, 0), p.synthetic))
-            if len(out) >= limit:
-                break
-        return out
+        return [PracticeRow(p.code, p.title, places.get(p.id, p.place or ""), areas.get(p.area_id or 0, ""),
+                            p.status, counts.get(p.id, 0), p.synthetic) for p in rows]
 
 
 def waiting_for(s: Session, principal: Principal) -> list[PracticeRow]:

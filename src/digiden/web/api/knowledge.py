@@ -84,10 +84,12 @@ class PracticeIn(BaseModel):
 
 
 @router.get("/practices", tags=["practices"], summary="Good practices you may see")
-def practice_list(uow: Uow, actor: Actor, field: str = "", model_type: str = "",
-                  status: str = "") -> list[dict[str, Any]]:
-    return [p.as_dict() for p in practices.list_practices(uow, actor, field=field or None,
-                                                          model_type=model_type or None, status=status or None)]
+def practice_list(uow: Uow, actor: Actor, field: str = "", model_type: str = "", status: str = "",
+                  limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                  offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[dict[str, Any]]:
+    rows = practices.list_practices(uow, actor, field=field or None, model_type=model_type or None,
+                                    status=status or None, limit=limit, offset=offset)
+    return [p.as_dict() for p in rows]
 
 
 @router.post("/practices", tags=["practices"], status_code=201, summary="Propose a good practice")

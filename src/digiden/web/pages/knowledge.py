@@ -148,15 +148,26 @@ class PracticesContext:
     rows: list[practices.PracticeRow]
     fields: list[tuple[str, str]]
     selected: dict[str, str]
+    page: int = 1
+    more: bool = False
+
+    def page_url(self, page: int) -> str:
+        from urllib.parse import urlencode
+        return "/practices?" + urlencode({k: v for k, v in self.selected.items() if v} | {"page": page})
+
+
+PAGE_SIZE = 100
 
 
 @router.get("/practices", response_class=HTMLResponse)
 def practices_page(request: Request, uow: Uow, actor: Actor, field: str = "", model_type: str = "",
-                   status: str = "") -> Response:
+                   status: str = "", page: int = 1) -> Response:
+    page = max(1, min(page, 10_000))
     rows = practices.list_practices(uow, actor, field=field or None, model_type=model_type or None,
-                                    status=status or None)
+                                    status=status or None, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     return render(request, "practices/list.html", PracticesContext(
-        "優良事例", rows, _fields(uow), {"field": field, "model_type": model_type, "status": status}))
+        "優良事例", rows[:PAGE_SIZE], _fields(uow), {"field": field, "model_type": model_type, "status": status},
+        page, len(rows) > PAGE_SIZE))
 
 
 @dataclass(frozen=True)
