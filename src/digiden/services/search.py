@@ -1,8 +1,9 @@
 """One search over measures, good practices and local governments.
 
 Text is tokenised by SudachiPy (services/textja.py) into folded normalised words; the words are
-indexed in SQLite FTS5 (ranked with BM25, title words weighted 4:1) or, on PostgreSQL, in a
-weighted tsvector (ranked with ts_rank, title = weight A). The first 60 candidates are then
+indexed in SQLite FTS5 (ranked with its BM25, title words weighted 4:1) or, on PostgreSQL, in a
+tsvector with a GIN index that finds the matches, which are then scored with the same BM25
+(``_bm25``; PostgreSQL has none of its own). The first 60 candidates are then
 re-ranked in Python with the same boosts on both backends: the kind of record, how many of
 the query's words the record has, and an exact title match. Facets: kind, field, pillar,
 model type, prefecture, kind of support. See docs/search.md."""
@@ -10,12 +11,13 @@ model type, prefecture, kind of support. See docs/search.md."""
 from __future__ import annotations
 
 import heapq
+import math
 import sys
 import threading
 import time
 import uuid
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -382,7 +384,8 @@ class _Doc:
     title: str
     body: str
     title_terms: frozenset[str]
-    terms: frozenset[str]                      # title and body
+    terms: dict[str, float]                    # every word → its weighted frequency (title 4, body 1)
+    length: int                                # words in title and body (BM25's document length)
     body_terms: tuple[str, ...]                # interned: the same word is one object in every document
     spans: array[int]                          # start, end of each body term, flat
     boost: float                               # the record's own boost × its kind's
@@ -401,6 +404,8 @@ class _Index:
     members: dict[tuple[str, str], frozenset[int]]    # facet value → its document ids
     labels: dict[str, dict[str, str]]
     all_mask: int
+    avg_len: float = 1.0                      # mean document length in terms (BM25)
+    vocab: frozenset[str] = frozenset()       # every indexed word (to expand prefix terms)
 
     def count(self, matched: list[tuple[int, float]]) -> dict[tuple[str, str], int]:
         """Facet counts over the matched documents: one bit set, one AND per facet value."""
@@ -443,10 +448,15 @@ def _documents(s: Session) -> _Index:
                               SearchDoc.synthetic).order_by(SearchDoc.id)):
         spans = array("I", (int(n) for x in r.body_spans.split() for n in x.split(",")))
         body_terms = tuple(sys.intern(t) for t in r.body_terms.split())
-        title_terms = frozenset(sys.intern(t) for t in r.title_terms.split())
-        docs[r.id] = _Doc(r.kind, r.ref_code, r.title, r.body, title_terms, title_terms | frozenset(body_terms),
-                          body_terms, spans, r.boost * KIND_BOOST[r.kind], r.synthetic,
-                          tuple(facets.get(r.id, ())))
+        title_list = [sys.intern(t) for t in r.title_terms.split()]
+        weighted: dict[str, float] = {}
+        for t in title_list:
+            weighted[t] = weighted.get(t, 0.0) + TITLE_WEIGHT
+        for t in body_terms:
+            weighted[t] = weighted.get(t, 0.0) + BODY_WEIGHT
+        docs[r.id] = _Doc(r.kind, r.ref_code, r.title, r.body, frozenset(title_list), weighted,
+                          len(title_list) + len(body_terms), body_terms, spans, r.boost * KIND_BOOST[r.kind],
+                          r.synthetic, tuple(facets.get(r.id, ())))
     position = {doc_id: n for n, doc_id in enumerate(docs)}
     members: dict[tuple[str, str], set[int]] = {}
     for doc_id, d in docs.items():
@@ -459,8 +469,10 @@ def _documents(s: Session) -> _Index:
             p = position[i]
             bits[p >> 3] |= 1 << (p & 7)
         masks[fv] = int.from_bytes(bits, "little")
+    avg_len = sum(d.length for d in docs.values()) / max(1, len(docs))
     entry = _Index(docs, position, {i: d.boost for i, d in docs.items()}, masks,
-                   {k: frozenset(v) for k, v in members.items()}, _facet_labels(s), (1 << len(position)) - 1)
+                   {k: frozenset(v) for k, v in members.items()}, _facet_labels(s), (1 << len(position)) - 1,
+                   max(avg_len, 1.0), frozenset().union(*(d.terms.keys() for d in docs.values())))
     with _cache_lock:
         if len(_cache) > 4:
             _cache.clear()
@@ -483,7 +495,7 @@ class _Query:
     def matches(self, term: str) -> bool:
         return term in self.terms or (bool(self.prefixes) and term.startswith(self.prefixes))
 
-    def has(self, doc_terms: frozenset[str], q: str) -> bool:
+    def has(self, doc_terms: Collection[str], q: str) -> bool:
         return q in doc_terms or (q in self.prefixes and any(t.startswith(q) for t in doc_terms))
 
 
@@ -493,16 +505,47 @@ def _spans(d: _Doc, query: _Query) -> list[Span]:
     return [Span(sp[2 * n], sp[2 * n + 1]) for n, t in enumerate(d.body_terms) if t in hits and 2 * n + 1 < len(sp)]
 
 
-def _matches(s: Session, terms: list[str]) -> list[tuple[int, float]]:
-    """(doc id, engine score) of every document matching any term, straight from the driver."""
+K1, B = 1.2, 0.75                 # BM25 parameters, FTS5's defaults
+TITLE_WEIGHT, BODY_WEIGHT = 4.0, 1.0
+
+
+def _bm25(index: _Index, ids: list[int], terms: list[str]) -> list[tuple[int, float]]:
+    """BM25 as SQLite FTS5 computes it (``bm25(search_fts, 4.0, 1.0)``: per term, the
+    column-weighted term frequency over the whole document length, times IDF), for the
+    PostgreSQL backend, which finds the matches but has no BM25 of its own. Every document
+    containing a query term matches the OR query, so a term's document frequency is counted
+    among the matches themselves."""
+    docs, n_docs, avg = index.docs, len(index.docs), index.avg_len
+    # a prefix term stands for every indexed word that starts with it (コミュニティ → コミュニティバス …)
+    expanded = [frozenset(x for x in index.vocab if x.startswith(t)) if wants_prefix(t) else frozenset((t,))
+                for t in terms]
+    single = [next(iter(w)) for w in expanded if len(w) == 1]
+    if len(single) == len(expanded):        # the usual case: no prefix term spans several words
+        rows = [(i, [docs[i].terms.get(x, 0.0) for x in single], docs[i].length) for i in ids]
+    else:
+        rows = [(i, [sum(docs[i].terms[x] for x in words & docs[i].terms.keys()) for words in expanded],
+                 docs[i].length) for i in ids]
+    df = [sum(1 for _, row, _ in rows if row[k]) for k in range(len(terms))]
+    idf = [max(1e-6, math.log((n_docs - n + 0.5) / (n + 0.5))) * (K1 + 1) for n in df]
+    base, per_len = K1 * (1 - B), K1 * B / avg
+    out = []
+    for i, row, length in rows:
+        norm = base + per_len * length
+        out.append((i, sum(w * tf / (tf + norm) for w, tf in zip(idf, row, strict=True) if tf)))
+    return out
+
+
+def _matches(s: Session, index: _Index, terms: list[str]) -> list[tuple[int, float]]:
+    """(doc id, BM25 score) of every document matching any term. SQLite: FTS5's own bm25();
+    PostgreSQL: the GIN index finds the matches and _bm25 scores them the same way."""
     cur = s.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if _is_pg(s):
-            cur.execute("SELECT id, ts_rank(tsv, q) FROM search_doc, to_tsquery('simple', %(q)s) q WHERE tsv @@ q",
+            cur.execute("SELECT id FROM search_doc WHERE tsv @@ to_tsquery('simple', %(q)s)",
                         {"q": tsquery_expression(terms)})
-        else:
-            cur.execute("SELECT rowid, -bm25(search_fts, 4.0, 1.0) FROM search_fts WHERE search_fts MATCH :q",
-                        {"q": fts5_expression(terms)})
+            return _bm25(index, [r[0] for r in cur.fetchall() if r[0] in index.docs], terms)
+        cur.execute("SELECT rowid, -bm25(search_fts, 4.0, 1.0) FROM search_fts WHERE search_fts MATCH :q",
+                    {"q": fts5_expression(terms)})
         return cur.fetchall()  # type: ignore[no-any-return]
     finally:
         cur.close()
@@ -527,7 +570,7 @@ def search(uow: UnitOfWork, principal: Principal, q: str | None, *, limit: int =
         s = uow.session
         index = _documents(s)
         docs = index.docs
-        matched = _matches(s, terms) if terms else [(i, 1.0) for i in docs]
+        matched = _matches(s, index, terms) if terms else [(i, 1.0) for i in docs]
         if flt:
             allowed = frozenset.intersection(*(index.members.get(fv, frozenset()) for fv in flt.items()))
             matched = [m for m in matched if m[0] in allowed]
