@@ -32,11 +32,16 @@ def _chain(url: str) -> None:
     with engine.begin() as c:   # a database someone already uses, at the first schema
         c.execute(text("INSERT INTO org_unit (code, name, full_name, kana, search_text, kind, "
                        "prefecture_code) VALUES ('JP', '国', '国（全国）', 'クニ', 'くに', 'nation', '00')"))
+        c.execute(text("INSERT INTO practice (code, title, place, partners, summary, origin, status, position) "
+                       "VALUES ('old', '既存の事例', NULL, '[]', '', 'seed', 'published', 1)"))
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
         assert compare_metadata(_context(conn), Base.metadata) == []
         assert conn.execute(text("SELECT count(*) FROM org_unit")).scalar_one() == 1
+        # a practice from before the knowledge tables keeps its data and gets the new columns' defaults
+        row = conn.execute(text("SELECT title, problem, version, synthetic FROM practice WHERE code = 'old'")).one()
+        assert (row.title, row.problem, row.version, bool(row.synthetic)) == ("既存の事例", "", 1, False)
     engine.dispose()
 
 
