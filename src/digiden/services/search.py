@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from array import array
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -384,7 +384,7 @@ class _Doc:
     title: str
     body: str
     title_terms: frozenset[str]
-    terms: dict[str, float]                    # every word → its weighted frequency (title 4, body 1)
+    terms: frozenset[str]                      # every word of title and body
     length: int                                # words in title and body (BM25's document length)
     body_terms: tuple[str, ...]                # interned: the same word is one object in every document
     spans: array[int]                          # start, end of each body term, flat
@@ -405,7 +405,8 @@ class _Index:
     labels: dict[str, dict[str, str]]
     all_mask: int
     avg_len: float = 1.0                      # mean document length in terms (BM25)
-    vocab: frozenset[str] = frozenset()       # every indexed word (to expand prefix terms)
+    postings: dict[str, tuple[array[int], array[float]]] = field(default_factory=dict)
+    lengths: dict[int, int] = field(default_factory=dict)
 
     def count(self, matched: list[tuple[int, float]]) -> dict[tuple[str, str], int]:
         """Facet counts over the matched documents: one bit set, one AND per facet value."""
@@ -443,6 +444,7 @@ def _documents(s: Session) -> _Index:
     for doc_id, f, v in s.execute(select(SearchFacet.doc_id, SearchFacet.facet, SearchFacet.value)):
         facets.setdefault(doc_id, []).append((f, v))
     docs: dict[int, _Doc] = {}
+    postings: dict[str, tuple[array[int], array[float]]] = {}    # word → (doc ids, weighted frequencies)
     for r in s.execute(select(SearchDoc.id, SearchDoc.kind, SearchDoc.ref_code, SearchDoc.title, SearchDoc.body,
                               SearchDoc.title_terms, SearchDoc.body_terms, SearchDoc.body_spans, SearchDoc.boost,
                               SearchDoc.synthetic).order_by(SearchDoc.id)):
@@ -454,7 +456,13 @@ def _documents(s: Session) -> _Index:
             weighted[t] = weighted.get(t, 0.0) + TITLE_WEIGHT
         for t in body_terms:
             weighted[t] = weighted.get(t, 0.0) + BODY_WEIGHT
-        docs[r.id] = _Doc(r.kind, r.ref_code, r.title, r.body, frozenset(title_list), weighted,
+        for t, tf in weighted.items():
+            ids_tfs = postings.get(t)
+            if ids_tfs is None:
+                ids_tfs = postings[t] = (array("I"), array("f"))
+            ids_tfs[0].append(r.id)
+            ids_tfs[1].append(tf)
+        docs[r.id] = _Doc(r.kind, r.ref_code, r.title, r.body, frozenset(title_list), frozenset(weighted),
                           len(title_list) + len(body_terms), body_terms, spans, r.boost * KIND_BOOST[r.kind],
                           r.synthetic, tuple(facets.get(r.id, ())))
     position = {doc_id: n for n, doc_id in enumerate(docs)}
@@ -472,7 +480,7 @@ def _documents(s: Session) -> _Index:
     avg_len = sum(d.length for d in docs.values()) / max(1, len(docs))
     entry = _Index(docs, position, {i: d.boost for i, d in docs.items()}, masks,
                    {k: frozenset(v) for k, v in members.items()}, _facet_labels(s), (1 << len(position)) - 1,
-                   max(avg_len, 1.0), frozenset().union(*(d.terms.keys() for d in docs.values())))
+                   max(avg_len, 1.0), postings, {i: d.length for i, d in docs.items()})
     with _cache_lock:
         if len(_cache) > 4:
             _cache.clear()
@@ -515,24 +523,29 @@ def _bm25(index: _Index, ids: list[int], terms: list[str]) -> list[tuple[int, fl
     PostgreSQL backend, which finds the matches but has no BM25 of its own. Every document
     containing a query term matches the OR query, so a term's document frequency is counted
     among the matches themselves."""
-    docs, n_docs, avg = index.docs, len(index.docs), index.avg_len
-    # a prefix term stands for every indexed word that starts with it (コミュニティ → コミュニティバス …)
-    expanded = [frozenset(x for x in index.vocab if x.startswith(t)) if wants_prefix(t) else frozenset((t,))
-                for t in terms]
-    single = [next(iter(w)) for w in expanded if len(w) == 1]
-    if len(single) == len(expanded):        # the usual case: no prefix term spans several words
-        rows = [(i, [docs[i].terms.get(x, 0.0) for x in single], docs[i].length) for i in ids]
-    else:
-        rows = [(i, [sum(docs[i].terms[x] for x in words & docs[i].terms.keys()) for words in expanded],
-                 docs[i].length) for i in ids]
-    df = [sum(1 for _, row, _ in rows if row[k]) for k in range(len(terms))]
-    idf = [max(1e-6, math.log((n_docs - n + 0.5) / (n + 0.5))) * (K1 + 1) for n in df]
+    n_docs, avg, lengths, postings = len(index.docs), index.avg_len, index.lengths, index.postings
     base, per_len = K1 * (1 - B), K1 * B / avg
-    out = []
-    for i, row, length in rows:
-        norm = base + per_len * length
-        out.append((i, sum(w * tf / (tf + norm) for w, tf in zip(idf, row, strict=True) if tf)))
-    return out
+    scores: dict[int, float] = {}
+    for t in terms:
+        # a prefix term stands for every indexed word that starts with it (コミュニティ → コミュニティバス …)
+        words = [w for w in postings if w.startswith(t)] if wants_prefix(t) else [t] if t in postings else []
+        if len(words) == 1:
+            doc_ids, tfs = postings[words[0]]
+            pairs: Iterable[tuple[int, float]] = zip(doc_ids, tfs, strict=True)
+            df = len(doc_ids)
+        else:
+            merged: dict[int, float] = {}
+            for w in words:
+                for i, tf in zip(*postings[w], strict=True):
+                    merged[i] = merged.get(i, 0.0) + tf
+            pairs, df = merged.items(), len(merged)
+        if not df:
+            continue
+        idf = max(1e-6, math.log((n_docs - df + 0.5) / (df + 0.5))) * (K1 + 1)
+        get = scores.get
+        for i, tf in pairs:
+            scores[i] = get(i, 0.0) + idf * tf / (tf + base + per_len * lengths[i])
+    return [(i, scores.get(i, 0.0)) for i in ids]
 
 
 def _matches(s: Session, index: _Index, terms: list[str]) -> list[tuple[int, float]]:
