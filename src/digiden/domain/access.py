@@ -203,6 +203,11 @@ def can_publish_practice(p: Principal) -> bool:
     return p.is_admin and p.can_write_at_all
 
 
+def can_edit_practice(p: Principal, status: str, orgs: list[OrgRef]) -> bool:
+    """Its authors change a practice while it is a draft or returned; the nation at any time."""
+    return can_propose_practice(p, orgs) and (status in ("draft", "returned") or can_publish_practice(p))
+
+
 def can_see_unpublished_practice(p: Principal, orgs: list[OrgRef], created_by: str) -> bool:
     return p.is_admin or (p.signed_in and p.name == created_by) or any(
         owns(p, o) or in_jurisdiction(p, o) for o in orgs)

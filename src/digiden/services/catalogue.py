@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from digiden.domain.calendar import fiscal_year, format_fiscal_year
 from digiden.domain.errors import InvalidInput, NotFound
-from digiden.domain.quantities import format_quantity
 from digiden.services import audit
+from digiden.services.kpis import target_view
 from digiden.services.reference import LoadReport, _set, data_path
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import (
@@ -141,14 +141,7 @@ def _derive_roadmap(session: Session, m: Measure, kpis: list[Kpi]) -> None:
             fy = t.deadline.year if t.deadline_kind == "calendar" else fiscal_year(t.deadline)
             if fy not in ROADMAP_YEARS:
                 continue
-            if t.nationwide:
-                what = "全国展開"
-            elif t.value is not None:
-                what = format_quantity(t.value, k.unit, t.qualifier)
-            elif t.low is not None and t.high is not None:
-                what = f"{t.low:g}〜{t.high:g}{k.unit}"
-            else:
-                what = "完成・実現"
+            what = target_view(t, k.unit).display
             label = f"（{t.breakdown}）" if t.breakdown else ""
             milestones.setdefault(fy, []).append(f"KPI「{k.name}」{label}目標 {what}（{t.deadline_label}）")
     existing = {r.fiscal_year: r for r in session.scalars(select(RoadmapItem).where(

@@ -39,8 +39,6 @@ TITLE_MAX = 200
 TEXT_MAX = 4000
 MAX_IMPORT_ROWS = 2000
 STATUS_JA = {"draft": "下書き", "submitted": "審査待ち", "published": "公開", "returned": "差戻し"}
-CSV_COLUMNS = ("title", "org_units", "field", "model_types", "problem", "solution", "results", "figures",
-               "fy_from", "fy_to", "support", "measures", "sources")
 
 
 # ---------------------------------------------------------------- input
@@ -475,7 +473,6 @@ def _apply(s: Session, p: Practice, data: PracticeIn, units: list[OrgUnit], fiel
     p.partners = list(data.partners)
     p.result_figures = [f.as_dict() for f in data.figures]
     p.place = "・".join(u.full_name for u in units)
-    p.summary = data.solution
     if not new:
         for model in (PracticeModelType, PracticeOrgUnit, PracticeMeasure):
             s.query(model).filter(model.practice_id == p.id).delete()
@@ -507,7 +504,7 @@ def _create(s: Session, principal: Principal, data: PracticeIn, look: _Lookup, *
     pos = look.position
     p = Practice(code=f"tmp-{now.timestamp()}-{pos}", title=data.title, origin="app",
                  status="submitted" if submit else "draft", position=pos, created_by=principal.name,
-                 owner_org_unit_id=principal.org_unit_id, created_at=now, updated_at=now,
+                 created_at=now, updated_at=now,
                  synthetic=synthetic or principal.synthetic)
     s.add(p)
     s.flush()
@@ -538,12 +535,7 @@ def update(uow: UnitOfWork, principal: Principal, code: str, doc: Mapping[str, A
         s = uow.session
         p, old_units = _load(s, code, principal)
         units, field, types, measures = _resolve(_Lookup(s), data)
-        refs = [org_ref(u) for u in old_units + units]
-        allowed = access.can_propose_practice(principal, refs) and (
-            p.status in ("draft", "returned") or access.can_publish_practice(principal))
-        require(principal, allowed, message="this practice cannot be edited by you now",
-                message_ja="この事例は今は編集できません（審査中・公開済みの事例は国の管理者のみ）",
-                sign_in_ja="事例を編集するにはログインしてください")
+        _require_edit(principal, p, old_units + units)
         if expected_version is not None and expected_version != p.version:
             raise Conflict(f"practice {code} changed meanwhile (version {p.version})",
                            message_ja="この事例は他の人が先に更新しました。画面を読み込み直してください")
@@ -564,18 +556,39 @@ def update(uow: UnitOfWork, principal: Principal, code: str, doc: Mapping[str, A
         return view
 
 
+def _require_edit(principal: Principal, p: Practice, units: list[OrgUnit]) -> None:
+    require(principal, access.can_edit_practice(principal, p.status, [org_ref(u) for u in units]),
+            message="this practice cannot be edited by you now",
+            message_ja="この事例は今は編集できません（審査中・公開済みの事例は国の管理者のみ）",
+            sign_in_ja="事例を編集するにはログインしてください")
+
+
 def editable(uow: UnitOfWork, principal: Principal, code: str) -> PracticeView:
     """A practice for its edit form: refused (403) unless this principal may change it now."""
     with uow:
         s = uow.session
         p, units = _load(s, code, principal)
-        refs = [org_ref(u) for u in units]
-        allowed = access.can_propose_practice(principal, refs) and (
-            p.status in ("draft", "returned") or access.can_publish_practice(principal))
-        require(principal, allowed, message="this practice cannot be edited by you now",
-                message_ja="この事例は今は編集できません（審査中・公開済みの事例は国の管理者のみ）",
-                sign_in_ja="事例を編集するにはログインしてください")
+        _require_edit(principal, p, units)
         return _view(s, p, units)
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """What the principal may do with one practice now, for showing the right forms (the
+    services check again when the form comes back)."""
+
+    edit: bool
+    review: bool
+    adopt_as: str | None     # the local government the adoption form starts with; None: no form
+
+
+def allowed(uow: UnitOfWork, principal: Principal, code: str) -> Allowed:
+    with uow:
+        p, units = _load(uow.session, code, principal)
+        adopt = (p.status == "published" and principal.can_write_at_all
+                 and (principal.is_admin or principal.role in (Role.MUNICIPALITY, Role.PREFECTURE)))
+        return Allowed(access.can_edit_practice(principal, p.status, [org_ref(u) for u in units]),
+                       access.can_publish_practice(principal), (principal.org_code or "") if adopt else None)
 
 
 def review(uow: UnitOfWork, principal: Principal, code: str, action: str, comment: str = "", *,

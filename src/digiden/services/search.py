@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from digiden.domain.access import Principal
@@ -38,6 +38,8 @@ from digiden.domain.search import (
 from digiden.services import textja
 from digiden.services.catalogue import SUPPORT_KINDS
 from digiden.services.uow import UnitOfWork
+from digiden.store import fulltext
+from digiden.store.db import engine_key
 from digiden.store.models import (
     Area,
     Measure,
@@ -77,10 +79,6 @@ class DocIn:
     facets: tuple[tuple[str, str], ...]
 
 
-def _is_pg(s: Session) -> bool:
-    return s.get_bind().dialect.name == "postgresql"
-
-
 def _bump(s: Session) -> None:
     """A new index version in the same transaction as the change (rolled back with it)."""
     s.merge(SearchMeta(key="version", value=uuid.uuid4().hex))
@@ -111,13 +109,7 @@ def _write(s: Session, docs: list[DocIn]) -> None:
     facets = {(r.id, f, v) for r, d in rows for f, v in d.facets}
     if facets:
         s.execute(insert(SearchFacet), [{"doc_id": i, "facet": f, "value": v} for i, f, v in facets])
-    params = [{"id": r.id, "t": r.title_terms, "b": r.body_terms} for r, _ in rows]
-    if _is_pg(s):
-        s.execute(text("UPDATE search_doc SET tsv = setweight(to_tsvector('simple', :t), 'A') || "
-                       "setweight(to_tsvector('simple', :b), 'B') WHERE id = :id"), params)
-    else:
-        s.execute(text("DELETE FROM search_fts WHERE rowid = :id"), [{"id": p["id"]} for p in params])
-        s.execute(text("INSERT INTO search_fts (rowid, title_terms, body_terms) VALUES (:id, :t, :b)"), params)
+    fulltext.write(s, [{"id": r.id, "t": r.title_terms, "b": r.body_terms} for r, _ in rows])
     _bump(s)
 
 
@@ -125,8 +117,7 @@ def remove(s: Session, kind: str, ref_id: int) -> None:
     row = s.scalars(select(SearchDoc).where(SearchDoc.kind == kind, SearchDoc.ref_id == ref_id)).one_or_none()
     if row is None:
         return
-    if not _is_pg(s):
-        s.execute(text("DELETE FROM search_fts WHERE rowid = :id"), {"id": row.id})
+    fulltext.remove(s, row.id)
     s.execute(delete(SearchFacet).where(SearchFacet.doc_id == row.id))
     s.delete(row)
     _bump(s)
@@ -170,7 +161,7 @@ def practice_docs(s: Session, practices: list[Practice]) -> list[DocIn]:
         area = by_id.get(p.area_id or 0)
         us, ts, ms = units.get(p.id, []), types.get(p.id, []), measures.get(p.id, [])
         body = _join([
-            p.problem, p.solution, p.results, p.summary, p.support_text,
+            p.problem, p.solution, p.results, p.support_text,
             "・".join(u.full_name for u in us) or (p.place or ""), "・".join(t.name for t in ts),
             area.name if area else "", "・".join(m.title for m in ms), "・".join(str(x) for x in p.partners)])
         facets = [("kind", "practice")] + [("model_type", t.code) for t in ts] + [
@@ -268,13 +259,9 @@ class IndexReport:
 def rebuild(s: Session, progress: Progress | None = None, *, batch: int = 500) -> IndexReport:
     """Drop and rebuild the whole index inside the caller's transaction."""
     t0 = time.perf_counter()
-    if _is_pg(s):
-        s.execute(delete(SearchFacet))
-        s.execute(delete(SearchDoc))
-    else:
-        s.execute(delete(SearchFacet))
-        s.execute(delete(SearchDoc))
-        s.execute(text("DELETE FROM search_fts"))
+    fulltext.clear(s)
+    s.execute(delete(SearchFacet))
+    s.execute(delete(SearchDoc))
     s.flush()
     counts: dict[str, int] = {}
     jobs: list[tuple[str, Any, Callable[[Session, list[Any]], list[DocIn]]]] = [
@@ -429,14 +416,7 @@ def _documents(s: Session) -> _Index:
     """Every indexed document, read once per index version and kept in this process: the
     database finds and scores the matches; filtering, facet counts, re-ranking and snippets
     need no further round trip."""
-    cur = s.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:   # the driver directly: this runs before every search
-        cur.execute("SELECT value FROM search_meta WHERE key = 'version'")
-        row = cur.fetchone()
-    finally:
-        cur.close()
-    version = row[0] if row else ""
-    key = (id(s.get_bind().engine) if hasattr(s.get_bind(), "engine") else id(s.get_bind()), version)
+    key = (engine_key(s), fulltext.version(s))
     hit = _cache.get(key)
     if hit is not None:
         return hit
@@ -551,17 +531,10 @@ def _bm25(index: _Index, ids: list[int], terms: list[str]) -> list[tuple[int, fl
 def _matches(s: Session, index: _Index, terms: list[str]) -> list[tuple[int, float]]:
     """(doc id, BM25 score) of every document matching any term. SQLite: FTS5's own bm25();
     PostgreSQL: the GIN index finds the matches and _bm25 scores them the same way."""
-    cur = s.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if _is_pg(s):
-            cur.execute("SELECT id FROM search_doc WHERE tsv @@ to_tsquery('simple', %(q)s)",
-                        {"q": tsquery_expression(terms)})
-            return _bm25(index, [r[0] for r in cur.fetchall() if r[0] in index.docs], terms)
-        cur.execute("SELECT rowid, -bm25(search_fts, 4.0, 1.0) FROM search_fts WHERE search_fts MATCH :q",
-                    {"q": fts5_expression(terms)})
-        return cur.fetchall()  # type: ignore[no-any-return]
-    finally:
-        cur.close()
+    if fulltext.is_postgres(s):
+        ids = [i for i in fulltext.match_ids(s, tsquery_expression(terms)) if i in index.docs]
+        return _bm25(index, ids, terms)
+    return fulltext.match_bm25(s, fts5_expression(terms))
 
 
 def search(uow: UnitOfWork, principal: Principal, q: str | None, *, limit: int = 20,

@@ -38,6 +38,7 @@ from digiden.services.local_facts import latest_accepted
 from digiden.services.local_strategies import org_ref
 from digiden.services.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
+from digiden.store.db import engine_key
 from digiden.store.models import (
     Adjacency,
     Adoption,
@@ -61,7 +62,7 @@ _cache: dict[tuple[object, ...], dict[int, Profile]] = {}
 
 
 def _static_profiles(s: Session) -> dict[int, Profile]:
-    key = (id(s.get_bind().engine) if hasattr(s.get_bind(), "engine") else id(s.get_bind()),
+    key = (engine_key(s),
            s.scalar(select(func.count()).select_from(Adjacency)),
            s.scalar(select(func.count()).select_from(FiscalIndex)),
            s.scalar(select(func.count()).select_from(OrgUnit)))

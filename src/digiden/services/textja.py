@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from digiden.domain.search import Span, fold, keep
+from digiden.domain.search import fold, keep
 
 _local = threading.local()
 
@@ -63,8 +63,3 @@ def terms(text: str) -> list[str]:
 def term_string(text: str) -> str:
     """The index form of a text: its terms separated by spaces."""
     return " ".join(terms(text))
-
-
-def spans_of(text: str, query_terms: list[str]) -> list[Span]:
-    from digiden.domain.search import matches
-    return [Span(t.start, t.end) for t in tokens(text) if any(matches(t.term, q) for q in query_terms)]

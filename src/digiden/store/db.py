@@ -44,5 +44,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def engine_key(s: Session) -> int:
+    """The identity of the engine behind a session, for caches kept per process and database
+    (a test's session is bound to a connection, an app's to the engine)."""
+    bind = s.get_bind()
+    return id(bind.engine) if hasattr(bind, "engine") else id(bind)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)

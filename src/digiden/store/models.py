@@ -151,7 +151,6 @@ class Practice(Base):
     sources: Mapped[list[Any]] = mapped_column(default=list)         # [{title, url}]
     review_comment: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(64), default="")
-    owner_org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -302,8 +301,7 @@ class CollaborationGroup(Base):
     __tablename__ = "collaboration_group"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
-    problem_code: Mapped[str | None] = mapped_column(String(48))
+    problem_code: Mapped[str | None] = mapped_column(String(48))   # a social issue, field or model type
     description: Mapped[str] = mapped_column(Text, default="")
     initiatives: Mapped[list[Any]] = mapped_column(default=list)   # joint initiatives, in words
     created_by: Mapped[str] = mapped_column(String(64))

@@ -3,16 +3,26 @@ prints the same on any machine, with no internet and no fonts installed."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
+from fastapi.responses import Response
 from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
 
 from digiden.domain.calendar import format_fiscal_year
 from digiden.services.menubook import MenuBook
+from digiden.services.uow import UnitOfWork
 
 FONT = Path(__file__).parent / "static" / "fonts" / "ipaexg.ttf"
 FONT_NAME = "IPAexGothic"
+
+
+def pdf_response(uow: UnitOfWork, today: date, pillar: str | None) -> Response:
+    """The menu book PDF as the page and the API both serve it."""
+    from digiden.services.menubook import build
+    return Response(render_pdf(build(uow, today=today, pillar=pillar or None)), media_type="application/pdf",
+                    headers={"Content-Disposition": 'inline; filename="menubook.pdf"'})
 
 
 def render_html(book: MenuBook) -> str:

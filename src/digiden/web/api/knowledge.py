@@ -56,11 +56,8 @@ def roadmap(uow: Uow, by: str = "field") -> list[dict[str, Any]]:
 
 @router.get("/menubook.pdf", tags=["catalogue"], summary="The menu book as PDF (Japanese font embedded)")
 def menubook_pdf(uow: Uow, today: Today, pillar: str = "") -> Response:
-    from digiden.services.menubook import build
-    from digiden.web.menubook import render_pdf
-    pdf = render_pdf(build(uow, today=today, pillar=pillar or None))
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": 'inline; filename="menubook.pdf"'})
+    from digiden.web.menubook import pdf_response
+    return pdf_response(uow, today, pillar)
 
 
 class PracticeIn(BaseModel):

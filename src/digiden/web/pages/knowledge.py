@@ -76,14 +76,10 @@ class MeasuresContext:
 
 
 def _fields(uow: Any) -> list[tuple[str, str]]:
-    from digiden.services import strategies
-    tree = strategies.get_strategy(uow)
-    out = []
-    for half in tree.areas:
-        for top in half.children:
-            out.append((top.code, f"{top.code} {top.name}"))
-            out.extend((f.code, f"　{f.code} {f.name}") for f in top.children)
-    return out
+    """Pillars and foundation areas with their fields, in the strategy's order (for selects)."""
+    from digiden.services.local_strategies import choices
+    return [(c, f"{c} {n}" if "." not in c else f"　{c} {n}") for c, n in choices(uow).areas
+            if any(ch.isdigit() for ch in c)]
 
 
 @router.get("/measures", response_class=HTMLResponse)
@@ -134,10 +130,8 @@ def menubook_page(request: Request, uow: Uow, today: Today, pillar: str = "") ->
 
 @router.get("/menubook.pdf")
 def menubook_pdf(uow: Uow, today: Today, pillar: str = "") -> Response:
-    from digiden.services.menubook import build
-    from digiden.web.menubook import render_pdf
-    return Response(render_pdf(build(uow, today=today, pillar=pillar or None)), media_type="application/pdf",
-                    headers={"Content-Disposition": 'inline; filename="menubook.pdf"'})
+    from digiden.web.menubook import pdf_response
+    return pdf_response(uow, today, pillar)
 
 
 # ---------------------------------------------------------------- practices
@@ -187,8 +181,7 @@ class PracticeContext:
     title: str
     practice: practices.PracticeView
     spread: SpreadMap
-    can_review: bool
-    can_adopt_as: str | None
+    allowed: practices.Allowed
     done: str
     error: DigidenError | None = None
     form: dict[str, str] = field(default_factory=dict)
@@ -211,13 +204,9 @@ def _spread(p: practices.PracticeView) -> SpreadMap:
     return SpreadMap(m, origin, adopters, (round(cx - w / 2, 1), round(cy - h / 2, 1), round(w, 1), round(h, 1)))
 
 
-def _practice_ctx(p: practices.PracticeView, actor: Principal, done: str = "", error: DigidenError | None = None,
-                  form: dict[str, str] | None = None) -> PracticeContext:
-    from digiden.domain.access import can_publish_practice
-    adopt_as = None
-    if actor.can_write_at_all and (actor.is_admin or actor.org_code):
-        adopt_as = actor.org_code or ""
-    return PracticeContext(p.title, p, _spread(p), can_publish_practice(actor), adopt_as, done, error, form or {})
+def _practice_ctx(uow: Any, actor: Principal, p: practices.PracticeView, done: str = "",
+                  error: DigidenError | None = None, form: dict[str, str] | None = None) -> PracticeContext:
+    return PracticeContext(p.title, p, _spread(p), practices.allowed(uow, actor, p.code), done, error, form or {})
 
 
 @router.get("/practices/new", response_class=HTMLResponse)
@@ -240,11 +229,10 @@ class NewPracticeContext:
 
 def _new_ctx(uow: Any, actor: Principal, form: dict[str, str], error: DigidenError | None = None, *,
              code: str | None = None, version: int | None = None) -> NewPracticeContext:
-    from digiden.services import strategies
-    tree = strategies.get_strategy(uow)
+    from digiden.services.local_strategies import choices
     defaults = {"org_units": actor.org_code or ""} | form
     return NewPracticeContext("優良事例の編集" if code else "優良事例の登録", defaults, _fields(uow),
-                              [(m.code, m.name) for m in tree.model_types],
+                              list(choices(uow).model_types),
                               [(m.code, m.title) for m in catalogue.list_measures(uow)], error,
                               f"/practices/{code}/edit" if code else "/practices/new", version)
 
@@ -321,7 +309,7 @@ async def practice_save(code: str, request: Request, actor: Actor) -> Response:
 @router.get("/practices/{code}", response_class=HTMLResponse)
 def practice_page(code: str, request: Request, uow: Uow, actor: Actor, done: str = "") -> Response:
     p = practices.get(uow, actor, code)
-    return render(request, "practices/detail.html", _practice_ctx(p, actor, done))
+    return render(request, "practices/detail.html", _practice_ctx(uow, actor, p, done))
 
 
 @router.post("/practices/{code}/review", response_class=HTMLResponse)
@@ -336,8 +324,8 @@ async def practice_review(code: str, request: Request, actor: Actor) -> Response
         if e.status_code in (401, 403, 404):
             raise
         p = await run_in_threadpool(practices.get, uow, actor, code)
-        return render(request, "practices/detail.html", _practice_ctx(p, actor, error=e, form={"comment": comment}),
-                      status_code=e.status_code)
+        ctx = await run_in_threadpool(partial(_practice_ctx, uow, actor, p, error=e, form={"comment": comment}))
+        return render(request, "practices/detail.html", ctx, status_code=e.status_code)
     return RedirectResponse(f"/practices/{code}?done={action}", status_code=303)
 
 
@@ -355,8 +343,8 @@ async def practice_adopt(code: str, request: Request, actor: Actor) -> Response:
         if e.status_code in (401, 403, 404):
             raise
         p = await run_in_threadpool(practices.get, uow, actor, code)
-        return render(request, "practices/detail.html", _practice_ctx(p, actor, error=e, form=vals),
-                      status_code=e.status_code)
+        ctx = await run_in_threadpool(partial(_practice_ctx, uow, actor, p, error=e, form=vals))
+        return render(request, "practices/detail.html", ctx, status_code=e.status_code)
     return RedirectResponse(f"/practices/{code}?done=adopt#spread", status_code=303)
 
 
