@@ -73,6 +73,12 @@ def test_syntax_characters_and_odd_input_give_results_or_a_message(uow: UnitOfWo
     assert search.document_count(uow)["measure"] == 33      # nothing was harmed
 
 
+@pytest.mark.parametrize("q", ['"子育て" NEAR(支援)', "子育て -支援", "title:子育て", "子育て😀", "\x00\x1b子育て",
+                               "子育て* AND"])
+def test_syntax_characters_beside_real_words_still_find_them(uow: UnitOfWork, q: str) -> None:
+    assert "kodomo-katei-center" in ids(search.search(uow, PUBLIC, q))[:3]
+
+
 def test_empty_particle_only_and_overlong_queries(uow: UnitOfWork) -> None:
     assert search.search(uow, PUBLIC, "").message.startswith("検索語を入力")
     assert "検索できる語がありません" in search.search(uow, PUBLIC, "の").message
