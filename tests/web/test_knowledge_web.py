@@ -205,3 +205,9 @@ def test_the_practice_list_pages_by_one_hundred(session_factory, accounts, anon)
     assert "次の100件" not in second.text
     api = anon.get("/api/v1/practices", params={"limit": 5, "offset": 110}).json()
     assert len(api) == 2
+
+
+def test_an_oversized_practice_file_is_refused_before_it_is_read(client) -> None:  # type: ignore[no-untyped-def]
+    big = b"a" * (3 * 1024 * 1024)       # over the test app's 2 MB upload limit (web/limits.py)
+    r = client.post("/api/v1/practices/import", files={"file": ("big.csv", big)})
+    assert r.status_code == 413 and r.json()["field"] == "file"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-UPLOAD_PATHS = ("/imports", "/api/v1/imports")
+UPLOAD_PATHS = ("/imports", "/api/v1/imports", "/api/v1/practices/import")
 
 
 class UploadLimit:
