@@ -114,6 +114,18 @@ def engine(backend: str, request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue(f"{backend}_engine")  # type: ignore[no-any-return]
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def live_db(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A database of the test module's own with committed reference data, on each backend, for
+    tests that need several connections (concurrency, crashes, backups, a real server)."""
+    from tests.live import open_live_db
+    if request.param == "postgresql":
+        require_pg()
+    db = open_live_db(str(request.param), _prepare)
+    yield db
+    db.close()
+
+
 @pytest.fixture
 def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
     conn = engine.connect()
