@@ -143,9 +143,11 @@ def db_upgrade(ctx: typer.Context) -> None:
 @db_app.command("init")
 def db_init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Load the packaged reference data: local governments, the national strategy, reported
-    actuals. Safe to run again: nothing is duplicated."""
+    actuals. Safe to run again: nothing is duplicated. Run `digiden db upgrade` first: on a
+    database without the newest tables it stops with that advice (exit 5) and writes nothing."""
     from digiden.services.reference import init_reference_data
     rt = runtime(ctx)
+    require_schema(rt.engine)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=err, disable=json_out or not err.is_terminal) as bar:
         tasks: dict[str, Any] = {}
@@ -370,6 +372,20 @@ def audit_cmd(ctx: typer.Context, kpi: Annotated[str | None, typer.Option(help="
 
 # ------------------------------------------------------------------ import / export
 
+def check_import_file(file: Path) -> None:
+    """One clear line for a path that is not a readable file (a folder, a typo)."""
+    if file.is_dir():
+        hint_en = hint_ja = ""
+        if (file / "observations.csv").is_file():
+            hint_en = f"; to import the observations of an export, give {file / 'observations.csv'}"
+            hint_ja = f"。エクスポートの観測値を取り込むには {file / 'observations.csv'} を指定してください"
+        raise InvalidInput(f"{file} is a folder: give one .csv or .xlsx file{hint_en}",
+                           message_ja=f"{file} はフォルダです。.csv か .xlsx のファイルを1つ指定してください{hint_ja}",
+                           field="file")
+    if not file.is_file():
+        raise InvalidInput(f"{file}: no such file", message_ja=f"{file} というファイルはありません", field="file")
+
+
 @app.command("import")
 def import_cmd(
     ctx: typer.Context,
@@ -394,6 +410,7 @@ def import_cmd(
     Exits 0 when the file imported (or would import, with --dry-run), 2 when it has errors.
     """
     from digiden.services.imports import ImportFailed, ImportOptions, run_import
+    check_import_file(file)
     rt = runtime(ctx)
     cols = {}
     for c in column or []:
@@ -821,6 +838,46 @@ def demo(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 from digiden import cli_knowledge  # noqa: E402,F401
 
 
+class DatabaseNotReady(Conflict):
+    """The database has no tables yet, or an older schema: `digiden db upgrade` first (exit 5)."""
+
+    def __init__(self, current: str | None, head: str | None) -> None:
+        if current is None:
+            super().__init__("the database has no tables yet: run `digiden db upgrade` first",
+                             message_ja="データベースにまだ表がありません。"
+                                        "先に `digiden db upgrade` を実行してください")
+        else:
+            super().__init__(f"the database is at revision {current}, this digiden needs {head}: "
+                             "run `digiden db upgrade` first",
+                             message_ja=f"データベースの版 {current} が古いです（必要な版 {head}）。"
+                                        "先に `digiden db upgrade` を実行してください")
+
+
+def require_schema(engine: Engine) -> None:
+    """Refuse to work on a database whose migrations are not applied (one line, not a traceback)."""
+    from digiden.store.migrate import current_revision, head_revision
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise DatabaseNotReady(current, head)
+
+
+def _schema_problem() -> DigidenError | None:
+    """After a database error: is the configured database simply not migrated? Then say so."""
+    try:
+        from digiden.config import get_settings
+        from digiden.store.db import make_engine
+        engine = make_engine(get_settings().url)
+        try:
+            require_schema(engine)
+        finally:
+            engine.dispose()
+    except DatabaseNotReady as e:
+        return e
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        return None
+    return None
+
+
 def exit_code_for(e: DigidenError) -> int:
     """The one place digiden errors become exit codes: 2 invalid input, 3 not found,
     4 not allowed, 5 conflict, else 1."""
@@ -831,23 +888,60 @@ def exit_code_for(e: DigidenError) -> int:
 
 
 def error_line(e: DigidenError) -> str:
-    return f"error: {e.message}" + (f" (field: {e.field})" if e.field else "")
+    line = f"error: {e.message}" + (f" (field: {e.field})" if e.field else "")
+    if isinstance(e, DatabaseNotReady):
+        line += f" / {e.message_ja}"
+    return line
 
 
-def main() -> None:
-    """Entry point: run the app, turning digiden errors into one message and an exit code."""
+def unexpected_line(e: BaseException) -> str:
+    """One line for an error digiden did not foresee: what it was, and how to see more."""
+    first = (str(e).strip().splitlines() or [""])[0]
+    if len(first) > 300:
+        first = first[:300] + "…"
+    return (f"error: unexpected {type(e).__name__}: {first} "
+            "(rerun with DIGIDEN_DEBUG=1 for the traceback / 詳細は DIGIDEN_DEBUG=1 で再実行)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point. Nothing a user can type ends in a Python traceback:
+
+    - a mistyped command or option: click's usage line and one error line, exit 2;
+    - a digiden error: one line, exit 2 invalid input, 3 not found, 4 not allowed, 5 conflict;
+    - anything else: one line naming the error, exit 1; with DIGIDEN_DEBUG=1 the traceback is
+      printed as well (and the exception re-raised)."""
+    import os
+
+    from typer.exceptions import Abort, Exit, TyperException
+    debug = os.environ.get("DIGIDEN_DEBUG", "").lower() not in ("", "0", "false", "no")
     try:
-        app(standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False)
     except DigidenError as e:
-        err.print(error_line(e), markup=False, highlight=False)
+        err.print(error_line(e), markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(exit_code_for(e)) from None
-    except typer.Abort:
+    except TyperException as e:  # click's UsageError, NoSuchOption, BadParameter, NoArgsIsHelp …
+        show = getattr(e, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"Error: {e.format_message()}", markup=False, highlight=False)
+        raise SystemExit(e.exit_code) from None
+    except Exit as e:
+        raise SystemExit(e.exit_code) from None
+    except Abort:
+        err.print("Aborted!", markup=False, highlight=False)
         raise SystemExit(1) from None
-    except Exception as e:  # click usage errors
-        import click
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
-            raise SystemExit(e.exit_code) from None
-        if isinstance(e, click.exceptions.Exit):
-            raise SystemExit(e.exit_code) from None
-        raise
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as e:
+        if debug:
+            raise
+        from sqlalchemy.exc import DBAPIError
+        hint = _schema_problem() if isinstance(e, DBAPIError) else None
+        if hint is not None:
+            err.print(error_line(hint), markup=False, highlight=False, soft_wrap=True)
+            raise SystemExit(exit_code_for(hint)) from None
+        err.print(unexpected_line(e), markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+    if isinstance(rv, int) and rv:
+        raise SystemExit(rv)

@@ -1,0 +1,90 @@
+"""What a user sees when a command goes wrong: the installed `digiden` console script, run in a
+subprocess exactly as typed at a shell, never answers with a Python traceback.
+
+Usage errors get click's usage line and one error line (exit 2); digiden errors one line and the
+documented exit code; anything unforeseen one line naming the error and how to see the traceback
+(exit 1)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DIGIDEN = str(Path(sys.executable).parent / "digiden")
+
+
+def run(url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("DIGIDEN_")}
+    e.update({"DIGIDEN_DATABASE_URL": url, "COLUMNS": "200"} | env)
+    return subprocess.run([DIGIDEN, *args], env=e, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def empty_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite file with no tables at all, as after installing and forgetting `db upgrade`."""
+    return f"sqlite:///{tmp_path_factory.mktemp('cli-errors') / 'empty.sqlite3'}"
+
+
+def error_lines(r: subprocess.CompletedProcess[str]) -> list[str]:
+    assert "Traceback" not in r.stderr, r.stderr
+    return [ln for ln in r.stderr.splitlines() if ln.strip()]
+
+
+@pytest.mark.parametrize("args, says", [
+    (["nosuch"], "No such command 'nosuch'"),
+    (["kpi", "show", "--bogus"], "No such option: --bogus"),
+    (["kpi", "list", "--limit", "x"], "No such option: --limit"),
+    (["audit", "--limit", "many"], "Invalid value for '--limit'"),
+])
+def test_a_mistyped_command_or_option_is_a_usage_message_and_exit_2(empty_url: str, args: list[str],
+                                                                    says: str) -> None:
+    r = run(empty_url, *args)
+    lines = error_lines(r)
+    assert r.returncode == 2, r.stderr
+    assert lines[0].startswith("Usage: digiden") and lines[-1].startswith("Error: ") and says in lines[-1]
+    assert len(lines) == 3 and lines[1].startswith("Try 'digiden"), lines
+
+
+def test_no_arguments_shows_the_help_without_a_traceback(empty_url: str) -> None:
+    r = run(empty_url)
+    error_lines(r)
+    assert r.returncode == 2 and "Usage: digiden" in r.stderr + r.stdout
+
+
+def test_db_init_before_db_upgrade_says_to_upgrade_and_writes_nothing(empty_url: str) -> None:
+    for args in (["db", "init"], ["kpi", "list"]):
+        r = run(empty_url, *args)
+        lines = error_lines(r)
+        assert r.returncode == 5, r.stderr
+        assert len(lines) == 1 and "digiden db upgrade" in lines[0] and "データベース" in lines[0], lines
+    import sqlite3
+    con = sqlite3.connect(empty_url.removeprefix("sqlite:///"))
+    assert con.execute("select count(*) from sqlite_master where type = 'table'").fetchone() == (0,)
+    con.close()
+
+
+def test_import_of_a_folder_or_a_missing_file_is_one_line(empty_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "observations.csv").write_text("kpi,団体コード,時点,値\n", encoding="utf-8")
+    r = run(empty_url, "import", str(folder))
+    lines = error_lines(r)
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "is a folder" in lines[0] and str(folder / "observations.csv") in lines[0]
+    r = run(empty_url, "import", str(tmp_path / "nothing.csv"))
+    lines = error_lines(r)
+    assert r.returncode == 2 and len(lines) == 1 and "no such file" in lines[0], r.stderr
+
+
+def test_an_unexpected_error_is_one_line_naming_it_and_debug_shows_the_traceback() -> None:
+    unreachable = "postgresql+psycopg://postgres@127.0.0.1:1/nothing"
+    r = run(unreachable, "kpi", "list")
+    lines = error_lines(r)
+    assert r.returncode == 1 and len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: unexpected OperationalError") and "DIGIDEN_DEBUG=1" in lines[0]
+    r = run(unreachable, "kpi", "list", DIGIDEN_DEBUG="1")
+    assert r.returncode == 1 and "Traceback" in r.stderr
