@@ -110,3 +110,28 @@ def parse_rules(raw: Any, where: str) -> tuple[Rule, ...]:
         out.append(Rule(r["kind"], severity, float(mn) if mn is not None else None,
                         float(mx) if mx is not None else None, parts, of, str(r.get("total") or "")))
     return tuple(out)
+
+
+def value_limits(rules: tuple[Rule, ...], *, national: bool) -> tuple[float | None, float | None]:
+    """The (lower, upper) bounds the blocking rules put on one value. A national value of a
+    count of local governments is also at most the number that exist; a local one is not."""
+    rng = [r for r in rules if r.kind == "range" and r.blocking]
+    upper_local = min((r.max for r in rng if r.max is not None), default=None)
+    uppers = [upper_local] + ([r.upper for r in rules if r.kind == "max_org_units" and r.blocking]
+                              if national else [])
+    upper = min((u for u in uppers if u is not None), default=None)
+    lower = max((r.min for r in rng if r.min is not None), default=None)
+    return lower, upper
+
+
+def value_breaks(value: float, rules: tuple[Rule, ...], *, national: bool) -> tuple[str, str] | None:
+    """(English, Japanese) when one value breaks a blocking rule, else None: the same check for
+    a typed value, an API call and every imported row."""
+    lower, upper = value_limits(rules, national=national)
+    if upper is not None and value > upper:
+        return (f"value {value:g} is above the rule's maximum {upper:g}",
+                f"値 {value:g} がルールの上限 {upper:g} を超えています")
+    if lower is not None and value < lower:
+        return (f"value {value:g} is below the rule's minimum {lower:g}",
+                f"値 {value:g} がルールの下限 {lower:g} を下回っています")
+    return None

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from digiden.domain.access import (
@@ -217,6 +218,8 @@ def set_disabled(uow: UnitOfWork, actor: Principal, username: str, *, disabled: 
     with uow:
         s = uow.session
         u = _user(s, username)
+        if disabled and u.disabled_at is None:
+            _check_may_disable(s, actor, u)
         before = u.disabled_at is not None
         u.disabled_at = now if disabled else None
         if disabled:
@@ -233,36 +236,55 @@ def set_disabled(uow: UnitOfWork, actor: Principal, username: str, *, disabled: 
         return view
 
 
+def _check_may_disable(s: Session, actor: Principal, u: UserAccount) -> None:
+    """Nobody disables their own account, and the last active national administrator stays:
+    without one, no account could be managed from the web any more. The active administrators
+    are locked (PostgreSQL ``FOR UPDATE``; SQLite's writer lock), so two administrators
+    disabling each other at the same moment cannot both succeed."""
+    if actor.name == u.username:
+        raise Conflict("you cannot disable your own account",
+                       message_ja="自分のアカウントは無効にできません。別の管理者に依頼してください", field="username")
+    if u.role != Role.NATIONAL_ADMIN.value:
+        return
+    active = s.scalars(select(UserAccount.id).where(UserAccount.role == Role.NATIONAL_ADMIN.value,
+                                                    UserAccount.disabled_at.is_(None))
+                       .order_by(UserAccount.id).with_for_update()).all()
+    if len(active) <= 1:
+        raise Conflict("the last active national administrator cannot be disabled",
+                       message_ja="有効な国の管理者が他にいないため、このアカウントは無効にできません。"
+                                  "先に別の管理者アカウントを作成してください", field="username")
+
+
 def sign_in(uow: UnitOfWork, username: str, password: str, *, now: datetime) -> tuple[str, str, Principal]:
     """Check the password and open a session: (cookie secret, CSRF token, principal).
-    Failures are counted and audited even though the sign-in itself is refused."""
+    Failures are counted and audited even though the sign-in itself is refused.
+
+    The password is checked outside any write transaction (argon2 is slow on purpose); the
+    failure counter is then changed by one atomic ``UPDATE … SET failed_logins = failed_logins
+    + 1``, so parallel wrong guesses all count and the account locks after five of them."""
     name = (username or "").strip().lower()[:64]
+    with uow.for_reading() as r:
+        u = r.session.scalars(select(UserAccount).where(UserAccount.username == name)).one_or_none()
+        found = (u.id, u.password_hash) if u is not None else None
+    if found is None:
+        try:
+            _hasher.verify(_DUMMY_HASH, password or "x")
+        except (VerificationError, InvalidHashError):
+            pass
+        raise SignInFailed()
+    user_id, password_hash = found
+    try:
+        ok = bool(password) and len(password) <= MAX_PASSWORD and _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
     with uow:
         s = uow.session
-        u = s.scalars(select(UserAccount).where(UserAccount.username == name)).one_or_none()
-        if u is None:
-            try:
-                _hasher.verify(_DUMMY_HASH, password or "x")
-            except (VerificationError, InvalidHashError):
-                pass
+        if not ok:
+            _count_failure(s, user_id, name, now)
+            uow.commit()
             raise SignInFailed()
-        locked = u.locked_until is not None and as_utc(u.locked_until) > now
-        try:
-            ok = bool(password) and len(password) <= MAX_PASSWORD and _hasher.verify(u.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if not ok or locked or u.disabled_at is not None:
-            if not ok:
-                u.failed_logins += 1
-                if u.failed_logins >= MAX_FAILURES:
-                    u.locked_until = now + LOCK_FOR
-                    u.failed_logins = 0
-                    audit.record(s, actor=name, action="lock", entity="user", entity_key=name, at=now,
-                                 org_unit_id=u.org_unit_id,
-                                 summary=f"{MAX_FAILURES}回連続のサインイン失敗でロック: {name}")
-                audit.record(s, actor=name, action="sign_in_failed", entity="user", entity_key=name, at=now,
-                             org_unit_id=u.org_unit_id, summary=f"サインイン失敗: {name}")
-                uow.commit()
+        u = s.get(UserAccount, user_id, with_for_update=True)
+        if u is None or (u.locked_until is not None and as_utc(u.locked_until) > now) or u.disabled_at is not None:
             raise SignInFailed()
         u.failed_logins, u.locked_until, u.last_login_at = 0, None, now
         if _hasher.check_needs_rehash(u.password_hash):
@@ -277,13 +299,31 @@ def sign_in(uow: UnitOfWork, username: str, password: str, *, now: datetime) -> 
         return secret, csrf, p
 
 
+def _count_failure(s: Session, user_id: int, name: str, now: datetime) -> None:
+    """One more failed sign-in, counted in the database row itself; the failure that reaches
+    the limit (exactly one of any number of parallel ones) locks the account."""
+    count = s.execute(update(UserAccount).where(UserAccount.id == user_id)
+                      .values(failed_logins=UserAccount.failed_logins + 1)
+                      .returning(UserAccount.failed_logins, UserAccount.org_unit_id)).one()
+    failures, org_unit_id = int(count[0]), count[1]
+    if failures >= MAX_FAILURES:
+        locked = s.execute(update(UserAccount).where(UserAccount.id == user_id,
+                                                     UserAccount.failed_logins >= MAX_FAILURES)
+                           .values(locked_until=now + LOCK_FOR, failed_logins=0))
+        if locked.rowcount:  # type: ignore[attr-defined]
+            audit.record(s, actor=name, action="lock", entity="user", entity_key=name, at=now,
+                         org_unit_id=org_unit_id, summary=f"{MAX_FAILURES}回連続のサインイン失敗でロック: {name}")
+    audit.record(s, actor=name, action="sign_in_failed", entity="user", entity_key=name, at=now,
+                 org_unit_id=org_unit_id, summary=f"サインイン失敗: {name}")
+
+
 def session_principal(uow: UnitOfWork, secret: str, *, now: datetime) -> tuple[Principal, str] | None:
     """The principal and CSRF token of a live session, or None (unknown, tampered, expired,
     signed out, or the account disabled)."""
     if not secret or len(secret) > 200:
         return None
-    with uow:
-        s = uow.session
+    with uow.for_reading() as r:
+        s = r.session
         ws = s.scalars(select(WebSession).where(WebSession.token_hash == digest(secret))).one_or_none()
         if ws is None or ws.ended_at is not None or as_utc(ws.expires_at) <= now:
             return None
@@ -370,22 +410,44 @@ def revoke_token(uow: UnitOfWork, actor: Principal, token_id: int, *, now: datet
         return view
 
 
+#: How often a token's ``last_used_at`` is written: reads must not write on every request.
+TOKEN_TOUCH_EVERY = timedelta(minutes=5)
+
+
 def token_principal(uow: UnitOfWork, secret: str, *, now: datetime) -> Principal | None:
-    """The principal behind a bearer token (with the token's scopes), or None."""
+    """The principal behind a bearer token (with the token's scopes), or None.
+
+    Reading a token does not write: ``last_used_at`` is brought up to date at most every
+    ``TOKEN_TOUCH_EVERY``, in a short write of its own that gives way (rather than waiting) when
+    another writer holds the database."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    with uow:
-        s = uow.session
+    with uow.for_reading() as r:
+        s = r.session
         t = s.scalars(select(ApiToken).where(ApiToken.token_hash == digest(secret))).one_or_none()
         if t is None or t.revoked_at is not None or (t.expires_at is not None and as_utc(t.expires_at) <= now):
             return None
         u = s.get(UserAccount, t.user_id)
         if u is None or u.disabled_at is not None:
             return None
-        t.last_used_at = now
         p = principal_of(s, u, frozenset(t.scopes.split()))
-        uow.commit()
-        return p
+        token_id = t.id
+        stale = t.last_used_at is None or as_utc(t.last_used_at) <= now - TOKEN_TOUCH_EVERY
+    if stale:
+        _touch_token(uow, token_id, now)
+    return p
+
+
+def _touch_token(uow: UnitOfWork, token_id: int, now: datetime) -> None:
+    try:
+        with uow.for_writing(wait_seconds=0.2) as w:
+            w.session.execute(update(ApiToken).where(
+                ApiToken.id == token_id,
+                or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOKEN_TOUCH_EVERY))
+                .values(last_used_at=now))
+            w.commit()
+    except OperationalError:
+        pass  # the database is busy with a writer: the next request will record the use
 
 
 def user_principal(uow: UnitOfWork, username: str) -> Principal:

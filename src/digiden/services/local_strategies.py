@@ -408,10 +408,14 @@ def _hidden(org_code: str, revision: int | None) -> NotFound:
                     field="revision")
 
 
-def _revision(session: Session, p: Principal, o: OrgUnit, revision: int | None) -> LocalStrategy:
-    """The asked revision, or the newest one the principal may see. Invisible = not found."""
+def _revision(session: Session, p: Principal, o: OrgUnit, revision: int | None, *,
+              lock: bool = False) -> LocalStrategy:
+    """The asked revision, or the newest one the principal may see. Invisible = not found.
+    ``lock``: hold the row until commit (for a change of status)."""
     org = org_ref(o)
     q = select(LocalStrategy).where(LocalStrategy.org_unit_id == o.id)
+    if lock:
+        q = q.with_for_update()
     if revision is not None:
         s = session.scalars(q.where(LocalStrategy.revision == revision)).one_or_none()
         if s is None or not may_see(p, org, Status(s.status)):
@@ -533,8 +537,10 @@ def save(uow: UnitOfWork, p: Principal, org_code: str, doc: Mapping[str, Any], *
         o = _org(s, org_code)
         _require_edit(p, o)     # who may write comes before what was written
         data = parse_input(doc)
+        # Locked until commit (PostgreSQL; SQLite's writer lock already serialises), so a second
+        # editor waits here and then sees the version the first one saved.
         latest = s.scalars(select(LocalStrategy).where(LocalStrategy.org_unit_id == o.id)
-                           .order_by(LocalStrategy.revision.desc()).limit(1)).one_or_none()
+                           .order_by(LocalStrategy.revision.desc()).limit(1).with_for_update()).one_or_none()
         before = None
         if latest is not None and Status(latest.status) in (Status.SUBMITTED, Status.PREFECTURE_APPROVED):
             raise Conflict("the current revision is under review", message_ja=(
@@ -586,7 +592,7 @@ def act(uow: UnitOfWork, p: Principal, org_code: str, revision: int, action: str
         s = uow.session
         o = _org(s, org_code)
         org = org_ref(o)
-        ls = _revision(s, p, o, revision)
+        ls = _revision(s, p, o, revision, lock=True)
         old = Status(ls.status)
         try:
             new, stage = transition(old, a, owner_is_prefecture=org.is_prefecture)
@@ -792,8 +798,10 @@ def editable_start(uow: UnitOfWork, p: Principal, org_code: str, *, fiscal_year:
         s = uow.session
         o = _org(s, org_code)
         _require_edit(p, o)
+        # Locked until commit (PostgreSQL; SQLite's writer lock already serialises), so a second
+        # editor waits here and then sees the version the first one saved.
         latest = s.scalars(select(LocalStrategy).where(LocalStrategy.org_unit_id == o.id)
-                           .order_by(LocalStrategy.revision.desc()).limit(1)).one_or_none()
+                           .order_by(LocalStrategy.revision.desc()).limit(1).with_for_update()).one_or_none()
         if latest is None:
             return blank_input(o.full_name, fiscal_year), 0
         d = _detail(s, p, o, latest)

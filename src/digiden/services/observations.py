@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from digiden.domain.access import Principal, can_import, can_write_observation, require, require_signed_in
 from digiden.domain.calendar import parse_as_of
 from digiden.domain.errors import InvalidInput, PermissionDenied
 from digiden.domain.quantities import Qualifier, parse_value, value_problem
+from digiden.domain.rules import Rule, parse_rules, value_breaks
 from digiden.domain.text import clean_text
 from digiden.services import audit
 from digiden.services.kpis import ObservationView, find_kpi, observation_view
@@ -107,6 +108,14 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: Principal
             raise InvalidInput("source URL must start with http:// or https://",
                                message_ja="出典URLは http:// または https:// で始めてください",
                                field="source_url")
+        national = unit.code == NATION_CODE
+        rules = parse_rules(kpi.rules, f"kpi {kpi.code}")
+        broken = value_breaks(value, rules, national=national)
+        if broken:
+            raise InvalidInput(broken[0], message_ja=broken[1], field="value")
+        conn = s.connection()
+        iso = as_of.date.isoformat()
+        bulk.lock_series(conn, kpi.id, unit.id, iso, breakdown)
         existing = s.scalars(select(Observation).where(
             Observation.kpi_id == kpi.id, Observation.org_unit_id == unit.id,
             Observation.as_of == as_of.date, Observation.breakdown == breakdown)).one_or_none()
@@ -120,9 +129,11 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: Principal
             s.add(obs)
             s.flush()
             before = None
+            old_value = None
             created = True
         else:
             obs = existing
+            old_value = obs.value if obs.status == "approved" else None
             before = observation_snapshot(obs)
             for k, v in vals.items():
                 setattr(obs, k, v)
@@ -135,13 +146,40 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: Principal
                      before=before, after=observation_snapshot(obs), kpi_id=kpi.id,
                      org_unit_id=unit.id,
                      summary=f"{kpi.name}: {unit.full_name} {as_of.label()} = {value:g}{kpi.unit}")
-        if unit.code != NATION_CODE:
-            nation = s.scalar(select(OrgUnit.id).where(OrgUnit.code == NATION_CODE))
-            bulk.rollup_recompute(s.connection(), int(nation or 0),
-                                  keys=[(kpi.id, as_of.date.isoformat(), breakdown)])
+        _series_rules(conn, kpi, rules, unit, iso, breakdown)
+        if not national:
+            # the national rollup changes by this value's difference, as one atomic upsert
+            # (`n = n + …`), so parallel writers to the same date never collide or lose a count
+            was = [1, old_value, 1 if old_value > 0 else 0] if old_value is not None else [0, 0.0, 0]
+            bulk.rollup_add(conn, {(kpi.id, iso, breakdown): [1 - was[0], value - float(was[1]),
+                                                              (1 if value > 0 else 0) - was[2]]})
         view = observation_view(obs, kpi, unit)
         uow.commit()
         return view, created
+
+
+def _series_rules(conn: Connection, kpi: Kpi, rules: tuple[Rule, ...], unit: OrgUnit, iso: str,
+                  breakdown: str) -> None:
+    """The KPI's blocking series rules over the series this value joined, as an import checks
+    them: a value the importer would refuse is refused here too (and nothing is written)."""
+    for rule in rules:
+        if not rule.blocking:
+            continue
+        if rule.kind == "non_decreasing":
+            for v in bulk.check_non_decreasing(conn, kpi.id, org_unit_id=unit.id, breakdown=breakdown):
+                raise InvalidInput(
+                    f"{kpi.code}: {unit.code} {v.as_of} is {v.value:g}, lower than the previous {v.other:g} "
+                    f"({rule.describe_en()})",
+                    message_ja=(f"{unit.full_name} {v.as_of} の値 {v.value:g} が前の値 {v.other:g} より"
+                                f"小さくなっています（{rule.describe_ja()}）"), field="value")
+        elif rule.kind == "parts_le_total" and (breakdown in rule.parts or breakdown == rule.total):
+            for v in bulk.check_parts_le_total(conn, kpi.id, rule.parts, rule.total, org_unit_id=unit.id,
+                                               as_of=iso):
+                raise InvalidInput(
+                    f"{kpi.code}: parts add up to {v.value:g}, more than the total {v.other:g}",
+                    message_ja=(f"{unit.full_name} {v.as_of}: 内訳の合計 {v.value:g} が"
+                                f"{rule.total or '総数'} {v.other:g} を超えています（{rule.describe_ja()}）"),
+                    field="value")
 
 
 def list_observations(uow: UnitOfWork, *, kpi: str | None = None, org_unit: str | None = None,

@@ -277,8 +277,10 @@ def _visible(p: Practice, principal: Principal, units: list[OrgUnit]) -> bool:
         principal, [org_ref(u) for u in units], p.created_by)
 
 
-def _load(s: Session, code: str, principal: Principal) -> tuple[Practice, list[OrgUnit]]:
-    p = s.scalars(select(Practice).where(Practice.code == code)).one_or_none()
+def _load(s: Session, code: str, principal: Principal, *, lock: bool = False) -> tuple[Practice, list[OrgUnit]]:
+    """The practice if the principal may see it; ``lock`` holds its row until commit."""
+    q = select(Practice).where(Practice.code == code)
+    p = s.scalars(q.with_for_update() if lock else q).one_or_none()
     units = _units_of(s, p) if p else []
     if p is None or not _visible(p, principal, units):
         raise NotFound(f"no practice {code!r}", message_ja=f"事例「{code}」は見つかりません")
@@ -533,7 +535,7 @@ def update(uow: UnitOfWork, principal: Principal, code: str, doc: Mapping[str, A
     data = parse_input(doc)
     with uow:
         s = uow.session
-        p, old_units = _load(s, code, principal)
+        p, old_units = _load(s, code, principal, lock=True)
         units, field, types, measures = _resolve(_Lookup(s), data)
         _require_edit(principal, p, old_units + units)
         if expected_version is not None and expected_version != p.version:
@@ -597,7 +599,7 @@ def review(uow: UnitOfWork, principal: Principal, code: str, action: str, commen
     comment = bounded(comment, 2000, field="comment", label_ja="コメント")
     with uow:
         s = uow.session
-        p, units = _load(s, code, principal)
+        p, units = _load(s, code, principal, lock=True)
         require(principal, access.can_publish_practice(principal),
                 message="only the national administrator reviews practices",
                 message_ja="事例の審査は国の管理者が行います", sign_in_ja="審査するにはログインしてください")

@@ -177,6 +177,18 @@ def _insert_expr(column: str, default_source: str) -> str:
     return f"c.{column}"
 
 
+# ---------------------------------------------------------------------- locks
+
+def lock_series(conn: Connection, kpi_id: int, org_unit_id: int, as_of: str, breakdown: str) -> None:
+    """Hold one series key (KPI, local government, date, breakdown) until the transaction ends,
+    so two writers of the same value take turns instead of both inserting it. PostgreSQL: a
+    transaction-level advisory lock; SQLite: nothing to do, a writer holds the database."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                         (int(kpi_id), f"{int(org_unit_id)}|{as_of}|{breakdown}"))
+
+
 # ---------------------------------------------------------------------- rollup
 
 def rollup_add(conn: Connection, deltas: dict[tuple[int, str, str], list[float]]) -> None:
@@ -244,27 +256,42 @@ class SeriesViolation:
     batch_id: int | None
 
 
-def check_non_decreasing(conn: Connection, kpi_id: int, *, batch_id: int | None = None
+def check_non_decreasing(conn: Connection, kpi_id: int, *, batch_id: int | None = None,
+                         org_unit_id: int | None = None, breakdown: str | None = None
                          ) -> list[SeriesViolation]:
-    """Values that are lower than the previous value of the same series."""
+    """Values that are lower than the previous value of the same series (all series of the KPI,
+    or the one series of ``org_unit_id`` and ``breakdown``)."""
     only = f"AND (batch_id = {int(batch_id)} OR prev_batch = {int(batch_id)})" if batch_id else ""
+    args: tuple[Any, ...] = ()
+    series = ""
+    if org_unit_id is not None:
+        p = Dialect(conn.dialect.name).param
+        series = f"AND org_unit_id = {int(org_unit_id)} AND breakdown = {p} "
+        args = (breakdown or "",)
     sql = (
         "SELECT kpi_id, org_unit_id, as_of, breakdown, value, prev, source_row, batch_id FROM ("
         "SELECT kpi_id, org_unit_id, as_of, breakdown, value, source_row, batch_id, "
         "LAG(value) OVER w AS prev, LAG(batch_id) OVER w AS prev_batch FROM observation "
-        f"WHERE kpi_id = {int(kpi_id)} AND status = 'approved' "
+        f"WHERE kpi_id = {int(kpi_id)} AND status = 'approved' {series}"
         "WINDOW w AS (PARTITION BY kpi_id, org_unit_id, breakdown ORDER BY as_of)) s "
         f"WHERE prev IS NOT NULL AND value < prev {only} ORDER BY org_unit_id, as_of")
     return [SeriesViolation(int(k), int(o), str(a), str(b), float(v), float(pv),
                             int(r) if r is not None else None, int(bt) if bt is not None else None)
-            for k, o, a, b, v, pv, r, bt in conn.exec_driver_sql(sql)]
+            for k, o, a, b, v, pv, r, bt in conn.exec_driver_sql(sql, args)]
 
 
 def check_parts_le_total(conn: Connection, kpi_id: int, parts: Sequence[str], total: str, *,
-                         batch_id: int | None = None) -> list[SeriesViolation]:
-    """Dates where the parts of a breakdown add up to more than its total."""
+                         batch_id: int | None = None, org_unit_id: int | None = None,
+                         as_of: str | None = None) -> list[SeriesViolation]:
+    """Dates where the parts of a breakdown add up to more than its total (everywhere, or for
+    one local government at one date)."""
     d = Dialect(conn.dialect.name)
     p = d.param
+    where: tuple[Any, ...] = ()
+    one = ""
+    if org_unit_id is not None and as_of is not None:
+        one = f"AND pp.org_unit_id = {int(org_unit_id)} AND pp.as_of = {p} "
+        where = (d.as_date(as_of),)
     only = (f"HAVING SUM(pp.value) > MAX(t.value) AND (MAX(CASE WHEN pp.batch_id = {int(batch_id)} "
             f"THEN 1 ELSE 0 END) = 1 OR MAX(t.batch_id) = {int(batch_id)})") if batch_id \
         else "HAVING SUM(pp.value) > MAX(t.value)"
@@ -272,7 +299,7 @@ def check_parts_le_total(conn: Connection, kpi_id: int, parts: Sequence[str], to
            f"MAX(pp.source_row), MAX(pp.batch_id) FROM observation pp JOIN observation t "
            f"ON t.kpi_id = pp.kpi_id AND t.org_unit_id = pp.org_unit_id AND t.as_of = pp.as_of "
            f"AND t.breakdown = {p} WHERE pp.kpi_id = {int(kpi_id)} AND pp.breakdown IN "
-           f"({', '.join([p] * len(parts))}) GROUP BY pp.kpi_id, pp.org_unit_id, pp.as_of {only}")
+           f"({', '.join([p] * len(parts))}) {one}GROUP BY pp.kpi_id, pp.org_unit_id, pp.as_of {only}")
     return [SeriesViolation(int(k), int(o), str(a), "", float(s), float(t),
                             int(r) if r is not None else None, int(bt) if bt is not None else None)
-            for k, o, a, s, t, r, bt in conn.exec_driver_sql(sql, (total, *parts))]
+            for k, o, a, s, t, r, bt in conn.exec_driver_sql(sql, (total, *parts, *where))]

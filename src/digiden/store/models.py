@@ -154,6 +154,9 @@ class Practice(Base):
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Optimistic lock: every UPDATE says `WHERE version = <the version loaded>`, so a save made
+    # from a stale copy changes nothing and fails (StaleDataError → Conflict, 409) on every database.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -571,6 +574,7 @@ class LocalStrategy(Base):
     vision: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(24), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)   # optimistic lock
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}   # as for Practice
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

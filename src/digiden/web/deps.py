@@ -9,9 +9,13 @@ from fastapi import Depends, Request
 
 from digiden.services.uow import UnitOfWork
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def uow(request: Request) -> UnitOfWork:
-    return UnitOfWork(request.app.state.session_factory)
+    """A reading unit of work for GET/HEAD (never takes SQLite's write lock; a write inside it
+    is refused as a bug), a writing one for everything else."""
+    return UnitOfWork(request.app.state.session_factory, read_only=request.method in SAFE_METHODS)
 
 
 def today(request: Request) -> date:
