@@ -12,6 +12,8 @@ Steps
   practices, index, search, search_pg, similarity
                  the knowledge side (bench/knowledge.py); `python bench/run.py --only knowledge`
                  runs just these
+  concurrency    1, 4 and 16 writers POSTing observations through `digiden serve` on SQLite and
+                 PostgreSQL (bench/concurrency.py; also runs alone); `--only concurrency`
 """
 
 from __future__ import annotations
@@ -133,6 +135,7 @@ def step_dashboard() -> dict[str, object]:
 
 STEPS = ["prepare", "import_5m", "floor", "import_cp932", "import_xlsx", "dashboard"]
 KNOWLEDGE_STEPS = ["practices", "index", "search", "search_pg", "similarity"]   # bench/knowledge.py
+CONCURRENCY_STEPS = ["concurrency"]   # bench/concurrency.py
 
 
 def run_child(step: str) -> dict[str, object]:
@@ -156,6 +159,10 @@ def main() -> None:
             sys.path.insert(0, str(ROOT / "bench"))
             import knowledge
             print(json.dumps(getattr(knowledge, f"step_{step}")()))
+        elif step in CONCURRENCY_STEPS:
+            sys.path.insert(0, str(ROOT / "bench"))
+            import concurrency
+            print(json.dumps(concurrency.step_concurrency()))
         else:
             print(json.dumps(globals()[f"step_{step}"]()))
         return
@@ -171,10 +178,18 @@ def main() -> None:
         print(text)
         (OUT / "results_knowledge.md").write_text(text + "\n", encoding="utf-8")
         return
+    if only == ["concurrency"]:
+        results = {"concurrency": run_child("concurrency")}
+        sys.path.insert(0, str(ROOT / "bench"))
+        import concurrency
+        text = "\n".join(concurrency.report(results))
+        print(text)
+        (OUT / "results_concurrency.md").write_text(text + "\n", encoding="utf-8")
+        return
     if not (OUT / "national_5m.csv").exists():
         subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py")], check=True)
     results = {}
-    for step in STEPS + KNOWLEDGE_STEPS:
+    for step in STEPS + KNOWLEDGE_STEPS + CONCURRENCY_STEPS:
         print(f"… {step}", flush=True)
         results[step] = run_child(step)
     imp, floor = results["import_5m"], results["floor"]
@@ -203,6 +218,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     import knowledge
     lines += knowledge.report(results)  # type: ignore[arg-type]
+    import concurrency
+    lines += concurrency.report(results)
     text = "\n".join(lines)
     print(text)
     (OUT / "results.md").write_text(text + "\n", encoding="utf-8")
