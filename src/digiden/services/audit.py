@@ -43,6 +43,81 @@ class AuditView:
 
 # Changes to the national, published data: every signed-in user may read their history.
 SHARED_ENTITIES = ("observation", "import_batch", "import_mapping", "kpi")
+# Events whose entity has rules of its own (the services' visibility rules, applied per event).
+RULED_ENTITIES = ("local_strategy", "practice")
+
+
+def _statuses(e: AuditEvent) -> list[str]:
+    """The states of the entity an event records: those named in its before/after."""
+    return [str(d["status"]) for d in (e.before, e.after) if isinstance(d, dict) and d.get("status")]
+
+
+class _Visibility:
+    """Whether a reader may see an audit event: what the reader may see of the entity it records,
+    by the same rules as the services that own the entity.
+
+    - national data (observations, imports, mappings, KPI assignments): every signed-in user;
+    - a local strategy revision: within the reader's reach (owner, its prefecture), and only if
+      the reader may see the revision in a state the event records. A save records the content
+      of an open revision (下書き or 差し戻し: the owner's and the nation's only); a step of the
+      cycle records the states before and after, so a prefecture sees a submission, its own
+      approval or return, and the nation's decision, but never a municipality's draft;
+    - a good practice: while an event records unpublished content, the people who may see an
+      unpublished practice (its authors, its local governments, their prefecture); content that
+      was published, every signed-in user; an import of many practices, the administrator;
+    - accounts, tokens, notifications and everything else: the national administrator."""
+
+    def __init__(self, session: Session, principal: Principal) -> None:
+        self.session, self.p = session, principal
+        self._orgs: dict[int, Any] = {}
+        self._practices: dict[str, Any] = {}
+
+    def org(self, org_unit_id: int) -> Any:
+        from digiden.services.local_strategies import org_ref
+        if org_unit_id not in self._orgs:
+            o = self.session.get(OrgUnit, org_unit_id)
+            self._orgs[org_unit_id] = org_ref(o) if o is not None else None
+        return self._orgs[org_unit_id]
+
+    def practice(self, code: str) -> Any:
+        """(status, its local governments, created_by), or None for a key that is no practice."""
+        from digiden.services.local_strategies import org_ref
+        from digiden.store.models import Practice, PracticeOrgUnit
+        if code not in self._practices:
+            pr = self.session.scalars(select(Practice).where(Practice.code == code)).one_or_none()
+            if pr is None:
+                self._practices[code] = None
+            else:
+                units = self.session.scalars(select(OrgUnit).join(
+                    PracticeOrgUnit, PracticeOrgUnit.org_unit_id == OrgUnit.id).where(
+                    PracticeOrgUnit.practice_id == pr.id)).all()
+                self._practices[code] = (pr.status, [org_ref(u) for u in units], pr.created_by)
+        return self._practices[code]
+
+    def __call__(self, e: AuditEvent) -> bool:
+        from digiden.domain import access
+        from digiden.domain.local import Status
+        from digiden.services.local_strategies import may_see
+        p = self.p
+        if p.is_admin:
+            return True
+        if e.entity in SHARED_ENTITIES:
+            return True
+        if e.entity == "local_strategy":
+            org = self.org(e.org_unit_id) if e.org_unit_id is not None else None
+            if org is None or not access.can_see_submitted(p, org):
+                return False
+            states = [Status(x) for x in _statuses(e) if x in Status._value2member_map_] or [Status.DRAFT]
+            return any(may_see(p, org, st) for st in states)
+        if e.entity == "practice":
+            found = self.practice(e.entity_key)
+            if found is None:
+                return False
+            status, orgs, created_by = found
+            if all(st == "published" for st in (_statuses(e) or [status])):
+                return True
+            return access.can_see_unpublished_practice(p, orgs, created_by)
+        return False
 
 
 def history(uow: UnitOfWork, principal: Principal, *, kpi_code: str | None = None,
@@ -50,21 +125,22 @@ def history(uow: UnitOfWork, principal: Principal, *, kpi_code: str | None = Non
     """Newest first; optionally only the events touching one KPI, one local government or one
     import batch. A batch's events count for every KPI and local government it touched.
 
-    The national administrator reads everything; other staff read the history of national data
-    and of the local strategies in their jurisdiction; the public reads none (sign in)."""
+    Each reader sees only the events of what it may see (see ``_Visibility``); the public reads
+    none (sign in)."""
     from sqlalchemy import and_, or_
 
     from digiden.store.models import BatchKpi, Observation
     if not principal.signed_in:
         raise SignInRequired("sign in to read the audit trail", message_ja="監査ログの閲覧にはサインインが必要です")
     with uow:
-        q = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        q = select(AuditEvent).order_by(AuditEvent.id.desc())
         if not principal.is_admin:
+            # a coarse filter in SQL; _Visibility decides each event
             scope = select(OrgUnit.id).where(OrgUnit.id == (principal.org_unit_id or -1))
             if principal.role is Role.PREFECTURE and principal.prefecture_code:
                 scope = select(OrgUnit.id).where(OrgUnit.prefecture_code == principal.prefecture_code,
                                                  OrgUnit.code != "JP")
-            q = q.where(or_(AuditEvent.entity.in_(SHARED_ENTITIES),
+            q = q.where(or_(AuditEvent.entity.in_(SHARED_ENTITIES), AuditEvent.entity == "practice",
                             and_(AuditEvent.entity == "local_strategy", AuditEvent.org_unit_id.in_(scope))))
         if kpi_code:
             kpi_id = select(Kpi.id).where(Kpi.code == kpi_code).scalar_subquery()
@@ -80,5 +156,20 @@ def history(uow: UnitOfWork, principal: Principal, *, kpi_code: str | None = Non
                             & (AuditEvent.org_unit_id.is_(None))))
         if batch_id is not None:
             q = q.where(AuditEvent.batch_id == batch_id)
-        return [AuditView(e.id, e.at, e.actor, e.action, e.entity, e.entity_key, e.summary,
-                          e.before, e.after) for e in uow.session.scalars(q)]
+        visible = _Visibility(uow.session, principal)
+        found: list[AuditView] = []
+        page = max(limit, 1) * 2
+        last_id: int | None = None
+        while len(found) < limit:
+            chunk = q.where(AuditEvent.id < last_id) if last_id is not None else q
+            rows = list(uow.session.scalars(chunk.limit(page)))
+            for e in rows:
+                if visible(e):
+                    found.append(AuditView(e.id, e.at, e.actor, e.action, e.entity, e.entity_key, e.summary,
+                                           e.before, e.after))
+                    if len(found) == limit:
+                        break
+            if len(rows) < page:
+                break
+            last_id = rows[-1].id
+        return found
