@@ -114,3 +114,34 @@ def test_tokens_are_scoped_expire_and_can_be_revoked(uow: UnitOfWork, accounts) 
     with uow:
         stored = uow.session.scalars(select(ApiToken.token_hash)).all()
     assert token not in stored and acc.digest(token) in stored
+
+
+def test_nobody_disables_their_own_account_or_the_last_active_administrator(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
+    admin = accounts["admin"]
+    with pytest.raises(Conflict) as e:
+        acc.set_disabled(uow, admin, "admin", disabled=True, now=NOW)
+    assert "自分のアカウント" in e.value.message_ja
+    # "admin" is the only national administrator: not even the operator may disable it
+    with pytest.raises(Conflict) as e:
+        acc.set_disabled(uow, ADMIN, "admin", disabled=True, now=NOW)
+    assert "国の管理者" in e.value.message_ja
+    assert acc.sign_in(uow, "admin", PASSWORD, now=NOW)[2].role is Role.NATIONAL_ADMIN   # still works
+    acc.create_user(uow, ADMIN, username="admin2", password=PASSWORD, role="national_admin", now=NOW)
+    assert acc.set_disabled(uow, admin, "admin2", disabled=True, now=NOW).disabled
+    acc.set_disabled(uow, ADMIN, "admin2", disabled=False, now=NOW)
+    assert acc.set_disabled(uow, ADMIN, "admin", disabled=True, now=NOW).disabled
+    # other roles are never "the last administrator"
+    assert acc.set_disabled(uow, ADMIN, "aizu", disabled=True, now=NOW).disabled
+
+
+def test_reading_a_token_does_not_write_on_every_request(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
+    secret, view = acc.create_token(uow, ADMIN, username="aizu", name="t", scopes="read", now=NOW)
+    assert acc.token_principal(uow, secret, now=NOW) is not None
+    first = next(t for t in acc.list_tokens(uow, ADMIN) if t.id == view.id).last_used_at
+    assert first is not None
+    later = NOW + timedelta(minutes=1)
+    assert acc.token_principal(uow, secret, now=later) is not None
+    assert next(t for t in acc.list_tokens(uow, ADMIN) if t.id == view.id).last_used_at == first   # throttled
+    much_later = NOW + acc.TOKEN_TOUCH_EVERY + timedelta(seconds=1)
+    assert acc.token_principal(uow, secret, now=much_later) is not None
+    assert next(t for t in acc.list_tokens(uow, ADMIN) if t.id == view.id).last_used_at != first

@@ -112,3 +112,35 @@ def test_filter_by_period(uow: UnitOfWork) -> None:
     rows = list_observations(uow, kpi="5g-population-coverage", date_from="2023-01",
                              date_to="2023-12-31")
     assert [o.as_of.date for o in rows] == [date(2023, 3, 31)]
+
+
+def test_the_api_path_runs_the_blocking_series_rules_like_the_importer(uow: UnitOfWork) -> None:
+    """企業版ふるさと納税 is cumulative (non_decreasing, error): a lower later value was stored by
+    the API although the importer refuses it, after which export → re-import failed."""
+    kw = dict(kpi="corporate-furusato-nozei", org_unit="072028", source_title="試験（合成データ）")
+    add(uow, as_of="2024-03-31", value="1", **kw)
+    add(uow, as_of="2025-03-31", value="1", **kw)
+    before = counts(uow)
+    with pytest.raises(InvalidInput) as e:
+        add(uow, as_of="2025-03-31", value="0", **kw)   # an update that makes the series go down
+    assert e.value.field == "value" and "減少しない" in e.value.message_ja
+    with pytest.raises(InvalidInput):
+        add(uow, as_of="2024-06-30", value="0", **kw)   # a new value between two higher ones
+    assert counts(uow) == before
+    with pytest.raises(InvalidInput) as e:                # a count of local governments beyond 1,788
+        add(uow, kpi="corporate-furusato-nozei", as_of="2025-03-31", value="1789")
+    assert "上限" in e.value.message_ja
+    assert counts(uow) == before
+
+
+def test_rollup_follows_updates_by_difference(uow: UnitOfWork) -> None:
+    from digiden.store.models import Kpi, SeriesRollup
+    kw = dict(kpi="satellite-offices", as_of="2024-03-31", source_title="試験（合成データ）")
+    add(uow, org_unit="072028", value="1", **kw)
+    add(uow, org_unit="072087", value="1", **kw)
+    add(uow, org_unit="072028", value="0", **kw)          # an update: count stays 2, total 1
+    with uow:
+        kid = uow.session.scalar(select(Kpi.id).where(Kpi.code == "satellite-offices"))
+        row = uow.session.scalars(select(SeriesRollup).where(SeriesRollup.kpi_id == kid,
+                                                             SeriesRollup.as_of == date(2024, 3, 31))).one()
+        assert (row.n, row.total, row.positive) == (2, 1.0, 1)
