@@ -167,6 +167,57 @@ def db_init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
                   f"{report.unchanged.get(kind, 0)} unchanged")
 
 
+@app.command("backup")
+def backup_cmd(ctx: typer.Context,
+               path: Annotated[Path, typer.Argument(help="The backup file to write (a new file).")],
+               force: Annotated[bool, typer.Option("--force", help="Replace PATH if it exists.")] = False,
+               json_out: JsonOpt = False) -> None:
+    """Back up the whole database to one file, consistently, while the server keeps running.
+
+    Every table: accounts, tokens, sessions, strategies, local strategies, practices, batches, audit trail, search.
+
+    SQLite: one SQLite file (online-backup API). PostgreSQL: a pg_dump custom archive of the schema in use.
+
+    Example: digiden backup /backup/digiden-$(date +%F).bak
+    """
+    from digiden.services.backup import backup
+    rt = runtime(ctx)
+    r = backup(rt.engine, path, force=force)
+    if json_out:
+        emit_json(r.as_dict())
+        return
+    out.print(f"backed up to {r.path}: {r.tables} tables, {r.rows:,} rows, {r.bytes:,} bytes "
+              f"({r.backend}, revision {r.revision})", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("restore")
+def restore_cmd(ctx: typer.Context,
+                path: Annotated[Path, typer.Argument(help="A file written by `digiden backup`.")],
+                force: Annotated[bool, typer.Option(
+                    "--force", help="Replace a database that already holds data (everything in it).")] = False,
+                json_out: JsonOpt = False) -> None:
+    """Restore a backup written by `digiden backup` into the configured database.
+
+    The database is DIGIDEN_DATABASE_URL's (or the SQLite default). Stop the server first.
+
+    One that already holds data is refused unless --force. PostgreSQL needs pg_restore.
+
+    Example: digiden restore /backup/digiden-2026-11-29.bak
+    """
+    from digiden.services.backup import restore
+    from digiden.store.migrate import head_revision
+    rt = runtime(ctx)
+    r = restore(rt.engine, path, force=force)
+    if json_out:
+        emit_json(r.as_dict())
+        return
+    out.print(f"restored {r.path}: {r.tables} tables, {r.rows:,} rows (revision {r.revision})",
+              markup=False, highlight=False, soft_wrap=True)
+    if r.revision != head_revision():
+        out.print(f"the backup is at revision {r.revision}; run `digiden db upgrade` to bring it to "
+                  f"{head_revision()}", markup=False, highlight=False, soft_wrap=True)
+
+
 # ------------------------------------------------------------------ kpi
 
 @kpi_app.command("list")

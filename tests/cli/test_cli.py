@@ -75,7 +75,7 @@ def test_every_command_has_help(cli) -> None:  # type: ignore[no-untyped-def]
                  ["lg", "search", "--help"], ["lg", "show", "--help"], ["lg", "list", "--help"],
                  ["audit", "--help"], ["import", "--help"], ["export", "--help"], ["validate", "--help"],
                  ["batch", "list", "--help"], ["batch", "show", "--help"], ["batch", "revert", "--help"],
-                 ["mapping", "list", "--help"]):
+                 ["mapping", "list", "--help"], ["backup", "--help"], ["restore", "--help"]):
         code, out, _ = cli(*args)
         assert code == 0 and "Usage" in out, args
 
