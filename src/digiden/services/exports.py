@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -153,24 +154,34 @@ def export(uow: UnitOfWork, fmt: str, out: Path, *, today: date, encoding: str =
         raise InvalidInput(f"unknown encoding {encoding!r}", message_ja=f"不明な文字コードです: {encoding}",
                            field="encoding")
     counts: dict[str, int] = {}
-    if fmt == "csv":
-        if len(tables) > 1:
-            out.mkdir(parents=True, exist_ok=True)
-        for t in tables:
-            target = out / f"{t}.csv" if len(tables) > 1 else out
-            with open(target, "w", encoding=encoding, errors="replace" if encoding == "cp932" else "strict",
-                      newline="") as f:
-                counts[t] = write_csv(iter_table(uow, t, today=today, kpi=kpi), t, f,
-                                      cp932=encoding == "cp932")
-            if progress:
-                progress(t, counts[t])
-    elif fmt == "json":
-        data = {t: list(iter_table(uow, t, today=today, kpi=kpi)) for t in tables}
-        counts = {t: len(v) for t, v in data.items()}
-        out.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=_json_default),
-                       encoding="utf-8")
-    else:
-        counts = _write_xlsx(uow, out, tables, today=today, kpi=kpi, progress=progress)
+    written: list[Path] = []     # removed again if the export fails: no partial files
+    try:
+        if fmt == "csv":
+            if len(tables) > 1:
+                out.mkdir(parents=True, exist_ok=True)
+            for t in tables:
+                target = out / f"{t}.csv" if len(tables) > 1 else out
+                written.append(target)
+                with open(target, "w", encoding=encoding, errors="replace" if encoding == "cp932" else "strict",
+                          newline="") as f:
+                    counts[t] = write_csv(iter_table(uow, t, today=today, kpi=kpi), t, f,
+                                          cp932=encoding == "cp932")
+                if progress:
+                    progress(t, counts[t])
+        elif fmt == "json":
+            data = {t: list(iter_table(uow, t, today=today, kpi=kpi)) for t in tables}
+            counts = {t: len(v) for t, v in data.items()}
+            written.append(out)
+            out.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=_json_default),
+                           encoding="utf-8")
+        else:
+            written.append(out)
+            counts = _write_xlsx(uow, out, tables, today=today, kpi=kpi, progress=progress)
+    except BaseException:
+        for w in written:
+            if w.is_file():
+                w.unlink(missing_ok=True)
+        raise
     return counts
 
 
@@ -179,6 +190,10 @@ def _json_default(v: Any) -> Any:
         return v.isoformat()
     raise TypeError(type(v))
 
+
+# What an .xlsx cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE): control characters other
+# than tab and newlines. Data stored before the importer refused them is exported with U+FFFD.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 SHEET_NAMES = {"kpis": "KPI", "targets": "目標", "observations": "実績値", "statuses": "判定"}
 
@@ -225,6 +240,8 @@ def _write_xlsx(uow: UnitOfWork, out: Path, tables: tuple[str, ...], *, today: d
             row: list[Any] = []
             for c in cols:
                 v = r.get(c.key)
+                if type(v) is str and _ILLEGAL.search(v):
+                    v = _ILLEGAL.sub("\ufffd", v)   # openpyxl refuses control characters
                 if c.number_format and v is not None and v != "":
                     cell = WriteOnlyCell(ws, value=v)
                     cell.number_format = c.number_format

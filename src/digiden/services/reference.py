@@ -343,6 +343,14 @@ def load_actuals(session: Session, report: LoadReport, *, actor: str, now: datet
             raise InvalidInput(f"{p.name} row {i}, column {e.field or 'as_of'}: {e.message}",
                                message_ja=f"{p.name} {i}行目「{e.field or 'as_of'}」列: {e.message_ja}",
                                field=e.field) from None
+        url = (r.get("source_url") or "").strip()
+        if url:
+            from digiden.services.imports import url_problem  # here: imports uses this module
+            problem = url_problem(url)
+            if problem:
+                raise InvalidInput(f"{p.name} row {i}, column source_url: {problem[0]}",
+                                   message_ja=f"{p.name} {i}行目「source_url」列: {problem[1]}",
+                                   field="source_url")
         breakdown = clean_text(r.get("breakdown", ""))
         if breakdown and breakdown not in kpi.breakdowns:
             raise InvalidInput(f"{p.name} row {i}, column breakdown: unknown breakdown {breakdown!r}",
@@ -360,7 +368,8 @@ def load_actuals(session: Session, report: LoadReport, *, actor: str, now: datet
     for kpi, as_of, value, qualifier, breakdown, r in parsed:
         vals = {"value": value, "qualifier": qualifier.value,
                 "as_of_precision": as_of.precision.value,
-                "source_title": r.get("source_title", ""), "source_url": r.get("source_url") or None}
+                "source_title": r.get("source_title", ""),
+                "source_url": (r.get("source_url") or "").strip() or None}
         obs = existing.get((kpi.id, as_of.date, breakdown))
         if obs is None:
             obs = Observation(kpi_id=kpi.id, org_unit_id=nation.id, as_of=as_of.date,

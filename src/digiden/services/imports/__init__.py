@@ -8,9 +8,14 @@ exactly what a real run would do. Each real run is an import batch that can be r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import signal
+import stat
+import sys
+import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,13 +28,21 @@ from sqlalchemy import select
 from digiden.domain.access import Principal, can_import, can_write_observation, require, require_signed_in
 from digiden.domain.calendar import AsOf
 from digiden.domain.codes import normalize_code
-from digiden.domain.errors import DigidenError, InvalidInput, NotFound, PermissionDenied
+from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound, PermissionDenied
 from digiden.domain.periods import parse_period
-from digiden.domain.quantities import COUNT_UNITS, Qualifier, is_missing, parse_value, value_problem
+from digiden.domain.quantities import (
+    COUNT_UNITS,
+    Qualifier,
+    is_missing,
+    parse_quantity,
+    parse_value,
+    value_problem,
+)
 from digiden.domain.rules import Rule, parse_rules
 from digiden.domain.text import clean_text, match_key
 from digiden.services import audit
 from digiden.services.imports.columns import Layout, detect_layout, recognise
+from digiden.services.imports.limits import IMPORT_LOCK_WAIT_SECONDS, MAX_URL_CHARS
 from digiden.services.imports.readers import Table, cell_text, open_table
 from digiden.services.reference import NATION_CODE
 from digiden.services.uow import UnitOfWork
@@ -56,6 +69,7 @@ class ImportOptions:
     source_title: str | None = None     # for rows without a source column
     file_name: str | None = None        # the name the user knows the file by (uploads)
     parallel: bool | None = None        # parse in a forked process; None: for files ≥ 32 MB
+    lock_wait: float | None = None      # seconds to wait for another import; None: the default
 
 
 @dataclass
@@ -233,8 +247,9 @@ class _Resolver:
         return parse_period(text)
 
 
-def _value(raw: Any, kpi: _KpiInfo) -> tuple[float, Qualifier] | None:
-    """Parse a value cell; None for a missing value (empty, -, ―, …)."""
+def _value(raw: Any, kpi: _KpiInfo | None) -> tuple[float, Qualifier] | None:
+    """Parse a value cell; None for a missing value (empty, -, ―, …). Without a KPI (the
+    row's KPI is unknown) only "is it one number" is checked."""
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         return float(raw), Qualifier.EXACT
     text = str(raw) if raw is not None else ""
@@ -242,7 +257,31 @@ def _value(raw: Any, kpi: _KpiInfo) -> tuple[float, Qualifier] | None:
         return float(text), Qualifier.EXACT
     if is_missing(text):
         return None
+    if kpi is None:
+        q = parse_quantity(text, field="value")
+        if q.value is None:
+            raise InvalidInput(f"value must be a single number, got {text!r}",
+                               message_ja=f"値は1つの数値で入力してください: {text}", field="value")
+        return q.value, q.qualifier
     return parse_value(text, kpi.unit)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_PROBLEM = ("control characters (such as NUL) are not allowed in text",
+                    "テキストに制御文字（NUL など）が含まれています")
+_URL = re.compile(r"https?://[^/?#\x00-\x20\x7f][^\x00-\x20\x7f]*\Z", re.IGNORECASE)
+
+
+def url_problem(url: str) -> tuple[str, str] | None:
+    """What is wrong with a source URL (English, Japanese): only http(s), no spaces or
+    control characters, at most MAX_URL_CHARS. Used by the importer and reference data."""
+    if not _URL.match(url):
+        return ("source URL must be an http:// or https:// address (no spaces or control characters)",
+                "出典URLは http:// または https:// で始まるアドレスにしてください（空白や制御文字は使えません）")
+    if len(url) > MAX_URL_CHARS:
+        return (f"source URL is longer than {MAX_URL_CHARS:,} characters",
+                f"出典URLが長すぎます（{MAX_URL_CHARS:,}文字まで）")
+    return None
 
 
 def _check(value: float, kpi: _KpiInfo, national: bool) -> tuple[str, str] | None:
@@ -276,6 +315,52 @@ def require_importer(actor: Principal) -> None:
             sign_in_ja="取込にはサインインが必要です")
 
 
+# One import at a time per database (per schema on PostgreSQL), across processes: the web
+# app's job queue keeps its own imports in line, this keeps the CLI and the API in line too.
+PG_IMPORT_LOCK = "pg_try_advisory_xact_lock(hashtext('digiden.import'), hashtext(current_schema()))"
+
+
+def _another_import(wait: float) -> Conflict:
+    return Conflict(f"another import is running on this database (waited {wait:g} s); try again when it "
+                    "has finished",
+                    message_ja=f"別の取込を実行中です（{wait:g}秒待ちました）。終わってからもう一度お試しください")
+
+
+def take_import_lock(s: Any, wait: float, progress: Progress | None = None) -> None:
+    """First thing in an import's transaction: become the database's only importer, or wait
+    up to ``wait`` seconds and answer 409 in Japanese. PostgreSQL: a transaction-level
+    advisory lock. SQLite: the write lock itself, taken before anything is read (so the wait
+    is the busy timeout, never a stale-snapshot failure halfway through)."""
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        deadline = time.monotonic() + wait
+        told = False
+        while not conn.exec_driver_sql(f"SELECT {PG_IMPORT_LOCK}").scalar():
+            if time.monotonic() >= deadline:
+                raise _another_import(wait)
+            if progress is not None and not told:
+                progress("waiting", 0.0)
+                told = True
+            time.sleep(0.2)
+        if told and progress is not None:
+            progress("import", 0.0)
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.exc import OperationalError
+        try:
+            conn.exec_driver_sql("UPDATE import_batch SET id = id WHERE id < 0")
+        except OperationalError as e:
+            if "locked" in str(e.orig) or "busy" in str(e.orig):
+                raise _another_import(_sqlite_busy_seconds(conn)) from None
+            raise
+
+
+def _sqlite_busy_seconds(conn: Any) -> float:
+    try:
+        return float(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) / 1000
+    except Exception:  # noqa: BLE001 - only for the message
+        return 0.0
+
+
 def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: Principal, now: datetime,
                progress: Progress | None = None) -> ImportReport:
     """Import a file; all-or-nothing. Raises :class:`ImportFailed` (with the row-by-row
@@ -285,6 +370,8 @@ def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: Pr
     report = ImportReport(name, _sha256(path), dry_run=options.dry_run)
     with uow:
         s = uow.session
+        take_import_lock(s, IMPORT_LOCK_WAIT_SECONDS if options.lock_wait is None else options.lock_wait,
+                         progress)
         mapping = dict(options.mapping or {})
         if options.mapping_name:
             mapping = _saved_mapping(s, options.mapping_name) | mapping
@@ -406,16 +493,29 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
 
         # The hot loop: per-string caches make every repeated cell a dict hit.
         dates: dict[str, tuple[str, str] | DigidenError] = {}
-        texts: dict[str, str] = {}
+        texts: dict[str, str | None] = {}
         kpi_cache: dict[str, _KpiInfo | None] = {}
         EXACT = Qualifier.EXACT.value
 
-        def cleaned(v: Any) -> str:
+        def cleaned(v: Any) -> str | None:
+            """Cleaned text, or None when it holds control characters (cached per text)."""
             t = v if isinstance(v, str) else cell_text(v)
-            c = texts.get(t)
-            if c is None:
-                c = texts[t] = clean_text(t)
-            return c
+            try:
+                return texts[t]
+            except KeyError:
+                c = clean_text(t)
+                ok = texts[t] = None if _CONTROL.search(c) else c
+                return ok
+
+        urls: dict[str, str | tuple[str, str]] = {}
+
+        def url_of(v: Any) -> str | tuple[str, str]:
+            """The URL, or the problem with it (cached per text)."""
+            t = v if isinstance(v, str) else cell_text(v)
+            u = urls.get(t)
+            if u is None:
+                u = urls[t] = url_problem(t.strip()) or t.strip()
+            return u
 
         def date_of(v: Any) -> tuple[str, str]:
             t = v if isinstance(v, str) else cell_text(v)
@@ -441,10 +541,15 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
             rows_seen += 1
             if len(cells) < n_cells:
                 cells = list(cells) + [None] * (n_cells - len(cells))
+            # Every column is checked even after a problem, so the report lists every problem
+            # of the row; a row with any problem is not written.
+            bad = False
             # --- KPI
             kpi: _KpiInfo | None
             if c_kpi is None:
                 kpi = fixed_kpi
+                if kpi is None:  # no KPI column and no --kpi (refused earlier)
+                    continue
             else:
                 raw = cells[c_kpi]
                 raw = raw.strip() if isinstance(raw, str) else cell_text(raw)
@@ -456,19 +561,18 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
                     if kpi is None or raw:
                         err(rownum, c_kpi, raw, ("unknown KPI" if raw else "KPI is empty",
                                                  f"不明なKPIです: {raw}" if raw else "KPIが空です"))
-                        continue
-                if not kpi.writable:
+                        bad, kpi = True, None
+                if kpi is not None and not kpi.writable:
                     err(rownum, c_kpi, raw, (f"you may not write KPI {kpi.code}",
                                              f"このKPI（{kpi.code}）の値を登録する権限がありません"))
-                    continue
-                if fixed_kpi is not None and kpi.id != fixed_kpi.id:
+                    bad = True
+                elif kpi is not None and fixed_kpi is not None and kpi.id != fixed_kpi.id:
                     err(rownum, c_kpi, raw, (f"row is for KPI {kpi.code}, not {fixed_kpi.code}",
                                              f"指定したKPI（{fixed_kpi.code}）と異なるKPIの行です"))
-                    continue
-            if kpi is None:  # only when there is no KPI column and no --kpi (refused earlier)
-                continue
+                    bad = True
             # --- local government
             col_org = c_code if c_code is not None else c_name
+            org: int | None = None
             try:
                 code_cell = cells[c_code] if c_code is not None else None
                 if code_cell not in (None, ""):
@@ -482,31 +586,65 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
                     org = res.org_by_name(nm, cell_text(cells[c_pref]) if c_pref is not None else "")
             except DigidenError as e:
                 err(rownum, col_org, cells[col_org] if col_org is not None else "", e)
-                continue
-            # --- breakdown, source, note
-            bd = cleaned(cells[c_bd]) if c_bd is not None and cells[c_bd] not in (None, "") else ""
-            if bd not in kpi.breakdowns if kpi.breakdowns else bd:
+                bad = True
+            # --- breakdown, source, note (text: no control characters), URL (http/https only)
+            bd = ""
+            if c_bd is not None and cells[c_bd] not in (None, ""):
+                bd_ = cleaned(cells[c_bd])
+                if bd_ is None:
+                    err(rownum, c_bd, cells[c_bd], _CONTROL_PROBLEM)
+                    bad = True
+                else:
+                    bd = bd_
+            if kpi is not None and (bd not in kpi.breakdowns if kpi.breakdowns else bd):
                 if kpi.breakdowns:
                     err(rownum, c_bd, bd, (f"breakdown must be one of {', '.join(sorted(kpi.breakdowns))}",
                                            f"内訳は {'・'.join(sorted(kpi.breakdowns))} のいずれかです"))
                 else:
                     err(rownum, c_bd, bd, ("this KPI has no breakdowns", "このKPIには内訳がありません"))
-                continue
+                bad = True
             # None: the file has no such column (the default applies and is not a change).
-            src = (cleaned(cells[c_src]) or None) if c_src is not None else None
-            url = (cell_text(cells[c_url]) or None) if c_url is not None else None
-            note = cleaned(cells[c_note]) if c_note is not None else None
-            qual_text = cell_text(cells[c_q]) if c_q is not None else ""
+            src = note = url = None
+            if c_src is not None:
+                src = cleaned(cells[c_src])
+                if src is None:
+                    err(rownum, c_src, cells[c_src], _CONTROL_PROBLEM)
+                    bad = True
+                src = src or None
+            if c_url is not None and cells[c_url] not in (None, ""):
+                u = url_of(cells[c_url])
+                if isinstance(u, tuple):
+                    err(rownum, c_url, cells[c_url], u)
+                    bad = True
+                else:
+                    url = u or None
+            if c_note is not None:
+                note = cleaned(cells[c_note])
+                if note is None:
+                    err(rownum, c_note, cells[c_note], _CONTROL_PROBLEM)
+                    bad = True
+            q_row: str | None = None
+            if c_q is not None:
+                qual_text = cell_text(cells[c_q])
+                if qual_text:
+                    try:
+                        q_row = Qualifier.parse(qual_text).value
+                    except DigidenError as e:
+                        err(rownum, c_q, qual_text, e)
+                        bad = True
             # --- one value (long) or one per period column (wide)
+            items: list[tuple[int, tuple[str, str] | None, Any]]
             if c_val is not None and c_asof is not None:
                 try:
-                    items = [(c_val, date_of(cells[c_asof]), cells[c_val])]
+                    when: tuple[str, str] | None = date_of(cells[c_asof])
                 except DigidenError as e:
                     err(rownum, c_asof, cells[c_asof], e)
-                    continue
+                    bad, when = True, None
+                items = [(c_val, when, cells[c_val])]
             else:
                 items = [(i, d, cells[i]) for i, d in periods]
-            for col, (iso, precision), raw in items:
+            national = org == nation
+            for col, when_, raw in items:
                 q = EXACT
                 if isinstance(raw, float | int) and not isinstance(raw, bool):
                     value = float(raw)
@@ -520,25 +658,27 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
                             parsed = _value(raw, kpi)
                         except DigidenError as e:
                             err(rownum, col, raw, e)
+                            bad = True
                             continue
                         if parsed is None:
                             missing += 1
                             continue
                         value, q = parsed[0], parsed[1].value
-                if qual_text:
-                    try:
-                        q = Qualifier.parse(qual_text).value
-                    except DigidenError as e:
-                        err(rownum, c_q, qual_text, e)
-                        continue
-                national = org == nation
+                if q_row is not None:
+                    q = q_row
+                if kpi is None:
+                    continue
                 upper = kpi.upper_national if national else kpi.upper_local
                 if value < 0 or (upper is not None and value > upper) or (kpi.is_pct and value > 100) \
                         or (kpi.is_count and not value.is_integer()) or (kpi.lower is not None and value < kpi.lower):
                     problem = _check(value, kpi, national)
                     if problem:
                         err(rownum, col, raw, problem)
+                        bad = True
                         continue
+                if bad or when_ is None or org is None:
+                    continue
+                iso, precision = when_
                 values_seen += 1
                 key = (kpi.id, org, iso, bd)
                 prev = chunk_keys.get(key)
@@ -571,29 +711,82 @@ def _parser(layout: Layout, res: _Resolver, fixed_kpi: _KpiInfo | None, headers:
     return chunks
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """In the forked child: be killed by the kernel when the parent dies (Linux
+    PR_SET_PDEATHSIG), and leave now if the parent already died before that was set."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)   # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _drop_inherited_sockets(keep: set[int]) -> None:
+    """In the forked child: every socket inherited from the parent (its database connection,
+    a web server's listening socket and client connections) is replaced by /dev/null. The
+    child never uses them, and holding them would keep them open after the parent died: the
+    database would not see the parent's connection close, so its transaction and locks would
+    stay. dup2 over the descriptor (rather than close) keeps the number taken, so no object
+    inherited from the parent can ever reach another file through it."""
+    try:
+        fds = [int(n) for n in os.listdir("/proc/self/fd")]
+    except OSError:
+        return
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in fds:
+            if fd <= 2 or fd in keep or fd == devnull:
+                continue
+            try:
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    os.dup2(devnull, fd)
+            except OSError:
+                continue
+    finally:
+        os.close(devnull)
+
+
 def _forked(parse: Callable[..., Iterator[_Chunk]], path: Path, options: ImportOptions,
             recognise_fn: Callable[[list[str]], bool]) -> Iterator[_Chunk]:
-    """Run the parser in a forked child (the second core) and yield its chunks here."""
+    """Run the parser in a forked child (the second core) and yield its chunks here.
+
+    The child dies with the parent: it holds only the write end of the pipe (so a dead parent
+    means a broken pipe, never a child blocked forever on a full one), asks the kernel to kill
+    it when the parent dies, checks its parent between chunks, and replaces the inherited
+    sockets (the parent's database connection) with /dev/null, so the database sees the
+    parent's connection close the moment the parent is gone and rolls its transaction back.
+    The parser itself touches no database."""
     import multiprocessing as mp
     ctx = mp.get_context("fork")
     parent_end, child_end = ctx.Pipe(duplex=False)
+    parent_pid = os.getpid()
 
     def child() -> None:
         code = 0
         try:
+            parent_end.close()
+            _die_with_parent(parent_pid)
+            _drop_inherited_sockets({child_end.fileno()})
             t = open_table(path, encoding=options.encoding, sheet=options.sheet, recognise=recognise_fn)
             for ch in parse(t.rows, t.progress):
+                if os.getppid() != parent_pid:
+                    os._exit(1)
                 child_end.send(ch)
             child_end.send(None)
         except DigidenError as e:
-            child_end.send(("error", type(e).__name__, e.message, e.message_ja, e.field))
+            with contextlib.suppress(OSError):
+                child_end.send(("error", type(e).__name__, e.message, e.message_ja, e.field))
         except BaseException as e:  # noqa: BLE001 - reported to the parent, which raises
-            child_end.send(("crash", repr(e)))
             code = 1
+            with contextlib.suppress(OSError):
+                child_end.send(("crash", repr(e)))
         finally:
-            child_end.close()
             # Leave without running finalizers: the parent's database connections were
-            # inherited and must not be closed from here.
+            # inherited and must not be closed (or rolled back) from here.
             os._exit(code)
 
     proc = ctx.Process(target=child, daemon=True)
@@ -601,7 +794,10 @@ def _forked(parse: Callable[..., Iterator[_Chunk]], path: Path, options: ImportO
     child_end.close()
     try:
         while True:
-            item = parent_end.recv()
+            try:
+                item = parent_end.recv()
+            except EOFError:
+                raise RuntimeError("the import parser stopped unexpectedly") from None
             if item is None:
                 return
             if isinstance(item, tuple):
@@ -611,10 +807,11 @@ def _forked(parse: Callable[..., Iterator[_Chunk]], path: Path, options: ImportO
                 raise RuntimeError(f"import parser failed: {item[1]}")
             yield item
     finally:
-        parent_end.close()
-        proc.join(timeout=30)
+        parent_end.close()          # a child still sending gets a broken pipe and leaves
+        proc.join(timeout=10)
         if proc.is_alive():
             proc.kill()
+            proc.join(timeout=10)
 
 
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024

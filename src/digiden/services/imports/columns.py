@@ -67,12 +67,13 @@ def detect_layout(headers: list[str], mapping: dict[str, str] | None = None) -> 
     columns: dict[str, int] = {}
     used: set[int] = set()
     if mapping:
+        keys = [_key(h) for h in headers]
         for role, header in mapping.items():
             if role not in ROLES:
                 raise InvalidInput(f"unknown column role {role!r} in the mapping",
                                    message_ja=f"対応付けに不明な項目があります: {role}", field="mapping")
             try:
-                idx = [_key(h) for h in headers].index(_key(header))
+                idx = keys.index(_key(header))
             except ValueError:
                 raise InvalidInput(f"the mapping names column {header!r}, which the file does not have",
                                    message_ja=f"対応付けで指定した列「{header}」がファイルにありません",
@@ -117,8 +118,12 @@ def detect_layout(headers: list[str], mapping: dict[str, str] | None = None) -> 
     if "org_code" not in columns and "org_name" not in columns:
         raise InvalidInput("no local-government column (団体コード / 団体名 / code)",
                            message_ja="団体の列（「団体コード」「団体名」など）が見つかりません", field="org_unit")
+    counts: dict[str, int] = {}
+    for h in headers:                 # linear: a dict, not headers.count per header
+        if h:
+            counts[h] = counts.get(h, 0) + 1
     for h in headers:
-        if h and headers.count(h) > 1:
+        if h and counts[h] > 1:
             raise InvalidInput(f"the header {h!r} appears twice", message_ja=f"見出し「{h}」が重複しています",
                                field=h)
     return Layout(shape, columns, periods, ignored)
