@@ -88,3 +88,24 @@ def test_an_unexpected_error_is_one_line_naming_it_and_debug_shows_the_traceback
     assert lines[0].startswith("error: unexpected OperationalError") and "DIGIDEN_DEBUG=1" in lines[0]
     r = run(unreachable, "kpi", "list", DIGIDEN_DEBUG="1")
     assert r.returncode == 1 and "Traceback" in r.stderr
+
+
+def test_backup_and_restore_mistakes_are_one_line(empty_url: str, tmp_path: Path) -> None:
+    taken = tmp_path / "taken.bak"
+    taken.write_bytes(b"")
+    r = run(empty_url, "backup", str(taken))
+    lines = error_lines(r)
+    assert r.returncode == 5 and len(lines) == 1 and "--force" in lines[0], r.stderr
+    r = run(empty_url, "restore", str(tmp_path))
+    lines = error_lines(r)
+    assert r.returncode == 2 and len(lines) == 1 and "folder" in lines[0], r.stderr
+
+
+@pytest.mark.postgres
+def test_backup_without_pg_dump_says_what_to_install(tmp_path: Path) -> None:
+    from tests.conftest import PG_URL, require_pg
+    require_pg()
+    r = run(PG_URL, "backup", str(tmp_path / "pg.bak"), PATH=str(tmp_path))    # no pg_dump on PATH
+    lines = error_lines(r)
+    assert r.returncode == 1 and len(lines) == 1 and "pg_dump is not installed" in lines[0], r.stderr
+    assert not (tmp_path / "pg.bak").exists() and not list(tmp_path.glob(".pg.bak*"))
