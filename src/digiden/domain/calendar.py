@@ -45,6 +45,21 @@ class YearKind(StrEnum):
     CALENDAR = "calendar"
 
 
+#: The dates this service records: 1900-01-01 to 2200-12-31. Earlier or later dates are typing
+#: mistakes (0001-01-01, 20244-03-31) rather than statistics, and would break the arithmetic of
+#: trends and forecasts.
+MIN_YEAR = 1900
+MAX_YEAR = 2200
+DATE_MIN = date(MIN_YEAR, 1, 1)
+DATE_MAX = date(MAX_YEAR, 12, 31)
+
+
+def out_of_range(text: str) -> InvalidInput:
+    return InvalidInput(f"out of range: {text!r} (dates from {DATE_MIN} to {DATE_MAX})",
+                        message_ja=f"範囲外です: {text}"
+                                   f"（{MIN_YEAR}年1月1日〜{MAX_YEAR}年12月31日の範囲で入力してください）")
+
+
 def fiscal_year(d: date) -> int:
     """The fiscal year (年度) a date falls in: 2025-03-31 → 2024, 2025-04-01 → 2025."""
     return d.year if d.month >= 4 else d.year - 1
@@ -195,6 +210,8 @@ def month_end(year: int, month: int) -> date:
 
 
 def _make_date(y: int, mo: int, d: int | None, text: str) -> AsOf:
+    if not MIN_YEAR <= y <= MAX_YEAR:
+        raise out_of_range(text)
     try:
         if d is None:
             if not 1 <= mo <= 12:

@@ -3,12 +3,22 @@ facts national KPIs count, and the difference between two revisions. Pure: no I/
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from digiden.domain.errors import Conflict
+from digiden.domain.errors import Conflict, InvalidInput
+
+
+def finite_number(value: float, *, field: str, label_ja: str) -> float:
+    """A number of a local KPI (baseline, target, actual): finite. JSON's NaN or Infinity would
+    be stored as NULL by SQLite and refused by PostgreSQL."""
+    if not math.isfinite(value):
+        raise InvalidInput(f"{field}: not a finite number", message_ja=f"{label_ja}は有限の数値で入力してください",
+                           field=field)
+    return value
 
 
 class Status(StrEnum):

@@ -7,11 +7,28 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from digiden.domain.calendar import AsOf, Precision, YearKind, fiscal_year_end, month_end, parse_as_of, parse_year
+from digiden.domain.calendar import (
+    MAX_YEAR,
+    MIN_YEAR,
+    AsOf,
+    Precision,
+    YearKind,
+    fiscal_year_end,
+    month_end,
+    out_of_range,
+    parse_as_of,
+    parse_year,
+)
 from digiden.domain.errors import InvalidInput
 
 _MONTH_END = re.compile(r"^(\d{4})[/.\-年](\d{1,2})月?末?$")
 _WAREKI_MONTH_END = re.compile(r"^(令和|平成|[RH])\s*(元|\d{1,2})[/.\-年](\d{1,2})月?末?$", re.IGNORECASE)
+
+
+def _check_year(year: int, text: str) -> None:
+    """Periods name dates from calendar.DATE_MIN to DATE_MAX (1900–2200)."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise out_of_range(text)
 
 
 def parse_period(text: str) -> AsOf:
@@ -26,12 +43,14 @@ def parse_period(text: str) -> AsOf:
     m = _MONTH_END.match(s)
     if m and ("末" in s or "/" in s or "月" in s):
         y, mo = int(m[1]), int(m[2])
+        _check_year(y, text)
         if not 1 <= mo <= 12:
             raise InvalidInput(f"not a month: {text!r}", message_ja=f"月として正しくありません: {text}")
         return AsOf(month_end(y, mo), Precision.MONTH)
     m = _WAREKI_MONTH_END.match(s)
     if m:
         label = parse_year(f"{m[1]}{m[2]}年")
+        _check_year(label.year, text)
         mo = int(m[3])
         if not 1 <= mo <= 12:
             raise InvalidInput(f"not a month: {text!r}", message_ja=f"月として正しくありません: {text}")
@@ -40,6 +59,7 @@ def parse_period(text: str) -> AsOf:
         label = parse_year(s.removesuffix("末"), default_kind=YearKind.FISCAL)
     except InvalidInput:
         return parse_as_of(s)
+    _check_year(label.year, text)
     if label.kind is YearKind.FISCAL:
         return AsOf(fiscal_year_end(label.year), Precision.YEAR)
     return AsOf(month_end(label.year, 12), Precision.YEAR)

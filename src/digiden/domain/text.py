@@ -50,3 +50,20 @@ def bounded(text: object, max_len: int, *, field: str, label_ja: str, required: 
         raise InvalidInput(f"{field}: at most {max_len} characters ({len(s)} given)",
                            message_ja=f"{label_ja}は{max_len}文字以内にしてください（{len(s)}文字）", field=field)
     return s
+
+
+def http_url(text: object) -> str | None:
+    """``text`` if it is an absolute http(s) URL, else None: what may become a link. Anything
+    else (``javascript:``, ``data:``, ``//host``, a relative path, control characters) is shown
+    as text, never as a link, even when it is already stored."""
+    from urllib.parse import urlsplit
+    s = "" if text is None else str(text).strip()
+    if not s or _CONTROL.search(s) or any(c.isspace() for c in s):
+        return None
+    try:
+        parts = urlsplit(s)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return s

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp
 
 from digiden import __version__
-from digiden.domain.errors import DigidenError, SignInRequired
+from digiden.domain.errors import DigidenError, InvalidInput, SignInRequired
 from digiden.web.api import router as api_router
 from digiden.web.api.imports import router as imports_api_router
 from digiden.web.api.knowledge import router as knowledge_api_router
 from digiden.web.api.local import router as local_api_router
 from digiden.web.auth import resolve_principal
 from digiden.web.deps import system_clock
+from digiden.web.edge import Edge, error_body
 from digiden.web.jobs import JobRunner
-from digiden.web.limits import UploadLimit
 from digiden.web.pages import router as pages_router
 from digiden.web.pages.imports import router as imports_pages_router
 from digiden.web.pages.knowledge import router as knowledge_pages_router
@@ -29,6 +31,73 @@ from digiden.web.pages.local import router as local_pages_router
 from digiden.web.templating import templates
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("digiden.web")
+
+# Swagger UI from vendored files (FastAPI's default loads it from a CDN, which a closed government
+# network cannot reach), started by a static script so that the CSP needs no inline script.
+DOCS_HTML = """<!doctype html>
+<html lang="ja">
+<head>
+<meta charset="utf-8">
+<title>digiden API</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/js/swagger-init.js"></script>
+</body>
+</html>
+"""
+
+
+class DigidenApp(FastAPI):
+    """FastAPI with the edge (web/edge.py) outside every other middleware, Starlette's error
+    middleware included, so that even a 500 carries the security headers and keeps the
+    connection open."""
+
+    edge_upload_limit: int = 0
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return Edge(super().build_middleware_stack(), upload_limit=self.edge_upload_limit)
+
+
+_WHERE_JA = {"path": "URL", "query": "クエリ", "body": "送信内容", "header": "ヘッダー", "cookie": "Cookie"}
+
+
+def validation_error(exc: RequestValidationError) -> InvalidInput:
+    """The first problem FastAPI found, as an InvalidInput with a Japanese message."""
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    loc = [str(x) for x in first.get("loc", ())]
+    where = loc[0] if loc else ""
+    field = ".".join(loc[1:]) or None
+    name = field or _WHERE_JA.get(where, "入力")
+    kind = str(first.get("type", ""))
+    ctx = first.get("ctx") or {}
+    if kind == "less_than_equal":
+        ja = f"{name}は{ctx.get('le')}以下で指定してください"
+    elif kind == "less_than":
+        ja = f"{name}は{ctx.get('lt')}未満で指定してください"
+    elif kind == "greater_than_equal":
+        ja = f"{name}は{ctx.get('ge')}以上で指定してください"
+    elif kind == "greater_than":
+        ja = f"{name}は{ctx.get('gt')}より大きく指定してください"
+    elif kind in ("int_parsing", "int_from_float", "float_parsing", "int_type", "float_type"):
+        ja = f"{name}は数値で指定してください"
+    elif kind == "finite_number":
+        ja = f"{name}は有限の数値で指定してください"
+    elif kind == "missing":
+        ja = f"{name}を指定してください"
+    elif kind == "string_too_long":
+        ja = f"{name}は{ctx.get('max_length')}文字以内にしてください"
+    elif kind == "json_invalid":
+        ja = "送信内容がJSONとして読めません"
+    else:
+        ja = f"{name}の値を確認してください"
+    message = f"{'.'.join(loc) or 'request'}: {first.get('msg', 'invalid input')}"
+    return InvalidInput(message, message_ja=ja, field=field)
 
 
 def create_app(session_factory: sessionmaker[Session] | None = None, *,
@@ -43,7 +112,7 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
         from digiden.config import get_settings
         from digiden.store.db import make_engine, make_session_factory
         session_factory = make_session_factory(make_engine(get_settings().url))
-    app = FastAPI(
+    app = DigidenApp(
         title="digiden API",
         version=__version__,
         summary="デジタル田園都市国家構想: national strategy, KPIs, progress and local governments",
@@ -58,7 +127,7 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
     app.state.clock = clock
     app.state.jobs = JobRunner(inline=inline_jobs)
     app.state.secure_cookies = secure_cookies if secure_cookies is not None else get_settings().secure_cookies
-    app.add_middleware(UploadLimit, max_bytes=limit)
+    app.edge_upload_limit = limit
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     who = [Depends(resolve_principal)]
     app.include_router(api_router, dependencies=who)
@@ -72,14 +141,7 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> Response:
-        # Served from vendored files: FastAPI's default loads Swagger UI from a CDN, which a
-        # closed government network cannot reach.
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="digiden API",
-                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-                                   swagger_favicon_url="/static/favicon.svg",
-                                   # no validator badge: it would call validator.swagger.io
-                                   swagger_ui_parameters={"validatorUrl": None})
+        return HTMLResponse(DOCS_HTML)
 
     @app.exception_handler(DigidenError)
     async def _digiden_error(request: Request, exc: DigidenError) -> Response:
@@ -93,6 +155,11 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
             request, "error.html", {"error": exc, "title": "エラー"},
             status_code=exc.status_code)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # Parameters refused by their declared types and bounds, in the app's own error shape.
+        return await _digiden_error(request, validation_error(exc))
+
     @app.exception_handler(404)
     async def _not_found(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith("/api/"):
@@ -102,5 +169,23 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
         return templates.TemplateResponse(request, "error.html",
                                           {"error": err, "title": "ページが見つかりません"},
                                           status_code=404)
+
+    @app.exception_handler(Exception)
+    async def _server_error(request: Request, exc: Exception) -> Response:
+        # Starlette's error middleware answers with this, then re-raises; the edge logs the
+        # traceback once and keeps the connection open.
+        path = request.url.path
+        message_ja = "サーバー内部でエラーが発生しました。記録しましたので、時間をおいてもう一度お試しください"
+        if path.startswith("/api/"):
+            return JSONResponse({"error": "InternalError", "message": "internal server error; the error was logged",
+                                 "message_ja": message_ja, "field": None}, status_code=500)
+        try:
+            err = DigidenError("internal server error", message_ja=message_ja)
+            return templates.TemplateResponse(request, "error.html", {"error": err, "title": "サーバーエラー"},
+                                              status_code=500)
+        except Exception:     # the page itself needs what failed (e.g. the database)
+            log.exception("the error page could not be rendered")
+            body, ctype = error_body(path, 500, "InternalError", "internal server error", message_ja, None)
+            return Response(body, status_code=500, media_type=ctype.decode())
 
     return app

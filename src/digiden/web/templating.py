@@ -13,6 +13,7 @@ from markupsafe import Markup
 from digiden.domain.access import PUBLIC
 from digiden.domain.calendar import fiscal_year, format_wareki_date, format_wareki_fiscal_year
 from digiden.domain.quantities import format_number
+from digiden.domain.text import http_url
 from digiden.services.imports.columns import ROLE_LABELS
 
 
@@ -65,6 +66,8 @@ env.filters["date_ja"] = _date_ja
 env.filters["wareki"] = _wareki
 env.filters["fy"] = _fy
 env.filters["dt"] = _dt
+# every stored URL that becomes an href goes through this: http(s) only, never javascript:/data:
+env.filters["safe_url"] = http_url
 env.globals["ROLE_LABELS"] = ROLE_LABELS
 env.globals["STATUS_ORDER"] = ["achieved", "on_track", "needs_acceleration", "stalled",
                                "deteriorating", "not_assessable"]

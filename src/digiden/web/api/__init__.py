@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from digiden.services import audit, kpis, local_facts, localgov, observations, strategies
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow
+from digiden.web.edge import IdQuery, OffsetQuery
 
 router = APIRouter(prefix="/api/v1")
 
@@ -61,7 +62,7 @@ def list_observations(
     date_from: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD or YYYY-MM")]
     = None,
     date_to: Annotated[str | None, Query(alias="to", description="YYYY-MM-DD or YYYY-MM")] = None,
-    limit: int = 500, offset: int = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500, offset: OffsetQuery = 0,
 ) -> list[dict[str, Any]]:
     return [o.as_dict() for o in observations.list_observations(
         uow, kpi=kpi, org_unit=org_unit, date_from=date_from, date_to=date_to, limit=limit,
@@ -73,7 +74,7 @@ class ObservationIn(BaseModel):
 
     kpi: str = Field(description="KPI code or exact name")
     as_of: str = Field(description="YYYY-MM-DD, or YYYY-MM when only the month is known")
-    value: str | float = Field(description="the number; 2万人強 and 12.5% are understood")
+    value: str | float = Field(description="the number; 2万人強 and 12.5% are understood (finite)")
     org_unit: str = Field(default="JP", description="local government code, or JP (national)")
     breakdown: str = ""
     qualifier: str = Field(default="", description="超 / 強 / 程度 / 以上, or the English key")
@@ -113,7 +114,7 @@ def get_local_government(code: str, uow: Uow) -> dict[str, Any]:
 
 @router.get("/audit", tags=["audit"], summary="Audit history, newest first")
 def audit_history(uow: Uow, actor: Actor, kpi: str | None = None, org_unit: str | None = None,
-                  batch: int | None = None,
+                  batch: IdQuery | None = None,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     return [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
              "entity": e.entity, "entity_key": e.entity_key, "summary": e.summary,

@@ -14,6 +14,7 @@ from digiden.domain.similarity import COMPONENTS
 from digiden.services import catalogue, practices, search, similarity
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow
+from digiden.web.edge import INT64_MAX, IdPath
 
 router = APIRouter(prefix="/api/v1")
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -77,7 +78,7 @@ class PracticeIn(BaseModel):
     sources: list[dict[str, str]] = Field(default=[], description="[{title, url}]")
     partners: list[str] = []
     submit: bool = Field(default=True, description="false keeps it as a draft")
-    version: int | None = Field(default=None, description="on update: the version you edited")
+    version: int | None = Field(default=None, ge=0, le=INT64_MAX, description="on update: the version you edited")
 
 
 @router.get("/practices", tags=["practices"], summary="Good practices you may see")
@@ -164,7 +165,8 @@ def recommendations(code: str, uow: Uow, actor: Actor, field: Annotated[list[str
 
 
 @router.get("/partners", tags=["similarity"], summary="Collaboration partners for a social issue, in candidate groups")
-def partners(uow: Uow, actor: Actor, issue: str, within_km: float = 30.0, anchor: str = "",
+def partners(uow: Uow, actor: Actor, issue: str,
+             within_km: Annotated[float, Query(gt=0, le=300, allow_inf_nan=False)] = 30.0, anchor: str = "",
              pref: str = "") -> dict[str, Any]:
     return similarity.partners(uow, actor, issue, within_km=within_km, anchor=anchor or None,
                                prefecture=pref or None).as_dict()
@@ -189,5 +191,5 @@ def group_save(uow: Uow, actor: Actor, now: Now, body: Annotated[GroupIn, Body()
 
 
 @router.get("/collaboration-groups/{group_id}", tags=["similarity"], summary="One collaboration group")
-def group_get(group_id: int, uow: Uow) -> dict[str, Any]:
+def group_get(group_id: IdPath, uow: Uow) -> dict[str, Any]:
     return similarity.get_group(uow, group_id).as_dict()

@@ -12,6 +12,7 @@ from digiden.domain.access import Principal
 from digiden.services import accounts, local_facts, local_strategies
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Uow
+from digiden.web.edge import INT64_MAX, IdPath, RevisionPath, RevisionQuery
 
 router = APIRouter(prefix="/api/v1")
 
@@ -74,7 +75,7 @@ def create_token(body: TokenIn, uow: Uow, actor: Actor, now: Now) -> dict[str, A
 
 
 @router.post("/tokens/{token_id}/revoke", tags=["accounts"], summary="Revoke an API token")
-def revoke_token(token_id: int, uow: Uow, actor: Actor, now: Now) -> dict[str, Any]:
+def revoke_token(token_id: IdPath, uow: Uow, actor: Actor, now: Now) -> dict[str, Any]:
     return accounts.revoke_token(uow, actor, token_id, now=now).as_dict()
 
 
@@ -91,7 +92,7 @@ def list_local(uow: Uow, actor: Actor, prefecture: str | None = None, status: st
 
 @router.get("/local-strategies/{code}", tags=["local strategies"],
             summary="A local strategy (the newest visible revision, or ?revision=N)")
-def get_local(code: str, uow: Uow, actor: Actor, revision: int | None = None) -> dict[str, Any]:
+def get_local(code: str, uow: Uow, actor: Actor, revision: RevisionQuery | None = None) -> dict[str, Any]:
     return local_strategies.get(uow, actor, code, revision).as_dict()
 
 
@@ -108,18 +109,18 @@ def save_local(code: str, uow: Uow, actor: Actor, now: Now,
 class ActionIn(BaseModel):
     action: str = Field(description="submit, approve, accept, return, reopen")
     comment: str = Field(default="", max_length=4000)
-    version: int | None = None
+    version: int | None = Field(default=None, ge=0, le=INT64_MAX)
 
 
 @router.post("/local-strategies/{code}/revisions/{revision}/actions", tags=["local strategies"],
              summary="Submit, approve, accept, return or re-open a revision")
-def act_local(code: str, revision: int, body: ActionIn, uow: Uow, actor: Actor, now: Now) -> dict[str, Any]:
+def act_local(code: str, revision: RevisionPath, body: ActionIn, uow: Uow, actor: Actor, now: Now) -> dict[str, Any]:
     return local_strategies.act(uow, actor, code, revision, body.action, now=now, comment=body.comment,
                                 expected_version=body.version).as_dict()
 
 
 @router.get("/local-strategies/{code}/diff", tags=["local strategies"], summary="What changed between two revisions")
-def diff_local(code: str, a: int, b: int, uow: Uow, actor: Actor) -> list[dict[str, Any]]:
+def diff_local(code: str, a: RevisionQuery, b: RevisionQuery, uow: Uow, actor: Actor) -> list[dict[str, Any]]:
     return [c.as_dict() for c in local_strategies.diff_revisions(uow, actor, code, a, b)]
 
 

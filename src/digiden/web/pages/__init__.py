@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
@@ -18,6 +18,7 @@ from digiden.services.uow import UnitOfWork
 from digiden.web.auth import Actor
 from digiden.web.charts import ChartSeries, line_chart
 from digiden.web.deps import Now, Today, Uow
+from digiden.web.edge import IdQuery, PageQuery
 from digiden.web.geo import JapanMap, color_for, japan_map
 from digiden.web.templating import templates
 
@@ -164,7 +165,8 @@ def kpi_index() -> Response:
 
 
 @router.get("/kpis/{code}", response_class=HTMLResponse)
-def kpi_page(code: str, request: Request, uow: Uow, today: Today, actor: Actor, saved: int = 0) -> HTMLResponse:
+def kpi_page(code: str, request: Request, uow: Uow, today: Today, actor: Actor,
+             saved: Annotated[int, Query(ge=0, le=1)] = 0) -> HTMLResponse:
     d = kpis.get_kpi(uow, code, today=today)
     hist = tuple(audit.history(uow, actor, kpi_code=code, limit=20)) if actor.signed_in else ()
     computed = local_facts.computed(uow, d.kpi.code) if d.kpi.local_fact else None
@@ -214,8 +216,7 @@ class DirectoryContext:
 
 @router.get("/local-governments", response_class=HTMLResponse)
 def directory(request: Request, uow: Uow, q: str = "", prefecture: str = "", kind: str = "",
-              page: int = 1) -> HTMLResponse:
-    page = max(1, page)
+              page: PageQuery = 1) -> HTMLResponse:
     error = None
     try:
         rows, total = localgov.search(uow, q, prefecture=prefecture or None, kind=kind or None,
@@ -350,7 +351,7 @@ class AuditContext:
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, uow: Uow, actor: Actor, kpi: str = "", org_unit: str = "",
-               batch: int | None = None) -> HTMLResponse:
+               batch: IdQuery | None = None) -> HTMLResponse:
     events = tuple(audit.history(uow, actor, kpi_code=kpi or None, org_unit_code=org_unit or None,
                                  batch_id=batch))
     return render(request, "audit.html", AuditContext("変更履歴", events, kpi, org_unit))

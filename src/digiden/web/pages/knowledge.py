@@ -18,6 +18,7 @@ from digiden.services.catalogue import SUPPORT_KINDS
 from digiden.web import deps
 from digiden.web.auth import Actor
 from digiden.web.deps import Today, Uow
+from digiden.web.edge import IdPath, PageQuery, form_version
 from digiden.web.geo import JapanMap, japan_map
 from digiden.web.pages import is_htmx, render
 
@@ -155,7 +156,7 @@ PAGE_SIZE = 100
 
 @router.get("/practices", response_class=HTMLResponse)
 def practices_page(request: Request, uow: Uow, actor: Actor, field: str = "", model_type: str = "",
-                   status: str = "", page: int = 1) -> Response:
+                   status: str = "", page: PageQuery = 1) -> Response:
     page = max(1, min(page, 10_000))
     rows = practices.list_practices(uow, actor, field=field or None, model_type=model_type or None,
                                     status=status or None, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
@@ -292,8 +293,7 @@ async def practice_save(code: str, request: Request, actor: Actor) -> Response:
     form = await request.form()
     doc, shown = _form_doc(form)
     submit = form.get("submit") != "draft"
-    version_text = str(form.get("version") or "")
-    version = int(version_text) if version_text.isdigit() else None
+    version = form_version(form.get("version"))
     uow, now = deps.uow(request), deps.now(request)
     try:
         await run_in_threadpool(lambda: practices.update(uow, actor, code, doc, expected_version=version,
@@ -448,6 +448,6 @@ class GroupContext:
 
 
 @router.get("/collaboration/groups/{group_id}", response_class=HTMLResponse)
-def group_page(group_id: int, request: Request, uow: Uow) -> Response:
+def group_page(group_id: IdPath, request: Request, uow: Uow) -> Response:
     g = similarity.get_group(uow, group_id)
     return render(request, "collab/group.html", GroupContext(g.name, g))

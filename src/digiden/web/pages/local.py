@@ -36,6 +36,7 @@ from digiden.web.auth import (
     prelogin_token,
 )
 from digiden.web.deps import Now, Today, Uow
+from digiden.web.edge import INT64_MAX, RevisionPath, RevisionQuery, form_version
 from digiden.web.geo import color_for, japan_map
 from digiden.web.pages import MapContext, render
 
@@ -152,7 +153,7 @@ class StrategyContext:
 
 
 @router.get("/local-governments/{code}/strategy", response_class=HTMLResponse)
-def local_view(code: str, request: Request, uow: Uow, actor: Actor, revision: int | None = None,
+def local_view(code: str, request: Request, uow: Uow, actor: Actor, revision: RevisionQuery | None = None,
                done: str = "") -> HTMLResponse:
     d = local_strategies.get(uow, actor, code, revision)
     return render(request, "local/view.html", _view_ctx(d, done))
@@ -164,9 +165,9 @@ def _view_ctx(d: RevisionDetail, done: str = "", error: DigidenError | None = No
 
 
 @router.post("/local-governments/{code}/strategy/{revision}/actions", response_class=HTMLResponse)
-def local_act(code: str, revision: int, request: Request, uow: Uow, actor: Actor, now: Now,
+def local_act(code: str, revision: RevisionPath, request: Request, uow: Uow, actor: Actor, now: Now,
               action: Annotated[str, Form()] = "", comment: Annotated[str, Form()] = "",
-              version: Annotated[int | None, Form()] = None) -> Response:
+              version: Annotated[int | None, Form(ge=0, le=INT64_MAX)] = None) -> Response:
     try:
         d = local_strategies.act(uow, actor, code, revision, action, now=now, comment=comment,
                                  expected_version=version)
@@ -234,8 +235,7 @@ async def local_save(code: str, request: Request, actor: Actor) -> Response:
     from fastapi.concurrency import run_in_threadpool
     form = await request.form()
     doc = form_to_doc(form)
-    version_text = str(form.get("version") or "")
-    version = int(version_text) if version_text.isdigit() else None
+    version = form_version(form.get("version"))
     uow = deps.uow(request)
     now = deps.now(request)
     try:
@@ -262,7 +262,7 @@ class DiffContext:
 
 
 @router.get("/local-governments/{code}/strategy/diff", response_class=HTMLResponse)
-def local_diff(code: str, request: Request, uow: Uow, actor: Actor, a: int, b: int) -> HTMLResponse:
+def local_diff(code: str, request: Request, uow: Uow, actor: Actor, a: RevisionQuery, b: RevisionQuery) -> HTMLResponse:
     changes = local_strategies.diff_revisions(uow, actor, code, a, b)
     return render(request, "local/diff.html",
                   DiffContext(f"第{a}版 → 第{b}版の変更点", code, a, b, tuple(changes), SECTION_LABELS_JA))
