@@ -215,6 +215,14 @@ class Server:
                     raise RuntimeError(f"the server did not start; see {self.log_path}") from None
                 time.sleep(0.1)
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the server process has used so far; None off Linux."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def __exit__(self, *exc: object) -> None:
         self.proc.terminate()
         try:
@@ -396,9 +404,16 @@ def bench_backend(backend: str, code: dict[str, str]) -> dict[str, Any]:
             for n in WRITERS:
                 plans = _plan(n, first, orgs)
                 first += n * WRITES_PER_WRITER
+                cpu0, client0 = server.cpu_seconds(), time.process_time()
                 run = run_writers(server.base_url, tokens, plans)
+                cpu1, client1 = server.cpu_seconds(), time.process_time()
                 runs.append(summarise(run, check(db.url, run)))
                 r = runs[-1]
+                r["server_cpu_ms_per_write"] = (None if cpu0 is None or cpu1 is None
+                                                else (cpu1 - cpu0) * 1000 / len(run.writes))
+                r["server_cpu_share"] = (None if cpu0 is None or cpu1 is None
+                                         else (cpu1 - cpu0) / run.seconds)
+                r["client_cpu_share"] = (client1 - client0) / run.seconds
                 print(f"  {backend} {n:>2} writers: {r['writes_per_s']:.1f} writes/s, p50 {r['p50_ms']:.0f} ms, "
                       f"p99 {r['p99_ms']:.0f} ms, errors {r['errors']} {r['error_statuses'] or ''}",
                       file=sys.stderr, flush=True)
@@ -447,18 +462,22 @@ def report(results: dict[str, Any]) -> list[str]:
         f"{lb[0]:.2f} after; {c['writes_per_writer']} writes per writer, through `digiden serve` "
         "(its own process) on 127.0.0.1",
         "",
-        "| database | writers | writes/s | p50 | p99 | errors (status × count) | afterwards in the database |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| database | writers | writes/s | p50 | p99 | errors (status × count) | afterwards in the database "
+        "| server CPU per write (server's, client's share of one core) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     at16: dict[str, float] = {}
     for backend, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
         b = c[backend]
         if "skipped" in b:
-            lines.append(f"| {label} | — | skipped: {b['skipped']} | | | | |")
+            lines.append(f"| {label} | — | skipped: {b['skipped']} | | | | | |")
             continue
         for r in b["runs"]:
+            cpu = r.get("server_cpu_ms_per_write")
+            cpu_text = ("—" if cpu is None else
+                        f"{cpu:.1f} ms ({r['server_cpu_share']:.0%}, {r['client_cpu_share']:.0%})")
             lines.append(f"| {label} | {r['writers']} | {r['writes_per_s']:.1f} | {r['p50_ms']:.0f} ms | "
-                         f"{r['p99_ms']:.0f} ms | {_statuses(r)} | {_checked(r['check'])} |")
+                         f"{r['p99_ms']:.0f} ms | {_statuses(r)} | {_checked(r['check'])} | {cpu_text} |")
             if r["writers"] == max(WRITERS):
                 at16[backend] = r["writes_per_s"]
     lines.append("")
