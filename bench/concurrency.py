@@ -428,9 +428,15 @@ def step_concurrency() -> dict[str, object]:
     load = os.getloadavg()
     out: dict[str, object] = {"code": code, "loadavg_before": list(load), "writes_per_writer": WRITES_PER_WRITER,
                               "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
-    out["sqlite"] = bench_backend("sqlite", code)
-    reason = _pg_reachable()
-    out["postgresql"] = {"skipped": reason} if reason else bench_backend("postgresql", code)
+    for backend in ("sqlite", "postgresql"):
+        reason = _pg_reachable() if backend == "postgresql" else None
+        if reason:
+            out[backend] = {"skipped": f"PostgreSQL not reachable: {reason}"}
+            continue
+        try:
+            out[backend] = bench_backend(backend, code)
+        except RuntimeError as exc:   # the server did not start: say so, and go on
+            out[backend] = {"skipped": str(exc)}
     out["loadavg_after"] = list(os.getloadavg())
     return out
 
@@ -487,7 +493,7 @@ def report(results: dict[str, Any]) -> list[str]:
     else:
         lines.append(f"PostgreSQL writes/s at {max(WRITERS)} writers ÷ SQLite's: — (a backend was skipped "
                      "or wrote nothing)")
-    errs16 = {b: next((r["errors"] for r in c[b].get("runs", []) if r["writers"] == max(WRITERS)), None)
+    errs16 = {b: next((str(r["errors"]) for r in c[b].get("runs", []) if r["writers"] == max(WRITERS)), "—")
               for b in ("sqlite", "postgresql")}
     lines.append(f"errors at {max(WRITERS)} writers: SQLite {errs16['sqlite']}, PostgreSQL {errs16['postgresql']} "
                  "(goal 0 on both)")
