@@ -22,31 +22,68 @@ from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound
 from digiden.services.uow import UnitOfWork
 
 app = typer.Typer(pretty_exceptions_enable=False,
-                  help="digiden — デジタル田園都市国家構想: the national strategy, its KPIs, their "
-                       "progress and Japan's 1,788 local governments.",
+                  help="digiden — デジタル田園都市国家構想: the national strategy, its KPIs, their progress "
+                       "and Japan's 1,788 local governments.\n\n"
+                       "Each command's --help ends with examples; docs/cli.md collects every command's help.\n\n"
+                       "Examples:\n\n"
+                       "digiden db upgrade && digiden db init\n"
+                       "digiden kpi list\n"
+                       "digiden lg show 072028\n"
+                       "digiden search \"子育て 相談\"\n"
+                       "digiden --as demo-fukushima local inbox",
                   no_args_is_help=True, add_completion=False)
-db_app = typer.Typer(pretty_exceptions_enable=False, help="Create and update the database.", no_args_is_help=True)
-kpi_app = typer.Typer(pretty_exceptions_enable=False, help="KPIs of the national strategy, their targets and status.",
-                      no_args_is_help=True)
-observe_app = typer.Typer(pretty_exceptions_enable=False, help="Observed values of KPIs.", no_args_is_help=True)
-lg_app = typer.Typer(pretty_exceptions_enable=False, help="Local governments (地方公共団体).", no_args_is_help=True)
-batch_app = typer.Typer(pretty_exceptions_enable=False, help="Import batches: list, show, revert.",
-                        no_args_is_help=True)
-mapping_app = typer.Typer(pretty_exceptions_enable=False, help="Saved column mappings for imports.",
-                          no_args_is_help=True)
+db_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
+                     help="Create and update the database.\n\n"
+                          "Example:\n\n"
+                          "digiden db upgrade && digiden db init")
+kpi_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
+                      help="KPIs of the national strategy, their targets and status.\n\n"
+                           "Examples:\n\n"
+                           "digiden kpi list\n"
+                           "digiden kpi show 5g-population-coverage")
+observe_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
+                          help="Observed values of KPIs.\n\n"
+                               "Examples:\n\n"
+                               "digiden observe list --kpi smart-city-selections\n"
+                               "digiden observe add --kpi smart-city-selections --as-of 2024-03 \\\n"
+                               "    --value 60 --source \"国土交通省 発表\"")
+lg_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
+                     help="Local governments (地方公共団体).\n\n"
+                          "Examples:\n\n"
+                          "digiden lg search あいづ\n"
+                          "digiden lg show 072028")
+batch_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
+                        help="Import batches: list, show, revert.\n\n"
+                             "Examples:\n\n"
+                             "digiden batch list\n"
+                             "digiden batch show 1")
+mapping_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
+                          help="Saved column mappings for imports.\n\n"
+                               "Example:\n\n"
+                               "digiden mapping list")
 app.add_typer(db_app, name="db")
 app.add_typer(kpi_app, name="kpi")
 app.add_typer(observe_app, name="observe")
 app.add_typer(lg_app, name="lg")
 app.add_typer(batch_app, name="batch")
 app.add_typer(mapping_app, name="mapping")
-user_app = typer.Typer(pretty_exceptions_enable=False, help="Accounts: create, list, disable, enable.",
-                       no_args_is_help=True)
-token_app = typer.Typer(pretty_exceptions_enable=False, help="API tokens for machine clients: create, list, revoke.",
-                        no_args_is_help=True)
-local_app = typer.Typer(pretty_exceptions_enable=False,
-                        help="Local strategies (地方版総合戦略): list, show, import, the approval cycle, diff.",
-                        no_args_is_help=True)
+user_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
+                       help="Accounts: create, list, disable, enable.\n\n"
+                            "Examples:\n\n"
+                            "digiden user create aizu-sato --role municipality_staff --org-unit 072028\n"
+                            "digiden user list")
+token_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
+                        help="API tokens for machine clients: create, list, revoke.\n\n"
+                             "Examples:\n\n"
+                             "digiden token create aizu-sato --scopes \"read write\" --days 90\n"
+                             "digiden token list")
+local_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
+                        help="Local strategies (地方版総合戦略): list, show, import, the approval cycle, diff.\n\n"
+                             "The examples act as the accounts `digiden demo` creates (password digiden-demo-2026).\n\n"
+                             "Examples:\n\n"
+                             "digiden local list\n"
+                             "digiden --as demo-fukushima local inbox\n"
+                             "digiden --as demo-fukushima local approve 072087 1")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(local_app, name="local")
@@ -111,6 +148,11 @@ def emit_json(data: Any) -> None:
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+KpiArg = Annotated[str, typer.Argument(help="KPI code, e.g. 5g-population-coverage (digiden kpi list).")]
+LgArg = Annotated[str, typer.Argument(help="Local government code, 5 or 6 digits, e.g. 072028 (会津若松市).")]
+RevisionArg = Annotated[int, typer.Argument(help="Revision number (digiden local show CODE).")]
+UserArg = Annotated[str, typer.Argument(help="Account name.")]
+BatchArg = Annotated[int, typer.Argument(help="Batch id (digiden batch list).")]
 
 
 # ------------------------------------------------------------------ serve / db
@@ -119,7 +161,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 def serve(ctx: typer.Context,
           host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000) -> None:
-    """Serve the web app and the API (http://127.0.0.1:8000, API docs at /docs)."""
+    """Serve the web app and the API (http://127.0.0.1:8000, API docs at /docs).
+
+    Examples:
+
+    digiden serve
+    digiden serve --host 0.0.0.0 --port 8080
+    """
     import uvicorn
 
     from digiden.web.app import create_app
@@ -131,7 +179,12 @@ def serve(ctx: typer.Context,
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
-    """Apply database migrations (Alembic) up to the newest."""
+    """Apply database migrations (Alembic) up to the newest.
+
+    Example:
+
+    digiden db upgrade
+    """
     from digiden.store.migrate import current_revision, head_revision, upgrade
     rt = runtime(ctx)
     before = current_revision(rt.engine)
@@ -142,9 +195,17 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 @db_app.command("init")
 def db_init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Load the packaged reference data: local governments, the national strategy, reported
-    actuals. Safe to run again: nothing is duplicated. Run `digiden db upgrade` first: on a
-    database without the newest tables it stops with that advice (exit 5) and writes nothing."""
+    """Load the packaged reference data: local governments, the national strategy, reported actuals.
+
+    Safe to run again: nothing is duplicated.
+
+    Run `digiden db upgrade` first: on an older database it stops with that advice (exit 5) and writes nothing.
+
+    Examples:
+
+    digiden db upgrade && digiden db init
+    digiden db init --json
+    """
     from digiden.services.reference import init_reference_data
     rt = runtime(ctx)
     require_schema(rt.engine)
@@ -178,7 +239,10 @@ def backup_cmd(ctx: typer.Context,
 
     SQLite: one SQLite file (online-backup API). PostgreSQL: a pg_dump custom archive of the schema in use.
 
-    Example: digiden backup /backup/digiden-$(date +%F).bak
+    Examples:
+
+    digiden backup /backup/digiden-$(date +%F).bak
+    digiden backup digiden.bak --force --json
     """
     from digiden.services.backup import backup
     rt = runtime(ctx)
@@ -202,7 +266,10 @@ def restore_cmd(ctx: typer.Context,
 
     One that already holds data is refused unless --force. PostgreSQL needs pg_restore.
 
-    Example: digiden restore /backup/digiden-2026-11-29.bak
+    Examples:
+
+    digiden restore /backup/digiden-2026-11-29.bak
+    digiden restore /backup/digiden-2026-11-29.bak --force
     """
     from digiden.services.backup import restore
     from digiden.store.migrate import head_revision
@@ -223,7 +290,13 @@ def restore_cmd(ctx: typer.Context,
 @kpi_app.command("list")
 def kpi_list(ctx: typer.Context, json_out: JsonOpt = False,
              block: Annotated[str | None, typer.Option(help="Only this KPI block.")] = None) -> None:
-    """Every KPI with its targets and status."""
+    """Every KPI with its targets and status.
+
+    Examples:
+
+    digiden kpi list
+    digiden kpi list --block foundation --json
+    """
     from digiden.services.kpis import list_kpis
     rt = runtime(ctx)
     views = [k for k in list_kpis(rt.uow(), today=rt.today) if block in (None, k.block_code)]
@@ -244,8 +317,14 @@ def kpi_list(ctx: typer.Context, json_out: JsonOpt = False,
 
 
 @kpi_app.command("show")
-def kpi_show(ctx: typer.Context, code: str, json_out: JsonOpt = False) -> None:
-    """One KPI: targets, milestones, status and observations."""
+def kpi_show(ctx: typer.Context, code: KpiArg, json_out: JsonOpt = False) -> None:
+    """One KPI: targets, milestones, status and observations.
+
+    Examples:
+
+    digiden kpi show 5g-population-coverage
+    digiden kpi show digital-implementation --json
+    """
     from digiden.services.kpis import get_kpi
     rt = runtime(ctx)
     d = get_kpi(rt.uow(), code, today=rt.today)
@@ -301,7 +380,15 @@ def observe_add(
     note: Annotated[str, typer.Option(help="A note.")] = "",
     json_out: JsonOpt = False,
 ) -> None:
-    """Record an observed value (the same KPI, unit, date and breakdown is updated)."""
+    """Record an observed value (the same KPI, unit, date and breakdown is updated).
+
+    Examples:
+
+    digiden observe add --kpi smart-city-selections --as-of 2024-03 \\
+        --value 60 --source "国土交通省 発表"
+    digiden observe add --kpi 5g-population-coverage --as-of 令和6年3月31日 \\
+        --value 98.1 --source "総務省 発表" --json
+    """
     from digiden.services.observations import ObservationInput, add_observation
     rt = runtime(ctx)
     view, created = add_observation(
@@ -324,7 +411,13 @@ def observe_list(
     date_to: Annotated[str | None, typer.Option("--to", help="Up to this as-of date.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """List observations, filtered by KPI, local government and period."""
+    """List observations, filtered by KPI, local government and period.
+
+    Examples:
+
+    digiden observe list --kpi 5g-population-coverage
+    digiden observe list --kpi smart-city-selections --from 2023-04 --json
+    """
     from digiden.services.observations import list_observations
     rt = runtime(ctx)
     rows = list_observations(rt.uow(), kpi=kpi, org_unit=org_unit, date_from=date_from,
@@ -352,7 +445,14 @@ def lg_search(ctx: typer.Context,
                                                       "town, village, special_ward")] = None,
               limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
               json_out: JsonOpt = False) -> None:
-    """Search local governments by name, kana (any script) or code."""
+    """Search local governments by name, kana (any script) or code.
+
+    Examples:
+
+    digiden lg search あいづ
+    digiden lg search ｱｲﾂﾞ --kind city
+    digiden lg search --prefecture 福島県 --kind village --json
+    """
     from digiden.services.localgov import search
     rt = runtime(ctx)
     rows, total = search(rt.uow(), query, prefecture=prefecture, kind=kind, limit=limit)
@@ -370,7 +470,13 @@ def lg_search(ctx: typer.Context,
 @lg_app.command("show")
 def lg_show(ctx: typer.Context, code: Annotated[str, typer.Argument(help="5- or 6-digit code.")],
             json_out: JsonOpt = False) -> None:
-    """One local government: population, aging rate, city hall, website, case studies."""
+    """One local government: population, aging rate, city hall, website, case studies.
+
+    Examples:
+
+    digiden lg show 072028
+    digiden lg show 07202 --json
+    """
     from digiden.services.localgov import get
     rt = runtime(ctx)
     d = get(rt.uow(), code)
@@ -392,7 +498,13 @@ def lg_show(ctx: typer.Context, code: Annotated[str, typer.Argument(help="5- or 
 
 @lg_app.command("list")
 def lg_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """All 1,788 local governments."""
+    """All 1,788 local governments.
+
+    Examples:
+
+    digiden lg list
+    digiden lg list --json
+    """
     from digiden.services.localgov import list_all
     rt = runtime(ctx)
     rows = list_all(rt.uow())
@@ -408,7 +520,13 @@ def lg_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 def audit_cmd(ctx: typer.Context, kpi: Annotated[str | None, typer.Option(help="KPI code.")] = None,
               org_unit: Annotated[str | None, typer.Option("--org-unit", help="Local government.")]
               = None, limit: int = 50, json_out: JsonOpt = False) -> None:
-    """Show the audit history (who changed what, when, before and after)."""
+    """Show the audit history (who changed what, when, before and after).
+
+    Examples:
+
+    digiden audit --kpi 5g-population-coverage
+    digiden audit --org-unit 072028 --limit 20 --json
+    """
     from digiden.services.audit import history
     rt = runtime(ctx)
     rows = history(rt.uow(), rt.principal(), kpi_code=kpi, org_unit_code=org_unit, limit=limit)
@@ -459,6 +577,13 @@ def import_cmd(
     """Import observations from a file: all-or-nothing, as one batch that can be reverted.
 
     Exits 0 when the file imported (or would import, with --dry-run), 2 when it has errors.
+
+    Examples:
+
+    digiden import 実績.csv --dry-run
+    digiden import 年度別.xlsx --kpi digital-promotion-talent
+    digiden import 実績.csv --column value=実績値 --save-mapping 実績様式
+    digiden import 実績2.csv --mapping 実績様式 --json
     """
     from digiden.services.imports import ImportFailed, ImportOptions, run_import
     check_import_file(file)
@@ -513,7 +638,14 @@ def export_cmd(
     encoding: Annotated[str, typer.Option(help="CSV encoding: utf-8-sig (Excel) or cp932.")] = "utf-8-sig",
     kpi: Annotated[str | None, typer.Option(help="Only this KPI.")] = None,
 ) -> None:
-    """Export KPIs, targets, observations and statuses (CSV for Excel, .xlsx, JSON)."""
+    """Export KPIs, targets, observations and statuses (CSV for Excel, .xlsx, JSON).
+
+    Examples:
+
+    digiden export --format xlsx --out digiden.xlsx
+    digiden export --out export/ --table observations --encoding cp932
+    digiden export --format json --out 5g.json --kpi 5g-population-coverage
+    """
     from digiden.services.exports import TABLES, export
     rt = runtime(ctx)
     counts = export(rt.uow(), fmt, out_path, today=rt.today, encoding=encoding,
@@ -524,7 +656,13 @@ def export_cmd(
 @app.command("validate")
 def validate_cmd(ctx: typer.Context, kpi: Annotated[str | None, typer.Option(help="Only this KPI.")] = None,
                  json_out: JsonOpt = False) -> None:
-    """Run every KPI's validation rules over the stored data. Exits 1 if an error-level rule fails."""
+    """Run every KPI's validation rules over the stored data. Exits 1 if an error-level rule fails.
+
+    Examples:
+
+    digiden validate
+    digiden validate --kpi 5g-population-coverage --json
+    """
     from digiden.services.validation import run_rules
     rt = runtime(ctx)
     found = run_rules(rt.uow(), kpi=kpi)
@@ -540,7 +678,13 @@ def validate_cmd(ctx: typer.Context, kpi: Annotated[str | None, typer.Option(hel
 
 @batch_app.command("list")
 def batch_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Import batches, newest first."""
+    """Import batches, newest first.
+
+    Examples:
+
+    digiden batch list
+    digiden batch list --json
+    """
     from digiden.services.imports import list_batches
     rt = runtime(ctx)
     rows = list_batches(rt.uow(), rt.principal())
@@ -557,8 +701,13 @@ def batch_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 
 @batch_app.command("show")
-def batch_show(ctx: typer.Context, batch_id: int, json_out: JsonOpt = False) -> None:
-    """One import batch."""
+def batch_show(ctx: typer.Context, batch_id: BatchArg, json_out: JsonOpt = False) -> None:
+    """One import batch.
+
+    Example:
+
+    digiden batch show 1
+    """
     from digiden.services.imports import get_batch
     rt = runtime(ctx)
     b = get_batch(rt.uow(), rt.principal(), batch_id)
@@ -570,8 +719,13 @@ def batch_show(ctx: typer.Context, batch_id: int, json_out: JsonOpt = False) -> 
 
 
 @batch_app.command("revert")
-def batch_revert(ctx: typer.Context, batch_id: int, json_out: JsonOpt = False) -> None:
-    """Revert a whole import batch: what it created goes, what it overwrote comes back."""
+def batch_revert(ctx: typer.Context, batch_id: BatchArg, json_out: JsonOpt = False) -> None:
+    """Revert a whole import batch: what it created goes, what it overwrote comes back.
+
+    Example:
+
+    digiden batch list && digiden batch revert 2
+    """
     from digiden.services.imports import revert_batch
     rt = runtime(ctx)
     b = revert_batch(rt.uow(), batch_id, actor=rt.principal(), now=rt.clock())
@@ -583,7 +737,13 @@ def batch_revert(ctx: typer.Context, batch_id: int, json_out: JsonOpt = False) -
 
 @mapping_app.command("list")
 def mapping_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Saved column mappings."""
+    """Saved column mappings (saved by `digiden import --save-mapping`).
+
+    Examples:
+
+    digiden mapping list
+    digiden mapping list --json
+    """
     from digiden.services.imports import list_mappings
     rt = runtime(ctx)
     rows = list_mappings(rt.uow(), rt.principal())
@@ -599,7 +759,7 @@ def mapping_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 @user_app.command("create")
 def user_create(
-    ctx: typer.Context, username: str,
+    ctx: typer.Context, username: UserArg,
     role: Annotated[str, typer.Option(help="national_admin, ministry_editor, prefecture_staff, municipality_staff.")],
     org_unit: Annotated[str, typer.Option("--org-unit", help="Local government code (local staff).")] = "",
     ministry: Annotated[str, typer.Option(help="Ministry (ministry editors), e.g. 総務省.")] = "",
@@ -609,7 +769,15 @@ def user_create(
         show_envvar=False)] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Create an account (national administrators; the server operator is one)."""
+    """Create an account (national administrators; the server operator is one).
+
+    Without --password it asks for one (twice).
+
+    Examples:
+
+    digiden user create aizu-sato --role municipality_staff --org-unit 072028
+    digiden user create soumu-tanaka --role ministry_editor --ministry 総務省
+    """
     from digiden.services.accounts import create_user
     rt = runtime(ctx)
     if password is None:
@@ -624,7 +792,13 @@ def user_create(
 
 @user_app.command("list")
 def user_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Every account with its role, local government or ministry, and state."""
+    """Every account with its role, local government or ministry, and state.
+
+    Examples:
+
+    digiden user list
+    digiden user list --json
+    """
     from digiden.services.accounts import list_users
     rt = runtime(ctx)
     users = list_users(rt.uow(), rt.principal())
@@ -642,8 +816,13 @@ def user_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 
 @user_app.command("disable")
-def user_disable(ctx: typer.Context, username: str) -> None:
-    """Disable an account: its sessions end and its API tokens stop working."""
+def user_disable(ctx: typer.Context, username: UserArg) -> None:
+    """Disable an account: its sessions end and its API tokens stop working.
+
+    Example:
+
+    digiden user disable aizu-sato
+    """
     from digiden.services.accounts import set_disabled
     rt = runtime(ctx)
     set_disabled(rt.uow(), rt.principal(), username, disabled=True, now=rt.clock())
@@ -651,8 +830,13 @@ def user_disable(ctx: typer.Context, username: str) -> None:
 
 
 @user_app.command("enable")
-def user_enable(ctx: typer.Context, username: str) -> None:
-    """Enable a disabled account again (and lift a lock-out)."""
+def user_enable(ctx: typer.Context, username: UserArg) -> None:
+    """Enable a disabled account again (and lift a lock-out).
+
+    Example:
+
+    digiden user enable aizu-sato
+    """
     from digiden.services.accounts import set_disabled
     rt = runtime(ctx)
     set_disabled(rt.uow(), rt.principal(), username, disabled=False, now=rt.clock())
@@ -661,13 +845,19 @@ def user_enable(ctx: typer.Context, username: str) -> None:
 
 @token_app.command("create")
 def token_create(
-    ctx: typer.Context, username: str,
+    ctx: typer.Context, username: UserArg,
     name: Annotated[str, typer.Option(help="What the token is for.")] = "token",
     scopes: Annotated[str, typer.Option(help="'read' or 'read write'.")] = "read",
     days: Annotated[int | None, typer.Option(help="Expires after this many days (default: never).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Issue an API token for an account. The secret is printed once; only its hash is kept."""
+    """Issue an API token for an account. The secret is printed once; only its hash is kept.
+
+    Examples:
+
+    digiden token create aizu-sato --scopes "read write" --days 90
+    digiden token create demo-admin --name dashboard --json
+    """
     from digiden.services.accounts import create_token
     rt = runtime(ctx)
     secret, view = create_token(rt.uow(), rt.principal(), username=username, name=name, scopes=scopes, days=days,
@@ -681,7 +871,13 @@ def token_create(
 
 @token_app.command("list")
 def token_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Every API token (never the secret)."""
+    """Every API token (never the secret).
+
+    Examples:
+
+    digiden token list
+    digiden token list --json
+    """
     from digiden.services.accounts import list_tokens
     rt = runtime(ctx)
     rows = list_tokens(rt.uow(), rt.principal())
@@ -697,8 +893,14 @@ def token_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 
 @token_app.command("revoke")
-def token_revoke(ctx: typer.Context, token_id: int) -> None:
-    """Revoke an API token: it stops working at once."""
+def token_revoke(ctx: typer.Context,
+                 token_id: Annotated[int, typer.Argument(help="Token id (digiden token list).")]) -> None:
+    """Revoke an API token: it stops working at once.
+
+    Example:
+
+    digiden token list && digiden token revoke 1
+    """
     from digiden.services.accounts import revoke_token
     rt = runtime(ctx)
     revoke_token(rt.uow(), rt.principal(), token_id, now=rt.clock())
@@ -706,9 +908,15 @@ def token_revoke(ctx: typer.Context, token_id: int) -> None:
 
 
 @kpi_app.command("assign")
-def kpi_assign(ctx: typer.Context, code: str,
+def kpi_assign(ctx: typer.Context, code: KpiArg,
                ministry: Annotated[str, typer.Option(help="The responsible ministry; empty to clear.")]) -> None:
-    """Make a ministry responsible for a KPI: its editors may then record its values."""
+    """Make a ministry responsible for a KPI: its editors may then record its values.
+
+    Examples:
+
+    digiden kpi assign fiber-household-coverage --ministry 総務省
+    digiden kpi assign fiber-household-coverage --ministry ""
+    """
     from digiden.services.kpis import assign_ministry
     rt = runtime(ctx)
     m = assign_ministry(rt.uow(), rt.principal(), code, ministry, now=rt.clock())
@@ -724,7 +932,13 @@ def local_list(ctx: typer.Context,
                status: Annotated[str | None, typer.Option(help="draft, submitted, prefecture_approved, "
                                                                 "accepted, returned.")] = None,
                json_out: JsonOpt = False) -> None:
-    """The newest revision you may see of each local government's strategy."""
+    """The newest revision you may see of each local government's strategy.
+
+    Examples:
+
+    digiden local list
+    digiden local list --prefecture 07 --status submitted --json
+    """
     from digiden.services.local_strategies import list_revisions
     rt = runtime(ctx)
     rows = list_revisions(rt.uow(), rt.principal(), prefecture=prefecture, status=status)
@@ -741,10 +955,16 @@ def local_list(ctx: typer.Context,
 
 
 @local_app.command("show")
-def local_show(ctx: typer.Context, code: str,
+def local_show(ctx: typer.Context, code: LgArg,
                revision: Annotated[int | None, typer.Option(help="This revision (default: newest visible).")] = None,
                json_out: JsonOpt = False) -> None:
-    """One local government's strategy: vision, issues, measures, KPIs, review history."""
+    """One local government's strategy: vision, issues, measures, KPIs, review history.
+
+    Examples:
+
+    digiden local show 072028
+    digiden local show 072028 --revision 1 --json
+    """
     from digiden.services.local_strategies import get
     rt = runtime(ctx)
     d = get(rt.uow(), rt.principal(), code, revision)
@@ -760,11 +980,18 @@ def local_show(ctx: typer.Context, code: str,
 
 
 @local_app.command("import")
-def local_import(ctx: typer.Context, code: str, file: Path,
+def local_import(ctx: typer.Context, code: LgArg,
+                 file: Annotated[Path, typer.Argument(help="The strategy as a YAML or JSON file.")],
                  version: Annotated[int | None, typer.Option(
                      help="The version you edited (refuses if someone saved since).")] = None,
                  json_out: JsonOpt = False) -> None:
-    """Save a strategy from a YAML or JSON file as the local government's open revision (draft)."""
+    """Save a strategy from a YAML or JSON file as the local government's open revision (draft).
+
+    Examples:
+
+    digiden --as demo-aizuwakamatsu local import 072028 strategy.yaml
+    digiden --as demo-kitakata local import 072087 kitakata.json --version 3
+    """
     import yaml
 
     from digiden.services.local_strategies import save
@@ -791,38 +1018,73 @@ CommentOpt = Annotated[str, typer.Option(help="A comment (required to return or 
 
 
 @local_app.command("submit")
-def local_submit(ctx: typer.Context, code: str, revision: int, comment: CommentOpt = "") -> None:
-    """Submit a revision for review (owner)."""
+def local_submit(ctx: typer.Context, code: LgArg, revision: RevisionArg, comment: CommentOpt = "") -> None:
+    """Submit a revision for review (owner).
+
+    Example:
+
+    digiden --as demo-aizuwakamatsu local submit 072028 2
+    """
     _act(ctx, code, revision, "submit", comment)
 
 
 @local_app.command("approve")
-def local_approve(ctx: typer.Context, code: str, revision: int, comment: CommentOpt = "") -> None:
-    """Approve a municipality's submission and pass it to the nation (its prefecture)."""
+def local_approve(ctx: typer.Context, code: LgArg, revision: RevisionArg, comment: CommentOpt = "") -> None:
+    """Approve a municipality's submission and pass it to the nation (its prefecture).
+
+    Example:
+
+    digiden --as demo-fukushima local approve 072087 1 --comment "確認しました"
+    """
     _act(ctx, code, revision, "approve", comment)
 
 
 @local_app.command("accept")
-def local_accept(ctx: typer.Context, code: str, revision: int, comment: CommentOpt = "") -> None:
-    """Accept a revision: it is published and locked (national administrators)."""
+def local_accept(ctx: typer.Context, code: LgArg, revision: RevisionArg, comment: CommentOpt = "") -> None:
+    """Accept a revision: it is published and locked (national administrators).
+
+    Example:
+
+    digiden --as demo-admin local accept 064033 1
+    """
     _act(ctx, code, revision, "accept", comment)
 
 
 @local_app.command("return")
-def local_return(ctx: typer.Context, code: str, revision: int, comment: CommentOpt = "") -> None:
-    """Return a revision to its owner with a comment (the reviewer at its stage)."""
+def local_return(ctx: typer.Context, code: LgArg, revision: RevisionArg, comment: CommentOpt = "") -> None:
+    """Return a revision to its owner with a comment (the reviewer at its stage).
+
+    Example:
+
+    digiden --as demo-fukushima local return 072028 2 \\
+        --comment "KPIの目標年度を記入してください"
+    """
     _act(ctx, code, revision, "return", comment)
 
 
 @local_app.command("reopen")
-def local_reopen(ctx: typer.Context, code: str, revision: int, comment: CommentOpt = "") -> None:
-    """Re-open approved or accepted data for changes, with a comment (its approver)."""
+def local_reopen(ctx: typer.Context, code: LgArg, revision: RevisionArg, comment: CommentOpt = "") -> None:
+    """Re-open approved or accepted data for changes, with a comment (its approver).
+
+    Example:
+
+    digiden --as demo-admin local reopen 072028 1 --comment "人口推計の更新"
+    """
     _act(ctx, code, revision, "reopen", comment)
 
 
 @local_app.command("diff")
-def local_diff(ctx: typer.Context, code: str, a: int, b: int, json_out: JsonOpt = False) -> None:
-    """What changed between two revisions."""
+def local_diff(ctx: typer.Context, code: LgArg,
+               a: Annotated[int, typer.Argument(help="The older revision.")],
+               b: Annotated[int, typer.Argument(help="The newer revision.")],
+               json_out: JsonOpt = False) -> None:
+    """What changed between two revisions.
+
+    Examples:
+
+    digiden local diff 072028 1 2
+    digiden local diff 072028 1 2 --json
+    """
     from digiden.services.local_strategies import diff_revisions
     rt = runtime(ctx)
     changes = diff_revisions(rt.uow(), rt.principal(), code, a, b)
@@ -835,7 +1097,13 @@ def local_diff(ctx: typer.Context, code: str, a: int, b: int, json_out: JsonOpt 
 
 @local_app.command("inbox")
 def local_inbox(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """What waits for you (use --as USER), and your messages."""
+    """What waits for you (use --as USER), and your messages.
+
+    Examples:
+
+    digiden --as demo-fukushima local inbox
+    digiden --as demo-admin local inbox --json
+    """
     from digiden.services.local_strategies import inbox
     rt = runtime(ctx)
     i = inbox(rt.uow(), rt.principal())
@@ -851,7 +1119,13 @@ def local_inbox(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 @local_app.command("coverage")
 def local_coverage(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Prefectures with and without a model of each model-region type."""
+    """Prefectures with and without a model of each model-region type.
+
+    Examples:
+
+    digiden local coverage
+    digiden local coverage --json
+    """
     from digiden.services.local_facts import coverage
     rt = runtime(ctx)
     rows = coverage(rt.uow())
@@ -869,9 +1143,17 @@ def local_coverage(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 @app.command()
 def demo(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Create demo accounts and SYNTHETIC local strategies for a few municipalities, so that a
-    newcomer can click through the whole approval cycle. Never run by default; every record is
-    marked synthetic. Passwords are printed; do not run this on a production database."""
+    """Create demo accounts and SYNTHETIC local strategies for a few municipalities.
+
+    A newcomer can then click through the whole approval cycle. Never run by default.
+
+    Every record is marked synthetic. Passwords are printed: do not run this on a production database.
+
+    Examples:
+
+    digiden demo
+    digiden demo --json
+    """
     from digiden.services.demo import create_demo
     rt = runtime(ctx)
     report = create_demo(rt.uow(), rt.principal(), now=rt.clock())

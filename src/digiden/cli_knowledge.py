@@ -11,15 +11,25 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from digiden.cli import JsonOpt, app, emit_json, out, runtime
+from digiden.cli import JsonOpt, LgArg, app, emit_json, out, runtime
 from digiden.domain.errors import InvalidInput
 
+PracticeArg = Annotated[str, typer.Argument(help="Practice code, e.g. sakai-autonomous-bus (digiden practice list).")]
 practice_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
-                           help="Good practices (優良事例): add, import, list, show, review, adopt (横展開).")
+                           help="Good practices (優良事例): add, import, list, show, review, adopt (横展開).\n\n"
+                                "Examples:\n\n"
+                                "digiden practice list --field P4\n"
+                                "digiden practice show sakai-autonomous-bus")
 measure_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
-                          help="The measures catalogue (施策) and the roadmap (工程表).")
+                          help="The measures catalogue (施策) and the roadmap (工程表).\n\n"
+                               "Examples:\n\n"
+                               "digiden measure list --problem mobility\n"
+                               "digiden measure roadmap --by ministry")
 group_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
-                        help="Collaboration groups (地域間連携): create, list.")
+                        help="Collaboration groups (地域間連携): create, list.\n\n"
+                             "Examples:\n\n"
+                             "digiden group list\n"
+                             "digiden group create --name \"会津地域の除雪DX\" --member 072028 --member 072087")
 app.add_typer(practice_app, name="practice")
 app.add_typer(measure_app, name="measure")
 app.add_typer(group_app, name="group")
@@ -37,7 +47,15 @@ def search(ctx: typer.Context, query: Annotated[str, typer.Argument(help="Words,
            limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
            json_out: JsonOpt = False) -> None:
     """Search measures, good practices and local governments (Japanese-aware, ranked).
-    --json prints [{"kind", "id", "title", "score", "snippet"}]."""
+
+    --json prints [{"kind", "id", "title", "score", "snippet"}].
+
+    Examples:
+
+    digiden search "子育て 相談"
+    digiden search 観光 --kind practice --pref 26
+    digiden search 遠隔医療 --support grant --limit 5 --json
+    """
     from digiden.services import search as svc
     rt = runtime(ctx)
     r = svc.search(rt.uow(), rt.principal(), query, limit=limit, kind=kind, field=field, model_type=model_type,
@@ -58,7 +76,15 @@ def search(ctx: typer.Context, query: Annotated[str, typer.Argument(help="Words,
 
 @app.command()
 def reindex(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Rebuild the search index from the measures, published practices and local governments."""
+    """Rebuild the search index from the measures, published practices and local governments.
+
+    `digiden db init` does it when the reference data changed.
+
+    Examples:
+
+    digiden reindex
+    digiden reindex --json
+    """
     from digiden.services.search import reindex as svc
     rt = runtime(ctx)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=out,
@@ -85,7 +111,14 @@ def measure_list(ctx: typer.Context,
                  support: Annotated[str, typer.Option(help="grant, subsidy, tax, people, advice, data_system.")] = "",
                  ministry: Annotated[str, typer.Option(help="Part of a ministry's name.")] = "",
                  json_out: JsonOpt = False) -> None:
-    """Measures, found by the problem a locality has rather than by ministry."""
+    """Measures, found by the problem a locality has rather than by ministry.
+
+    Examples:
+
+    digiden measure list --problem mobility
+    digiden measure list --field P4.3 --support grant
+    digiden measure list --ministry 総務省 --json
+    """
     from digiden.services.catalogue import list_measures
     rt = runtime(ctx)
     rows = list_measures(rt.uow(), problem=problem or None, field=field or None, support=support or None,
@@ -103,7 +136,13 @@ def measure_list(ctx: typer.Context,
 
 @measure_app.command("problems")
 def measure_problems(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """The social issues (社会課題) measures are filed under, with the fields they map to."""
+    """The social issues (社会課題) measures are filed under, with the fields they map to.
+
+    Examples:
+
+    digiden measure problems
+    digiden measure problems --json
+    """
     from digiden.services.catalogue import problems
     rows = problems(runtime(ctx).uow())
     if json_out:
@@ -114,8 +153,16 @@ def measure_problems(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 
 @measure_app.command("show")
-def measure_show(ctx: typer.Context, code: str, json_out: JsonOpt = False) -> None:
-    """One measure with its roadmap and the practices that used it."""
+def measure_show(ctx: typer.Context,
+                 code: Annotated[str, typer.Argument(help="Measure code, e.g. transport-redesign.")],
+                 json_out: JsonOpt = False) -> None:
+    """One measure with its roadmap and the practices that used it.
+
+    Examples:
+
+    digiden measure show transport-redesign
+    digiden measure show telemedicine --json
+    """
     from digiden.services.catalogue import get_measure
     m = get_measure(runtime(ctx).uow(), code)
     if json_out:
@@ -132,7 +179,13 @@ def measure_show(ctx: typer.Context, code: str, json_out: JsonOpt = False) -> No
 @measure_app.command("roadmap")
 def measure_roadmap(ctx: typer.Context, by: Annotated[str, typer.Option(help="field or ministry.")] = "field",
                     json_out: JsonOpt = False) -> None:
-    """The roadmap (工程表) FY2023–2027: ◆ marks a year with a dated KPI target."""
+    """The roadmap (工程表) FY2023–2027: ◆ marks a year with a dated KPI target.
+
+    Examples:
+
+    digiden measure roadmap
+    digiden measure roadmap --by ministry
+    """
     from digiden.services.catalogue import ROADMAP_YEARS, roadmap
     groups = roadmap(runtime(ctx).uow(), by=by)
     if json_out:
@@ -154,8 +207,15 @@ def measure_roadmap(ctx: typer.Context, by: Annotated[str, typer.Option(help="fi
 def menubook(ctx: typer.Context, output: Annotated[Path, typer.Option("-o", "--output",
                                                                       help="File to write (.html or .pdf).")],
              pillar: Annotated[str, typer.Option(help="Only this pillar/foundation area (e.g. P4).")] = "") -> None:
-    """Write the menu book (measures and published good practices by field, with a table of
-    contents) as printable HTML or as PDF with the Japanese font embedded."""
+    """Write the menu book: measures and published good practices by field, with a table of contents.
+
+    Printable HTML, or PDF with the Japanese font embedded.
+
+    Examples:
+
+    digiden menubook -o menubook.pdf
+    digiden menubook -o menubook-P4.html --pillar P4
+    """
     from digiden.services.menubook import build
     from digiden.web.menubook import render_html, render_pdf
     rt = runtime(ctx)
@@ -192,7 +252,16 @@ def practice_add(ctx: typer.Context,
                  source: Annotated[list[str] | None, typer.Option(help="Source title or URL (repeatable).")] = None,
                  draft: Annotated[bool, typer.Option(help="Keep as a draft instead of submitting.")] = False,
                  json_out: JsonOpt = False) -> None:
-    """Propose a good practice; it is published after review (`digiden practice review`)."""
+    """Propose a good practice; it is published after review (`digiden practice review`).
+
+    Examples:
+
+    digiden practice add --title "AIオンデマンド交通" --org 072087 \\
+        --field P4.3 --problem "路線バスの廃止" \\
+        --solution "AIで配車する乗合タクシー" --measure transport-redesign
+    digiden practice add --title "除雪車のGPS管理" --org 072028 --draft \\
+        --problem "除雪の問い合わせ" --solution "除雪車の位置を公開"
+    """
     from digiden.services.practices import add
     rt = runtime(ctx)
     doc = {"title": title, "org_units": org, "problem": problem, "solution": solution, "field": field,
@@ -207,12 +276,23 @@ def practice_add(ctx: typer.Context,
 
 
 @practice_app.command("import")
-def practice_import(ctx: typer.Context, file: Path,
+def practice_import(ctx: typer.Context,
+                    file: Annotated[Path, typer.Argument(help="A .csv, .json, .yaml or .yml file.")],
                     publish: Annotated[bool, typer.Option(help="Publish at once (national administrators).")] = False,
                     json_out: JsonOpt = False) -> None:
-    """Import practices from CSV (UTF-8 or CP932; columns title, org_units, field, model_types,
-    problem, solution, results, figures, fy_from, fy_to, support, measures, sources), JSON or YAML.
-    All or nothing: an error names the row and column, and nothing is written."""
+    """Import practices from CSV, JSON or YAML: all or nothing.
+
+    CSV (UTF-8 or CP932) columns:
+    title, org_units, field, model_types, problem, solution, results, figures,
+    fy_from, fy_to, support, measures, sources.
+
+    An error names the row and column, and nothing is written.
+
+    Examples:
+
+    digiden practice import practices.csv
+    digiden practice import 優良事例.yaml --publish --json
+    """
     from digiden.services.practices import import_file
     rt = runtime(ctx)
     try:
@@ -231,7 +311,13 @@ def practice_import(ctx: typer.Context, file: Path,
 def practice_list(ctx: typer.Context, field: Annotated[str, typer.Option(help="Field or pillar.")] = "",
                   status: Annotated[str, typer.Option(help="published, submitted, draft, returned.")] = "",
                   json_out: JsonOpt = False) -> None:
-    """Practices you may see (published, and unpublished ones of your own or for review)."""
+    """Practices you may see (published, and unpublished ones of your own or for review).
+
+    Examples:
+
+    digiden practice list --field P4
+    digiden practice list --status submitted --json
+    """
     from digiden.services.practices import list_practices
     rt = runtime(ctx)
     rows = list_practices(rt.uow(), rt.principal(), field=field or None, status=status or None)
@@ -247,8 +333,14 @@ def practice_list(ctx: typer.Context, field: Annotated[str, typer.Option(help="F
 
 
 @practice_app.command("show")
-def practice_show(ctx: typer.Context, code: str, json_out: JsonOpt = False) -> None:
-    """One practice with where it has spread."""
+def practice_show(ctx: typer.Context, code: PracticeArg, json_out: JsonOpt = False) -> None:
+    """One practice with where it has spread.
+
+    Examples:
+
+    digiden practice show sakai-autonomous-bus
+    digiden practice show aict-aizuwakamatsu --json
+    """
     from digiden.services.practices import get
     rt = runtime(ctx)
     p = get(rt.uow(), rt.principal(), code)
@@ -264,10 +356,16 @@ def practice_show(ctx: typer.Context, code: str, json_out: JsonOpt = False) -> N
 
 
 @practice_app.command("review")
-def practice_review(ctx: typer.Context, code: str,
+def practice_review(ctx: typer.Context, code: PracticeArg,
                     action: Annotated[str, typer.Argument(help="publish, return or unpublish.")],
                     comment: Annotated[str, typer.Option(help="Required to return or unpublish.")] = "") -> None:
-    """Publish a submitted practice, return it with a comment, or unpublish (national administrators)."""
+    """Publish a submitted practice, return it with a comment, or unpublish (national administrators).
+
+    Examples:
+
+    digiden practice review p00013 publish
+    digiden practice review p00013 return --comment "成果の数値を追記してください"
+    """
     from digiden.services.practices import review
     rt = runtime(ctx)
     p = review(rt.uow(), rt.principal(), code, action, comment, now=rt.clock())
@@ -275,12 +373,18 @@ def practice_review(ctx: typer.Context, code: str,
 
 
 @practice_app.command("adopt")
-def practice_adopt(ctx: typer.Context, code: str,
+def practice_adopt(ctx: typer.Context, code: PracticeArg,
                    org: Annotated[str, typer.Argument(help="Adopting local government.")],
                    year: Annotated[str, typer.Option(help="Fiscal year adopted: 2024, 令和6年度, R6.")],
                    adaptation: Annotated[str, typer.Option(help="How it was adapted.")] = "",
                    result: Annotated[str, typer.Option(help="What it achieved.")] = "") -> None:
-    """Record that a local government adopted a practice (横展開)."""
+    """Record that a local government adopted a practice (横展開).
+
+    Example:
+
+    digiden practice adopt sakai-autonomous-bus 064033 --year R6 \\
+        --adaptation "冬季は除雪ルートを優先" --result "利用者 月300人"
+    """
     from digiden.services.practices import record_adoption
     rt = runtime(ctx)
     p = record_adoption(rt.uow(), rt.principal(), code, org_code=org, fiscal_year=year, adaptation=adaptation,
@@ -291,15 +395,23 @@ def practice_adopt(ctx: typer.Context, code: str,
 # ------------------------------------------------------------------ similarity, partners, groups
 
 @app.command()
-def similar(ctx: typer.Context, code: str,
+def similar(ctx: typer.Context, code: LgArg,
             weight: Annotated[list[str] | None, typer.Option(
                 "--weight", "-w", help="NAME=VALUE (0–10) for kind, population, aging, fiscal, geography, "
                                        "strategy; repeatable.")] = None,
             limit: Annotated[int, typer.Option(min=1, max=200)] = 10,
             same_prefecture: Annotated[bool, typer.Option(help="Only within the same prefecture.")] = False,
             json_out: JsonOpt = False) -> None:
-    """類似団体: the most similar municipalities, with reasons. --json prints
-    [{"code", "name", "score", "reasons"}]."""
+    """類似団体: the most similar municipalities, with reasons.
+
+    --json prints [{"code", "name", "score", "reasons"}].
+
+    Examples:
+
+    digiden similar 064033
+    digiden similar 064033 -w geography=3 -w fiscal=0 --same-prefecture
+    digiden similar 072028 --limit 5 --json
+    """
     from digiden.services.similarity import similar as svc
     rt = runtime(ctx)
     weights = {}
@@ -323,12 +435,17 @@ def similar(ctx: typer.Context, code: str,
 
 
 @app.command()
-def recommend(ctx: typer.Context, code: str,
+def recommend(ctx: typer.Context, code: LgArg,
               field: Annotated[list[str] | None,
                                typer.Option(help="Use these fields instead of the strategy's.")] = None,
               limit: Annotated[int, typer.Option(min=1, max=100)] = 10, json_out: JsonOpt = False) -> None:
-    """Good practices for a local government's declared issues, ranked by how similar the
-    adopters are to it."""
+    """Good practices for a local government's declared issues, ranked by how similar the adopters are to it.
+
+    Examples:
+
+    digiden recommend 072028
+    digiden recommend 072028 --field P4.3 --field P4.6 --json
+    """
     from digiden.services.similarity import recommendations
     rt = runtime(ctx)
     r = recommendations(rt.uow(), rt.principal(), code, fields=field, limit=limit)
@@ -347,7 +464,13 @@ def partners(ctx: typer.Context, issue: Annotated[str, typer.Argument(help="Soci
              anchor: Annotated[str, typer.Option(help="Only groups containing this local government.")] = "",
              pref: Annotated[str, typer.Option(help="Two-digit prefecture code.")] = "",
              json_out: JsonOpt = False) -> None:
-    """Local governments sharing a social issue, in geographically sensible candidate groups."""
+    """Local governments sharing a social issue, in geographically sensible candidate groups.
+
+    Examples:
+
+    digiden partners mobility --within-km 40
+    digiden partners disaster --anchor 072028 --json
+    """
     from digiden.services.similarity import partners as svc
     rt = runtime(ctx)
     r = svc(rt.uow(), rt.principal(), issue, within_km=within_km, anchor=anchor or None, prefecture=pref or None)
@@ -367,7 +490,14 @@ def group_create(ctx: typer.Context, name: Annotated[str, typer.Option(help="連
                  issue: Annotated[str, typer.Option(help="Social issue or field code.")] = "",
                  initiative: Annotated[list[str] | None, typer.Option(help="Joint initiative (repeatable).")] = None,
                  description: str = "", json_out: JsonOpt = False) -> None:
-    """Save a collaboration group (地域間連携) with its members and joint initiatives."""
+    """Save a collaboration group (地域間連携) with its members and joint initiatives.
+
+    Example:
+
+    digiden group create --name "会津地域の除雪DX" \\
+        --member 072028 --member 072087 --issue disaster \\
+        --initiative "除雪車の位置情報の共有"
+    """
     from digiden.services.similarity import save_group
     rt = runtime(ctx)
     g = save_group(rt.uow(), rt.principal(), {"name": name, "members": member, "issue": issue,
@@ -382,7 +512,13 @@ def group_create(ctx: typer.Context, name: Annotated[str, typer.Option(help="連
 @group_app.command("list")
 def group_list(ctx: typer.Context, member: Annotated[str, typer.Option(help="Only groups with this member.")] = "",
                json_out: JsonOpt = False) -> None:
-    """Saved collaboration groups."""
+    """Saved collaboration groups.
+
+    Examples:
+
+    digiden group list
+    digiden group list --member 072028 --json
+    """
     from digiden.services.similarity import list_groups
     rows = list_groups(runtime(ctx).uow(), org_code=member or None)
     if json_out:
