@@ -331,8 +331,9 @@ def take_import_lock(s: Any, wait: float, progress: Progress | None = None) -> N
     up to ``wait`` seconds and answer 409 in Japanese. PostgreSQL: a transaction-level
     advisory lock. SQLite: the write lock itself, taken before anything is read (so the wait
     is the busy timeout, never a stale-snapshot failure halfway through)."""
-    conn = s.connection()
-    if conn.dialect.name == "postgresql":
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        conn = s.connection()
         deadline = time.monotonic() + wait
         told = False
         while not conn.exec_driver_sql(f"SELECT {PG_IMPORT_LOCK}").scalar():
@@ -344,21 +345,15 @@ def take_import_lock(s: Any, wait: float, progress: Progress | None = None) -> N
             time.sleep(0.2)
         if told and progress is not None:
             progress("import", 0.0)
-    elif conn.dialect.name == "sqlite":
+    elif dialect == "sqlite":
         from sqlalchemy.exc import OperationalError
-        try:
-            conn.exec_driver_sql("UPDATE import_batch SET id = id WHERE id < 0")
+        started = time.monotonic()
+        try:   # (a transaction layer that begins with BEGIN IMMEDIATE waits in connection())
+            s.connection().exec_driver_sql("UPDATE import_batch SET id = id WHERE id < 0")
         except OperationalError as e:
             if "locked" in str(e.orig) or "busy" in str(e.orig):
-                raise _another_import(_sqlite_busy_seconds(conn)) from None
+                raise _another_import(round(time.monotonic() - started, 1)) from None
             raise
-
-
-def _sqlite_busy_seconds(conn: Any) -> float:
-    try:
-        return float(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) / 1000
-    except Exception:  # noqa: BLE001 - only for the message
-        return 0.0
 
 
 def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: Principal, now: datetime,
@@ -368,10 +363,11 @@ def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: Pr
     require_importer(actor)
     name = options.file_name or path.name
     report = ImportReport(name, _sha256(path), dry_run=options.dry_run)
+    wait = IMPORT_LOCK_WAIT_SECONDS if options.lock_wait is None else options.lock_wait
+    uow = uow.for_writing(wait_seconds=wait)    # on SQLite: how long to queue for the write lock
     with uow:
         s = uow.session
-        take_import_lock(s, IMPORT_LOCK_WAIT_SECONDS if options.lock_wait is None else options.lock_wait,
-                         progress)
+        take_import_lock(s, wait, progress)
         mapping = dict(options.mapping or {})
         if options.mapping_name:
             mapping = _saved_mapping(s, options.mapping_name) | mapping

@@ -78,12 +78,16 @@ def sniff_format(path: Path) -> str:
     return "csv"
 
 
+_CONTROL_BYTES = [bytes([c]) for c in range(32) if c not in (9, 10, 13)]
+
+
 def detect_encoding(sample: bytes) -> str:
     """UTF-8 with BOM, UTF-8, or CP932 — whichever decodes the sample."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     nuls = sample.count(b"\x00")
-    if nuls > max(16, len(sample) // 100):   # UTF-16, images, archives: not a CSV we read
+    if nuls and sum(sample.count(c) for c in _CONTROL_BYTES) > 8 + len(sample) // 1000:
+        # NUL among many control bytes: UTF-16, an image, an archive: not a CSV we read
         raise _fail("this is not a text file or spreadsheet (it contains NUL bytes)",
                     "表計算のファイルではありません（バイナリデータが含まれています）")
     if nuls:    # a stray NUL in text: refused while reading, with its row and column

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.background import BackgroundTask
 
-from digiden.domain.errors import InvalidInput
+from digiden.domain.access import may_follow_job
+from digiden.domain.errors import InvalidInput, NotFound
 from digiden.services import exports, validation
 from digiden.services.imports import (
     ImportFailed,
@@ -26,6 +25,7 @@ from digiden.services.imports import (
     revert_batch,
     run_import,
 )
+from digiden.services.imports.tempfiles import spool_path
 from digiden.services.uow import UnitOfWork
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow
@@ -40,14 +40,20 @@ def save_upload(upload: UploadFile) -> Path:
         raise InvalidInput(f"unsupported file type {suffix!r} (.csv or .xlsx)",
                            message_ja=f"対応していないファイル形式です（{suffix}）。CSV か .xlsx を選んでください",
                            field="file")
-    fd, name = tempfile.mkstemp(prefix="digiden-upload-", suffix=suffix or ".csv")
-    with open(fd, "wb") as out:
-        shutil.copyfileobj(upload.file, out, 1 << 20)
-    return Path(name)
+    path = spool_path("upload", suffix or ".csv")
+    try:
+        with open(path, "wb") as out:
+            shutil.copyfileobj(upload.file, out, 1 << 20)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 @router.post("/imports", tags=["imports"], summary="Import a CSV or .xlsx file (dry_run to check)",
-             responses={422: {"description": "the file has errors; nothing was written"}})
+             description="422: the file has errors and nothing was written; the body is the error "
+                         "(`error`, `message`, `message_ja`, `field`) together with the row-by-row report. "
+                         "409: another import kept the database busy for longer than the wait.")
 def import_file(
     uow: Uow, now: Now, actor: Actor, file: Annotated[UploadFile, File(description=".csv or .xlsx")],
     dry_run: Annotated[bool, Form()] = False, kpi: Annotated[str | None, Form()] = None,
@@ -63,11 +69,23 @@ def import_file(
             mapping_name=mapping or None, save_mapping=save_mapping or None, source_title=source or None,
             file_name=file.filename or path.name), actor=actor, now=now)
     except ImportFailed as e:
-        return JSONResponse(e.report.as_dict() | {"message": e.message, "message_ja": e.message_ja},
-                            status_code=422)
+        return JSONResponse(e.report.as_dict() | e.as_dict(), status_code=422)
     finally:
         path.unlink(missing_ok=True)
     return JSONResponse(report.as_dict(), status_code=201 if report.batch_id else 200)
+
+
+@router.get("/imports/jobs/{job_id}", tags=["imports"],
+            summary="An import started on the web pages: state, progress, place in the queue")
+def import_job(job_id: str, request: Request, actor: Actor) -> dict[str, Any]:
+    """``state`` is queued, running, done or failed; while queued, ``queue_position`` is the
+    job's place in line (1 = next); ``waiting_for_other_import`` is true while an import from
+    another process (the CLI) holds the database."""
+    job = request.app.state.jobs.get(job_id)
+    if job is None or not may_follow_job(actor, job.actor):
+        raise NotFound("no such import job",
+                       message_ja="その取込処理は見つかりません（サーバーの再起動で消えた可能性があります）")
+    return job.as_dict()  # type: ignore[no-any-return]
 
 
 @router.get("/batches", tags=["imports"], summary="Import batches, newest first")
@@ -117,10 +135,12 @@ def export_response(uow: UnitOfWork, today: date, fmt: str, table: str, encoding
     tables = (table,) if fmt == "csv" else exports.TABLES
     if fmt == "csv" and table not in exports.TABLES:
         raise InvalidInput(f"unknown table {table!r}", message_ja=f"不明な表です: {table}", field="table")
-    fd, name = tempfile.mkstemp(prefix="digiden-export-", suffix=f".{fmt}")
-    os.close(fd)
-    path = Path(name)
-    exports.export(uow, fmt, path, today=today, encoding=encoding, tables=tables, kpi=kpi)
+    path = spool_path("export", f".{fmt}")
+    try:
+        exports.export(uow, fmt, path, today=today, encoding=encoding, tables=tables, kpi=kpi)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     stem = f"digiden-{table if fmt == 'csv' else 'export'}-{today.isoformat()}"
     media = MEDIA[fmt] + ("; charset=shift_jis" if fmt == "csv" and encoding.lower() == "cp932"
                           else "; charset=utf-8" if fmt == "csv" else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any
@@ -33,6 +34,7 @@ from digiden.web.jobs import Job, new_id
 from digiden.web.pages import render
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ def _run(request: Request, job: Job) -> None:
     factory = request.app.state.session_factory
     job.state = "running"
 
-    def progress(_what: str, share: float) -> None:
+    def progress(what: str, share: float) -> None:
+        job.waiting = what == "waiting"
         job.progress = share
 
     try:
@@ -73,7 +76,13 @@ def _run(request: Request, job: Job) -> None:
         job.report, job.error, job.state = e.report, e, "failed"
     except DigidenError as e:
         job.error, job.state = e, "failed"
+    except Exception:
+        log.exception("import job %s failed", job.id)
+        job.error = DigidenError("the import stopped because of an internal error; nothing was written",
+                                 message_ja="内部エラーのため取込を中止しました。何も保存されていません")
+        job.state = "failed"
     finally:
+        job.waiting = False
         job.progress = 1.0
         if not job.options.dry_run or job.state == "failed":
             job.path.unlink(missing_ok=True)
@@ -122,7 +131,8 @@ def job_page(job_id: str, request: Request, actor: Actor) -> HTMLResponse:
                        message_ja="その取込処理は見つかりません（サーバーの再起動で消えた可能性があります）")
     ctx = JobContext(f"取込: {job.file_name}", job)
     name = "imports/_job.html" if request.headers.get("HX-Request") == "true" else "imports/job.html"
-    return render(request, name, ctx, status_code=422 if job.state == "failed" else 200)
+    failed = job.state == "failed" and job.error is not None
+    return render(request, name, ctx, status_code=job.error.status_code if failed else 200)
 
 
 @router.post("/imports/jobs/{job_id}/apply", response_class=HTMLResponse)
