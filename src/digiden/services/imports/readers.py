@@ -86,7 +86,8 @@ def detect_encoding(sample: bytes) -> str:
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     nuls = sample.count(b"\x00")
-    if nuls and sum(sample.count(c) for c in _CONTROL_BYTES) > 8 + len(sample) // 1000:
+    ctrl = sum(sample.count(c) for c in _CONTROL_BYTES) if nuls else 0
+    if nuls and (ctrl > 8 + len(sample) // 1000 or ctrl * 10 > len(sample)):
         # NUL among many control bytes: UTF-16, an image, an archive: not a CSV we read
         raise _fail("this is not a text file or spreadsheet (it contains NUL bytes)",
                     "表計算のファイルではありません（バイナリデータが含まれています）")
