@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from digiden import __version__
@@ -22,7 +23,7 @@ from digiden.web.api.knowledge import router as knowledge_api_router
 from digiden.web.api.local import router as local_api_router
 from digiden.web.auth import resolve_principal
 from digiden.web.deps import system_clock
-from digiden.web.edge import Edge, error_body
+from digiden.web.edge import ERROR_RESPONSES, Edge, error_body
 from digiden.web.jobs import JobRunner
 from digiden.web.pages import router as pages_router
 from digiden.web.pages.imports import router as imports_pages_router
@@ -50,6 +51,10 @@ DOCS_HTML = """<!doctype html>
 </body>
 </html>
 """
+
+
+class MethodNotAllowed(DigidenError):
+    status_code = 405
 
 
 class DigidenApp(FastAPI):
@@ -130,10 +135,10 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
     app.edge_upload_limit = limit
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     who = [Depends(resolve_principal)]
-    app.include_router(api_router, dependencies=who)
-    app.include_router(imports_api_router, dependencies=who)
-    app.include_router(local_api_router, dependencies=who)
-    app.include_router(knowledge_api_router, dependencies=who)
+    for api in (api_router, imports_api_router, local_api_router, knowledge_api_router):
+        app.include_router(api, dependencies=who, responses=ERROR_RESPONSES)
+    routers = (api_router, imports_api_router, local_api_router, knowledge_api_router, imports_pages_router,
+               local_pages_router, knowledge_pages_router, pages_router)
     app.include_router(imports_pages_router, dependencies=who)
     app.include_router(local_pages_router, dependencies=who)
     app.include_router(knowledge_pages_router, dependencies=who)
@@ -159,6 +164,31 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
     async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
         # Parameters refused by their declared types and bounds, in the app's own error shape.
         return await _digiden_error(request, validation_error(exc))
+
+    @app.exception_handler(405)
+    async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+        # Allow lists the methods of every route at this path (Starlette names only the first).
+        allowed: set[str] = set()
+        for route in [*(r for router in routers for r in router.routes), *app.router.routes]:
+            regex = getattr(route, "path_regex", None)
+            if regex is not None and regex.match(request.url.path):
+                allowed |= set(getattr(route, "methods", None) or ())
+        allow = ", ".join(sorted(allowed))
+        err = MethodNotAllowed(f"method {request.method} not allowed here (allowed: {allow})",
+                           message_ja=f"このURLでは {request.method} は使えません（使えるもの: {allow}）")
+        return await _http_error(request, err, 405, {"Allow": allow})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _other_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # e.g. 400 for a body that cannot be parsed: in the app's shape, not {"detail": ...}
+        err = InvalidInput(str(exc.detail), message_ja="リクエストを読み取れませんでした。内容を確認してください")
+        return await _http_error(request, err, exc.status_code, dict(exc.headers or {}))
+
+    async def _http_error(request: Request, err: DigidenError, status: int, headers: dict[str, str]) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(err.as_dict(), status_code=status, headers=headers)
+        return templates.TemplateResponse(request, "error.html", {"error": err, "title": "エラー"},
+                                          status_code=status, headers=headers)
 
     @app.exception_handler(404)
     async def _not_found(request: Request, exc: Exception) -> Response:

@@ -28,6 +28,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from fastapi import Path, Query
+from pydantic import BaseModel
 
 from digiden.domain.errors import InvalidInput
 from digiden.web.limits import UPLOAD_PATHS
@@ -69,6 +70,29 @@ def form_version(value: object) -> int | None:
         raise InvalidInput(f"version: not a version number: {text[:40]!r}",
                            message_ja="版番号が正しくありません。ページを読み込み直してください", field="version")
     return int(text)
+
+
+class ErrorOut(BaseModel):
+    """Every error of the JSON API."""
+
+    error: str
+    message: str
+    message_ja: str
+    field: str | None = None
+
+
+#: The errors every API route may answer with, documented once (web/app.py adds them to each
+#: API router): 401 no or bad token, 403 not allowed, 404 not found or not visible, 409 edited
+#: in between, 413 body too large, 422 invalid input.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text} for status, text in (
+        (401, "sign in or send a valid token (`Authorization: Bearer …`)"),
+        (403, "not allowed for this account"),
+        (404, "not found, or not visible to you"),
+        (409, "conflict: someone changed it in between, or the state does not allow it"),
+        (413, "the request body is larger than the limit"),
+        (422, "invalid input; nothing was written"),
+    )}
 
 
 CSP = "; ".join((

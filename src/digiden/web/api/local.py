@@ -12,7 +12,7 @@ from digiden.domain.access import Principal
 from digiden.services import accounts, local_facts, local_strategies
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Uow
-from digiden.web.edge import INT64_MAX, IdPath, RevisionPath, RevisionQuery
+from digiden.web.edge import INT64_MAX, ErrorOut, IdPath, RevisionPath, RevisionQuery
 
 router = APIRouter(prefix="/api/v1")
 
@@ -98,7 +98,8 @@ def get_local(code: str, uow: Uow, actor: Actor, revision: RevisionQuery | None 
 
 @router.put("/local-strategies/{code}", tags=["local strategies"],
             summary="Save the open revision (draft); send `version` to detect concurrent edits",
-            responses={409: {"description": "someone saved in between, or the revision is under review"}})
+            responses={409: {"model": ErrorOut,
+                             "description": "someone saved in between, or the revision is under review"}})
 def save_local(code: str, uow: Uow, actor: Actor, now: Now,
                body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     version = body.get("version")
