@@ -144,6 +144,10 @@ def test_concurrent_edits_the_second_writer_is_told_and_nothing_is_lost(uow: Uni
     ({"kpis": [{"name": "x", "national_kpi": "no-such-kpi"}]}, "kpis[0].national_kpi"),
     ({"issues": [{"text": "bell\x07"}]}, "issues[0].text"),
     ({"measures": [{"title": str(i)} for i in range(101)]}, "measures"),
+    # NaN / Infinity from JSON: stored as NULL by SQLite and a 500 on PostgreSQL before (issue 10)
+    ({"kpis": [{"name": "x", "target": float("nan")}]}, "kpis[0].target"),
+    ({"kpis": [{"name": "x", "baseline": float("inf")}]}, "kpis[0].baseline"),
+    ({"kpis": [{"name": "x", "actual": float("-inf")}]}, "kpis[0].actual"),
 ])
 def test_bad_input_names_the_field_and_writes_nothing(uow: UnitOfWork, accounts, change: dict[str, Any],  # type: ignore[no-untyped-def]
                                                       field: str) -> None:

@@ -25,6 +25,7 @@ from digiden.domain.local import (
     MeasureState,
     Status,
     diff,
+    finite_number,
     needs_comment,
     transition,
 )
@@ -122,7 +123,7 @@ def _num(value: object, field: str, label: str) -> float | None:
     if isinstance(value, bool):
         raise InvalidInput(f"{field}: not a number", message_ja=f"{label}は数値で入力してください", field=field)
     if isinstance(value, int | float):
-        return float(value)
+        return finite_number(float(value), field=field, label_ja=label)
     try:
         return parse_number(str(value), field=field)
     except InvalidInput:

@@ -25,7 +25,7 @@ def _auth_context(request: Request) -> dict[str, Any]:
     if me.signed_in and hasattr(request.app.state, "session_factory"):
         from digiden.services.local_strategies import inbox
         from digiden.services.uow import UnitOfWork
-        count = inbox(UnitOfWork(request.app.state.session_factory), me, limit=1).total
+        count = inbox(UnitOfWork(request.app.state.session_factory, read_only=True), me, limit=1).total
 
     def csrf_input() -> Markup:
         if not csrf:
