@@ -1247,6 +1247,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from typer.exceptions import Abort, Exit, TyperException
     debug = os.environ.get("DIGIDEN_DEBUG", "").lower() not in ("", "0", "false", "no")
+    from digiden.services.imports.tempfiles import remove_stale_temp_files
+    remove_stale_temp_files()   # uploads and exports left by a digiden process that was killed
     try:
         rv = app(args=argv, standalone_mode=False)
     except DigidenError as e:

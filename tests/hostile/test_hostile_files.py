@@ -189,6 +189,17 @@ def test_a_nul_in_a_csv_is_refused_with_row_and_column(uow: UnitOfWork, tmp_path
     assert e.message_ja.startswith("3行目「出典」列:") and "NUL" in e.message_ja
 
 
+def test_a_nul_in_the_options_typed_beside_a_file_is_refused(client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The upload's form fields (KPI, sheet, source …) are not read by the web edge's NUL check,
+    which does not buffer uploads; the importer checks them (PostgreSQL would answer 500)."""
+    body = "団体コード,時点,値\n072028,2024-03-31,1\n".encode()
+    for field in ("kpi", "sheet", "source", "mapping"):
+        r = client.post("/api/v1/imports", files={"file": ("a.csv", body, "text/csv")},
+                        data={field: "satellite\x00offices", "dry_run": "true"})
+        assert r.status_code == 422, (field, r.text)
+        assert "NUL" in r.json()["message_ja"]
+
+
 def test_control_characters_in_text_and_non_http_urls_are_refused(uow: UnitOfWork, tmp_path: Path) -> None:
     f = tmp_path / "ctl.csv"
     f.write_text("KPI,団体コード,時点,値,出典,出典URL,備考\n"

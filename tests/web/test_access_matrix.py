@@ -62,6 +62,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ("GET", "/observations/new", "/observations/new", {}, IMPORTERS),
     ("GET", "/imports", "/imports", {}, IMPORTERS),
     ("GET", "/imports/jobs/{job_id}", "/imports/jobs/0123456789abcdef", {}, NOBODY),
+    ("GET", "/api/v1/imports/jobs/{job_id}", "/api/v1/imports/jobs/0123456789abcdef", {}, NOBODY),
     ("GET", "/batches/{batch_id}", "/batches/1", {}, STAFF),
     ("GET", "/audit", "/audit", {}, STAFF),
     ("GET", "/inbox", "/inbox", {}, STAFF),

@@ -356,11 +356,26 @@ def take_import_lock(s: Any, wait: float, progress: Progress | None = None) -> N
             raise
 
 
+_OPTION_LABELS_JA = {"kpi": "KPI", "encoding": "文字コード", "sheet": "シート", "mapping_name": "対応付けの名前",
+                     "save_mapping": "保存する対応付けの名前", "source_title": "出典", "file_name": "ファイル名"}
+
+
+def _check_options(options: ImportOptions) -> None:
+    """The options typed beside a file (form fields, CLI options): no NUL or other control
+    characters — a NUL would reach the database's text comparison (PostgreSQL refuses it)."""
+    for name, label in _OPTION_LABELS_JA.items():
+        value = getattr(options, name)
+        if value and any(ord(c) < 32 and c not in "\t" for c in value):
+            raise InvalidInput(f"{name}: control characters (such as NUL) are not allowed",
+                               message_ja=f"{label}に制御文字（NUL など）は使えません", field=name)
+
+
 def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: Principal, now: datetime,
                progress: Progress | None = None) -> ImportReport:
     """Import a file; all-or-nothing. Raises :class:`ImportFailed` (with the row-by-row
     report) when any row has an error; a dry run returns the report and writes nothing."""
     require_importer(actor)
+    _check_options(options)
     name = options.file_name or path.name
     report = ImportReport(name, _sha256(path), dry_run=options.dry_run)
     wait = IMPORT_LOCK_WAIT_SECONDS if options.lock_wait is None else options.lock_wait

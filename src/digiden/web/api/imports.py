@@ -29,6 +29,7 @@ from digiden.services.imports.tempfiles import spool_path
 from digiden.services.uow import UnitOfWork
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow
+from digiden.web.edge import IdPath
 
 router = APIRouter(prefix="/api/v1")
 
@@ -95,13 +96,13 @@ def batches(uow: Uow, actor: Actor) -> list[dict[str, Any]]:
 
 @router.get("/batches/{batch_id}", tags=["imports"],
             summary="One import batch, with the values it overwrote (before and after)")
-def batch(batch_id: int, uow: Uow, actor: Actor) -> dict[str, Any]:
+def batch(batch_id: IdPath, uow: Uow, actor: Actor) -> dict[str, Any]:
     return get_batch(uow, actor, batch_id).as_dict() | {
         "changes": [c.as_dict() for c in batch_changes(uow, actor, batch_id)]}
 
 
 @router.post("/batches/{batch_id}/revert", tags=["imports"], summary="Revert a whole import batch")
-def revert(batch_id: int, uow: Uow, now: Now, actor: Actor) -> dict[str, Any]:
+def revert(batch_id: IdPath, uow: Uow, now: Now, actor: Actor) -> dict[str, Any]:
     return revert_batch(uow, batch_id, actor=actor, now=now).as_dict()
 
 
@@ -119,7 +120,13 @@ MEDIA = {"csv": "text/csv", "json": "application/json",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-@router.get("/export", tags=["export"], summary="Download KPIs, targets, observations, statuses")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/export", tags=["export"], summary="Download KPIs, targets, observations, statuses",
+            response_class=FileResponse,
+            responses={200: {"description": "the file: CSV (UTF-8 with BOM or CP932), .xlsx or JSON",
+                             "content": {"text/csv": {}, XLSX_TYPE: {}, "application/json": {}}}})
 def export(uow: Uow, today: Today, format: str = "csv",
            table: Annotated[str, Query(description="kpis, targets, observations or statuses "
                                                    "(csv); all tables for xlsx/json")] = "observations",

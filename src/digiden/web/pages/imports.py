@@ -30,6 +30,7 @@ from digiden.services.uow import UnitOfWork
 from digiden.web.api.imports import export_response, save_upload
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow
+from digiden.web.edge import IdPath
 from digiden.web.jobs import Job, new_id
 from digiden.web.pages import render
 
@@ -157,7 +158,7 @@ class BatchContext:
 
 
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)
-def batch_page(batch_id: int, request: Request, uow: Uow, actor: Actor) -> HTMLResponse:
+def batch_page(batch_id: IdPath, request: Request, uow: Uow, actor: Actor) -> HTMLResponse:
     b = get_batch(uow, actor, batch_id)
     return render(request, "imports/batch.html",
                   BatchContext(f"取込 #{b.id}", b, tuple(audit.history(uow, actor, batch_id=batch_id)),
@@ -165,7 +166,7 @@ def batch_page(batch_id: int, request: Request, uow: Uow, actor: Actor) -> HTMLR
 
 
 @router.post("/batches/{batch_id}/revert", response_class=HTMLResponse)
-def batch_revert(batch_id: int, request: Request, uow: Uow, now: Now, actor: Actor) -> Response:
+def batch_revert(batch_id: IdPath, request: Request, uow: Uow, now: Now, actor: Actor) -> Response:
     revert_batch(uow, batch_id, actor=actor, now=now)
     return RedirectResponse(f"/batches/{batch_id}", status_code=303)
 
