@@ -4,8 +4,8 @@ scripts or <style> elements, nothing from other sites)."""
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import shutil
 import subprocess
 import tempfile
