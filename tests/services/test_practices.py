@@ -211,3 +211,35 @@ def test_lists_show_each_principal_what_it_may_see_and_page_exactly(uow: UnitOfW
     pages = [r.code for o in (0, 4, 8, 12) for r in practices.list_practices(uow, accounts["fukushima"], limit=4,
                                                                               offset=o)]
     assert pages == whole
+
+
+def test_review_steps_follow_the_workflow_table(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
+    from digiden.domain.practice import Action, Status
+    admin = accounts["admin"]
+    p = practices.add(uow, accounts["kitakata"], DOC, submit=False, now=NOW)
+    assert p.status is Status.DRAFT and p.as_dict()["status"] == "draft"
+    assert practices.allowed(uow, admin, p.code).review_actions == (Action.PUBLISH,)
+    assert practices.allowed(uow, accounts["kitakata"], p.code).review_actions == ()   # no reviewer
+    for step in ("save", "submit", "archive"):      # the authors' steps are no review steps
+        with pytest.raises(InvalidInput) as e:
+            practices.review(uow, admin, p.code, step, "コメント", now=NOW)
+        assert (e.value.message_ja, e.value.field) == (f"不明な操作です: {step}", "action")
+    with pytest.raises(Conflict) as c:              # a draft is not under review: nothing to return
+        practices.review(uow, admin, p.code, "return", "出典を追記してください", now=NOW)
+    assert c.value.message_ja == "「下書き」の事例にはこの操作はできません"
+    # the nation saves a submission as a draft: the table's (submitted, save) → draft
+    submitted = practices.update(uow, accounts["kitakata"], p.code, DOC, expected_version=p.version, submit=True,
+                                 now=NOW)
+    assert practices.allowed(uow, admin, p.code).review_actions == (Action.PUBLISH, Action.RETURN)
+    again = practices.update(uow, admin, p.code, DOC, expected_version=submitted.version, submit=False, now=NOW)
+    assert again.status is Status.DRAFT
+    published = practices.review(uow, admin, p.code, "publish", now=NOW)
+    assert practices.allowed(uow, admin, p.code).review_actions == (Action.UNPUBLISH,)
+    # a published practice the nation corrects stays published, whichever button saved it
+    for submit in (False, True):
+        published = practices.update(uow, admin, p.code, DOC | {"results": f"改訂{submit}"},
+                                     expected_version=published.version, submit=submit, now=NOW)
+        assert published.status is Status.PUBLISHED
+    with pytest.raises(InvalidInput) as e:
+        practices.list_practices(uow, admin, status="archived")
+    assert e.value.message_ja == "不明な状態です: archived"

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from digiden.domain.errors import InvalidInput, PermissionDenied, SignInRequired
+from digiden.domain.practice import PUBLIC_STATUSES
+from digiden.domain.practice import Status as PracticeStatus
 
 
 class Role(StrEnum):
@@ -94,6 +96,9 @@ PUBLIC = Principal(Role.PUBLIC, "public", scopes=frozenset({READ}))
 def system(name: str) -> Principal:
     """The operator at the server's command line: a national administrator."""
     return Principal(Role.NATIONAL_ADMIN, name)
+
+
+NATION_CODE = "JP"   # the nation's pseudo local government (``OrgRef.is_nation``)
 
 
 @dataclass(frozen=True)
@@ -198,19 +203,70 @@ def can_propose_practice(p: Principal, orgs: list[OrgRef]) -> bool:
     return any(owns(p, o) for o in orgs) or all(in_jurisdiction(p, o) for o in orgs)
 
 
-def can_publish_practice(p: Principal) -> bool:
+def can_propose_any_practice(p: Principal) -> bool:
+    """The form for a new practice: staff of a local government, or the nation (which local
+    governments it may name is ``can_propose_practice``)."""
+    return p.can_write_at_all and (p.is_admin or p.role in (Role.MUNICIPALITY, Role.PREFECTURE))
+
+
+def can_review_practice(p: Principal) -> bool:
     """Review before publishing is the nation's (the menu book is a national publication)."""
     return p.is_admin and p.can_write_at_all
 
 
-def can_edit_practice(p: Principal, status: str, orgs: list[OrgRef]) -> bool:
+
+def can_edit_practice(p: Principal, status: PracticeStatus, orgs: list[OrgRef]) -> bool:
     """Its authors change a practice while it is a draft or returned; the nation at any time."""
-    return can_propose_practice(p, orgs) and (status in ("draft", "returned") or can_publish_practice(p))
+    return can_propose_practice(p, orgs) and (status.editable_by_authors or can_review_practice(p))
 
 
-def can_see_unpublished_practice(p: Principal, orgs: list[OrgRef], created_by: str) -> bool:
-    return p.is_admin or (p.signed_in and p.name == created_by) or any(
-        owns(p, o) or in_jurisdiction(p, o) for o in orgs)
+@dataclass(frozen=True)
+class PracticeReach:
+    """Which practices one principal may see: the visibility rule for practices, as data.
+
+    It is read in two ways that therefore cannot drift apart: ``sees`` answers for one practice
+    (a page, the audit trail), and the services turn the same fields into the SQL filter of a
+    list (``services.practices.visible_to``), so that paging is exact."""
+
+    everything: bool = False                   # the nation
+    public: frozenset[PracticeStatus] = PUBLIC_STATUSES   # seen by all, whoever wrote them
+    author: str | None = None                  # unpublished ones this account created
+    org_unit_id: int | None = None             # unpublished ones naming this local government
+    prefecture_code: str | None = None         # unpublished ones naming a local government here
+
+    def sees(self, status: PracticeStatus, orgs: list[OrgRef], created_by: str) -> bool:
+        return (self.everything or status in self.public
+                or (self.author is not None and created_by == self.author)
+                or any(self.reaches(o) for o in orgs))
+
+    def reaches(self, org: OrgRef) -> bool:
+        """The local government is the principal's own or in its prefecture (the nation's
+        pseudo unit is in none)."""
+        return ((self.org_unit_id is not None and org.id == self.org_unit_id)
+                or (self.prefecture_code is not None and org.prefecture_code == self.prefecture_code
+                    and not org.is_nation))
+
+
+def practice_reach(p: Principal) -> PracticeReach:
+    """The rule: published practices for everyone; everything for the nation; for signed-in
+    staff also the unpublished ones they wrote, those of their own local government and, for
+    a prefecture's staff, those of every local government in the prefecture."""
+    if p.is_admin:
+        return PracticeReach(everything=True)
+    if not p.signed_in:
+        return PracticeReach()
+    return PracticeReach(author=p.name, org_unit_id=p.org_unit_id,
+                         prefecture_code=(p.prefecture_code or None) if p.role is Role.PREFECTURE else None)
+
+
+def can_see_practice(p: Principal, status: PracticeStatus, orgs: list[OrgRef], created_by: str) -> bool:
+    return practice_reach(p).sees(status, orgs, created_by)
+
+
+def can_record_any_adoption(p: Principal) -> bool:
+    """The adoption form under a published practice: staff of a local government, or the nation
+    (which local government may be recorded is ``can_record_adoption``)."""
+    return p.can_write_at_all and (p.is_admin or p.role in (Role.MUNICIPALITY, Role.PREFECTURE))
 
 
 def can_record_adoption(p: Principal, org: OrgRef) -> bool:

@@ -97,6 +97,7 @@ class _Visibility:
     def __call__(self, e: AuditEvent) -> bool:
         from digiden.domain import access
         from digiden.domain.local import Status
+        from digiden.domain.practice import Status as PracticeStatus
         from digiden.services.local_strategies import may_see
         p = self.p
         if p.is_admin:
@@ -114,9 +115,10 @@ class _Visibility:
             if found is None:
                 return False
             status, orgs, created_by = found
-            if all(st == "published" for st in (_statuses(e) or [status])):
-                return True
-            return access.can_see_unpublished_practice(p, orgs, created_by)
+            # every state the event records must be visible (a state of no practice counts as unpublished)
+            shown = [PracticeStatus(x) if x in PracticeStatus._value2member_map_ else PracticeStatus.DRAFT
+                     for x in (_statuses(e) or [status])]
+            return all(access.can_see_practice(p, st, orgs, created_by) for st in shown)
         return False
 
 

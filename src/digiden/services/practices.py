@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Any
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from digiden.domain import access
-from digiden.domain.access import Principal, Role, require
+from digiden.domain import practice as workflow
+from digiden.domain.access import PracticeReach, Principal, require
 from digiden.domain.cp932 import from_cp932
 from digiden.domain.errors import Conflict, InvalidInput, NotFound
 from digiden.domain.text import bounded
@@ -38,7 +39,6 @@ from digiden.store.models import (
 TITLE_MAX = 200
 TEXT_MAX = 4000
 MAX_IMPORT_ROWS = 2000
-STATUS_JA = {"draft": "下書き", "submitted": "審査待ち", "published": "公開", "returned": "差戻し"}
 
 
 # ---------------------------------------------------------------- input
@@ -215,7 +215,7 @@ class AdoptionView:
 class PracticeView:
     code: str
     title: str
-    status: str
+    status: workflow.Status
     origin: str
     place: str
     org_units: tuple[tuple[str, str, float | None, float | None], ...]   # code, name, lat, lng
@@ -239,10 +239,10 @@ class PracticeView:
 
     @property
     def status_label(self) -> str:
-        return STATUS_JA.get(self.status, self.status)
+        return self.status.label_ja
 
     def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "title": self.title, "status": self.status, "origin": self.origin,
+        return {"code": self.code, "title": self.title, "status": self.status.value, "origin": self.origin,
                 "place": self.place,
                 "org_units": [{"code": c, "name": n} for c, n, _, _ in self.org_units],
                 "field": {"code": self.field[0], "name": self.field[1]} if self.field else None,
@@ -273,8 +273,26 @@ def _units_of(s: Session, p: Practice) -> list[OrgUnit]:
 
 
 def _visible(p: Practice, principal: Principal, units: list[OrgUnit]) -> bool:
-    return p.status == "published" or access.can_see_unpublished_practice(
-        principal, [org_ref(u) for u in units], p.created_by)
+    return access.can_see_practice(principal, workflow.Status(p.status), [org_ref(u) for u in units], p.created_by)
+
+
+def visible_to(reach: PracticeReach) -> ColumnElement[bool]:
+    """The SQL filter of the practices a principal may list: ``PracticeReach.sees`` read as
+    SQL, field by field (tests/services/test_practice_visibility.py holds the two together)."""
+    if reach.everything:
+        return true()
+    seen: list[ColumnElement[bool]] = [Practice.status.in_(sorted(s.value for s in reach.public))]
+    if reach.author is not None:
+        seen.append(Practice.created_by == reach.author)
+    places: list[ColumnElement[bool]] = []
+    if reach.org_unit_id is not None:
+        places.append(OrgUnit.id == reach.org_unit_id)
+    if reach.prefecture_code is not None:
+        places.append((OrgUnit.prefecture_code == reach.prefecture_code) & (OrgUnit.code != access.NATION_CODE))
+    if places:
+        seen.append(Practice.id.in_(select(PracticeOrgUnit.practice_id)
+                                    .join(OrgUnit, OrgUnit.id == PracticeOrgUnit.org_unit_id).where(or_(*places))))
+    return or_(false(), *seen)
 
 
 def _load(s: Session, code: str, principal: Principal, *, lock: bool = False) -> tuple[Practice, list[OrgUnit]]:
@@ -299,7 +317,7 @@ def _view(s: Session, p: Practice, units: list[OrgUnit]) -> PracticeView:
                           .where(Adoption.practice_id == p.id)
                           .order_by(Adoption.fiscal_year, OrgUnit.code)).all()
     return PracticeView(
-        p.code, p.title, p.status, p.origin, "・".join(u.full_name for u in units) or (p.place or ""),
+        p.code, p.title, workflow.Status(p.status), p.origin, "・".join(u.full_name for u in units) or (p.place or ""),
         tuple((u.code, u.full_name, u.lat, u.lng) for u in units),
         (field.code, field.name) if field else None,
         tuple((c, n) for c, n in types), p.problem, p.solution, p.results, p.fy_from, p.fy_to,
@@ -325,17 +343,17 @@ class PracticeRow:
     title: str
     place: str
     field: str
-    status: str
+    status: workflow.Status
     adoptions: int
     synthetic: bool
 
     @property
     def status_label(self) -> str:
-        return STATUS_JA.get(self.status, self.status)
+        return self.status.label_ja
 
     def as_dict(self) -> dict[str, object]:
         return {"code": self.code, "title": self.title, "place": self.place, "field": self.field,
-                "status": self.status, "adoptions": self.adoptions, "synthetic": self.synthetic}
+                "status": self.status.value, "adoptions": self.adoptions, "synthetic": self.synthetic}
 
 
 def list_practices(uow: UnitOfWork, principal: Principal, *, field: str | None = None,
@@ -347,28 +365,16 @@ def list_practices(uow: UnitOfWork, principal: Principal, *, field: str | None =
         s = uow.session
         q = select(Practice).order_by(Practice.origin != "seed", Practice.position, Practice.id)
         if status:
-            if status not in STATUS_JA:
-                raise InvalidInput(f"unknown status {status!r}", message_ja=f"不明な状態です: {status}",
-                                   field="status")
-            q = q.where(Practice.status == status)
+            q = q.where(Practice.status == workflow.Status.parse(status).value)
         if field:
             q = q.where(Practice.area_id.in_(select(Area.id).where(
                 (Area.code == field) | Area.code.like(field + ".%"))))
         if model_type:
             q = q.where(Practice.id.in_(select(PracticeModelType.practice_id).join(
                 ModelType, ModelType.id == PracticeModelType.model_type_id).where(ModelType.code == model_type)))
-        if not principal.is_admin:
-            # the same rule as can_see_unpublished_practice, in SQL, so that paging is exact
-            visible = Practice.status == "published"
-            if principal.signed_in:
-                ours = select(PracticeOrgUnit.practice_id).join(OrgUnit, OrgUnit.id == PracticeOrgUnit.org_unit_id)
-                if principal.role is Role.PREFECTURE and principal.prefecture_code:
-                    ours = ours.where((OrgUnit.prefecture_code == principal.prefecture_code)
-                                      & (OrgUnit.kind != "nation"))
-                else:
-                    ours = ours.where(OrgUnit.id == (principal.org_unit_id or -1))
-                visible = visible | (Practice.created_by == principal.name) | Practice.id.in_(ours)
-            q = q.where(visible)
+        reach = access.practice_reach(principal)
+        if not reach.everything:
+            q = q.where(visible_to(reach))
         rows = list(s.scalars(q.offset(max(0, offset)).limit(limit)))
         places = place_of(s, [p.id for p in rows])
         counts = dict(s.execute(select(Adoption.practice_id, func.count())
@@ -376,25 +382,26 @@ def list_practices(uow: UnitOfWork, principal: Principal, *, field: str | None =
                                 .group_by(Adoption.practice_id)).all())
         areas = {a.id: a.name for a in s.scalars(select(Area))}
         return [PracticeRow(p.code, p.title, places.get(p.id, p.place or ""), areas.get(p.area_id or 0, ""),
-                            p.status, counts.get(p.id, 0), p.synthetic) for p in rows]
+                            workflow.Status(p.status), counts.get(p.id, 0), p.synthetic) for p in rows]
 
 
 def waiting_for(s: Session, principal: Principal) -> list[PracticeRow]:
     """Practices waiting for this principal: submitted ones for the nation to review; returned
     ones for the staff of their local governments (or the account that proposed them) to fix."""
     if principal.is_admin:
-        rows = list(s.scalars(select(Practice).where(Practice.status == "submitted").order_by(Practice.updated_at)))
+        rows = list(s.scalars(select(Practice).where(Practice.status == workflow.WAITING_FOR_REVIEW.value)
+                              .order_by(Practice.updated_at)))
     elif principal.signed_in:
         mine = select(PracticeOrgUnit.practice_id).where(PracticeOrgUnit.org_unit_id == (principal.org_unit_id or -1))
-        rows = list(s.scalars(select(Practice).where(Practice.status == "returned")
+        rows = list(s.scalars(select(Practice).where(Practice.status == workflow.WAITING_FOR_AUTHORS.value)
                               .where(Practice.id.in_(mine) | (Practice.created_by == principal.name))
                               .order_by(Practice.updated_at)))
     else:
         return []
     places = place_of(s, [p.id for p in rows])
     areas = {a.id: a.name for a in s.scalars(select(Area))}
-    return [PracticeRow(p.code, p.title, places.get(p.id, p.place or ""), areas.get(p.area_id or 0, ""), p.status, 0,
-                        p.synthetic) for p in rows]
+    return [PracticeRow(p.code, p.title, places.get(p.id, p.place or ""), areas.get(p.area_id or 0, ""),
+                        workflow.Status(p.status), 0, p.synthetic) for p in rows]
 
 
 # ---------------------------------------------------------------- writing
@@ -486,9 +493,7 @@ def _apply(s: Session, p: Practice, data: PracticeIn, units: list[OrgUnit], fiel
 
 def require_may_propose(principal: Principal) -> None:
     """The form for a new practice: staff of a local government, or the nation."""
-    from digiden.domain.access import Role
-    require(principal, principal.can_write_at_all and (
-        principal.is_admin or principal.role in (Role.MUNICIPALITY, Role.PREFECTURE)),
+    require(principal, access.can_propose_any_practice(principal),
             message="only local-government staff or the nation propose practices",
             message_ja="事例を登録できるのは地方公共団体の職員か国の管理者です",
             sign_in_ja="事例を登録するにはログインしてください")
@@ -505,7 +510,7 @@ def _create(s: Session, principal: Principal, data: PracticeIn, look: _Lookup, *
     look.position += 1
     pos = look.position
     p = Practice(code=f"tmp-{now.timestamp()}-{pos}", title=data.title, origin="app",
-                 status="submitted" if submit else "draft", position=pos, created_by=principal.name,
+                 status=workflow.created(submit=submit).value, position=pos, created_by=principal.name,
                  created_at=now, updated_at=now,
                  synthetic=synthetic or principal.synthetic)
     s.add(p)
@@ -513,7 +518,8 @@ def _create(s: Session, principal: Principal, data: PracticeIn, look: _Lookup, *
     p.code = f"p{p.id:05d}"
     _apply(s, p, data, units, field, types, measures, new=True)
     audit.record(s, actor=principal.name, action="practice.create", entity="practice", entity_key=p.code,
-                 at=now, after=snapshot(p), summary=f"事例「{p.title}」を{STATUS_JA[p.status]}として登録しました")
+                 at=now, after=snapshot(p),
+                 summary=f"事例「{p.title}」を{workflow.Status(p.status).label_ja}として登録しました")
     return p
 
 
@@ -543,14 +549,13 @@ def update(uow: UnitOfWork, principal: Principal, code: str, doc: Mapping[str, A
                            message_ja="この事例は他の人が先に更新しました。画面を読み込み直してください")
         before = snapshot(p)
         _apply(s, p, data, units, field, types, measures)
-        if p.status != "published":
-            p.status = "submitted" if submit else "draft"
+        p.status = workflow.transition(workflow.Status(p.status), workflow.edit_action(submit=submit)).value
         p.version += 1
         p.updated_at = now
         s.flush()
         audit.record(s, actor=principal.name, action="practice.update", entity="practice", entity_key=p.code,
                      at=now, before=before, after=snapshot(p), summary=f"事例「{p.title}」を更新しました")
-        if p.status == "published":
+        if p.status == workflow.Status.PUBLISHED:
             from digiden.services import search
             search.index_practice(s, p)
         view = _view(s, p, _units_of(s, p))
@@ -559,7 +564,7 @@ def update(uow: UnitOfWork, principal: Principal, code: str, doc: Mapping[str, A
 
 
 def _require_edit(principal: Principal, p: Practice, units: list[OrgUnit]) -> None:
-    require(principal, access.can_edit_practice(principal, p.status, [org_ref(u) for u in units]),
+    require(principal, access.can_edit_practice(principal, workflow.Status(p.status), [org_ref(u) for u in units]),
             message="this practice cannot be edited by you now",
             message_ja="この事例は今は編集できません（審査中・公開済みの事例は国の管理者のみ）",
             sign_in_ja="事例を編集するにはログインしてください")
@@ -582,50 +587,49 @@ class Allowed:
     edit: bool
     review: bool
     adopt_as: str | None     # the local government the adoption form starts with; None: no form
+    review_actions: tuple[workflow.Action, ...] = ()   # the review steps possible now (for the nation)
 
 
 def allowed(uow: UnitOfWork, principal: Principal, code: str) -> Allowed:
     with uow:
         p, units = _load(uow.session, code, principal)
-        adopt = (p.status == "published" and principal.can_write_at_all
-                 and (principal.is_admin or principal.role in (Role.MUNICIPALITY, Role.PREFECTURE)))
-        return Allowed(access.can_edit_practice(principal, p.status, [org_ref(u) for u in units]),
-                       access.can_publish_practice(principal), (principal.org_code or "") if adopt else None)
+        status = workflow.Status(p.status)
+        adopt = status is workflow.Status.PUBLISHED and access.can_record_any_adoption(principal)
+        review = access.can_review_practice(principal)
+        return Allowed(access.can_edit_practice(principal, status, [org_ref(u) for u in units]),
+                       review, (principal.org_code or "") if adopt else None,
+                       workflow.review_actions(status) if review else ())
 
 
 def review(uow: UnitOfWork, principal: Principal, code: str, action: str, comment: str = "", *,
            now: datetime) -> PracticeView:
-    """publish | return (comment required) | unpublish (comment required)."""
+    """publish | return (comment required) | unpublish (comment required): the review steps of
+    ``domain.practice.TRANSITIONS``."""
     comment = bounded(comment, 2000, field="comment", label_ja="コメント")
     with uow:
         s = uow.session
         p, units = _load(s, code, principal, lock=True)
-        require(principal, access.can_publish_practice(principal),
+        require(principal, access.can_review_practice(principal),
                 message="only the national administrator reviews practices",
                 message_ja="事例の審査は国の管理者が行います", sign_in_ja="審査するにはログインしてください")
-        allowed = {"publish": ("submitted", "returned", "draft"), "return": ("submitted",),
-                   "unpublish": ("published",)}
-        if action not in allowed:
-            raise InvalidInput(f"unknown action {action!r}", message_ja=f"不明な操作です: {action}", field="action")
-        if p.status not in allowed[action]:
-            raise Conflict(f"a {p.status} practice cannot be {action}ed",
-                           message_ja=f"「{STATUS_JA[p.status]}」の事例にはこの操作はできません")
-        if action != "publish" and not comment:
+        step = workflow.Action.parse_review(action)
+        new = workflow.transition(workflow.Status(p.status), step)
+        if step.needs_comment and not comment:
             raise InvalidInput("a comment is required", message_ja="理由（コメント）を入力してください",
                                field="comment")
         before = snapshot(p)
-        p.status = {"publish": "published", "return": "returned", "unpublish": "returned"}[action]
+        p.status = new.value
         p.review_comment = comment
         p.updated_at = now
         s.flush()
         from digiden.services import search
-        if p.status == "published":
+        if new is workflow.Status.PUBLISHED:
             search.index_practice(s, p)
         else:
             search.remove(s, "practice", p.id)
-        audit.record(s, actor=principal.name, action=f"practice.{action}", entity="practice",
+        audit.record(s, actor=principal.name, action=f"practice.{step.value}", entity="practice",
                      entity_key=p.code, at=now, before=before, after=snapshot(p) | {"comment": comment},
-                     summary=f"事例「{p.title}」: {STATUS_JA[p.status]}")
+                     summary=f"事例「{p.title}」: {new.label_ja}")
         view = _view(s, p, units)
         uow.commit()
         return view
@@ -643,7 +647,7 @@ def record_adoption(uow: UnitOfWork, principal: Principal, code: str, *, org_cod
     with uow:
         s = uow.session
         p, units = _load(s, code, principal)
-        if p.status != "published":
+        if p.status != workflow.Status.PUBLISHED:
             raise Conflict("only a published practice can be adopted",
                            message_ja="横展開を記録できるのは公開済みの事例だけです")
         from digiden.services.localgov import resolve_org
@@ -735,7 +739,7 @@ def import_file(uow: UnitOfWork, principal: Principal, name: str, raw: bytes, *,
         raise InvalidInput(f"{name}: at most {MAX_IMPORT_ROWS} practices",
                            message_ja=f"{name}: 一度に取り込めるのは{MAX_IMPORT_ROWS}件までです")
     if publish:
-        require(principal, access.can_publish_practice(principal),
+        require(principal, access.can_review_practice(principal),
                 message="only the national administrator publishes", message_ja="公開できるのは国の管理者です",
                 sign_in_ja="取り込むにはログインしてください")
     parsed = []
@@ -759,7 +763,7 @@ def import_file(uow: UnitOfWork, principal: Principal, name: str, raw: bytes, *,
                                    message_ja=f"{name} {where}{col}: {e.message_ja}",
                                    field=e.field) from None
             if publish:
-                p.status = "published"
+                p.status = workflow.transition(workflow.Status(p.status), workflow.Action.PUBLISH).value
             created.append(p)
         s.flush()
         if publish:
@@ -770,4 +774,5 @@ def import_file(uow: UnitOfWork, principal: Principal, name: str, raw: bytes, *,
                      at=now, after={"created": len(created), "published": publish},
                      summary=f"{name} から事例を{len(created)}件取り込みました")
         uow.commit()
-        return ImportResult(tuple(p.code for p in created), "published" if publish else "submitted")
+        return ImportResult(tuple(p.code for p in created), (workflow.Status.PUBLISHED if publish
+                                                             else workflow.created(submit=True)).value)
