@@ -216,8 +216,8 @@ def menubook(ctx: typer.Context, output: Annotated[Path, typer.Option("-o", "--o
     digiden menubook -o menubook.pdf
     digiden menubook -o menubook-P4.html --pillar P4
     """
+    from digiden.render.menubook import render_html, render_pdf
     from digiden.services.menubook import build
-    from digiden.web.menubook import render_html, render_pdf
     rt = runtime(ctx)
     book = build(rt.uow(), today=rt.today, pillar=pillar or None)
     suffix = output.suffix.lower()

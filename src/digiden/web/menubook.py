@@ -1,129 +1,17 @@
-"""The menu book as a printable HTML page and as a PDF with IPAexGothic embedded (subset), so it
-prints the same on any machine, with no internet and no fonts installed."""
+"""The menu book PDF as an HTTP response; the rendering itself is `digiden.render.menubook`."""
 
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 from fastapi.responses import Response
-from fpdf import FPDF
-from fpdf.enums import WrapMode, XPos, YPos
 
-from digiden.domain.calendar import format_fiscal_year
-from digiden.services.menubook import MenuBook
+from digiden.render.menubook import render_pdf
+from digiden.services.menubook import build
 from digiden.services.uow import UnitOfWork
-
-FONT = Path(__file__).parent / "static" / "fonts" / "ipaexg.ttf"
-FONT_NAME = "IPAexGothic"
 
 
 def pdf_response(uow: UnitOfWork, today: date, pillar: str | None) -> Response:
     """The menu book PDF as the page and the API both serve it."""
-    from digiden.services.menubook import build
     return Response(render_pdf(build(uow, today=today, pillar=pillar or None)), media_type="application/pdf",
                     headers={"Content-Disposition": 'inline; filename="menubook.pdf"'})
-
-
-def render_html(book: MenuBook) -> str:
-    from digiden.web.templating import env
-    return env.get_template("catalogue/menubook.html").render(book=book, standalone=True)
-
-
-class _Book(FPDF):
-    def __init__(self, title: str) -> None:
-        super().__init__(format="A4")
-        self.book_title = title
-        self.add_font(FONT_NAME, "", str(FONT))
-        self.set_font(FONT_NAME, size=10)
-        self.set_auto_page_break(True, margin=18)
-        self.set_title(title)
-        self.set_creator("digiden")
-        self.set_lang("ja")
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(FONT_NAME, size=8)
-        self.cell(0, 6, f"{self.book_title}　{self.page_no()}", align="C")
-
-
-def _toc(pdf: FPDF, outline: list) -> None:  # type: ignore[type-arg]
-    pdf.set_font(FONT_NAME, size=16)
-    pdf.cell(0, 12, "目次", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    for s in outline:
-        pdf.set_font(FONT_NAME, size=11 if s.level == 0 else 9.5)
-        indent = 4 + 6 * s.level
-        link = pdf.add_link(page=s.page_number)
-        pdf.set_x(pdf.l_margin + indent)
-        width = pdf.epw - indent - 14
-        pdf.cell(width, 6.5 if s.level == 0 else 5.5, s.name, link=link)
-        pdf.cell(14, 6.5 if s.level == 0 else 5.5, str(s.page_number), align="R",
-                 new_x=XPos.LMARGIN, new_y=YPos.NEXT, link=link)
-
-
-def _para(pdf: FPDF, text: str, size: float = 9.5, h: float = 5.2) -> None:
-    pdf.set_font(FONT_NAME, size=size)
-    pdf.multi_cell(0, h, text, wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-
-def render_pdf(book: MenuBook) -> bytes:
-    pdf = _Book(book.title)
-    pdf.add_page()
-    pdf.set_font(FONT_NAME, size=22)
-    pdf.ln(40)
-    pdf.multi_cell(0, 12, book.title, align="C", wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(8)
-    _para(pdf, f"{book.edition.year}年{book.edition.month}月{book.edition.day}日版　施策 {book.measure_count}件・"
-               f"優良事例 {book.practice_count}件", size=12, h=7)
-    pdf.ln(6)
-    _para(pdf, "関係府省庁の施策を取りまとめ、地方にわかりやすい形で提示するとともに、他地域のモデルとなる優良事例を"
-               "周知・共有するための冊子です（デジタル田園都市国家構想総合戦略「施策間連携・地域間連携の例」）。"
-               "施策の概要・分類は digiden による整理で、申請の際は各府省の公募要領を確認してください。")
-    if book.synthetic_practices:
-        _para(pdf, f"※ 合成データ（デモ・試験用）の事例が {book.synthetic_practices} 件含まれています。")
-    pdf.add_page()
-    pages = max(1, (sum(1 + len(c.sections) for c in book.chapters) + 30) // 40)
-    pdf.insert_toc_placeholder(_toc, pages=pages)
-    for ch in book.chapters:
-        pdf.add_page()
-        pdf.start_section(f"{ch.code} {ch.name}", level=0)
-        pdf.set_font(FONT_NAME, size=18)
-        pdf.multi_cell(0, 10, f"{ch.code}　{ch.name}", wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        for sec in ch.sections:
-            pdf.ln(3)
-            pdf.start_section(f"{sec.code} {sec.name}", level=1)
-            pdf.set_font(FONT_NAME, size=13)
-            pdf.multi_cell(0, 8, f"{sec.code}　{sec.name}", wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN,
-                           new_y=YPos.NEXT)
-            for m in sec.measures:
-                pdf.ln(1.5)
-                _para(pdf, f"【施策】{m.title}", size=11, h=6)
-                _para(pdf, f"所管: {m.ministry}　支援: {m.support_label}　対象: {m.eligible}", size=8.5, h=4.6)
-                _para(pdf, m.summary)
-                if m.kpis:
-                    _para(pdf, "関連KPI: " + "、".join(n for _, n in m.kpis), size=8.5, h=4.6)
-                marks = [f"{format_fiscal_year(r.fiscal_year)}◆" for r in m.roadmap if r.milestone]
-                if marks:
-                    _para(pdf, "工程表の節目: " + "、".join(marks) + "（目標期限のある年度）", size=8.5, h=4.6)
-                if m.practices:
-                    _para(pdf, "活用事例: " + "、".join(f"{p.title}（{p.place}）" for p in m.practices),
-                          size=8.5, h=4.6)
-            for p in sec.practices:
-                pdf.ln(1.5)
-                label = "【優良事例・合成データ】" if p.synthetic else "【優良事例】"
-                _para(pdf, f"{label}{p.title}", size=11, h=6)
-                _para(pdf, f"実施団体: {p.place or '（団体名なし）'}"
-                           + (f"　期間: {p.fy_from}〜{p.fy_to or ''}年度" if p.fy_from else ""), size=8.5, h=4.6)
-                if p.problem:
-                    _para(pdf, f"課題: {p.problem}")
-                if p.solution:
-                    _para(pdf, f"取組: {p.solution}")
-                if p.results:
-                    _para(pdf, f"成果: {p.results}")
-                if p.figures:
-                    _para(pdf, "成果の数値: " + "、".join(f.display for f in p.figures), size=8.5, h=4.6)
-                if p.measures:
-                    _para(pdf, "活用した国の施策: " + "、".join(t for _, t in p.measures), size=8.5, h=4.6)
-                if p.adoptions:
-                    _para(pdf, "横展開: " + "、".join(a.name for a in p.adoptions), size=8.5, h=4.6)
-    return bytes(pdf.output())

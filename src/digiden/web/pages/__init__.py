@@ -13,13 +13,13 @@ from markupsafe import Markup
 
 from digiden.domain.errors import DigidenError, InvalidInput
 from digiden.domain.progress import MilestoneReport, Status
+from digiden.render.charts import ChartSeries, line_chart
+from digiden.render.geo import JapanMap, color_for, japan_map
 from digiden.services import audit, kpis, local_facts, localgov, observations, strategies
 from digiden.services.uow import UnitOfWork
 from digiden.web.auth import Actor
-from digiden.web.charts import ChartSeries, line_chart
 from digiden.web.deps import Now, Today, Uow
 from digiden.web.edge import IdQuery, PageQuery
-from digiden.web.geo import JapanMap, color_for, japan_map
 from digiden.web.templating import templates
 
 router = APIRouter(include_in_schema=False)

@@ -13,13 +13,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from digiden.domain.access import Principal
 from digiden.domain.errors import DigidenError
 from digiden.domain.similarity import COMPONENTS, DEFAULT_WEIGHTS, LABELS_JA, MAX_WEIGHT
+from digiden.render.geo import JapanMap, japan_map
 from digiden.services import catalogue, practices, search, similarity
 from digiden.services.catalogue import SUPPORT_KINDS
 from digiden.web import deps
 from digiden.web.auth import Actor
 from digiden.web.deps import Today, Uow
 from digiden.web.edge import IdPath, PageQuery, form_version
-from digiden.web.geo import JapanMap, japan_map
 from digiden.web.pages import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -124,8 +124,8 @@ def roadmap_page(request: Request, uow: Uow, today: Today, by: str = "field") ->
 
 @router.get("/menubook", response_class=HTMLResponse)
 def menubook_page(request: Request, uow: Uow, today: Today, pillar: str = "") -> Response:
+    from digiden.render.menubook import render_html
     from digiden.services.menubook import build
-    from digiden.web.menubook import render_html
     return HTMLResponse(render_html(build(uow, today=today, pillar=pillar or None)))
 
 

@@ -23,6 +23,7 @@ from digiden.domain.local import (
     MeasureState,
     Status,
 )
+from digiden.render.geo import color_for, japan_map
 from digiden.services import accounts, local_facts, local_strategies
 from digiden.services.local_strategies import Choices, Inbox, RevisionDetail, RevisionRef
 from digiden.services.uow import UnitOfWork
@@ -37,7 +38,6 @@ from digiden.web.auth import (
 )
 from digiden.web.deps import Now, Today, Uow
 from digiden.web.edge import INT64_MAX, RevisionPath, RevisionQuery, form_version
-from digiden.web.geo import color_for, japan_map
 from digiden.web.pages import MapContext, render
 
 router = APIRouter(include_in_schema=False)

@@ -1,50 +1,31 @@
-"""Prefecture boundaries from the packaged TopoJSON, projected once into SVG paths.
+"""Build step: the prefecture outlines of `digiden.render.geo`, prepared from the packaged
+TopoJSON once and written to `data/japan_map.json` (kept in the repository and the package).
 
-Rendering happens on the server so the map works without JavaScript and without internet.
-The remote Pacific islands of 東京都 (小笠原諸島, 南鳥島, 沖ノ鳥島: south of 31°N and east of
-135°E) are left out of the drawing to keep the main islands legible; 東京都 itself is still drawn
-and counted.
+    python -m digiden.render.outlines           # rewrite the file after the TopoJSON changes
+    python -m digiden.render.outlines --check   # exit 1 if the file is out of date
+
+The TopoJSON is decoded, the outer rings projected (equirectangular at 36°N, scaled to 640 px
+wide, rounded to half-pixels) and simplified (Douglas–Peucker); tests/web/test_geo.py checks the
+file is exactly what this produces.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
-from functools import lru_cache
+import sys
+from importlib import resources
+from pathlib import Path
 
-from digiden.services.reference import data_path
+from digiden.render.geo import LAT0, MAP_FILE, WIDTH, JapanMap, PrefShape
 
-WIDTH = 640
-LAT0 = 36.0
+TOPOJSON = "ja_prefecture_area.topojson"
+OUTPUT = Path(__file__).resolve().parent / "data" / MAP_FILE
+SIMPLIFY_TOLERANCE = 1.2  # in half-pixels: invisible at the drawn size
 
 
 def _remote_pacific(ring: list[tuple[float, float]]) -> bool:
     return max(p[1] for p in ring) < 31.0 and min(p[0] for p in ring) > 135.0
-
-
-@dataclass(frozen=True)
-class PrefShape:
-    code: str        # 2-digit prefecture number
-    name: str
-    path: str        # SVG path data
-    cx: float        # label point
-    cy: float
-
-
-@dataclass(frozen=True)
-class JapanMap:
-    width: int
-    height: int
-    shapes: tuple[PrefShape, ...]
-    origin: tuple[float, float] = (0.0, 0.0)
-    scale: float = 1.0
-
-    def point(self, lat: float, lng: float) -> tuple[float, float]:
-        """A city hall's position on this map (same projection as the outlines)."""
-        kx = math.cos(math.radians(LAT0))
-        return (round((lng * kx - self.origin[0]) * self.scale, 1),
-                round((-lat - self.origin[1]) * self.scale, 1))
 
 
 def _decode_arcs(topo: dict) -> list[list[tuple[float, float]]]:  # type: ignore[type-arg]
@@ -70,10 +51,9 @@ def _ring(arcs: list[list[tuple[float, float]]], idx: list[int]) -> list[tuple[f
     return out
 
 
-@lru_cache(maxsize=1)
-def japan_map() -> JapanMap:
-    with open(data_path("ja_prefecture_area.topojson"), encoding="utf-8") as f:
-        topo = json.load(f)
+def build_map() -> JapanMap:
+    """The map computed from the TopoJSON (slow: a quarter of a second; done at build time)."""
+    topo = json.loads(resources.files("digiden.data").joinpath(TOPOJSON).read_text(encoding="utf-8"))
     arcs = _decode_arcs(topo)
     geoms = next(iter(topo["objects"].values()))["geometries"]
     kx = math.cos(math.radians(LAT0))
@@ -121,9 +101,6 @@ def japan_map() -> JapanMap:
     return JapanMap(WIDTH, height, tuple(shapes), (min_x, min_y), scale)
 
 
-SIMPLIFY_TOLERANCE = 1.2  # in half-pixels: invisible at the drawn size
-
-
 def _simplify(pts: list[tuple[int, int]], tol: float) -> list[tuple[int, int]]:
     """Douglas–Peucker simplification of a closed ring (iterative, keeps first and last)."""
     if len(pts) < 5:
@@ -150,12 +127,27 @@ def _simplify(pts: list[tuple[int, int]], tol: float) -> list[tuple[int, int]]:
     return [p for p, k in zip(pts, keep, strict=True) if k]
 
 
-# A sequential palette from the Digital Agency's design tokens (blue 50 → 1000).
-PALETTE = ("#e8f1fe", "#c5d7fb", "#9db7f9", "#7096f8", "#4979f5", "#264af4", "#0017c1")
+def map_to_json(m: JapanMap) -> str:
+    """One prefecture a line, so a change to the outlines reads as a diff; floats are written
+    as Python's shortest repr, which reads back to the identical value."""
+    head = {"width": m.width, "height": m.height, "origin": list(m.origin), "scale": m.scale}
+    shapes = ",\n".join(json.dumps({"code": s.code, "name": s.name, "cx": s.cx, "cy": s.cy, "path": s.path},
+                                   ensure_ascii=False) for s in m.shapes)
+    return json.dumps(head, ensure_ascii=False)[:-1] + ', "shapes": [\n' + shapes + "\n]}\n"
 
 
-def color_for(value: float, maximum: float) -> str:
-    if value <= 0 or maximum <= 0:
-        return "#f2f2f2"
-    step = min(len(PALETTE) - 1, 1 + int((value / maximum) * (len(PALETTE) - 2)))
-    return PALETTE[step]
+def main(argv: list[str]) -> int:
+    text = map_to_json(build_map())
+    if "--check" in argv:
+        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
+        if current != text:
+            print(f"{OUTPUT} is out of date: run python -m digiden.render.outlines", file=sys.stderr)
+            return 1
+        return 0
+    OUTPUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUTPUT} ({len(text):,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

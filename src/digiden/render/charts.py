@@ -31,7 +31,7 @@ def _nice_max(v: float, unit: str) -> float:
         return 100.0
     if v <= 0:
         return 1.0
-    mag = 10 ** (len(str(int(v))) - 1)
+    mag: int = 10 ** (len(str(int(v))) - 1)
     for m in (1, 2, 2.5, 5, 10):
         if v <= m * mag:
             return m * mag
