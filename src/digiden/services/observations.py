@@ -12,7 +12,7 @@ from digiden.domain.calendar import parse_as_of
 from digiden.domain.errors import InvalidInput, PermissionDenied
 from digiden.domain.quantities import Qualifier, parse_value, value_problem
 from digiden.domain.rules import Rule, parse_rules, value_breaks
-from digiden.domain.text import clean_text
+from digiden.domain.text import bounded, http_url
 from digiden.services import audit
 from digiden.services.kpis import ObservationView, find_kpi, observation_view
 from digiden.services.localgov import resolve_org
@@ -85,7 +85,7 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: Principal
                                message_ja=f"時点 {as_of.label()} は未来の日付です", field="as_of")
         value, parsed_q = validate_value(kpi, data.value)
         qualifier = Qualifier.parse(data.qualifier) if data.qualifier else parsed_q
-        breakdown = clean_text(data.breakdown or "")
+        breakdown = bounded(data.breakdown, MAX_TEXT, field="breakdown", label_ja="内訳")
         if kpi.breakdowns and breakdown not in kpi.breakdowns:
             raise InvalidInput(
                 f"breakdown must be one of {', '.join(kpi.breakdowns)}",
@@ -94,19 +94,17 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: Principal
         if not kpi.breakdowns and breakdown:
             raise InvalidInput("this KPI has no breakdowns", message_ja="このKPIには内訳がありません",
                                field="breakdown")
-        source_title = clean_text(data.source_title or "")
+        # the same text rules as the importer (no control characters), so that whatever is
+        # stored here exports and imports back
+        source_title = bounded(data.source_title, MAX_TEXT, field="source_title", label_ja="出典")
         if not source_title:
             raise InvalidInput("source is required: say where the number comes from",
                                message_ja="出典を入力してください（数値の根拠）", field="source_title")
-        for name, val in (("source_title", source_title), ("source_url", data.source_url),
-                          ("note", data.note)):
-            if len(val or "") > MAX_TEXT:
-                raise InvalidInput(f"{name} is longer than {MAX_TEXT} characters",
-                                   message_ja=f"{MAX_TEXT}文字以内で入力してください", field=name)
-        url = (data.source_url or "").strip() or None
-        if url and not url.startswith(("http://", "https://")):
-            raise InvalidInput("source URL must start with http:// or https://",
-                               message_ja="出典URLは http:// または https:// で始めてください",
+        note = bounded(data.note, MAX_TEXT, field="note", label_ja="備考")
+        url = bounded(data.source_url, MAX_TEXT, field="source_url", label_ja="出典URL") or None
+        if url and http_url(url) is None:
+            raise InvalidInput("source URL must be an http:// or https:// address",
+                               message_ja="出典URLは http:// または https:// で始まるアドレスにしてください",
                                field="source_url")
         national = unit.code == NATION_CODE
         rules = parse_rules(kpi.rules, f"kpi {kpi.code}")
@@ -121,7 +119,7 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: Principal
             Observation.as_of == as_of.date, Observation.breakdown == breakdown)).one_or_none()
         vals = {"value": value, "qualifier": qualifier.value,
                 "as_of_precision": as_of.precision.value, "source_title": source_title,
-                "source_url": url, "note": clean_text(data.note or "")}
+                "source_url": url, "note": note}
         if existing is None:
             obs = Observation(kpi_id=kpi.id, org_unit_id=unit.id, as_of=as_of.date,
                               breakdown=breakdown, status="approved", created_by=actor.name,

@@ -65,7 +65,14 @@ class DigidenApp(FastAPI):
     edge_upload_limit: int = 0
 
     def build_middleware_stack(self) -> ASGIApp:
-        return Edge(super().build_middleware_stack(), upload_limit=self.edge_upload_limit)
+        return Edge(super().build_middleware_stack(), upload_limit=self.edge_upload_limit,
+                    signed_in=self._signed_in)
+
+    async def _signed_in(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        from fastapi.concurrency import run_in_threadpool
+
+        from digiden.web.auth import signed_in_by_headers
+        return await run_in_threadpool(signed_in_by_headers, self.state, headers)
 
 
 _WHERE_JA = {"path": "URL", "query": "クエリ", "body": "送信内容", "header": "ヘッダー", "cookie": "Cookie"}
@@ -168,11 +175,18 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
     @app.exception_handler(405)
     async def _method_not_allowed(request: Request, exc: Exception) -> Response:
         # Allow lists the methods of every route at this path (Starlette names only the first).
+        # A route written out in full (/practices/import) is meant rather than a pattern that
+        # happens to match it too (/practices/{code}).
         allowed: set[str] = set()
+        exact: set[str] = set()
         for route in [*(r for router in routers for r in router.routes), *app.router.routes]:
             regex = getattr(route, "path_regex", None)
             if regex is not None and regex.match(request.url.path):
-                allowed |= set(getattr(route, "methods", None) or ())
+                methods = set(getattr(route, "methods", None) or ())
+                allowed |= methods
+                if getattr(route, "path", None) == request.url.path:
+                    exact |= methods
+        allowed = exact or allowed
         allow = ", ".join(sorted(allowed))
         err = MethodNotAllowed(f"method {request.method} not allowed here (allowed: {allow})",
                            message_ja=f"このURLでは {request.method} は使えません（使えるもの: {allow}）")
@@ -180,9 +194,12 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
 
     @app.exception_handler(StarletteHTTPException)
     async def _other_http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        # e.g. 400 for a body that cannot be parsed: in the app's shape, not {"detail": ...}
-        err = InvalidInput(str(exc.detail), message_ja="リクエストを読み取れませんでした。内容を確認してください")
-        return await _http_error(request, err, exc.status_code, dict(exc.headers or {}))
+        # e.g. a body that cannot be parsed: in the app's shape, not {"detail": ...}; it is
+        # invalid input like any other, so 422 (as every route documents), not Starlette's 400
+        err = InvalidInput(str(exc.detail),
+                           message_ja="リクエストを読み取れませんでした。JSON やフォームの形式を確認してください")
+        status = 422 if exc.status_code == 400 else exc.status_code
+        return await _http_error(request, err, status, dict(exc.headers or {}))
 
     async def _http_error(request: Request, err: DigidenError, status: int, headers: dict[str, str]) -> Response:
         if request.url.path.startswith("/api/"):

@@ -86,6 +86,27 @@ async def resolve_principal(request: Request) -> Principal:
 Actor = Annotated[Principal, Depends(resolve_principal)]
 
 
+def signed_in_by_headers(app_state: Any, headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether raw request headers carry a live session cookie or a valid API token. The web
+    edge asks this before it reads an upload, so that nobody signed out can make the server
+    receive and spool a 200 MB file only to be told 401 afterwards."""
+    from http.cookies import SimpleCookie
+    now = app_state.clock()
+    uow = UnitOfWork(app_state.session_factory, read_only=True)
+    values = {k.lower(): v.decode("latin-1") for k, v in headers}
+    auth = values.get(b"authorization", "")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        return scheme.lower() == "bearer" and accounts.token_principal(uow, token.strip(), now=now) is not None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(values.get(b"cookie", ""))
+    except Exception:  # noqa: BLE001 - a malformed cookie header is simply "not signed in"
+        return False
+    morsel = jar.get(SESSION_COOKIE)
+    return morsel is not None and accounts.session_principal(uow, morsel.value, now=now) is not None
+
+
 def prelogin_token(request: Request) -> str:
     """The double-submit token of the sign-in form (no session exists yet)."""
     return request.cookies.get(PRELOGIN_COOKIE) or secrets.token_urlsafe(24)

@@ -6,6 +6,8 @@ Starlette's error middleware), so that it holds for pages, the API, static files
 - **body size**: at most :data:`BODY_LIMIT` bytes on every route, the configured upload limit on
   the upload routes (:data:`digiden.web.limits.UPLOAD_PATHS`); refused with 413 by
   ``Content-Length`` before anything is read, or by counting a chunked body as it arrives;
+- **uploads only from someone signed in**: an upload without a live session or a valid API
+  token is answered 401 before its body is read;
 - **NUL characters** in the path, the query string, form fields or JSON bodies: 422;
 - **numbers in JSON bodies** must be finite (no ``NaN``/``Infinity``, no ``1e999``) and integers
   must fit in 64 bits: 422;
@@ -201,18 +203,30 @@ def check_json(body: bytes) -> None:
     _walk(doc, "")
 
 
+def _check_text(text: str, where: str | None) -> None:
+    """NUL, and lone surrogates (JSON's "\\ud800"), which are not text in any encoding: storing
+    one fails deep in the database driver."""
+    if "\x00" in text:
+        raise _nul("JSON", where)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Refused(422, "a lone surrogate (\\ud800–\\udfff) is not a character",
+                          "文字として扱えない値（対になっていないサロゲート \\ud800〜\\udfff）が含まれています",
+                          where) from None
+
+
 def _walk(node: Any, path: str) -> None:
     stack = [(node, path)]
     while stack:
         item, where = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                raise _nul("JSON", where or None)
+            _check_text(item, where or None)
         elif isinstance(item, dict):
             for k, v in item.items():
                 key = f"{where}.{k}" if where else str(k)
-                if "\x00" in k:
-                    raise _nul("JSON", key)
+                _check_text(k, key)
                 stack.append((v, key))
         elif isinstance(item, list):
             stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
@@ -285,10 +299,12 @@ class Edge:
     """The ASGI middleware described in the module docstring."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], *, upload_limit: int,
-                 body_limit: int = BODY_LIMIT) -> None:
+                 body_limit: int = BODY_LIMIT,
+                 signed_in: Callable[[list[tuple[bytes, bytes]]], Awaitable[bool]] | None = None) -> None:
         self.app = app
         self.upload_limit = upload_limit
         self.body_limit = body_limit
+        self.signed_in = signed_in
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -309,7 +325,8 @@ class Edge:
             await send(message)
 
         async def refuse(r: Refused, *, close: bool) -> None:
-            body, ctype = error_body(str(scope.get("path", "")), r.status, "InvalidInput", r.message,
+            body, ctype = error_body(str(scope.get("path", "")), r.status,
+                                     "SignInRequired" if r.status == 401 else "InvalidInput", r.message,
                                      r.message_ja, r.field)
             await _answer(scope, guarded_send, r.status, body, ctype, close=close)
             state["ours"] = True
@@ -321,6 +338,9 @@ class Edge:
             length = _header(scope, b"content-length")
             if length is not None and length.strip().isdigit() and int(length) > limit:
                 raise _too_large(limit, upload)
+            if upload and self.signed_in is not None and not await self.signed_in(list(scope.get("headers") or [])):
+                raise Refused(401, "sign in or send a valid API token before uploading a file",
+                              "ファイルを送るにはサインイン（またはAPIトークン）が必要です")
         except Refused as r:
             await refuse(r, close=r.status == 413)
             return

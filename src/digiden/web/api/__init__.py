@@ -62,7 +62,7 @@ def list_observations(
     date_from: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD or YYYY-MM")]
     = None,
     date_to: Annotated[str | None, Query(alias="to", description="YYYY-MM-DD or YYYY-MM")] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 500, offset: OffsetQuery = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500, offset: OffsetQuery = 0,
 ) -> list[dict[str, Any]]:
     return [o.as_dict() for o in observations.list_observations(
         uow, kpi=kpi, org_unit=org_unit, date_from=date_from, date_to=date_to, limit=limit,

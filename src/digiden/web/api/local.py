@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from digiden.domain.access import Principal
+from digiden.domain.errors import InvalidInput
 from digiden.services import accounts, local_facts, local_strategies
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Uow
@@ -102,9 +103,24 @@ def get_local(code: str, uow: Uow, actor: Actor, revision: RevisionQuery | None 
                              "description": "someone saved in between, or the revision is under review"}})
 def save_local(code: str, uow: Uow, actor: Actor, now: Now,
                body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-    version = body.get("version")
     return local_strategies.save(uow, actor, code, body, now=now,
-                                 expected_version=int(version) if isinstance(version, int) else None).as_dict()
+                                 expected_version=_version(body.get("version"))).as_dict()
+
+
+def _version(value: object) -> int | None:
+    """The version the editor loaded: absent (no check), or a whole number — also written as
+    "3" or 3.0. Anything else is refused, never ignored: ignoring it would let a stale save
+    overwrite a newer one."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT64_MAX:
+        raise InvalidInput("version must be a whole number (the version you loaded)",
+                           message_ja="version には読み込んだ時の版数（整数）を指定してください", field="version")
+    return value
 
 
 class ActionIn(BaseModel):
