@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, func, inspect, select, text
 from sqlalchemy.engine import URL
 
 from digiden.domain.errors import Conflict, DigidenError, InvalidInput
@@ -106,11 +106,15 @@ def _run(args: list[str], env: dict[str, str]) -> None:
 
 def counts(engine: Engine) -> tuple[int, int]:
     """(tables, rows) of digiden's own tables, for the report."""
-    from digiden.store.models import Base
-    names = set(inspect(engine).get_table_names())
-    tables = [t for t in Base.metadata.sorted_tables if t.name in names]
     with engine.connect() as c:
-        rows = sum(c.scalar(select(func.count()).select_from(t)) or 0 for t in tables)
+        return _counts_in(c)
+
+
+def _counts_in(c: Connection) -> tuple[int, int]:
+    from digiden.store.models import Base
+    names = set(inspect(c).get_table_names())
+    tables = [t for t in Base.metadata.sorted_tables if t.name in names]
+    rows = sum(c.scalar(select(func.count()).select_from(t)) or 0 for t in tables)
     return len(tables), rows
 
 
@@ -150,12 +154,17 @@ def backup(engine: Engine, dest: Path, *, force: bool = False) -> BackupReport:
     try:
         if engine.dialect.name == "sqlite":
             _sqlite_backup(sqlite_path(engine), tmp)
+            # the report counts what the file holds, not the live database a moment later
+            copy = create_engine(f"sqlite:///{tmp}")
+            try:
+                tables, rows = counts(copy)
+            finally:
+                copy.dispose()
         else:
-            _pg_backup(engine, tmp)
+            tables, rows = _pg_backup(engine, tmp)
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
-    tables, rows = counts(engine)
     return BackupReport(dest, engine.dialect.name, dest.stat().st_size, tables, rows, _revision(engine))
 
 
@@ -175,11 +184,16 @@ def _sqlite_backup(source: Path, tmp: Path) -> None:
         src.close()
 
 
-def _pg_backup(engine: Engine, tmp: Path) -> None:
+def _pg_backup(engine: Engine, tmp: Path) -> tuple[int, int]:
+    """pg_dump of digiden's schema, and (tables, rows) counted in the very snapshot it dumps: a
+    REPEATABLE READ transaction exports its snapshot and pg_dump reads through it."""
     pg_dump = _tool("pg_dump")
     uri, env = _pg_conn(engine.url)
-    _run([pg_dump, "--format=custom", f"--schema={pg_schema(engine.url)}", f"--file={tmp}", f"--dbname={uri}"],
-         env)
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as c, c.begin():
+        snapshot = c.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+        _run([pg_dump, "--format=custom", f"--snapshot={snapshot}", f"--schema={pg_schema(engine.url)}",
+              f"--file={tmp}", f"--dbname={uri}"], env)
+        return _counts_in(c)
 
 
 def backup_kind(path: Path) -> str:
