@@ -150,9 +150,11 @@ def emit_json(data: Any) -> None:
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 KpiArg = Annotated[str, typer.Argument(help="KPI code, e.g. 5g-population-coverage (digiden kpi list).")]
 LgArg = Annotated[str, typer.Argument(help="Local government code, 5 or 6 digits, e.g. 072028 (会津若松市).")]
-RevisionArg = Annotated[int, typer.Argument(help="Revision number (digiden local show CODE).")]
+#: Numbers typed at the command line are bounded like the API's: a database id fits 64 bits.
+INT64_MAX = 2**63 - 1
+RevisionArg = Annotated[int, typer.Argument(help="Revision number (digiden local show CODE).", min=1, max=1_000_000)]
 UserArg = Annotated[str, typer.Argument(help="Account name.")]
-BatchArg = Annotated[int, typer.Argument(help="Batch id (digiden batch list).")]
+BatchArg = Annotated[int, typer.Argument(help="Batch id (digiden batch list).", min=1, max=INT64_MAX)]
 
 
 # ------------------------------------------------------------------ serve / db
@@ -443,7 +445,7 @@ def lg_search(ctx: typer.Context,
               = None,
               kind: Annotated[str | None, typer.Option(help="prefecture, designated_city, city, "
                                                       "town, village, special_ward")] = None,
-              limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+              limit: Annotated[int, typer.Option(help="At most this many.", min=1, max=2000)] = 50,
               json_out: JsonOpt = False) -> None:
     """Search local governments by name, kana (any script) or code.
 
@@ -519,7 +521,8 @@ def lg_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 @app.command("audit")
 def audit_cmd(ctx: typer.Context, kpi: Annotated[str | None, typer.Option(help="KPI code.")] = None,
               org_unit: Annotated[str | None, typer.Option("--org-unit", help="Local government.")]
-              = None, limit: int = 50, json_out: JsonOpt = False) -> None:
+              = None, limit: Annotated[int, typer.Option(help="At most this many events.", min=1, max=10_000)] = 50,
+              json_out: JsonOpt = False) -> None:
     """Show the audit history (who changed what, when, before and after).
 
     Examples:
@@ -848,7 +851,8 @@ def token_create(
     ctx: typer.Context, username: UserArg,
     name: Annotated[str, typer.Option(help="What the token is for.")] = "token",
     scopes: Annotated[str, typer.Option(help="'read' or 'read write'.")] = "read",
-    days: Annotated[int | None, typer.Option(help="Expires after this many days (default: never).")] = None,
+    days: Annotated[int | None, typer.Option(help="Expires after this many days (default: never).",
+                                             min=1, max=3650)] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Issue an API token for an account. The secret is printed once; only its hash is kept.
@@ -894,7 +898,8 @@ def token_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 @token_app.command("revoke")
 def token_revoke(ctx: typer.Context,
-                 token_id: Annotated[int, typer.Argument(help="Token id (digiden token list).")]) -> None:
+                 token_id: Annotated[int, typer.Argument(help="Token id (digiden token list).",
+                                                         min=1, max=INT64_MAX)]) -> None:
     """Revoke an API token: it stops working at once.
 
     Example:
@@ -956,7 +961,8 @@ def local_list(ctx: typer.Context,
 
 @local_app.command("show")
 def local_show(ctx: typer.Context, code: LgArg,
-               revision: Annotated[int | None, typer.Option(help="This revision (default: newest visible).")] = None,
+               revision: Annotated[int | None, typer.Option(help="This revision (default: newest visible).",
+                                                            min=1, max=1_000_000)] = None,
                json_out: JsonOpt = False) -> None:
     """One local government's strategy: vision, issues, measures, KPIs, review history.
 
@@ -983,7 +989,7 @@ def local_show(ctx: typer.Context, code: LgArg,
 def local_import(ctx: typer.Context, code: LgArg,
                  file: Annotated[Path, typer.Argument(help="The strategy as a YAML or JSON file.")],
                  version: Annotated[int | None, typer.Option(
-                     help="The version you edited (refuses if someone saved since).")] = None,
+                     help="The version you edited (refuses if someone saved since).", min=0, max=INT64_MAX)] = None,
                  json_out: JsonOpt = False) -> None:
     """Save a strategy from a YAML or JSON file as the local government's open revision (draft).
 
@@ -1075,8 +1081,8 @@ def local_reopen(ctx: typer.Context, code: LgArg, revision: RevisionArg, comment
 
 @local_app.command("diff")
 def local_diff(ctx: typer.Context, code: LgArg,
-               a: Annotated[int, typer.Argument(help="The older revision.")],
-               b: Annotated[int, typer.Argument(help="The newer revision.")],
+               a: Annotated[int, typer.Argument(help="The older revision.", min=1, max=1_000_000)],
+               b: Annotated[int, typer.Argument(help="The newer revision.", min=1, max=1_000_000)],
                json_out: JsonOpt = False) -> None:
     """What changed between two revisions.
 

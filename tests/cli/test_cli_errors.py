@@ -109,3 +109,35 @@ def test_backup_without_pg_dump_says_what_to_install(tmp_path: Path) -> None:
     lines = error_lines(r)
     assert r.returncode == 1 and len(lines) == 1 and "pg_dump is not installed" in lines[0], r.stderr
     assert not (tmp_path / "pg.bak").exists() and not list(tmp_path.glob(".pg.bak*"))
+
+
+@pytest.mark.parametrize("args, says", [
+    (["batch", "show", "9223372036854775808"], "less than or equal to 9223372036854775807"),
+    (["audit", "--limit", "99999999999999999999"], "Invalid value for '--limit'"),
+    (["audit", "--limit", "-5"], "greater than or equal to 1"),
+    (["token", "revoke", "0"], "greater than or equal to 1"),
+    (["local", "diff", "072028", "0", "1"], "greater than or equal to 1"),
+])
+def test_numbers_out_of_range_are_usage_errors_like_the_api_refuses_them(empty_url: str, args: list[str],
+                                                                         says: str) -> None:
+    """Before: 'unexpected OverflowError' (exit 1), or --limit -5 silently printing nothing."""
+    r = run(empty_url, *args)
+    assert r.returncode == 2, r.stderr
+    assert says in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_export_to_a_place_it_cannot_write_is_one_line_before_anything_is_built(
+        cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Before: 'unexpected FileNotFoundError' / IsADirectoryError, and for .xlsx openpyxl's
+    tracebacks after the whole workbook had been built."""
+    cases = [
+        (["--format", "csv", "--table", "observations", "--out", str(tmp_path / "no" / "x.csv")], "no such folder"),
+        (["--format", "json", "--out", str(tmp_path)], "is a folder"),
+        (["--format", "xlsx", "--out", "/proc/x.xlsx"], "cannot be written"),
+    ]
+    (tmp_path / "a-file").write_text("x")
+    cases.append((["--format", "csv", "--out", str(tmp_path / "a-file")], "is a file"))
+    for args, says in cases:
+        code, _out, err = cli("export", *args, "--kpi", "satellite-offices")
+        assert code == 2 and says in err, (args, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]      # nothing left behind

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -136,6 +137,41 @@ def write_csv(rows: Iterator[dict[str, Any]], table: str, out: io.TextIOBase | A
     return n
 
 
+def _check_target(out: Path, *, folder: bool) -> None:
+    """Refuse, before anything is built, a place the export cannot be written to: a folder where
+    a file is meant (or the reverse), a folder that does not exist, no permission."""
+    def refuse(en: str, ja: str) -> InvalidInput:
+        return InvalidInput(f"{out}: {en}", message_ja=f"{out}: {ja}", field="out")
+    if folder:
+        if out.exists() and not out.is_dir():
+            raise refuse("is a file; several CSV tables are written into a folder",
+                         "ファイルです。複数の表のCSVはフォルダに書き出します")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise refuse(f"cannot create the folder ({e.strerror})",
+                         f"フォルダを作成できません（{e.strerror}）") from None
+        probe = out
+    else:
+        if out.is_dir():
+            raise refuse("is a folder; give a file name (or --table for one CSV table)",
+                         "フォルダです。ファイル名を指定してください")
+        if not out.parent.is_dir():
+            raise refuse("no such folder", f"フォルダ {out.parent} がありません")
+        probe = out.parent
+    if not os.access(probe, os.W_OK):
+        raise refuse("no permission to write here", "書き込む権限がありません")
+    if not folder:
+        existed = out.exists()
+        try:
+            with open(out, "ab"):
+                pass
+        except OSError as e:
+            raise refuse(f"cannot be written ({e.strerror})", f"書き込めません（{e.strerror}）") from None
+        if not existed:
+            out.unlink(missing_ok=True)
+
+
 def export(uow: UnitOfWork, fmt: str, out: Path, *, today: date, encoding: str = "utf-8-sig",
            tables: tuple[str, ...] = TABLES, kpi: str | None = None,
            progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
@@ -153,6 +189,7 @@ def export(uow: UnitOfWork, fmt: str, out: Path, *, today: date, encoding: str =
     else:
         raise InvalidInput(f"unknown encoding {encoding!r}", message_ja=f"不明な文字コードです: {encoding}",
                            field="encoding")
+    _check_target(out, folder=fmt == "csv" and len(tables) > 1)
     counts: dict[str, int] = {}
     written: list[Path] = []     # removed again if the export fails: no partial files
     try:
