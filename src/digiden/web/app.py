@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
@@ -55,6 +56,10 @@ DOCS_HTML = """<!doctype html>
 
 class MethodNotAllowed(DigidenError):
     status_code = 405
+
+
+class ServiceBusy(DigidenError):
+    status_code = 503
 
 
 class DigidenApp(FastAPI):
@@ -216,6 +221,17 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
         return templates.TemplateResponse(request, "error.html",
                                           {"error": err, "title": "ページが見つかりません"},
                                           status_code=404)
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> Response:
+        # SQLite's write lock held past the busy timeout (a very long import in another process):
+        # not a fault of ours or the user's — 503 with Retry-After, and nothing was written.
+        if "database is locked" not in str(exc.orig):
+            return await _server_error(request, exc)
+        err = ServiceBusy("the database is busy with another long write; nothing was saved, try again shortly",
+                          message_ja="他の大きな処理（取込など）が実行中のため保存できませんでした。"
+                                     "内容は保存されていません。少し待ってからもう一度お試しください")
+        return await _http_error(request, err, 503, {"Retry-After": "30"})
 
     @app.exception_handler(Exception)
     async def _server_error(request: Request, exc: Exception) -> Response:

@@ -94,6 +94,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "conflict: someone changed it in between, or the state does not allow it"),
         (413, "the request body is larger than the limit"),
         (422, "invalid input; nothing was written"),
+        (503, "the database stayed busy with another long write (SQLite); nothing was written, retry"),
     )}
 
 
