@@ -143,3 +143,105 @@ def test_postgresql_ranks_with_the_same_bm25_as_fts5(sqlite_engine, q: str) -> N
     assert fts5 and set(ours) == set(fts5)
     worst = max(abs(ours[i] - fts5[i]) / fts5[i] for i in fts5)
     assert worst < 1e-3, worst
+
+
+# ---------------------------------------------------------------- every write path keeps the index fresh
+
+def entry(uow: UnitOfWork, kind: str, ref_id: int) -> tuple[str, str, list[tuple[str, str]]] | None:
+    """What the index holds for one record: title, body and facets (None: not indexed)."""
+    from sqlalchemy import select
+
+    from digiden.store.models import SearchDoc, SearchFacet
+    with uow.for_reading() as u:
+        d = u.session.scalars(select(SearchDoc).where(SearchDoc.kind == kind, SearchDoc.ref_id == ref_id)).first()
+        if d is None:
+            return None
+        facets = sorted((f, v) for f, v in u.session.execute(select(SearchFacet.facet, SearchFacet.value)
+                                                             .where(SearchFacet.doc_id == d.id)))
+        return d.title, d.body, facets
+
+
+def rebuilt(uow: UnitOfWork, kind: str, ref_id: int) -> tuple[str, str, list[tuple[str, str]]] | None:
+    """What a rebuild of the whole index would write for that record."""
+    from digiden.store.models import OrgUnit, Practice
+    with uow.for_reading() as u:
+        s = u.session
+        if kind == "practice":
+            p = s.get(Practice, ref_id)
+            docs = search.practice_docs(s, [p]) if p is not None and p.status == "published" else []
+        else:
+            o = s.get(OrgUnit, ref_id)
+            docs = search.org_docs(s, [o]) if o is not None else []
+        return (docs[0].title, docs[0].body, sorted(docs[0].facets)) if docs else None
+
+
+def practice_id(uow: UnitOfWork, code: str) -> int:
+    from sqlalchemy import select
+
+    from digiden.store.models import Practice
+    with uow.for_reading() as u:
+        return int(u.session.scalars(select(Practice.id).where(Practice.code == code)).one())
+
+
+def test_publishing_changing_and_withdrawing_a_practice_keep_its_entry_as_a_rebuild_writes_it(  # type: ignore[no-untyped-def]
+        uow: UnitOfWork, accounts) -> None:
+    admin = accounts["admin"]
+    doc = {"title": "ドローンによる山間部の薬の配送", "org_units": ["064033"], "field": "P4.2",
+           "problem": "通院の難しい高齢者", "solution": "ドローンで処方薬を届ける"}
+    p = practices.add(uow, admin, doc, now=NOW)
+    pid = practice_id(uow, p.code)
+    assert entry(uow, "practice", pid) is None
+    practices.review(uow, admin, p.code, "publish", now=NOW)
+    assert entry(uow, "practice", pid) == rebuilt(uow, "practice", pid) is not None
+    changed = practices.update(uow, admin, p.code, doc | {"solution": "無人航空機で湿布を届ける", "field": "P4.1"},
+                               expected_version=None, submit=True, now=NOW)
+    assert changed.status.value == "published"
+    assert entry(uow, "practice", pid) == rebuilt(uow, "practice", pid)
+    assert "湿布" in entry(uow, "practice", pid)[1]                          # type: ignore[index]
+    assert ("field", "P4.1") in entry(uow, "practice", pid)[2]              # type: ignore[index]
+    assert ids(search.search(uow, PUBLIC, "湿布"))[0] == p.code
+    assert p.code not in ids(search.search(uow, PUBLIC, "処方"))             # the old words are gone
+    practices.review(uow, admin, p.code, "unpublish", "出典の確認中", now=NOW)
+    assert entry(uow, "practice", pid) is None
+    assert p.code not in ids(search.search(uow, PUBLIC, "湿布"))
+
+
+def test_a_draft_changed_stays_out_of_search(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
+    doc = {"title": "下書きの事例", "org_units": ["072028"], "field": "P4.2", "problem": "課題",
+           "solution": "まだ公開しない湿布の工夫"}
+    p = practices.add(uow, accounts["aizu"], doc, submit=False, now=NOW)
+    practices.update(uow, accounts["aizu"], p.code, doc | {"solution": "まだ公開しない湿布の工夫の改訂"},
+                     expected_version=None, submit=False, now=NOW)
+    assert entry(uow, "practice", practice_id(uow, p.code)) is None
+    assert p.code not in ids(search.search(uow, PUBLIC, "湿布 工夫"))
+
+
+def test_practices_imported_as_published_are_searchable(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
+    rows = "title,org_units,field,problem,solution\n" + "".join(
+        f"取り込み事例{i},064033,P4.2,課題{i},雪室で野菜を貯蔵する工夫{i}\n" for i in range(3))
+    result = practices.import_file(uow, accounts["admin"], "p.csv", rows.encode(), publish=True, now=NOW)
+    assert set(ids(search.search(uow, PUBLIC, "雪室 貯蔵", kind="practice"))) >= set(result.created)
+    for code in result.created:
+        pid = practice_id(uow, code)
+        assert entry(uow, "practice", pid) == rebuilt(uow, "practice", pid) is not None
+
+
+def test_accepting_and_reopening_a_strategy_keep_the_local_governments_entry_as_a_rebuild_writes_it(  # type: ignore[no-untyped-def]
+        uow: UnitOfWork, accounts) -> None:
+    from digiden.services import local_strategies as ls
+    from digiden.services.localgov import resolve_org
+    doc = {"title": "喜多方市 戦略", "fiscal_year": "令和6年度", "vision": "蔵のまちで転職なき移住",
+           "issues": [{"field": "P4.6", "text": "豪雪時の除雪の担い手不足"}],
+           "measures": [{"title": "除雪車の位置情報の公開", "field": "P4.6", "digital": True}]}
+    with uow.for_reading() as u:
+        org = resolve_org(u.session, "072087").id
+    before = entry(uow, "local_government", org)
+    ls.save(uow, accounts["kitakata"], "072087", doc, now=NOW)
+    ls.act(uow, accounts["kitakata"], "072087", 1, "submit", now=NOW)
+    ls.act(uow, accounts["fukushima"], "072087", 1, "approve", now=NOW)
+    ls.act(uow, accounts["admin"], "072087", 1, "accept", now=NOW)
+    accepted = entry(uow, "local_government", org)
+    assert accepted == rebuilt(uow, "local_government", org) and accepted != before
+    assert "除雪車の位置情報の公開" in accepted[1]                              # type: ignore[index]
+    ls.act(uow, accounts["admin"], "072087", 1, "reopen", comment="誤りの修正", now=NOW)
+    assert entry(uow, "local_government", org) == rebuilt(uow, "local_government", org) == before

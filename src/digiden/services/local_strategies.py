@@ -17,6 +17,7 @@ from digiden.domain import access
 from digiden.domain.access import OrgRef, Principal, require_signed_in
 from digiden.domain.calendar import YearKind, parse_year
 from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound, PermissionDenied
+from digiden.domain.events import StrategyAccepted, StrategyReopened
 from digiden.domain.local import (
     SUPPORT_LABELS_JA,
     Action,
@@ -623,10 +624,10 @@ def act(uow: UnitOfWork, p: Principal, org_code: str, revision: int, action: str
                      org_unit_id=o.id,
                      summary=f"地方版総合戦略 第{ls.revision}版: {old.label_ja} → {new.label_ja}（{o.full_name}）")
         s.flush()
-        if Status.ACCEPTED in (old, new):
-            # what the public sees of the local government changed: its search entry follows
-            from digiden.services import search
-            search.index_orgs(s, [o])
+        if new is Status.ACCEPTED:
+            uow.emit(StrategyAccepted(org_unit_id=o.id, strategy_id=ls.id, revision=ls.revision))
+        elif old is Status.ACCEPTED:
+            uow.emit(StrategyReopened(org_unit_id=o.id, strategy_id=ls.id, revision=ls.revision))
         out = _detail(s, p, o, ls)
         uow.commit()
         return out

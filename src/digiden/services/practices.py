@@ -20,6 +20,7 @@ from digiden.domain import practice as workflow
 from digiden.domain.access import PracticeReach, Principal, require
 from digiden.domain.cp932 import from_cp932
 from digiden.domain.errors import Conflict, InvalidInput, NotFound
+from digiden.domain.events import PracticeChanged, PracticePublished, PracticeWithdrawn
 from digiden.domain.text import bounded
 from digiden.services import audit
 from digiden.services.local_strategies import _fy, org_ref
@@ -555,9 +556,7 @@ def update(uow: UnitOfWork, principal: Principal, code: str, doc: Mapping[str, A
         s.flush()
         audit.record(s, actor=principal.name, action="practice.update", entity="practice", entity_key=p.code,
                      at=now, before=before, after=snapshot(p), summary=f"事例「{p.title}」を更新しました")
-        if p.status == workflow.Status.PUBLISHED:
-            from digiden.services import search
-            search.index_practice(s, p)
+        uow.emit(PracticeChanged(p.id))
         view = _view(s, p, _units_of(s, p))
         uow.commit()
         return view
@@ -613,7 +612,8 @@ def review(uow: UnitOfWork, principal: Principal, code: str, action: str, commen
                 message="only the national administrator reviews practices",
                 message_ja="事例の審査は国の管理者が行います", sign_in_ja="審査するにはログインしてください")
         step = workflow.Action.parse_review(action)
-        new = workflow.transition(workflow.Status(p.status), step)
+        before_status = workflow.Status(p.status)
+        new = workflow.transition(before_status, step)
         if step.needs_comment and not comment:
             raise InvalidInput("a comment is required", message_ja="理由（コメント）を入力してください",
                                field="comment")
@@ -622,11 +622,10 @@ def review(uow: UnitOfWork, principal: Principal, code: str, action: str, commen
         p.review_comment = comment
         p.updated_at = now
         s.flush()
-        from digiden.services import search
         if new is workflow.Status.PUBLISHED:
-            search.index_practice(s, p)
-        else:
-            search.remove(s, "practice", p.id)
+            uow.emit(PracticePublished(p.id))
+        elif before_status is workflow.Status.PUBLISHED:
+            uow.emit(PracticeWithdrawn(p.id))
         audit.record(s, actor=principal.name, action=f"practice.{step.value}", entity="practice",
                      entity_key=p.code, at=now, before=before, after=snapshot(p) | {"comment": comment},
                      summary=f"事例「{p.title}」: {new.label_ja}")
@@ -767,9 +766,8 @@ def import_file(uow: UnitOfWork, principal: Principal, name: str, raw: bytes, *,
             created.append(p)
         s.flush()
         if publish:
-            from digiden.services import search
-            for i in range(0, len(created), 500):
-                search.index_practices(s, created[i:i + 500])
+            for p in created:
+                uow.emit(PracticePublished(p.id))
         audit.record(s, actor=principal.name, action="practice.import", entity="practice", entity_key=name,
                      at=now, after={"created": len(created), "published": publish},
                      summary=f"{name} から事例を{len(created)}件取り込みました")

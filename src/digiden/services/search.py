@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from array import array
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,13 @@ from sqlalchemy.orm import Session
 
 from digiden.domain.access import Principal
 from digiden.domain.errors import InvalidInput
+from digiden.domain.events import (
+    PracticeChanged,
+    PracticePublished,
+    PracticeWithdrawn,
+    StrategyAccepted,
+    StrategyReopened,
+)
 from digiden.domain.search import (
     Span,
     clean_query,
@@ -62,6 +69,7 @@ FACET_LABELS = {"kind": "種類", "pillar": "柱・基礎条件", "field": "分�
 # mostly about what to do, so measures and practices come before a place of the same score.
 KIND_BOOST = {"measure": 1.0, "practice": 1.1, "local_government": 0.6}
 CANDIDATES = 60
+BATCH = 500          # records read and written per step while indexing
 Progress = Callable[[str, int, int], None]
 
 
@@ -230,21 +238,29 @@ def org_docs(s: Session, units: list[OrgUnit]) -> list[DocIn]:
     return out
 
 
-def index_orgs(s: Session, units: list[OrgUnit]) -> None:
-    """Re-index local governments whose public strategy changed (accepted, or re-opened)."""
-    _write(s, org_docs(s, units))
+# The handlers of ``services/handlers.py``: write paths emit events, never call these. Each
+# reads the records' state at commit, so the order and number of events do not matter.
+
+def on_strategy_events(s: Session, events: Sequence[StrategyAccepted | StrategyReopened]) -> None:
+    """A local strategy was accepted or re-opened: what the public sees of its local government
+    changed, so that government's entry is written again."""
+    ids = sorted({e.org_unit_id for e in events})
+    for i in range(0, len(ids), BATCH):
+        _write(s, org_docs(s, list(s.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids[i:i + BATCH]))
+                                             .order_by(OrgUnit.id)))))
 
 
-def index_practices(s: Session, ps: list[Practice]) -> None:
-    """Index published practices in one go (an import)."""
-    _write(s, practice_docs(s, [p for p in ps if p.status == "published"]))
-
-
-def index_practice(s: Session, p: Practice) -> None:
-    if p.status == "published":
-        _write(s, practice_docs(s, [p]))
-    else:
-        remove(s, "practice", p.id)
+def on_practice_events(s: Session,
+                       events: Sequence[PracticePublished | PracticeChanged | PracticeWithdrawn]) -> None:
+    """A practice was published, changed or withdrawn: a published practice is (re)indexed,
+    any other one leaves the index."""
+    ids = sorted({e.practice_id for e in events})
+    for i in range(0, len(ids), BATCH):
+        ps = list(s.scalars(select(Practice).where(Practice.id.in_(ids[i:i + BATCH])).order_by(Practice.id)))
+        _write(s, practice_docs(s, [p for p in ps if p.status == "published"]))
+        for p in ps:
+            if p.status != "published":
+                remove(s, "practice", p.id)
 
 
 @dataclass(frozen=True)
@@ -256,7 +272,7 @@ class IndexReport:
         return {"documents": self.documents, "seconds": round(self.seconds, 3)}
 
 
-def rebuild(s: Session, progress: Progress | None = None, *, batch: int = 500) -> IndexReport:
+def rebuild(s: Session, progress: Progress | None = None, *, batch: int = BATCH) -> IndexReport:
     """Drop and rebuild the whole index inside the caller's transaction."""
     t0 = time.perf_counter()
     fulltext.clear(s)
