@@ -25,8 +25,8 @@ def count(uow: UnitOfWork) -> int:
 @pytest.mark.parametrize("field", ["source_title", "note", "breakdown"])
 def test_a_lone_surrogate_in_json_is_422_not_500(client, uow, field: str) -> None:  # type: ignore[no-untyped-def]
     n = count(uow)
-    body = '{"kpi": "satellite-offices", "org_unit": "072028", "as_of": "2024-03-31", "value": "1", ' \
-           '"source_title": "ok", "%s": "x\\ud800y"}' % field
+    body = ('{"kpi": "satellite-offices", "org_unit": "072028", "as_of": "2024-03-31", "value": "1", '
+            '"source_title": "ok", "' + field + '": "x\\ud800y"}')
     r = client.post("/api/v1/observations", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422, r.text
     assert r.json()["field"] == field and "サロゲート" in r.json()["message_ja"]
@@ -41,7 +41,7 @@ def test_a_stale_version_is_409_whatever_json_type_it_comes_in(client_as, stale:
     assert first.status_code == 200 and first.json()["version"] == 1
     newer = c.put("/api/v1/local-strategies/072028", json={"title": "新しい版", "fiscal_year": "2025", "version": 1})
     assert newer.status_code == 200 and newer.json()["version"] == 2
-    body = '{"title": "古い版から", "fiscal_year": "2025", "version": %s}' % stale
+    body = '{"title": "古い版から", "fiscal_year": "2025", "version": ' + stale + '}'
     r = c.put("/api/v1/local-strategies/072028", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 409, r.text
     assert c.get("/api/v1/local-strategies/072028").json()["title"] == "新しい版"
@@ -50,7 +50,7 @@ def test_a_stale_version_is_409_whatever_json_type_it_comes_in(client_as, stale:
 @pytest.mark.parametrize("bad", ['"abc"', "true", "-1", "1.5", '[1]'])
 def test_a_version_that_is_not_a_whole_number_is_422(client_as, bad: str) -> None:  # type: ignore[no-untyped-def]
     c = client_as("aizu")
-    body = '{"title": "t", "fiscal_year": "2025", "version": %s}' % bad
+    body = '{"title": "t", "fiscal_year": "2025", "version": ' + bad + '}'
     r = c.put("/api/v1/local-strategies/072028", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422 and r.json()["field"] == "version", r.text
 
