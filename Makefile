@@ -24,11 +24,13 @@ db: install
 run: db
 	$(BIN)/digiden serve --host $(HOST) --port $(PORT)
 
-## Run the whole test suite (SQLite and PostgreSQL), after lint and strict typing.
+## Run the whole test suite (SQLite and PostgreSQL), after lint and strict typing, on TEST_WORKERS
+## processes (pytest-xdist; each has its own databases; a module stays on one worker).
+TEST_WORKERS ?= 2
 test: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 ## Benchmarks on synthetic national-scale data (about 8 minutes on 2 cores): imports, dashboard, search, similarity.
 bench: install

@@ -1,8 +1,16 @@
 """Fixtures: every database test runs on SQLite and on the PostgreSQL at 127.0.0.1:5432.
 
-Each backend is migrated and loaded with the reference data once per session; each test then
-runs inside an outer transaction that is rolled back at the end (services commit to a
-savepoint), so tests are isolated and fast. Under CI=true an unreachable PostgreSQL fails.
+Each backend is migrated and loaded with the reference data and one account per role (ACCOUNTS)
+once per session, committed; each test then runs inside an outer transaction that is rolled back
+at the end (services commit to a savepoint), so tests are isolated and fast. Under CI=true an
+unreachable PostgreSQL fails.
+
+A module where the database plays no part (HTML, help text, access decisions) sets
+``pytestmark = pytest.mark.sqlite_only``: its tests then run on SQLite only. The PostgreSQL copy
+of the web layer is tests/web/test_postgres_smoke.py (one read and one write per router).
+
+Under pytest-xdist every worker has its own SQLite files (tmp_path_factory is per worker) and its
+own PostgreSQL schemas (PgSchema names are random), so workers never share a database.
 """
 
 from __future__ import annotations
@@ -10,7 +18,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -22,6 +32,18 @@ from digiden.store.db import make_engine, make_session_factory
 from digiden.store.migrate import upgrade
 
 FIXED_NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+
+# One account per role, committed once per session in each backend's session database.
+ACCOUNTS = {
+    "admin": ("national_admin", "", ""),
+    "ministry": ("ministry_editor", "", "総務省"),
+    "fukushima": ("prefecture_staff", "070009", ""),      # 福島県
+    "aizu": ("municipality_staff", "072028", ""),         # 会津若松市 (福島県)
+    "kitakata": ("municipality_staff", "072087", ""),     # 喜多方市 (福島県)
+    "sapporo": ("municipality_staff", "011002", ""),      # 札幌市 (北海道)
+    "hokkaido": ("prefecture_staff", "010006", ""),       # 北海道
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,6 +53,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
     from digiden.services import accounts
     accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+ONE_BACKEND_FIXTURES = ("backend", "live_db")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``sqlite_only``: parametrise ``backend`` and ``live_db`` with SQLite alone. The test's own
+    parametrize mark takes precedence over the fixtures' params, so the PostgreSQL copy is never
+    generated (nothing is deselected, and no module can end up with zero tests)."""
+    if metafunc.definition.get_closest_marker("sqlite_only") is None:
+        return
+    given = {n.strip() for m in metafunc.definition.iter_markers("parametrize")
+             for n in (m.args[0].split(",") if isinstance(m.args[0], str) else m.args[0])}
+    for name in ONE_BACKEND_FIXTURES:
+        if name in metafunc.fixturenames and name not in given:
+            metafunc.definition.add_marker(pytest.mark.parametrize(name, ["sqlite"], indirect=True))
+
+
 PG_URL = os.environ.get("DIGIDEN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -45,12 +86,38 @@ def _prepare(engine: Engine) -> Engine:
     return engine
 
 
+@dataclass
+class SessionDb:
+    """A backend's session database: migrated, reference data and ACCOUNTS committed."""
+
+    engine: Engine
+    accounts: dict[str, Any] = field(default_factory=dict)
+
+
+def _prepare_with_accounts(engine: Engine) -> SessionDb:
+    from digiden.domain.access import system
+    from digiden.services import accounts as acc
+    _prepare(engine)
+    uow = UnitOfWork(make_session_factory(engine))
+    db = SessionDb(engine)
+    for name, (role, org, ministry) in ACCOUNTS.items():
+        acc.create_user(uow, system("test-setup"), username=name, password=PASSWORD, role=role, org_unit=org,
+                        ministry=ministry, now=FIXED_NOW)
+        db.accounts[name] = acc.user_principal(uow, name)
+    return db
+
+
 @pytest.fixture(scope="session")
-def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SessionDb]:
     path = tmp_path_factory.mktemp("db") / "digiden.sqlite3"
-    engine = _prepare(make_engine(f"sqlite:///{path}"))
-    yield engine
-    engine.dispose()
+    db = _prepare_with_accounts(make_engine(f"sqlite:///{path}"))
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(sqlite_db: SessionDb) -> Engine:
+    return sqlite_db.engine
 
 
 def pg_schema_url(schema: str) -> str:
@@ -95,13 +162,18 @@ class PgSchema:
 
 
 @pytest.fixture(scope="session")
-def postgresql_engine() -> Iterator[Engine]:
+def postgresql_db() -> Iterator[SessionDb]:
     require_pg()
     schema = PgSchema()
-    engine = _prepare(make_engine(schema.url))
-    yield engine
-    engine.dispose()
+    db = _prepare_with_accounts(make_engine(schema.url))
+    yield db
+    db.engine.dispose()
     schema.drop()
+
+
+@pytest.fixture(scope="session")
+def postgresql_engine(postgresql_db: SessionDb) -> Engine:
+    return postgresql_db.engine
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -111,7 +183,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def engine(backend: str, request: pytest.FixtureRequest) -> Engine:
-    return request.getfixturevalue(f"{backend}_engine")  # type: ignore[no-any-return]
+    return request.getfixturevalue(f"{backend}_db").engine  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -142,31 +214,10 @@ def uow(session_factory: sessionmaker[Session]) -> UnitOfWork:
     return UnitOfWork(session_factory)
 
 
-PASSWORD = "correct horse battery"
-
-# One account per role (created in each test's transaction, so rolled back afterwards).
-ACCOUNTS = {
-    "admin": ("national_admin", "", ""),
-    "ministry": ("ministry_editor", "", "総務省"),
-    "fukushima": ("prefecture_staff", "070009", ""),      # 福島県
-    "aizu": ("municipality_staff", "072028", ""),         # 会津若松市 (福島県)
-    "kitakata": ("municipality_staff", "072087", ""),     # 喜多方市 (福島県)
-    "sapporo": ("municipality_staff", "011002", ""),      # 札幌市 (北海道)
-    "hokkaido": ("prefecture_staff", "010006", ""),       # 北海道
-}
-
-
 @pytest.fixture
-def accounts(session_factory: sessionmaker[Session]) -> dict[str, object]:
-    """username → Principal, for every role."""
-    from digiden.domain.access import system
-    from digiden.services import accounts as acc
-    out: dict[str, object] = {}
-    for name, (role, org, ministry) in ACCOUNTS.items():
-        acc.create_user(UnitOfWork(session_factory), system("test-setup"), username=name, password=PASSWORD,
-                        role=role, org_unit=org, ministry=ministry, now=FIXED_NOW)
-        out[name] = acc.user_principal(UnitOfWork(session_factory), name)
-    return out
+def accounts(backend: str, request: pytest.FixtureRequest) -> dict[str, object]:
+    """username → Principal, for every role (the accounts of the session database)."""
+    return dict(request.getfixturevalue(f"{backend}_db").accounts)
 
 
 def make_client(session_factory: sessionmaker[Session], **kw: object):  # type: ignore[no-untyped-def]
@@ -192,6 +243,18 @@ def sign_in(c, username: str, password: str = PASSWORD) -> None:  # type: ignore
     c.headers["X-CSRF-Token"] = csrf
 
 
+def sign_in_directly(c, session_factory: sessionmaker[Session], username: str) -> None:  # type: ignore[no-untyped-def]
+    """Open a session as the sign-in form does (services.accounts.sign_in, in the test's
+    transaction) and hand its cookie and CSRF token to the client, without rendering a page.
+    For tests where the form is not under test; test_auth_web.py goes through the form."""
+    from digiden.services import accounts as acc
+    from digiden.web.auth import SESSION_COOKIE
+    secret, csrf, _ = acc.sign_in(UnitOfWork(session_factory), username, PASSWORD, now=FIXED_NOW)
+    # the domain a cookie set by http://testserver gets in httpx's jar, so the app can replace it
+    c.cookies.set(SESSION_COOKIE, secret, domain="testserver.local", path="/")
+    c.headers["X-CSRF-Token"] = csrf
+
+
 @pytest.fixture
 def anon(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
     """The public: no session, no token."""
@@ -200,15 +263,15 @@ def anon(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def client(session_factory: sessionmaker[Session], accounts: dict[str, object]):  # type: ignore[no-untyped-def]
+def client(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
     """A browser signed in as the national administrator."""
     with make_client(session_factory) as c:
-        sign_in(c, "admin")
+        sign_in_directly(c, session_factory, "admin")
         yield c
 
 
 @pytest.fixture
-def client_as(session_factory: sessionmaker[Session], accounts: dict[str, object]):  # type: ignore[no-untyped-def]
+def client_as(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
     """client_as("aizu") → a browser signed in as that account."""
     opened = []
 
@@ -217,7 +280,7 @@ def client_as(session_factory: sessionmaker[Session], accounts: dict[str, object
         c.__enter__()
         opened.append(c)
         if username != "public":
-            sign_in(c, username)
+            sign_in_directly(c, session_factory, username)
         return c
     yield make
     for c in opened:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+pytestmark = pytest.mark.sqlite_only   # the command line over the services, whose tests run on both databases
+
 
 def test_kpi_list_json_has_the_documented_shape(cli) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = cli("kpi", "list", "--json")

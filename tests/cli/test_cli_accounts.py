@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import PASSWORD
+import pytest
+
+from tests.conftest import ACCOUNTS, PASSWORD
+
+pytestmark = pytest.mark.sqlite_only   # the command line over the services, whose tests run on both databases
 
 
 def test_user_and_token_commands(cli) -> None:  # type: ignore[no-untyped-def]
@@ -14,7 +18,7 @@ def test_user_and_token_commands(cli) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = cli("user", "create", "x", "--role", "national_admin", "--password", PASSWORD)
     assert code == 2
     code, out, _ = cli("user", "list", "--json")
-    assert [u["username"] for u in json.loads(out)] == ["kitakata-1"]
+    assert [u["username"] for u in json.loads(out)] == sorted([*ACCOUNTS, "kitakata-1"])   # the session's + the new
     code, out, _ = cli("token", "create", "kitakata-1", "--scopes", "read write", "--days", "30", "--json")
     t = json.loads(out)
     assert code == 0 and t["token"].startswith("dgd_") and t["scopes"] == "read write"
@@ -23,7 +27,8 @@ def test_user_and_token_commands(cli) -> None:  # type: ignore[no-untyped-def]
     assert cli("token", "revoke", str(t["id"]))[0] == 0
     assert cli("user", "disable", "kitakata-1")[0] == 0
     code, out, _ = cli("user", "list", "--json")
-    assert json.loads(out)[0]["disabled"] is True
+    assert {u["username"]: u["disabled"] for u in json.loads(out)} == {n: n == "kitakata-1" for n in
+                                                                        [*ACCOUNTS, "kitakata-1"]}
 
 
 def test_as_user_has_exactly_that_users_rights(cli, accounts) -> None:  # type: ignore[no-untyped-def]

@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.sqlite_only   # help text and examples
+
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 REGENERATE = ".venv/bin/cog -r docs/cli.md"
 WIDTH = 100          # the width docs/cli.md is rendered at

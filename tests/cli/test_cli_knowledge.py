@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.sqlite_only   # the command line over the services, whose tests run on both databases
+
 
 def test_search_json_is_the_documented_shape(cli) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = cli("search", "子育て 相談", "--json")

@@ -18,6 +18,8 @@ from digiden.services import local_strategies as ls
 from digiden.services.uow import UnitOfWork
 from tests.conftest import FIXED_NOW as NOW
 
+pytestmark = pytest.mark.sqlite_only   # access decisions; the PostgreSQL copy of each router: test_postgres_smoke.py
+
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 ROLES = ("public", "admin", "ministry", "fukushima", "aizu", "kitakata", "sapporo")
 ALL = frozenset(ROLES)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import Observation
+
+# JSON shapes; the services' tests run on both databases, test_postgres_smoke.py each router
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_openapi_lists_the_endpoints(client) -> None:  # type: ignore[no-untyped-def]

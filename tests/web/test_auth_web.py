@@ -6,12 +6,17 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
+
 from digiden.domain.access import system
 from digiden.services import accounts as acc
 from digiden.services import local_strategies as ls
 from digiden.services.uow import UnitOfWork
 from tests.conftest import FIXED_NOW as NOW
 from tests.conftest import PASSWORD, make_client, sign_in
+
+# the web's handling of sessions; sessions and tokens in the database: tests/services/test_accounts.py
+pytestmark = pytest.mark.sqlite_only
 
 
 def form_token(html: str) -> str:

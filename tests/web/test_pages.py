@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+pytestmark = pytest.mark.sqlite_only   # HTML; the PostgreSQL copy of each router: test_postgres_smoke.py
+
 
 def test_dashboard_groups_kpis_by_block_with_status_and_charts(client) -> None:  # type: ignore[no-untyped-def]
     html = client.get("/").text

@@ -14,6 +14,8 @@ import pytest
 
 from digiden.web.edge import BODY_LIMIT
 
+pytestmark = pytest.mark.sqlite_only   # headers and pages, the same on both databases
+
 EXPECTED = {"x-frame-options": "DENY", "x-content-type-options": "nosniff", "referrer-policy": "same-origin"}
 
 
