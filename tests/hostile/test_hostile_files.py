@@ -270,8 +270,11 @@ def test_the_xlsx_export_survives_control_characters_already_stored(
     out = tmp_path / "e.xlsx"
     counts_ = exports.export(uow, "xlsx", out, today=TODAY)
     assert counts_["observations"] > 0
-    ws = load_workbook(out, read_only=True)["実績値"]
-    titles = [r[7] for r in ws.iter_rows(min_row=2, values_only=True)]
+    wb = load_workbook(out, read_only=True)
+    try:
+        titles = [r[7] for r in wb["実績値"].iter_rows(min_row=2, values_only=True)]
+    finally:
+        wb.close()      # a read-only workbook keeps its file open until closed
     assert any(t and t.startswith("出典\ufffd") for t in titles)
 
 
