@@ -90,7 +90,7 @@ def test_a_corrected_file_updates_only_what_changed_and_revert_restores(uow: Uni
     assert sapporo() == [1000, 1300, 1700]
     revert_batch(uow, fix.batch_id, actor=system("reviewer"), now=NOW)
     assert sapporo() == [1000, 1300, 1650]
-    with pytest.raises(Exception, match="changed afterwards|already"):
+    with pytest.raises(InvalidInput, match="changed afterwards|already"):
         revert_batch(uow, fix.batch_id, actor=system("reviewer"), now=NOW)
     revert_batch(uow, first.batch_id, actor=system("reviewer"), now=NOW)
     assert sapporo() == []
@@ -100,9 +100,9 @@ def test_a_corrected_file_updates_only_what_changed_and_revert_restores(uow: Uni
 def test_an_older_batch_cannot_be_reverted_under_a_newer_one(uow: UnitOfWork) -> None:
     first = imp(uow, "wide_bom.csv", kpi="digital-promotion-talent")
     imp(uow, "wide_bom_corrected.csv", kpi="digital-promotion-talent")
-    with pytest.raises(Exception) as e:
+    with pytest.raises(InvalidInput) as e:
         revert_batch(uow, first.batch_id, actor=system("reviewer"), now=NOW)
-    assert "先にそちらを取り消してください" in e.value.message_ja  # type: ignore[attr-defined]
+    assert "先にそちらを取り消してください" in e.value.message_ja
 
 
 def test_national_value_from_local_facts_follows_imports_and_reverts(uow: UnitOfWork) -> None:
@@ -126,13 +126,13 @@ def test_national_value_from_local_facts_follows_imports_and_reverts(uow: UnitOf
 def test_broken_files_get_a_clear_message_and_nothing_is_written(
         uow: UnitOfWork, name: str, opts: dict[str, str], row: int | None, column: str | None, ja: str) -> None:
     before = counts(uow)
-    with pytest.raises(Exception) as e:
+    with pytest.raises(InvalidInput) as e:
         imp(uow, name, **opts)
-    assert ja in e.value.message_ja  # type: ignore[attr-defined]
+    assert ja in e.value.message_ja
     if row is not None:
-        assert f"{row}行目" in e.value.message_ja  # type: ignore[attr-defined]
+        assert f"{row}行目" in e.value.message_ja
     if column:
-        assert f"「{column}」列" in e.value.message_ja  # type: ignore[attr-defined]
+        assert f"「{column}」列" in e.value.message_ja
     assert counts(uow) == before
 
 
