@@ -1,4 +1,4 @@
-"""Tables. One class per concept of DESIGN.md §3; names match the vocabulary everywhere."""
+"""Tables. One class per concept of the domain; names match the vocabulary everywhere."""
 
 from __future__ import annotations
 
