@@ -17,10 +17,11 @@ from digiden.store.models import Observation
 from tests.conftest import FIXED_NOW, fixed_clock, make_client
 from tests.live import LiveDb
 
+# SQLite's single writer lock: PostgreSQL writers do not wait on each other here
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_a_write_that_outwaits_the_busy_timeout_is_503_not_500(live_db: LiveDb, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    if live_db.backend != "sqlite":
-        pytest.skip("SQLite's single writer lock; PostgreSQL writers do not wait on each other here")
     uow = UnitOfWork(live_db.session_factory)
     acc.create_user(uow, system("t"), username="busy-admin", password="correct horse battery",
                     role="national_admin", now=FIXED_NOW)

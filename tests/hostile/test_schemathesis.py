@@ -29,10 +29,12 @@ NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 SKIP = {"/api/v1/menubook.pdf"}
 
 
+# SQLite only (see the module docstring): the PostgreSQL database is never built for this module
+pytestmark = pytest.mark.sqlite_only
+
+
 @pytest.fixture(scope="module")
 def fuzz_db(live_db):  # type: ignore[no-untyped-def]
-    if live_db.backend != "sqlite":
-        pytest.skip("schemathesis runs on SQLite only (see the module docstring)")
     return live_db
 
 
