@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from digiden.services.reference import data_path  # noqa: E402
+from digiden.services.common import data_path  # noqa: E402
 
 OUT = Path(__file__).parent / "out"
 SEED = 20261129

@@ -15,7 +15,7 @@ from digiden.domain.errors import InvalidInput
 from digiden.domain.quantities import Qualifier
 from digiden.domain.strategy_doc import parse_strategy
 from digiden.domain.targets import parse_target_wording
-from digiden.services.reference import data_path
+from digiden.services.common import data_path
 
 RAW = yaml.safe_load(data_path("strategy_fy2023.yaml").read_text(encoding="utf-8"))
 DOC = parse_strategy(RAW)

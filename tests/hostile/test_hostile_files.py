@@ -231,7 +231,8 @@ def test_an_xlsx_source_url_must_be_http(uow: UnitOfWork, tmp_path: Path) -> Non
 
 
 def test_reference_data_urls_must_be_http(uow: UnitOfWork, tmp_path: Path) -> None:
-    from digiden.services.reference import LoadReport, load_actuals
+    from digiden.services.common import LoadReport
+    from digiden.services.reference import load_actuals
     f = tmp_path / "actuals.csv"
     f.write_text("kpi,as_of,value,unit,breakdown,qualifier,source_title,source_url\n"
                  "企業版ふるさと納税を活用したことのある地方公共団体,2025-03-31,1631,団体,,,出典,"

@@ -16,7 +16,7 @@ from digiden.domain.access import PUBLIC, READ, Principal, Role
 from digiden.domain.errors import NotFound
 from digiden.domain.practice import Status
 from digiden.services import practices
-from digiden.services.local_strategies import org_ref
+from digiden.services.common import org_ref
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import OrgUnit, Practice, PracticeOrgUnit
 from tests.conftest import FIXED_NOW as NOW

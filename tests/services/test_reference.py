@@ -12,12 +12,8 @@ from sqlalchemy import func, select
 
 from digiden.domain.errors import InvalidInput
 from digiden.services import localgov
-from digiden.services.reference import (
-    LoadReport,
-    data_path,
-    init_reference_data,
-    load_actuals,
-)
+from digiden.services.common import LoadReport, data_path
+from digiden.services.reference import init_reference_data, load_actuals
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import AuditEvent, Observation, OrgUnit
 

@@ -9,6 +9,9 @@ import unicodedata
 
 from digiden.domain.errors import InvalidInput
 
+#: The code the registry gives the nation itself (国), beside the JIS codes of local governments.
+NATION_CODE = "JP"
+
 _WEIGHTS = (6, 5, 4, 3, 2)
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from digiden.domain import access
+from digiden.domain.access import OrgRef, Principal
 from digiden.domain.errors import Conflict, InvalidInput
 
 
@@ -260,3 +262,12 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
 
 def _keyed(items: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     return {str(i["key"]): i for i in items}
+
+
+def may_see(p: Principal, org: OrgRef, status: Status) -> bool:
+    """May this principal see a revision of this local government's strategy in this state?"""
+    if status is Status.ACCEPTED:
+        return True
+    if status in (Status.SUBMITTED, Status.PREFECTURE_APPROVED):
+        return access.can_see_submitted(p, org)
+    return access.can_see_drafts(p, org)

@@ -71,3 +71,23 @@ def looks_like_period(text: str) -> bool:
     except InvalidInput:
         return False
     return True
+
+
+def fiscal_year_field(value: object, field: str, label: str, *, required: bool = False) -> int | None:
+    """A fiscal year typed in a form or file (2024年度, 令和6年度, R6), within 1989–2100;
+    an empty value is None unless required. Errors name the field and its Japanese label."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        if required:
+            raise InvalidInput(f"{field} is required", message_ja=f"{label}を入力してください", field=field)
+        return None
+    try:
+        y = parse_year(text, default_kind=YearKind.FISCAL)
+    except InvalidInput as e:
+        raise InvalidInput(f"{field}: {e.message}",
+                           message_ja=f"{label}: {e.message_ja}（例: 2024年度、令和6年度、R6）",
+                           field=field) from None
+    if not 1989 <= y.year <= 2100:
+        raise InvalidInput(f"{field}: year out of range", message_ja=f"{label}は1989〜2100年度の範囲で入力してください",
+                           field=field)
+    return y.year

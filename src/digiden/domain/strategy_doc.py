@@ -16,6 +16,7 @@ from digiden.domain.calendar import (
 )
 from digiden.domain.codes import normalize_code
 from digiden.domain.errors import InvalidInput
+from digiden.domain.local import Fact
 from digiden.domain.progress import Direction
 from digiden.domain.quantities import Qualifier
 from digiden.domain.rules import Rule, parse_rules
@@ -274,7 +275,6 @@ def _parse_kpi(k: Any, w: str, block: str, fy_from: int, area_codes: set[str],
     breakdowns = tuple(_nfkc(str(b)) for b in k.get("breakdowns") or [])
     local_fact = k.get("local_fact")
     if local_fact is not None:
-        from digiden.domain.local import Fact
         if local_fact not in {f.value for f in Fact}:
             raise _err(f"{w}.local_fact", f"unknown local fact {local_fact!r}",
                        f"不明な集計対象です: {local_fact}")

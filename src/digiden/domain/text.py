@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from digiden.domain.errors import InvalidInput
+
 # Kangxi radicals and CJK compatibility ideographs that PDF extraction leaves behind (⽥ → 田).
 _COMPAT = re.compile(r"[\u2e80-\u2fdf\uf900-\ufaff]")
 
@@ -39,14 +41,11 @@ def bounded(text: object, max_len: int, *, field: str, label_ja: str, required: 
     HTML is kept as text: every page escapes it when it shows it."""
     s = clean_text("" if text is None else str(text)).replace("\r\n", "\n")
     if _CONTROL.search(s):
-        from digiden.domain.errors import InvalidInput
         raise InvalidInput(f"{field}: control characters are not allowed",
                            message_ja=f"{label_ja}に制御文字が含まれています", field=field)
     if required and not s:
-        from digiden.domain.errors import InvalidInput
         raise InvalidInput(f"{field} is required", message_ja=f"{label_ja}を入力してください", field=field)
     if len(s) > max_len:
-        from digiden.domain.errors import InvalidInput
         raise InvalidInput(f"{field}: at most {max_len} characters ({len(s)} given)",
                            message_ja=f"{label_ja}は{max_len}文字以内にしてください（{len(s)}文字）", field=field)
     return s

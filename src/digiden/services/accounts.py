@@ -30,6 +30,7 @@ from digiden.domain.access import (
 from digiden.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SignInRequired
 from digiden.domain.text import bounded
 from digiden.services import audit
+from digiden.services.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
 from digiden.store.db import as_utc
 from digiden.store.models import ApiToken, OrgUnit, UserAccount, WebSession
@@ -168,7 +169,6 @@ def create_user(uow: UnitOfWork, actor: Principal, *, username: str, password: s
                            field="username")
         org_id = None
         if r in (Role.PREFECTURE, Role.MUNICIPALITY):
-            from digiden.services.localgov import resolve_org
             org = resolve_org(s, org_unit)
             if (r is Role.PREFECTURE) != (org.kind == "prefecture") or org.code == "JP":
                 raise InvalidInput(f"{r.label_ja} needs a {'prefecture' if r is Role.PREFECTURE else 'municipality'}",

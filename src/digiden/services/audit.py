@@ -6,13 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from digiden.domain import access
 from digiden.domain.access import Principal, Role
 from digiden.domain.errors import SignInRequired
+from digiden.domain.local import Status, may_see
+from digiden.domain.practice import Status as PracticeStatus
+from digiden.services.common import org_ref
 from digiden.services.uow import UnitOfWork
-from digiden.store.models import AuditEvent, Kpi, OrgUnit
+from digiden.store.models import AuditEvent, BatchKpi, Kpi, Observation, OrgUnit, Practice, PracticeOrgUnit
 
 
 def record(session: Session, *, actor: str, action: str, entity: str, entity_key: str,
@@ -73,7 +77,6 @@ class _Visibility:
         self._practices: dict[str, Any] = {}
 
     def org(self, org_unit_id: int) -> Any:
-        from digiden.services.local_strategies import org_ref
         if org_unit_id not in self._orgs:
             o = self.session.get(OrgUnit, org_unit_id)
             self._orgs[org_unit_id] = org_ref(o) if o is not None else None
@@ -81,8 +84,6 @@ class _Visibility:
 
     def practice(self, code: str) -> Any:
         """(status, its local governments, created_by), or None for a key that is no practice."""
-        from digiden.services.local_strategies import org_ref
-        from digiden.store.models import Practice, PracticeOrgUnit
         if code not in self._practices:
             pr = self.session.scalars(select(Practice).where(Practice.code == code)).one_or_none()
             if pr is None:
@@ -95,10 +96,6 @@ class _Visibility:
         return self._practices[code]
 
     def __call__(self, e: AuditEvent) -> bool:
-        from digiden.domain import access
-        from digiden.domain.local import Status
-        from digiden.domain.practice import Status as PracticeStatus
-        from digiden.services.local_strategies import may_see
         p = self.p
         if p.is_admin:
             return True
@@ -129,9 +126,6 @@ def history(uow: UnitOfWork, principal: Principal, *, kpi_code: str | None = Non
 
     Each reader sees only the events of what it may see (see ``_Visibility``); the public reads
     none (sign in)."""
-    from sqlalchemy import and_, or_
-
-    from digiden.store.models import BatchKpi, Observation
     if not principal.signed_in:
         raise SignInRequired("sign in to read the audit trail", message_ja="監査ログの閲覧にはサインインが必要です")
     with uow:

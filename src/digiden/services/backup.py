@@ -29,6 +29,8 @@ from sqlalchemy import Connection, Engine, create_engine, func, inspect, select,
 from sqlalchemy.engine import URL
 
 from digiden.domain.errors import Conflict, DigidenError, InvalidInput
+from digiden.store.migrate import current_revision
+from digiden.store.models import Base
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_MAGIC = b"PGDMP"
@@ -111,7 +113,6 @@ def counts(engine: Engine) -> tuple[int, int]:
 
 
 def _counts_in(c: Connection) -> tuple[int, int]:
-    from digiden.store.models import Base
     names = set(inspect(c).get_table_names())
     tables = [t for t in Base.metadata.sorted_tables if t.name in names]
     rows = sum(c.scalar(select(func.count()).select_from(t)) or 0 for t in tables)
@@ -120,7 +121,6 @@ def _counts_in(c: Connection) -> tuple[int, int]:
 
 def holds_data(engine: Engine) -> bool:
     """Whether any of digiden's tables has a row (a database that is only migrated does not)."""
-    from digiden.store.models import Base
     names = set(inspect(engine).get_table_names())
     with engine.connect() as c:
         return any(c.scalar(select(select(t).limit(1).exists())) for t in Base.metadata.sorted_tables
@@ -128,7 +128,6 @@ def holds_data(engine: Engine) -> bool:
 
 
 def _revision(engine: Engine) -> str | None:
-    from digiden.store.migrate import current_revision
     try:
         return current_revision(engine)
     except Exception:  # noqa: BLE001 - an unreadable database has no revision to report

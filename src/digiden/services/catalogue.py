@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from digiden.domain.calendar import fiscal_year, format_fiscal_year
 from digiden.domain.errors import InvalidInput, NotFound
 from digiden.services import audit
+from digiden.services.common import LoadReport, data_path, set_fields
 from digiden.services.kpis import target_view
-from digiden.services.reference import LoadReport, _set, data_path
+from digiden.services.practices import place_of
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import (
     Adjacency,
@@ -72,7 +73,7 @@ def load_catalogue(session: Session, report: LoadReport, *, actor: str, now: dat
                                message_ja=f"社会課題 {p['code']}: 不明な分野 {bad}")
         vals = {"name": p["name"], "field_codes": list(p["fields"]), "position": i}
         if p["code"] in problems:
-            report.add("problem", "updated" if _set(problems[p["code"]], vals) else "unchanged")
+            report.add("problem", "updated" if set_fields(problems[p["code"]], vals) else "unchanged")
         else:
             problems[p["code"]] = Problem(code=p["code"], **vals)
             session.add(problems[p["code"]])
@@ -95,7 +96,7 @@ def load_catalogue(session: Session, report: LoadReport, *, actor: str, now: dat
                 "problem_codes": list(m.get("problems", [])), "kpi_codes": list(m.get("kpis", [])),
                 "position": i}
         if m["code"] in measures:
-            if _set(measures[m["code"]], vals):
+            if set_fields(measures[m["code"]], vals):
                 changed += 1
                 report.add("measure", "updated")
             else:
@@ -121,7 +122,7 @@ def load_catalogue(session: Session, report: LoadReport, *, actor: str, now: dat
                          for c in used])
     for code, d in doc.get("practice_details", {}).items():
         p = practices[code]
-        _set(p, {"area_id": fields[d["field"]].id, "problem": d.get("problem", ""),
+        set_fields(p, {"area_id": fields[d["field"]].id, "problem": d.get("problem", ""),
                  "solution": d.get("solution", "")})
     session.flush()
     if changed:
@@ -151,7 +152,7 @@ def _derive_roadmap(session: Session, m: Measure, kpis: list[Kpi]) -> None:
         vals = {"text": text, "milestone": fy in milestones,
                 "basis": "kpi_target" if fy in milestones else "period"}
         if fy in existing:
-            _set(existing[fy], vals)
+            set_fields(existing[fy], vals)
         else:
             session.add(RoadmapItem(measure_id=m.id, fiscal_year=fy, **vals))
 
@@ -176,7 +177,7 @@ def load_fiscal_indices(session: Session, report: LoadReport) -> None:
                     "future_burden_ratio": num("future_burden_ratio"),
                     "laspeyres_index": num("laspeyres_index")}
             if uid in existing:
-                report.add("fiscal_index", "updated" if _set(existing[uid], vals) else "unchanged")
+                report.add("fiscal_index", "updated" if set_fields(existing[uid], vals) else "unchanged")
             else:
                 session.add(FiscalIndex(org_unit_id=uid, fiscal_year=FISCAL_YEAR, **vals))
                 report.add("fiscal_index", "created")
@@ -298,7 +299,6 @@ def _names(s: Session) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
 
 
 def _practice_links(s: Session, measure_ids: list[int]) -> dict[int, list[PracticeLink]]:
-    from digiden.services.practices import place_of
     out: dict[int, list[PracticeLink]] = {}
     rows = s.execute(select(PracticeMeasure.measure_id, Practice)
                      .join(Practice, Practice.id == PracticeMeasure.practice_id)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from digiden.domain.access import Principal
 from digiden.domain.errors import Conflict
-from digiden.services import accounts, local_strategies
+from digiden.services import accounts, local_strategies, practices, similarity
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import UserAccount
 
@@ -119,7 +119,6 @@ def create_demo(uow: UnitOfWork, actor: Principal, *, now: datetime) -> dict[str
     ls.act(uow, p["demo-iide"], "064033", 1, "submit", now=step(15))
     ls.act(uow, p["demo-yamagata"], "064033", 1, "approve", now=step(16))
     # the knowledge side: a practice waiting for the nation's review, a 横展開, a collaboration group
-    from digiden.services import practices, similarity
     practice = practices.add(uow, p["demo-kitakata"], {
         "title": "（合成データ）蔵めぐり観光のデジタルスタンプラリー", "org_units": ["072087"], "field": "P1.4",
         "model_types": ["tourism-dx"], "problem": "（合成データ）観光客が中心部の数か所に集中し、滞在時間が短い",

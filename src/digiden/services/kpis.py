@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from digiden.domain.access import Principal, can_manage_accounts, require
 from digiden.domain.calendar import AsOf, Precision, fiscal_year_end, fiscal_year_start
+from digiden.domain.codes import NATION_CODE
 from digiden.domain.errors import NotFound
 from digiden.domain.progress import (
     Assessment,
@@ -25,7 +26,6 @@ from digiden.domain.progress import (
 from digiden.domain.quantities import Qualifier, format_quantity
 from digiden.domain.text import bounded, match_key
 from digiden.services import audit
-from digiden.services.reference import NATION_CODE
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import Area, Kpi, KpiBlock, ModelType, Observation, OrgUnit, SeriesRollup, Target
 

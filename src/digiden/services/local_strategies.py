@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from digiden.domain import access
 from digiden.domain.access import OrgRef, Principal, require_signed_in
-from digiden.domain.calendar import YearKind, parse_year
 from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound, PermissionDenied
 from digiden.domain.events import StrategyAccepted, StrategyReopened
 from digiden.domain.local import (
@@ -27,13 +26,17 @@ from digiden.domain.local import (
     Status,
     diff,
     finite_number,
+    may_see,
     needs_comment,
     transition,
 )
+from digiden.domain.periods import fiscal_year_field
 from digiden.domain.quantities import parse_number
 from digiden.domain.text import bounded
 from digiden.services import audit
+from digiden.services.common import org_ref
 from digiden.services.localgov import resolve_org
+from digiden.services.practices import waiting_for
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import (
     Area,
@@ -100,24 +103,6 @@ class StrategyIn:
     kpis: tuple[LocalKpiIn, ...]
 
 
-def _fy(value: object, field: str, label: str, *, required: bool = False) -> int | None:
-    text = "" if value is None else str(value).strip()
-    if not text:
-        if required:
-            raise InvalidInput(f"{field} is required", message_ja=f"{label}を入力してください", field=field)
-        return None
-    try:
-        y = parse_year(text, default_kind=YearKind.FISCAL)
-    except InvalidInput as e:
-        raise InvalidInput(f"{field}: {e.message}",
-                           message_ja=f"{label}: {e.message_ja}（例: 2024年度、令和6年度、R6）",
-                           field=field) from None
-    if not 1989 <= y.year <= 2100:
-        raise InvalidInput(f"{field}: year out of range", message_ja=f"{label}は1989〜2100年度の範囲で入力してください",
-                           field=field)
-    return y.year
-
-
 def _num(value: object, field: str, label: str) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -153,7 +138,7 @@ def parse_input(doc: Mapping[str, Any]) -> StrategyIn:
     if not isinstance(doc, Mapping):
         raise InvalidInput("a strategy is a mapping", message_ja="戦略の形式が正しくありません")
     title = bounded(doc.get("title"), TITLE_MAX, field="title", label_ja="戦略の名称", required=True)
-    fy = _fy(doc.get("fiscal_year"), "fiscal_year", "対象年度", required=True)
+    fy = fiscal_year_field(doc.get("fiscal_year"), "fiscal_year", "対象年度", required=True)
     assert fy is not None
     vision = bounded(doc.get("vision"), TEXT_MAX, field="vision", label_ja="地域ビジョン")
     types = tuple(str(t).strip() for t in _list(doc, "model_types") if str(t).strip())
@@ -191,7 +176,7 @@ def parse_input(doc: Mapping[str, Any]) -> StrategyIn:
         measures.append(MeasureIn(
             bounded(m.get("title"), TITLE_MAX, field=f"{w}.title", label_ja=f"施策{i + 1}の名称", required=True),
             str(m.get("field") or "").strip() or None, kind, _bool(m.get("digital")), state,
-            _fy(m.get("start_year"), f"{w}.start_year", f"施策{i + 1}の開始年度"), support,
+            fiscal_year_field(m.get("start_year"), f"{w}.start_year", f"施策{i + 1}の開始年度"), support,
             bounded(m.get("description"), TEXT_MAX, field=f"{w}.description", label_ja=f"施策{i + 1}の説明")))
     kpis = []
     for i, k in enumerate(_list(doc, "kpis")):
@@ -205,11 +190,11 @@ def parse_input(doc: Mapping[str, Any]) -> StrategyIn:
             bounded(k.get("name"), TITLE_MAX, field=f"{w}.name", label_ja=f"{lab}の名称", required=True),
             bounded(k.get("unit"), 16, field=f"{w}.unit", label_ja=f"{lab}の単位"),
             _num(k.get("baseline"), f"{w}.baseline", f"{lab}の基準値"),
-            _fy(k.get("baseline_year"), f"{w}.baseline_year", f"{lab}の基準年度"),
+            fiscal_year_field(k.get("baseline_year"), f"{w}.baseline_year", f"{lab}の基準年度"),
             _num(k.get("target"), f"{w}.target", f"{lab}の目標値"),
-            _fy(k.get("target_year"), f"{w}.target_year", f"{lab}の目標年度"),
+            fiscal_year_field(k.get("target_year"), f"{w}.target_year", f"{lab}の目標年度"),
             _num(k.get("actual"), f"{w}.actual", f"{lab}の実績値"),
-            _fy(k.get("actual_year"), f"{w}.actual_year", f"{lab}の実績年度"),
+            fiscal_year_field(k.get("actual_year"), f"{w}.actual_year", f"{lab}の実績年度"),
             str(k.get("national_kpi") or "").strip() or None, str(k.get("pillar") or "").strip() or None))
     return StrategyIn(title, fy, vision, types, tuple(issues), tuple(measures), tuple(kpis))
 
@@ -322,18 +307,6 @@ def snapshot_of(d: RevisionDetail) -> dict[str, Any]:
                   "target": k.target, "target_fy": k.target_fy, "actual": k.actual, "actual_fy": k.actual_fy,
                   "national_kpi": k.national_kpi, "pillar": k.pillar} for k in d.kpis],
     }
-
-
-def org_ref(o: OrgUnit) -> OrgRef:
-    return OrgRef(o.id, o.code, o.prefecture_code, o.kind == "prefecture", o.code == "JP")
-
-
-def may_see(p: Principal, org: OrgRef, status: Status) -> bool:
-    if status is Status.ACCEPTED:
-        return True
-    if status in (Status.SUBMITTED, Status.PREFECTURE_APPROVED):
-        return access.can_see_submitted(p, org)
-    return access.can_see_drafts(p, org)
 
 
 def _ref(s: LocalStrategy, o: OrgUnit) -> RevisionRef:
@@ -746,7 +719,6 @@ def inbox(uow: UnitOfWork, p: Principal, *, limit: int = 50) -> Inbox:
         counts: dict[str, int] = {}
         for r in waiting:
             counts[r.status.value] = counts.get(r.status.value, 0) + 1
-        from digiden.services.practices import waiting_for
         return Inbox(tuple(waiting), tuple(notes), unread, counts, tuple(waiting_for(s, p)))
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from digiden.domain.access import Principal, can_import, can_write_observation, require, require_signed_in
-from digiden.domain.calendar import parse_as_of
+from digiden.domain.calendar import Precision, parse_as_of
+from digiden.domain.codes import NATION_CODE
 from digiden.domain.errors import InvalidInput, PermissionDenied
 from digiden.domain.quantities import Qualifier, parse_value, value_problem
 from digiden.domain.rules import Rule, parse_rules, value_breaks
@@ -16,12 +18,18 @@ from digiden.domain.text import bounded, http_url
 from digiden.services import audit
 from digiden.services.kpis import ObservationView, find_kpi, observation_view
 from digiden.services.localgov import resolve_org
-from digiden.services.reference import NATION_CODE, observation_snapshot
 from digiden.services.uow import UnitOfWork
 from digiden.store import bulk
 from digiden.store.models import Kpi, Observation, OrgUnit
 
 MAX_TEXT = 500
+
+
+def observation_snapshot(o: Observation) -> dict[str, Any]:
+    """The fields of an observation an auditor compares before and after."""
+    return {"as_of": o.as_of.isoformat(), "precision": o.as_of_precision,
+            "breakdown": o.breakdown, "value": o.value, "qualifier": o.qualifier,
+            "source_title": o.source_title, "source_url": o.source_url, "status": o.status}
 
 
 @dataclass(frozen=True)
@@ -206,7 +214,6 @@ def list_observations(uow: UnitOfWork, *, kpi: str | None = None, org_unit: str 
 
 
 def _period_start(text: str, field: str) -> date:
-    from digiden.domain.calendar import Precision
     try:
         a = parse_as_of(text)
     except InvalidInput as e:

@@ -18,12 +18,17 @@ from sqlalchemy.orm import Session
 from digiden.domain import access
 from digiden.domain import practice as workflow
 from digiden.domain.access import PracticeReach, Principal, require
+from digiden.domain.codes import normalize_code
 from digiden.domain.cp932 import from_cp932
 from digiden.domain.errors import Conflict, InvalidInput, NotFound
 from digiden.domain.events import PracticeChanged, PracticePublished, PracticeWithdrawn
+from digiden.domain.periods import fiscal_year_field
+from digiden.domain.quantities import format_quantity, parse_quantity
 from digiden.domain.text import bounded
 from digiden.services import audit
-from digiden.services.local_strategies import _fy, org_ref
+from digiden.services.common import org_ref
+from digiden.services.imports.readers import detect_encoding
+from digiden.services.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import (
     Adoption,
@@ -78,7 +83,6 @@ class Figure:
 
     @property
     def display(self) -> str:
-        from digiden.domain.quantities import format_quantity
         text = format_quantity(self.value, self.unit, self.qualifier)
         return f"{self.label} {text}" + (f"（{self.year}年度）" if self.year else "")
 
@@ -86,7 +90,6 @@ class Figure:
 def _figures(value: object) -> tuple[Figure, ...]:
     """Result figures as a list of {label, value, unit?, fiscal_year?} or, in a CSV cell or the
     CLI, as 「利用者数=1,200人@2024; 作業時間=30%減」 (the year after @ is optional)."""
-    from digiden.domain.quantities import parse_quantity
     items: list[Any]
     if value is None or value == "":
         return ()
@@ -119,7 +122,7 @@ def _figures(value: object) -> tuple[Figure, ...]:
             raise InvalidInput(f"{w}.value: a number", field=f"{w}.value",
                                message_ja=f"成果の数値{i + 1}（{label}）は数値で入力してください")
         unit = str(it.get("unit") or q.unit or "")
-        year = _fy(it.get("fiscal_year"), f"{w}.fiscal_year", f"成果の数値{i + 1}の年度")
+        year = fiscal_year_field(it.get("fiscal_year"), f"{w}.fiscal_year", f"成果の数値{i + 1}の年度")
         out.append(Figure(label, q.value, bounded(unit, 16, field=f"{w}.unit", label_ja="単位"),
                           q.qualifier.value, year))
     return tuple(out)
@@ -166,8 +169,8 @@ def parse_input(doc: Mapping[str, Any]) -> PracticeIn:
     """Check a practice as the form, the API or an import row gives it."""
     if not isinstance(doc, Mapping):
         raise InvalidInput("a practice is a mapping", message_ja="事例の形式が正しくありません")
-    fy_from = _fy(doc.get("fy_from"), "fy_from", "開始年度")
-    fy_to = _fy(doc.get("fy_to"), "fy_to", "終了年度")
+    fy_from = fiscal_year_field(doc.get("fy_from"), "fy_from", "開始年度")
+    fy_to = fiscal_year_field(doc.get("fy_to"), "fy_to", "終了年度")
     if fy_from and fy_to and fy_to < fy_from:
         raise InvalidInput("fy_to is before fy_from", message_ja="終了年度が開始年度より前です", field="fy_to")
     units = _codes(doc.get("org_units"))
@@ -431,7 +434,6 @@ class _Lookup:
 
 
 def _resolve(look: _Lookup, data: PracticeIn) -> tuple[list[OrgUnit], Area | None, list[ModelType], list[Measure]]:
-    from digiden.domain.codes import normalize_code
     units = []
     for i, code in enumerate(data.org_units):
         try:
@@ -638,7 +640,7 @@ def record_adoption(uow: UnitOfWork, principal: Principal, code: str, *, org_cod
                     fiscal_year: object, adaptation: str = "", result: str = "",
                     now: datetime) -> PracticeView:
     """横展開: the local government ``org_code`` took up the practice ``code``."""
-    fy_or_none = _fy(fiscal_year, "fiscal_year", "導入年度", required=True)
+    fy_or_none = fiscal_year_field(fiscal_year, "fiscal_year", "導入年度", required=True)
     assert fy_or_none is not None
     fy: int = fy_or_none
     adaptation = bounded(adaptation, TEXT_MAX, field="adaptation", label_ja="工夫・変更点")
@@ -649,7 +651,6 @@ def record_adoption(uow: UnitOfWork, principal: Principal, code: str, *, org_cod
         if p.status != workflow.Status.PUBLISHED:
             raise Conflict("only a published practice can be adopted",
                            message_ja="横展開を記録できるのは公開済みの事例だけです")
-        from digiden.services.localgov import resolve_org
         org = resolve_org(s, org_code)
         require(principal, access.can_record_adoption(principal, org_ref(org)),
                 message="only the adopting local government, its prefecture or the nation records this",
@@ -692,7 +693,6 @@ class ImportResult:
 
 def decode_text(raw: bytes) -> str:
     """UTF-8 (with or without BOM) or CP932 — whichever decodes the whole file."""
-    from digiden.services.imports.readers import detect_encoding
     enc = detect_encoding(raw)
     try:
         text = raw.decode(enc)

@@ -6,10 +6,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import date, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +16,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from digiden.domain.calendar import parse_as_of
-from digiden.domain.codes import normalize_code
+from digiden.domain.codes import NATION_CODE, normalize_code
 from digiden.domain.errors import InvalidInput
 from digiden.domain.quantities import Qualifier, parse_quantity
 from digiden.domain.strategy_doc import StrategyDoc, parse_strategy
 from digiden.domain.text import clean_text, match_key, search_key
-from digiden.services import audit
+from digiden.services import audit, catalogue, search
+from digiden.services.common import LoadReport, Progress, data_path, set_fields
+from digiden.services.imports import url_problem
+from digiden.services.observations import observation_snapshot
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import (
     Area,
@@ -41,46 +42,13 @@ from digiden.store.models import (
     Target,
 )
 
-NATION_CODE = "JP"
 POPULATION_AS_OF = date(2022, 1, 1)
 STRATEGY_FILE = "strategy_fy2023.yaml"
 ACTUALS_FILE = "kpi_actuals_reported.csv"
 
-Progress = Callable[[str, int, int], None]
-
-
-def data_path(name: str) -> Path:
-    return Path(str(resources.files("digiden.data").joinpath(name)))
-
-
-@dataclass
-class LoadReport:
-    """What one `digiden db init` did, per kind of record."""
-
-    created: dict[str, int] = field(default_factory=dict)
-    updated: dict[str, int] = field(default_factory=dict)
-    unchanged: dict[str, int] = field(default_factory=dict)
-
-    def add(self, kind: str, outcome: str, n: int = 1) -> None:
-        bucket = getattr(self, outcome)
-        bucket[kind] = bucket.get(kind, 0) + n
-
-    def as_dict(self) -> dict[str, dict[str, int]]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
-
-
 def _read_csv(name: str) -> list[dict[str, str]]:
     with open(data_path(name), encoding="utf-8-sig", newline="") as f:
         return list(csv.DictReader(f))
-
-
-def _set(obj: Any, values: dict[str, Any]) -> bool:
-    changed = False
-    for k, v in values.items():
-        if getattr(obj, k) != v:
-            setattr(obj, k, v)
-            changed = True
-    return changed
 
 
 def _designated_cities(rows: Iterable[dict[str, str]]) -> set[tuple[str, str]]:
@@ -159,7 +127,7 @@ def load_org_units(session: Session, report: LoadReport, progress: Progress | No
             unit = OrgUnit(code=code, **values)
             session.add(unit)
             report.add("org_unit", "created")
-        elif _set(unit, values):
+        elif set_fields(unit, values):
             report.add("org_unit", "updated")
         else:
             report.add("org_unit", "unchanged")
@@ -200,7 +168,7 @@ def load_strategy(session: Session, doc: StrategyDoc, checksum: str, report: Loa
         session.add(strategy)
         report.add("strategy", "created")
     else:
-        _set(strategy, values)
+        set_fields(strategy, values)
         report.add("strategy", "updated")
     session.flush()
 
@@ -212,7 +180,7 @@ def load_strategy(session: Session, doc: StrategyDoc, checksum: str, report: Loa
                 "and_more": a.and_more, "position": a.position,
                 "parent_id": areas[a.parent].id if a.parent else None}
         if a.code in areas:
-            _set(areas[a.code], vals)
+            set_fields(areas[a.code], vals)
         else:
             areas[a.code] = Area(strategy_id=strategy.id, code=a.code, **vals)
             session.add(areas[a.code])
@@ -223,7 +191,7 @@ def load_strategy(session: Session, doc: StrategyDoc, checksum: str, report: Loa
     for b in doc.blocks:
         vals = {"name": b.name, "intro": b.intro, "and_more": b.and_more, "position": b.position}
         if b.code in blocks:
-            _set(blocks[b.code], vals)
+            set_fields(blocks[b.code], vals)
         else:
             blocks[b.code] = KpiBlock(strategy_id=strategy.id, code=b.code, **vals)
             session.add(blocks[b.code])
@@ -232,7 +200,7 @@ def load_strategy(session: Session, doc: StrategyDoc, checksum: str, report: Loa
     for m in doc.model_types:
         vals = {"category": m.category, "name": m.name, "position": m.position}
         if m.code in types:
-            _set(types[m.code], vals)
+            set_fields(types[m.code], vals)
         else:
             types[m.code] = ModelType(strategy_id=strategy.id, code=m.code, **vals)
             session.add(types[m.code])
@@ -260,7 +228,7 @@ def load_strategy(session: Session, doc: StrategyDoc, checksum: str, report: Loa
             session.add(practice)
             session.flush()
         else:
-            _set(practice, vals)
+            set_fields(practice, vals)
         session.execute(delete(PracticeModelType).where(
             PracticeModelType.practice_id == practice.id))
         session.execute(delete(PracticeOrgUnit).where(PracticeOrgUnit.practice_id == practice.id))
@@ -299,7 +267,7 @@ def load_strategy(session: Session, doc: StrategyDoc, checksum: str, report: Loa
             kpi = Kpi(strategy_id=strategy.id, code=k.code, **vals)
             session.add(kpi)
         else:
-            _set(kpi, vals)
+            set_fields(kpi, vals)
         kpi.targets = [
             Target(breakdown=t.breakdown, deadline=t.deadline, deadline_kind=t.deadline_kind,
                    deadline_label=t.deadline_label, deadline_approximate=t.approximate,
@@ -345,7 +313,6 @@ def load_actuals(session: Session, report: LoadReport, *, actor: str, now: datet
                                field=e.field) from None
         url = (r.get("source_url") or "").strip()
         if url:
-            from digiden.services.imports import url_problem  # here: imports uses this module
             problem = url_problem(url)
             if problem:
                 raise InvalidInput(f"{p.name} row {i}, column source_url: {problem[0]}",
@@ -379,7 +346,7 @@ def load_actuals(session: Session, report: LoadReport, *, actor: str, now: datet
             batch.created += 1
         else:
             before = observation_snapshot(obs)
-            if _set(obs, vals):
+            if set_fields(obs, vals):
                 obs.updated_at = now
                 changes.append(("update", obs, before, kpi))
                 batch.updated += 1
@@ -403,13 +370,6 @@ def load_actuals(session: Session, report: LoadReport, *, actor: str, now: datet
                      after=observation_snapshot(obs), kpi_id=kpi.id, org_unit_id=nation.id,
                      batch_id=batch.id, summary=f"{kpi.name}: {obs.as_of.isoformat()} の値")
     return batch
-
-
-def observation_snapshot(o: Observation) -> dict[str, Any]:
-    """The fields of an observation an auditor compares before and after."""
-    return {"as_of": o.as_of.isoformat(), "precision": o.as_of_precision,
-            "breakdown": o.breakdown, "value": o.value, "qualifier": o.qualifier,
-            "source_title": o.source_title, "source_url": o.source_url, "status": o.status}
 
 
 def load_strategy_file(uow: UnitOfWork, path: Path, *, actor: str, now: datetime) -> LoadReport:
@@ -448,7 +408,6 @@ def init_reference_data(uow: UnitOfWork, *, actor: str, now: datetime,
         load_actuals(s, report, actor=actor, now=now)
         if progress:
             progress("reported actuals", 1, 1)
-        from digiden.services import catalogue, search
         catalogue.load_catalogue(s, report, actor=actor, now=now)
         catalogue.load_fiscal_indices(s, report)
         catalogue.load_adjacency(s, report)

@@ -44,11 +44,16 @@ from digiden.domain.search import (
 )
 from digiden.services import textja
 from digiden.services.catalogue import SUPPORT_KINDS
+from digiden.services.local_facts import latest_accepted
+from digiden.services.localgov import KINDS as ORG_KINDS
 from digiden.services.uow import UnitOfWork
 from digiden.store import fulltext
 from digiden.store.db import engine_key
 from digiden.store.models import (
     Area,
+    LocalIssue,
+    LocalMeasure,
+    LocalStrategyModelType,
     Measure,
     ModelType,
     OrgUnit,
@@ -56,6 +61,7 @@ from digiden.store.models import (
     PracticeMeasure,
     PracticeModelType,
     PracticeOrgUnit,
+    Problem,
     SearchDoc,
     SearchFacet,
     SearchMeta,
@@ -183,7 +189,6 @@ def practice_docs(s: Session, practices: list[Practice]) -> list[DocIn]:
 
 def measure_docs(s: Session, measures: list[Measure]) -> list[DocIn]:
     _, by_code = _area_maps(s)
-    from digiden.store.models import Problem
     probs = {p.code: p.name for p in s.scalars(select(Problem))}
     out = []
     for m in measures:
@@ -201,9 +206,6 @@ def org_docs(s: Session, units: list[OrgUnit]) -> list[DocIn]:
     """A local government: its name, kind, prefecture and catchphrase, and what its latest
     accepted (public) strategy says — vision, social issues, measures — with the fields and
     model types of that strategy as facets, so 「除雪」 also finds the towns that plan for it."""
-    from digiden.services.local_facts import latest_accepted
-    from digiden.services.localgov import KINDS as ORG_KINDS
-    from digiden.store.models import LocalIssue, LocalMeasure, LocalStrategyModelType
     by_id, _ = _area_maps(s)
     prefs = {o.prefecture_code: o.name for o in s.scalars(select(OrgUnit).where(OrgUnit.kind == "prefecture"))}
     ids = {u.id for u in units}

@@ -34,8 +34,8 @@ from digiden.domain.similarity import (
 )
 from digiden.domain.text import bounded
 from digiden.services import audit
+from digiden.services.common import org_ref
 from digiden.services.local_facts import latest_accepted
-from digiden.services.local_strategies import org_ref
 from digiden.services.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
 from digiden.store.db import engine_key
@@ -48,6 +48,7 @@ from digiden.store.models import (
     FiscalIndex,
     LocalIssue,
     LocalMeasure,
+    LocalStrategy,
     LocalStrategyModelType,
     ModelType,
     OrgUnit,
@@ -206,7 +207,6 @@ class Recommendations:
 def _declared(s: Session, principal: Principal, o: OrgUnit) -> frozenset[str]:
     """The issues of the latest accepted strategy; the owner (and the nation) also see those
     of their newest revision, drafts included, so they get advice while they write."""
-    from digiden.store.models import LocalStrategy
     strategy = None
     if access.can_see_drafts(principal, org_ref(o)):
         strategy = s.scalars(select(LocalStrategy).where(LocalStrategy.org_unit_id == o.id)

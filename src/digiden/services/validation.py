@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from digiden.domain.codes import NATION_CODE
 from digiden.domain.rules import ORG_UNIT_COUNTS, Rule, parse_rules
-from digiden.services.reference import NATION_CODE
 from digiden.services.uow import UnitOfWork
 from digiden.store import bulk
 from digiden.store.models import Kpi, Observation, OrgUnit

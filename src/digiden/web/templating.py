@@ -15,6 +15,8 @@ from digiden.domain.calendar import fiscal_year, format_wareki_date, format_ware
 from digiden.domain.quantities import format_number
 from digiden.domain.text import http_url
 from digiden.services.imports.columns import ROLE_LABELS
+from digiden.services.local_strategies import inbox
+from digiden.services.uow import UnitOfWork
 
 
 def _auth_context(request: Request) -> dict[str, Any]:
@@ -23,8 +25,6 @@ def _auth_context(request: Request) -> dict[str, Any]:
     csrf = getattr(request.state, "csrf", None)
     count = 0
     if me.signed_in and hasattr(request.app.state, "session_factory"):
-        from digiden.services.local_strategies import inbox
-        from digiden.services.uow import UnitOfWork
         count = inbox(UnitOfWork(request.app.state.session_factory, read_only=True), me, limit=1).total
 
     def csrf_input() -> Markup:

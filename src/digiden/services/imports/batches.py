@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from digiden.domain.access import Principal, can_import, require_signed_in
+from digiden.domain.codes import NATION_CODE
 from digiden.domain.errors import InvalidInput, NotFound, PermissionDenied
 from digiden.services import audit
-from digiden.services.reference import NATION_CODE
 from digiden.services.uow import UnitOfWork
 from digiden.store import batches as stored_batches
 from digiden.store import bulk

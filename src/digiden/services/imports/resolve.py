@@ -11,13 +11,12 @@ from sqlalchemy import select
 
 from digiden.domain.access import Principal, can_write_observation
 from digiden.domain.calendar import AsOf
-from digiden.domain.codes import normalize_code
+from digiden.domain.codes import NATION_CODE, normalize_code
 from digiden.domain.errors import DigidenError, InvalidInput, NotFound
 from digiden.domain.periods import parse_period
 from digiden.domain.quantities import COUNT_UNITS
 from digiden.domain.rules import Rule, parse_rules
 from digiden.domain.text import match_key
-from digiden.services.reference import NATION_CODE
 from digiden.store.models import Kpi, OrgUnit
 
 

@@ -11,11 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from digiden.domain.access import Principal
+from digiden.domain.calendar import fiscal_year
 from digiden.domain.errors import DigidenError
 from digiden.domain.similarity import COMPONENTS, DEFAULT_WEIGHTS, LABELS_JA, MAX_WEIGHT
 from digiden.render.geo import JapanMap, japan_map
-from digiden.services import catalogue, practices, search, similarity
+from digiden.services import catalogue, localgov, practices, search, similarity
 from digiden.services.catalogue import SUPPORT_KINDS
+from digiden.services.local_strategies import choices
 from digiden.web import deps
 from digiden.web.auth import Actor
 from digiden.web.deps import Today, Uow
@@ -78,7 +80,6 @@ class MeasuresContext:
 
 def _fields(uow: Any) -> list[tuple[str, str]]:
     """Pillars and foundation areas with their fields, in the strategy's order (for selects)."""
-    from digiden.services.local_strategies import choices
     return [(c, f"{c} {n}" if "." not in c else f"　{c} {n}") for c, n in choices(uow).areas
             if any(ch.isdigit() for ch in c)]
 
@@ -116,7 +117,6 @@ class RoadmapContext:
 
 @router.get("/roadmap", response_class=HTMLResponse)
 def roadmap_page(request: Request, uow: Uow, today: Today, by: str = "field") -> Response:
-    from digiden.domain.calendar import fiscal_year
     return render(request, "catalogue/roadmap.html",
                   RoadmapContext("工程表（ロードマップ）", by, catalogue.roadmap(uow, by=by), catalogue.ROADMAP_YEARS,
                                  fiscal_year(today)))
@@ -230,7 +230,6 @@ class NewPracticeContext:
 
 def _new_ctx(uow: Any, actor: Principal, form: dict[str, str], error: DigidenError | None = None, *,
              code: str | None = None, version: int | None = None) -> NewPracticeContext:
-    from digiden.services.local_strategies import choices
     defaults = {"org_units": actor.org_code or ""} | form
     return NewPracticeContext("優良事例の編集" if code else "優良事例の登録", defaults, _fields(uow),
                               list(choices(uow).model_types),
@@ -369,7 +368,6 @@ class SimilarContext:
 def similar_page(code: str, request: Request, uow: Uow, actor: Actor, same_prefecture: bool = False) -> Response:
     raw = {k: request.query_params.get(f"w_{k}", "") for k in COMPONENTS}
     shown = {k: raw[k] or f"{DEFAULT_WEIGHTS[k]:g}" for k in COMPONENTS}
-    from digiden.services import localgov
     o = localgov.get(uow, code)
     result, error, status = None, None, 200
     try:

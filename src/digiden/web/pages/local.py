@@ -24,7 +24,7 @@ from digiden.domain.local import (
     Status,
 )
 from digiden.render.geo import color_for, japan_map
-from digiden.services import accounts, local_facts, local_strategies
+from digiden.services import accounts, local_facts, local_strategies, localgov
 from digiden.services.local_strategies import Choices, Inbox, RevisionDetail, RevisionRef
 from digiden.services.uow import UnitOfWork
 from digiden.web import deps
@@ -208,7 +208,6 @@ def _edit_ctx(uow: UnitOfWork, code: str, name: str, v: dict[str, Any], version:
 @router.get("/local-governments/{code}/strategy/edit", response_class=HTMLResponse)
 def local_edit(code: str, request: Request, uow: Uow, actor: Actor, today: Today) -> HTMLResponse:
     v, version = local_strategies.editable_start(uow, actor, code, fiscal_year=fiscal_year(today))
-    from digiden.services import localgov
     o = localgov.get(uow, code)
     return render(request, "local/edit.html", _edit_ctx(uow, o.unit.code, o.unit.full_name, v, version))
 
@@ -243,7 +242,6 @@ async def local_save(code: str, request: Request, actor: Actor) -> Response:
     except DigidenError as e:
         if e.status_code in (401, 403, 404):
             raise
-        from digiden.services import localgov
         o = await run_in_threadpool(localgov.get, uow, code)
         ctx = await run_in_threadpool(_edit_ctx, uow, o.unit.code, o.unit.full_name, doc, version or 0, e)
         return render(request, "local/edit.html", ctx, status_code=e.status_code)
