@@ -1,37 +1,25 @@
-"""The `digiden` command line. Every command is a thin call into a service."""
+"""The `digiden` command line. Every command is a thin call into a service.
+
+Each command imports its service inside the function, on purpose: `digiden --help` and a single
+command load only what they use (all services at once would add about a second per call, and
+argon2, openpyxl, fpdf, uvicorn and the web app stay unloaded). What commands share lives in
+digiden.cli_common, which digiden.cli_knowledge imports too."""
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from digiden.domain.access import Principal, system
+from digiden.cli_common import JsonOpt, LgArg, app, emit_json, err, out, runtime
+from digiden.cli_common import Runtime as Runtime  # re-exported: tests and embedders build one from digiden.cli
 from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound, PermissionDenied, SignInRequired
-from digiden.services.uow import UnitOfWork
 
-app = typer.Typer(pretty_exceptions_enable=False,
-                  help="digiden — デジタル田園都市国家構想: the national strategy, its KPIs, their progress "
-                       "and Japan's 1,788 local governments.\n\n"
-                       "Each command's --help ends with examples; docs/cli.md collects every command's help.\n\n"
-                       "Examples:\n\n"
-                       "digiden db upgrade && digiden db init\n"
-                       "digiden kpi list\n"
-                       "digiden lg show 072028\n"
-                       "digiden search \"子育て 相談\"\n"
-                       "digiden --as demo-fukushima local inbox",
-                  no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
                      help="Create and update the database.\n\n"
                           "Example:\n\n"
@@ -88,68 +76,11 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(local_app, name="local")
 
-out = Console()
-err = Console(stderr=True)
-
 EXIT_CODES: dict[type[DigidenError], int] = {InvalidInput: 2, NotFound: 3, PermissionDenied: 4, SignInRequired: 4,
                                               Conflict: 5}
 
 
-@dataclass
-class Runtime:
-    """What commands need: a session factory, an engine and the clock. Tests pass their own."""
-
-    session_factory: sessionmaker[Session]
-    engine: Engine
-    clock: Callable[[], datetime]
-    actor: str
-    as_user: str | None = None
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory)
-
-    def principal(self) -> Principal:
-        """Who the command acts as: the account named by --as (DIGIDEN_USER), with exactly that
-        account's rights; otherwise the server operator, a national administrator recorded as
-        DIGIDEN_ACTOR."""
-        if self.as_user:
-            from digiden.services.accounts import user_principal
-            return user_principal(self.uow(), self.as_user)
-        return system(self.actor)
-
-    @property
-    def today(self) -> date:
-        return self.clock().date()
-
-
-def runtime(ctx: typer.Context) -> Runtime:
-    if isinstance(ctx.obj, Runtime):
-        return ctx.obj
-    from digiden.config import get_settings
-    from digiden.store.db import make_engine, make_session_factory
-    s = get_settings()
-    engine = make_engine(s.url)
-    ctx.obj = Runtime(make_session_factory(engine), engine, lambda: datetime.now(UTC),
-                      s.actor, s.user)
-    return ctx.obj
-
-
-@app.callback()
-def _global(ctx: typer.Context, as_user: Annotated[str | None, typer.Option(
-        "--as", help="Act as this account, with its role and local government (env DIGIDEN_USER). "
-                     "Without it the command runs as the server operator (a national administrator).")] = None,
-            ) -> None:
-    if as_user:
-        runtime(ctx).as_user = as_user
-
-
-def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 KpiArg = Annotated[str, typer.Argument(help="KPI code, e.g. 5g-population-coverage (digiden kpi list).")]
-LgArg = Annotated[str, typer.Argument(help="Local government code, 5 or 6 digits, e.g. 072028 (会津若松市).")]
 #: Numbers typed at the command line are bounded like the API's: a database id fits 64 bits.
 INT64_MAX = 2**63 - 1
 RevisionArg = Annotated[int, typer.Argument(help="Revision number (digiden local show CODE).", min=1, max=1_000_000)]

@@ -1,6 +1,6 @@
 """CLI commands for the knowledge side: search, the measures catalogue and roadmap, the menu
 book, good practices and their spread, similar municipalities, recommendations, partners and
-collaboration groups. Registered on the `digiden` app by digiden.cli."""
+collaboration groups. Registered on the `digiden` app (digiden.cli_common) when digiden.cli imports it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from digiden.cli import JsonOpt, LgArg, app, emit_json, out, runtime
+from digiden.cli_common import JsonOpt, LgArg, app, emit_json, out, runtime
 from digiden.domain.errors import InvalidInput
 
 PracticeArg = Annotated[str, typer.Argument(help="Practice code, e.g. sakai-autonomous-bus (digiden practice list).")]
