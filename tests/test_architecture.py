@@ -30,14 +30,7 @@ SRC = ROOT.parent
 PURE_LIBRARIES: frozenset[str] = frozenset()
 
 #: SQL outside store/ that stays, file (relative to src/digiden) → why.
-ALLOWED_SQL: dict[str, str] = {
-    # Backup and restore work below the ORM on purpose: SQLite's online-backup API and PRAGMA
-    # quick_check on raw sqlite3 connections, PostgreSQL's pg_export_snapshot() and a schema
-    # lookup in pg_namespace. Its place is store/ (it uses nothing but the store and
-    # domain.errors); it stays in services/ only while mypy's strict list (pyproject.toml,
-    # [tool.mypy] files) names services/ and not store/.
-    "services/backup.py": "engine-level copy mechanisms (SQLite backup API/PRAGMA, pg_export_snapshot)",
-}
+ALLOWED_SQL: dict[str, str] = {}
 
 REFERENCE = "digiden.services.reference"
 

@@ -177,7 +177,7 @@ def backup_cmd(ctx: typer.Context,
     digiden backup /backup/digiden-$(date +%F).bak
     digiden backup digiden.bak --force --json
     """
-    from digiden.services.backup import backup
+    from digiden.store.backup import backup
     rt = runtime(ctx)
     r = backup(rt.engine, path, force=force)
     if json_out:
@@ -204,7 +204,7 @@ def restore_cmd(ctx: typer.Context,
     digiden restore /backup/digiden-2026-11-29.bak
     digiden restore /backup/digiden-2026-11-29.bak --force
     """
-    from digiden.services.backup import restore
+    from digiden.store.backup import restore
     from digiden.store.migrate import head_revision
     rt = runtime(ctx)
     r = restore(rt.engine, path, force=force)

@@ -20,9 +20,9 @@ from sqlalchemy import Engine, inspect, select, text
 from digiden.domain.access import system
 from digiden.domain.errors import Conflict, InvalidInput
 from digiden.services import accounts, local_strategies, practices
-from digiden.services.backup import backup, pg_schema, restore
 from digiden.services.imports import ImportOptions, run_import
 from digiden.services.uow import UnitOfWork
+from digiden.store.backup import backup, pg_schema, restore
 from digiden.store.db import make_engine
 from digiden.store.models import AuditEvent, Base
 from tests.conftest import FIXED_NOW as NOW
