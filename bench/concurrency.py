@@ -162,7 +162,7 @@ def _accounts(url: str, n_tokens: int) -> tuple[list[str], list[str]]:
     from sqlalchemy import select
 
     from digiden.domain.access import system
-    from digiden.services import accounts
+    from digiden.services.local import accounts
     from digiden.services.uow import UnitOfWork
     from digiden.store.db import make_engine, make_session_factory
     from digiden.store.models import OrgUnit

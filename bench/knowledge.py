@@ -93,7 +93,7 @@ def _load_practices(url: str | None) -> int:
     from sqlalchemy import select
 
     from digiden.domain.access import system
-    from digiden.services import practices
+    from digiden.services.knowledge import practices
     from digiden.store.models import OrgUnit
     uow = _uow(url)
     with uow:
@@ -110,7 +110,7 @@ def _load_practices(url: str | None) -> int:
 def step_index() -> dict[str, object]:
     from sqlalchemy import text
 
-    from digiden.services import search, textja
+    from digiden.services.knowledge import search, textja
     uow = _uow()
     with uow:
         texts = [r.title + "\n" + r.body for r in uow.session.execute(text("SELECT title, body FROM search_doc"))]
@@ -138,7 +138,7 @@ def _search_bench(url: str | None) -> dict[str, object]:
 
     from digiden.domain.access import PUBLIC
     from digiden.domain.search import fts5_expression, tsquery_expression, unique_terms
-    from digiden.services import search, textja
+    from digiden.services.knowledge import search, textja
     uow = _uow(url)
     qs = _queries()
     search.search(uow, PUBLIC, "子育て")      # load the dictionary once
@@ -216,7 +216,7 @@ def step_search_pg() -> dict[str, object]:
 def step_similarity() -> dict[str, object]:
     from digiden.domain.access import PUBLIC
     from digiden.domain.similarity import DEFAULT_WEIGHTS, rank
-    from digiden.services import similarity
+    from digiden.services.knowledge import similarity
     uow = _uow()
     rnd = random.Random(SEED)
     t = time.perf_counter()

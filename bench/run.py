@@ -58,7 +58,7 @@ def step_prepare() -> dict[str, object]:
 
 def _import(name: str) -> dict[str, object]:
     from digiden.domain.access import system
-    from digiden.services.imports import ImportOptions, run_import
+    from digiden.services.data.imports import ImportOptions, run_import
     t = time.perf_counter()
     r = run_import(_uow(), OUT / name, ImportOptions(), actor=system("bench"), now=NOW)
     secs = time.perf_counter() - t
@@ -93,7 +93,7 @@ def step_floor() -> dict[str, object]:
 def step_dashboard() -> dict[str, object]:
     from sqlalchemy import text
 
-    from digiden.services.kpis import list_kpis
+    from digiden.services.national.kpis import list_kpis
     uow = _uow()
     n_obs = 0
     with uow:

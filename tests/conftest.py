@@ -51,7 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # the library defaults (tests/services/test_accounts.py checks them).
     from argon2 import PasswordHasher
 
-    from digiden.services import accounts
+    from digiden.services.local import accounts
     accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
@@ -96,7 +96,7 @@ class SessionDb:
 
 def _prepare_with_accounts(engine: Engine) -> SessionDb:
     from digiden.domain.access import system
-    from digiden.services import accounts as acc
+    from digiden.services.local import accounts as acc
     _prepare(engine)
     uow = UnitOfWork(make_session_factory(engine))
     db = SessionDb(engine)
@@ -244,10 +244,10 @@ def sign_in(c, username: str, password: str = PASSWORD) -> None:  # type: ignore
 
 
 def sign_in_directly(c, session_factory: sessionmaker[Session], username: str) -> None:  # type: ignore[no-untyped-def]
-    """Open a session as the sign-in form does (services.accounts.sign_in, in the test's
+    """Open a session as the sign-in form does (services.local.accounts.sign_in, in the test's
     transaction) and hand its cookie and CSRF token to the client, without rendering a page.
     For tests where the form is not under test; test_auth_web.py goes through the form."""
-    from digiden.services import accounts as acc
+    from digiden.services.local import accounts as acc
     from digiden.web.auth import SESSION_COOKIE
     secret, csrf, _ = acc.sign_in(UnitOfWork(session_factory), username, PASSWORD, now=FIXED_NOW)
     # the domain a cookie set by http://testserver gets in httpx's jar, so the app can replace it

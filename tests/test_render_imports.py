@@ -47,7 +47,7 @@ from datetime import date
 from digiden.render.charts import ChartSeries, line_chart
 from digiden.render.geo import japan_map
 from digiden.render.menubook import render_html, render_pdf
-from digiden.services.menubook import MenuBook
+from digiden.services.knowledge.menubook import MenuBook
 svg = line_chart([ChartSeries("a", ((date(2023, 3, 31), 1.0), (date(2024, 3, 31), 2.0)))], unit="%", title="t")
 assert svg.startswith("<svg")
 assert len(japan_map().shapes) == 47

@@ -230,7 +230,7 @@ def kpi_list(ctx: typer.Context, json_out: JsonOpt = False,
     digiden kpi list
     digiden kpi list --block foundation --json
     """
-    from digiden.services.kpis import list_kpis
+    from digiden.services.national.kpis import list_kpis
     rt = runtime(ctx)
     views = [k for k in list_kpis(rt.uow(), today=rt.today) if block in (None, k.block_code)]
     if json_out:
@@ -258,13 +258,13 @@ def kpi_show(ctx: typer.Context, code: KpiArg, json_out: JsonOpt = False) -> Non
     digiden kpi show 5g-population-coverage
     digiden kpi show digital-implementation --json
     """
-    from digiden.services.kpis import get_kpi
+    from digiden.services.national.kpis import get_kpi
     rt = runtime(ctx)
     d = get_kpi(rt.uow(), code, today=rt.today)
     k = d.kpi
     computed = None
     if k.local_fact:
-        from digiden.services.local_facts import computed as local_computed
+        from digiden.services.national.local_facts import computed as local_computed
         computed = local_computed(rt.uow(), k.code)
     if json_out:
         emit_json(k.as_dict() | {"observations": [o.as_dict() for o in d.observations],
@@ -322,7 +322,7 @@ def observe_add(
     digiden observe add --kpi 5g-population-coverage --as-of 令和6年3月31日 \\
         --value 98.1 --source "総務省 発表" --json
     """
-    from digiden.services.observations import ObservationInput, add_observation
+    from digiden.services.national.observations import ObservationInput, add_observation
     rt = runtime(ctx)
     view, created = add_observation(
         rt.uow(), ObservationInput(kpi, as_of, value, org_unit, breakdown, qualifier, source,
@@ -351,7 +351,7 @@ def observe_list(
     digiden observe list --kpi 5g-population-coverage
     digiden observe list --kpi smart-city-selections --from 2023-04 --json
     """
-    from digiden.services.observations import list_observations
+    from digiden.services.national.observations import list_observations
     rt = runtime(ctx)
     rows = list_observations(rt.uow(), kpi=kpi, org_unit=org_unit, date_from=date_from,
                              date_to=date_to)
@@ -386,7 +386,7 @@ def lg_search(ctx: typer.Context,
     digiden lg search ｱｲﾂﾞ --kind city
     digiden lg search --prefecture 福島県 --kind village --json
     """
-    from digiden.services.localgov import search
+    from digiden.services.registry.localgov import search
     rt = runtime(ctx)
     rows, total = search(rt.uow(), query, prefecture=prefecture, kind=kind, limit=limit)
     if json_out:
@@ -410,7 +410,7 @@ def lg_show(ctx: typer.Context, code: Annotated[str, typer.Argument(help="5- or 
     digiden lg show 072028
     digiden lg show 07202 --json
     """
-    from digiden.services.localgov import get
+    from digiden.services.registry.localgov import get
     rt = runtime(ctx)
     d = get(rt.uow(), code)
     if json_out:
@@ -438,7 +438,7 @@ def lg_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     digiden lg list
     digiden lg list --json
     """
-    from digiden.services.localgov import list_all
+    from digiden.services.registry.localgov import list_all
     rt = runtime(ctx)
     rows = list_all(rt.uow())
     if json_out:
@@ -519,7 +519,7 @@ def import_cmd(
     digiden import 実績.csv --column value=実績値 --save-mapping 実績様式
     digiden import 実績2.csv --mapping 実績様式 --json
     """
-    from digiden.services.imports import ImportFailed, ImportOptions, run_import
+    from digiden.services.data.imports import ImportFailed, ImportOptions, run_import
     check_import_file(file)
     rt = runtime(ctx)
     cols = {}
@@ -580,7 +580,7 @@ def export_cmd(
     digiden export --out export/ --table observations --encoding cp932
     digiden export --format json --out 5g.json --kpi 5g-population-coverage
     """
-    from digiden.services.exports import TABLES, export
+    from digiden.services.data.exports import TABLES, export
     rt = runtime(ctx)
     counts = export(rt.uow(), fmt, out_path, today=rt.today, encoding=encoding,
                     tables=tuple(table) if table else TABLES, kpi=kpi)
@@ -597,7 +597,7 @@ def validate_cmd(ctx: typer.Context, kpi: Annotated[str | None, typer.Option(hel
     digiden validate
     digiden validate --kpi 5g-population-coverage --json
     """
-    from digiden.services.validation import run_rules
+    from digiden.services.national.validation import run_rules
     rt = runtime(ctx)
     found = run_rules(rt.uow(), kpi=kpi)
     if json_out:
@@ -619,7 +619,7 @@ def batch_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     digiden batch list
     digiden batch list --json
     """
-    from digiden.services.imports import list_batches
+    from digiden.services.data.imports import list_batches
     rt = runtime(ctx)
     rows = list_batches(rt.uow(), rt.principal())
     if json_out:
@@ -642,7 +642,7 @@ def batch_show(ctx: typer.Context, batch_id: BatchArg, json_out: JsonOpt = False
 
     digiden batch show 1
     """
-    from digiden.services.imports import get_batch
+    from digiden.services.data.imports import get_batch
     rt = runtime(ctx)
     b = get_batch(rt.uow(), rt.principal(), batch_id)
     if json_out:
@@ -660,7 +660,7 @@ def batch_revert(ctx: typer.Context, batch_id: BatchArg, json_out: JsonOpt = Fal
 
     digiden batch list && digiden batch revert 2
     """
-    from digiden.services.imports import revert_batch
+    from digiden.services.data.imports import revert_batch
     rt = runtime(ctx)
     b = revert_batch(rt.uow(), batch_id, actor=rt.principal(), now=rt.clock())
     if json_out:
@@ -678,7 +678,7 @@ def mapping_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     digiden mapping list
     digiden mapping list --json
     """
-    from digiden.services.imports import list_mappings
+    from digiden.services.data.imports import list_mappings
     rt = runtime(ctx)
     rows = list_mappings(rt.uow(), rt.principal())
     if json_out:
@@ -712,7 +712,7 @@ def user_create(
     digiden user create aizu-sato --role municipality_staff --org-unit 072028
     digiden user create soumu-tanaka --role ministry_editor --ministry 総務省
     """
-    from digiden.services.accounts import create_user
+    from digiden.services.local.accounts import create_user
     rt = runtime(ctx)
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -733,7 +733,7 @@ def user_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     digiden user list
     digiden user list --json
     """
-    from digiden.services.accounts import list_users
+    from digiden.services.local.accounts import list_users
     rt = runtime(ctx)
     users = list_users(rt.uow(), rt.principal())
     if json_out:
@@ -757,7 +757,7 @@ def user_disable(ctx: typer.Context, username: UserArg) -> None:
 
     digiden user disable aizu-sato
     """
-    from digiden.services.accounts import set_disabled
+    from digiden.services.local.accounts import set_disabled
     rt = runtime(ctx)
     set_disabled(rt.uow(), rt.principal(), username, disabled=True, now=rt.clock())
     out.print(f"disabled {username}")
@@ -771,7 +771,7 @@ def user_enable(ctx: typer.Context, username: UserArg) -> None:
 
     digiden user enable aizu-sato
     """
-    from digiden.services.accounts import set_disabled
+    from digiden.services.local.accounts import set_disabled
     rt = runtime(ctx)
     set_disabled(rt.uow(), rt.principal(), username, disabled=False, now=rt.clock())
     out.print(f"enabled {username}")
@@ -793,7 +793,7 @@ def token_create(
     digiden token create aizu-sato --scopes "read write" --days 90
     digiden token create demo-admin --name dashboard --json
     """
-    from digiden.services.accounts import create_token
+    from digiden.services.local.accounts import create_token
     rt = runtime(ctx)
     secret, view = create_token(rt.uow(), rt.principal(), username=username, name=name, scopes=scopes, days=days,
                                 now=rt.clock())
@@ -813,7 +813,7 @@ def token_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     digiden token list
     digiden token list --json
     """
-    from digiden.services.accounts import list_tokens
+    from digiden.services.local.accounts import list_tokens
     rt = runtime(ctx)
     rows = list_tokens(rt.uow(), rt.principal())
     if json_out:
@@ -837,7 +837,7 @@ def token_revoke(ctx: typer.Context,
 
     digiden token list && digiden token revoke 1
     """
-    from digiden.services.accounts import revoke_token
+    from digiden.services.local.accounts import revoke_token
     rt = runtime(ctx)
     revoke_token(rt.uow(), rt.principal(), token_id, now=rt.clock())
     out.print(f"revoked token {token_id}")
@@ -853,7 +853,7 @@ def kpi_assign(ctx: typer.Context, code: KpiArg,
     digiden kpi assign fiber-household-coverage --ministry 総務省
     digiden kpi assign fiber-household-coverage --ministry ""
     """
-    from digiden.services.kpis import assign_ministry
+    from digiden.services.national.kpis import assign_ministry
     rt = runtime(ctx)
     m = assign_ministry(rt.uow(), rt.principal(), code, ministry, now=rt.clock())
     out.print(f"{code}: {m or 'no ministry'}")
@@ -875,7 +875,7 @@ def local_list(ctx: typer.Context,
     digiden local list
     digiden local list --prefecture 07 --status submitted --json
     """
-    from digiden.services.local_strategies import list_revisions
+    from digiden.services.local.local_strategies import list_revisions
     rt = runtime(ctx)
     rows = list_revisions(rt.uow(), rt.principal(), prefecture=prefecture, status=status)
     if json_out:
@@ -902,7 +902,7 @@ def local_show(ctx: typer.Context, code: LgArg,
     digiden local show 072028
     digiden local show 072028 --revision 1 --json
     """
-    from digiden.services.local_strategies import get
+    from digiden.services.local.local_strategies import get
     rt = runtime(ctx)
     d = get(rt.uow(), rt.principal(), code, revision)
     if json_out:
@@ -931,7 +931,7 @@ def local_import(ctx: typer.Context, code: LgArg,
     """
     import yaml
 
-    from digiden.services.local_strategies import save
+    from digiden.services.local.local_strategies import save
     rt = runtime(ctx)
     try:
         doc = yaml.safe_load(file.read_text(encoding="utf-8"))
@@ -945,7 +945,7 @@ def local_import(ctx: typer.Context, code: LgArg,
 
 
 def _act(ctx: typer.Context, code: str, revision: int, action: str, comment: str) -> None:
-    from digiden.services.local_strategies import act
+    from digiden.services.local.local_strategies import act
     rt = runtime(ctx)
     d = act(rt.uow(), rt.principal(), code, revision, action, now=rt.clock(), comment=comment)
     out.print(f"{d.ref.org_name} revision {d.ref.revision}: {d.ref.status.value} ({d.ref.status_ja})")
@@ -1022,7 +1022,7 @@ def local_diff(ctx: typer.Context, code: LgArg,
     digiden local diff 072028 1 2
     digiden local diff 072028 1 2 --json
     """
-    from digiden.services.local_strategies import diff_revisions
+    from digiden.services.local.local_strategies import diff_revisions
     rt = runtime(ctx)
     changes = diff_revisions(rt.uow(), rt.principal(), code, a, b)
     if json_out:
@@ -1041,7 +1041,7 @@ def local_inbox(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     digiden --as demo-fukushima local inbox
     digiden --as demo-admin local inbox --json
     """
-    from digiden.services.local_strategies import inbox
+    from digiden.services.local.local_strategies import inbox
     rt = runtime(ctx)
     i = inbox(rt.uow(), rt.principal())
     if json_out:
@@ -1063,7 +1063,7 @@ def local_coverage(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     digiden local coverage
     digiden local coverage --json
     """
-    from digiden.services.local_facts import coverage
+    from digiden.services.national.local_facts import coverage
     rt = runtime(ctx)
     rows = coverage(rt.uow())
     if json_out:
@@ -1091,7 +1091,7 @@ def demo(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     digiden demo
     digiden demo --json
     """
-    from digiden.services.demo import create_demo
+    from digiden.services.local.demo import create_demo
     rt = runtime(ctx)
     report = create_demo(rt.uow(), rt.principal(), now=rt.clock())
     if json_out:
@@ -1184,7 +1184,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from typer.exceptions import Abort, Exit, TyperException
     debug = os.environ.get("DIGIDEN_DEBUG", "").lower() not in ("", "0", "false", "no")
-    from digiden.services.imports.tempfiles import remove_stale_temp_files
+    from digiden.services.data.imports.tempfiles import remove_stale_temp_files
     remove_stale_temp_files()   # uploads and exports left by a digiden process that was killed
     try:
         rv = app(args=argv, standalone_mode=False)

@@ -55,7 +55,7 @@ class Runtime:
         account's rights; otherwise the server operator, a national administrator recorded as
         DIGIDEN_ACTOR."""
         if self.as_user:
-            from digiden.services.accounts import user_principal
+            from digiden.services.local.accounts import user_principal
             return user_principal(self.uow(), self.as_user)
         return system(self.actor)
 

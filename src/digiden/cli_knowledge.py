@@ -56,7 +56,7 @@ def search(ctx: typer.Context, query: Annotated[str, typer.Argument(help="Words,
     digiden search 観光 --kind practice --pref 26
     digiden search 遠隔医療 --support grant --limit 5 --json
     """
-    from digiden.services import search as svc
+    from digiden.services.knowledge import search as svc
     rt = runtime(ctx)
     r = svc.search(rt.uow(), rt.principal(), query, limit=limit, kind=kind, field=field, model_type=model_type,
                    pref=pref, support=support, with_facets=not json_out)
@@ -85,7 +85,7 @@ def reindex(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     digiden reindex
     digiden reindex --json
     """
-    from digiden.services.search import reindex as svc
+    from digiden.services.knowledge.search import reindex as svc
     rt = runtime(ctx)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=out,
                   disable=json_out) as bar:
@@ -119,7 +119,7 @@ def measure_list(ctx: typer.Context,
     digiden measure list --field P4.3 --support grant
     digiden measure list --ministry 総務省 --json
     """
-    from digiden.services.catalogue import list_measures
+    from digiden.services.knowledge.catalogue import list_measures
     rt = runtime(ctx)
     rows = list_measures(rt.uow(), problem=problem or None, field=field or None, support=support or None,
                          ministry=ministry or None)
@@ -143,7 +143,7 @@ def measure_problems(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     digiden measure problems
     digiden measure problems --json
     """
-    from digiden.services.catalogue import problems
+    from digiden.services.knowledge.catalogue import problems
     rows = problems(runtime(ctx).uow())
     if json_out:
         emit_json([p.as_dict() for p in rows])
@@ -163,7 +163,7 @@ def measure_show(ctx: typer.Context,
     digiden measure show transport-redesign
     digiden measure show telemedicine --json
     """
-    from digiden.services.catalogue import get_measure
+    from digiden.services.knowledge.catalogue import get_measure
     m = get_measure(runtime(ctx).uow(), code)
     if json_out:
         emit_json(m.as_dict())
@@ -186,7 +186,7 @@ def measure_roadmap(ctx: typer.Context, by: Annotated[str, typer.Option(help="fi
     digiden measure roadmap
     digiden measure roadmap --by ministry
     """
-    from digiden.services.catalogue import ROADMAP_YEARS, roadmap
+    from digiden.services.knowledge.catalogue import ROADMAP_YEARS, roadmap
     groups = roadmap(runtime(ctx).uow(), by=by)
     if json_out:
         emit_json([{"key": g.key, "label": g.label,
@@ -217,7 +217,7 @@ def menubook(ctx: typer.Context, output: Annotated[Path, typer.Option("-o", "--o
     digiden menubook -o menubook-P4.html --pillar P4
     """
     from digiden.render.menubook import render_html, render_pdf
-    from digiden.services.menubook import build
+    from digiden.services.knowledge.menubook import build
     rt = runtime(ctx)
     book = build(rt.uow(), today=rt.today, pillar=pillar or None)
     suffix = output.suffix.lower()
@@ -262,7 +262,7 @@ def practice_add(ctx: typer.Context,
     digiden practice add --title "除雪車のGPS管理" --org 072028 --draft \\
         --problem "除雪の問い合わせ" --solution "除雪車の位置を公開"
     """
-    from digiden.services.practices import add
+    from digiden.services.knowledge.practices import add
     rt = runtime(ctx)
     doc = {"title": title, "org_units": org, "problem": problem, "solution": solution, "field": field,
            "model_types": model_type or [], "results": results, "fy_from": fy_from, "fy_to": fy_to,
@@ -293,7 +293,7 @@ def practice_import(ctx: typer.Context,
     digiden practice import practices.csv
     digiden practice import 優良事例.yaml --publish --json
     """
-    from digiden.services.practices import import_file
+    from digiden.services.knowledge.practices import import_file
     rt = runtime(ctx)
     try:
         raw = file.read_bytes()
@@ -318,7 +318,7 @@ def practice_list(ctx: typer.Context, field: Annotated[str, typer.Option(help="F
     digiden practice list --field P4
     digiden practice list --status submitted --json
     """
-    from digiden.services.practices import list_practices
+    from digiden.services.knowledge.practices import list_practices
     rt = runtime(ctx)
     rows = list_practices(rt.uow(), rt.principal(), field=field or None, status=status or None)
     if json_out:
@@ -341,7 +341,7 @@ def practice_show(ctx: typer.Context, code: PracticeArg, json_out: JsonOpt = Fal
     digiden practice show sakai-autonomous-bus
     digiden practice show aict-aizuwakamatsu --json
     """
-    from digiden.services.practices import get
+    from digiden.services.knowledge.practices import get
     rt = runtime(ctx)
     p = get(rt.uow(), rt.principal(), code)
     if json_out:
@@ -366,7 +366,7 @@ def practice_review(ctx: typer.Context, code: PracticeArg,
     digiden practice review p00013 publish
     digiden practice review p00013 return --comment "成果の数値を追記してください"
     """
-    from digiden.services.practices import review
+    from digiden.services.knowledge.practices import review
     rt = runtime(ctx)
     p = review(rt.uow(), rt.principal(), code, action, comment, now=rt.clock())
     out.print(f"{p.code}: {p.status_label}")
@@ -385,7 +385,7 @@ def practice_adopt(ctx: typer.Context, code: PracticeArg,
     digiden practice adopt sakai-autonomous-bus 064033 --year R6 \\
         --adaptation "冬季は除雪ルートを優先" --result "利用者 月300人"
     """
-    from digiden.services.practices import record_adoption
+    from digiden.services.knowledge.practices import record_adoption
     rt = runtime(ctx)
     p = record_adoption(rt.uow(), rt.principal(), code, org_code=org, fiscal_year=year, adaptation=adaptation,
                         result=result, now=rt.clock())
@@ -412,7 +412,7 @@ def similar(ctx: typer.Context, code: LgArg,
     digiden similar 064033 -w geography=3 -w fiscal=0 --same-prefecture
     digiden similar 072028 --limit 5 --json
     """
-    from digiden.services.similarity import similar as svc
+    from digiden.services.knowledge.similarity import similar as svc
     rt = runtime(ctx)
     weights = {}
     for w in weight or []:
@@ -446,7 +446,7 @@ def recommend(ctx: typer.Context, code: LgArg,
     digiden recommend 072028
     digiden recommend 072028 --field P4.3 --field P4.6 --json
     """
-    from digiden.services.similarity import recommendations
+    from digiden.services.knowledge.similarity import recommendations
     rt = runtime(ctx)
     r = recommendations(rt.uow(), rt.principal(), code, fields=field, limit=limit)
     if json_out:
@@ -471,7 +471,7 @@ def partners(ctx: typer.Context, issue: Annotated[str, typer.Argument(help="Soci
     digiden partners mobility --within-km 40
     digiden partners disaster --anchor 072028 --json
     """
-    from digiden.services.similarity import partners as svc
+    from digiden.services.knowledge.similarity import partners as svc
     rt = runtime(ctx)
     r = svc(rt.uow(), rt.principal(), issue, within_km=within_km, anchor=anchor or None, prefecture=pref or None)
     if json_out:
@@ -498,7 +498,7 @@ def group_create(ctx: typer.Context, name: Annotated[str, typer.Option(help="連
         --member 072028 --member 072087 --issue disaster \\
         --initiative "除雪車の位置情報の共有"
     """
-    from digiden.services.similarity import save_group
+    from digiden.services.knowledge.similarity import save_group
     rt = runtime(ctx)
     g = save_group(rt.uow(), rt.principal(), {"name": name, "members": member, "issue": issue,
                                               "initiatives": initiative or [], "description": description},
@@ -519,7 +519,7 @@ def group_list(ctx: typer.Context, member: Annotated[str, typer.Option(help="Onl
     digiden group list
     digiden group list --member 072028 --json
     """
-    from digiden.services.similarity import list_groups
+    from digiden.services.knowledge.similarity import list_groups
     rows = list_groups(runtime(ctx).uow(), org_code=member or None)
     if json_out:
         emit_json([g.as_dict() for g in rows])

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from digiden.domain.access import system
-from digiden.services import accounts as acc
+from digiden.services.local import accounts as acc
 from digiden.services.uow import UnitOfWork
 from digiden.store import db
 from digiden.store.models import Observation

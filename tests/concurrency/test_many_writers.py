@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from digiden.domain.access import system
-from digiden.services import accounts as acc
+from digiden.services.local import accounts as acc
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import AuditEvent, Kpi, Observation, OrgUnit, UserAccount
 from tests.live import LiveDb, LiveServer

@@ -14,11 +14,11 @@ from sqlalchemy import func, select, text
 
 from digiden.domain.access import system
 from digiden.domain.errors import InvalidInput
-from digiden.services import exports
-from digiden.services.imports import ImportFailed, ImportOptions, run_import
-from digiden.services.imports.columns import detect_layout
-from digiden.services.imports.limits import MAX_COLUMNS, MAX_XLSX_PART_BYTES, MAX_XLSX_SHARED_STRINGS
-from digiden.services.imports.tempfiles import remove_stale_temp_files, spool_path
+from digiden.services.data import exports
+from digiden.services.data.imports import ImportFailed, ImportOptions, run_import
+from digiden.services.data.imports.columns import detect_layout
+from digiden.services.data.imports.limits import MAX_COLUMNS, MAX_XLSX_PART_BYTES, MAX_XLSX_SHARED_STRINGS
+from digiden.services.data.imports.tempfiles import remove_stale_temp_files, spool_path
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import AuditEvent, ImportBatch, Observation
 
@@ -245,7 +245,7 @@ def test_reference_data_urls_must_be_http(uow: UnitOfWork, tmp_path: Path) -> No
 def test_the_practice_import_refuses_non_http_urls_and_nul(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from digiden.services import practices
+    from digiden.services.knowledge import practices
     doc = {"practices": [{"title": "AI配車", "org_units": "072087", "field": "P4.3", "problem": "足がない",
                           "solution": "乗合タクシー", "sources": [{"title": "x", "url": "javascript:alert(7)"}]}]}
     with pytest.raises(InvalidInput) as e:

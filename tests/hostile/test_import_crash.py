@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from digiden.domain.access import system
-from digiden.services.imports import ImportOptions, run_import
+from digiden.services.data.imports import ImportOptions, run_import
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import ImportBatch, Kpi, Observation, OrgUnit
 
@@ -34,7 +34,7 @@ import sys, time
 from datetime import UTC, datetime
 from pathlib import Path
 from digiden.domain.access import system
-from digiden.services.imports import ImportOptions, run_import
+from digiden.services.data.imports import ImportOptions, run_import
 from digiden.services.uow import UnitOfWork
 from digiden.store.db import make_engine, make_session_factory
 

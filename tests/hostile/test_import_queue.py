@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from digiden.domain.access import system
 from digiden.domain.errors import Conflict
-from digiden.services.accounts import create_user
-from digiden.services.imports import PG_IMPORT_LOCK, ImportOptions, run_import
+from digiden.services.data.imports import PG_IMPORT_LOCK, ImportOptions, run_import
+from digiden.services.local.accounts import create_user
 from digiden.services.uow import UnitOfWork
 from digiden.web.app import create_app
 from tests.conftest import FIXED_NOW, PASSWORD, fixed_clock, sign_in

@@ -49,7 +49,7 @@ def app(fuzz_db):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def principals(fuzz_db) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
     from digiden.domain.access import system
-    from digiden.services import accounts
+    from digiden.services.local import accounts
     from digiden.services.uow import UnitOfWork
     factory = fuzz_db.session_factory
     setup = system("schemathesis-setup")

@@ -20,7 +20,7 @@ import yaml
 
 from digiden.domain.access import PUBLIC
 from digiden.domain.search import ndcg_at_k, reciprocal_rank
-from digiden.services import search
+from digiden.services.knowledge import search
 from digiden.services.reference import init_reference_data
 from digiden.services.uow import UnitOfWork
 from digiden.store.db import make_engine, make_session_factory

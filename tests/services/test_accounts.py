@@ -9,8 +9,8 @@ from argon2 import PasswordHasher
 
 from digiden.domain.access import Role, system
 from digiden.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SignInRequired
-from digiden.services import accounts as acc
 from digiden.services.audit import history
+from digiden.services.local import accounts as acc
 from digiden.services.uow import UnitOfWork
 from tests.conftest import FIXED_NOW as NOW
 from tests.conftest import PASSWORD

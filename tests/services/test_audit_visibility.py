@@ -11,9 +11,9 @@ import pytest
 
 from digiden.domain.access import PUBLIC
 from digiden.domain.errors import NotFound, SignInRequired
-from digiden.services import local_strategies as ls
-from digiden.services import practices
 from digiden.services.audit import AuditView, history
+from digiden.services.knowledge import practices
+from digiden.services.local import local_strategies as ls
 from digiden.services.uow import UnitOfWork
 from tests.conftest import FIXED_NOW as NOW
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from digiden.domain.errors import InvalidInput, NotFound
-from digiden.services import catalogue
+from digiden.services.knowledge import catalogue
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import Adjacency, FiscalIndex, OrgUnit
 

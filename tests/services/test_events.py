@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from digiden.domain import events
 from digiden.domain.access import PUBLIC
-from digiden.services import practices, search
 from digiden.services.handlers import HANDLERS
+from digiden.services.knowledge import practices, search
 from digiden.services.uow import Handlers, UnitOfWork, registered_handlers, runs
 from digiden.store.models import Practice, SearchMeta
 from tests.conftest import FIXED_NOW as NOW
@@ -35,7 +35,8 @@ def test_every_event_that_changes_search_text_has_a_search_handler() -> None:
                                                 "PracticeChanged", "PracticeWithdrawn"}
     for e in searchable:
         owners = {h.__module__ for h in HANDLERS.in_transaction.get(e, ())}
-        assert "digiden.services.search" in owners, f"{e.__name__} changes search text but has no search handler"
+        assert "digiden.services.knowledge.search" in owners, \
+            f"{e.__name__} changes search text but has no search handler"
 
 
 def test_the_unit_of_work_finds_the_handler_table_by_name() -> None:
@@ -48,20 +49,21 @@ def test_events_are_small_immutable_facts() -> None:
         assert e.__module__ == "digiden.domain.events"
 
 
-# What of digiden.services.search the rest of the code may use: asking, not writing. Anything
+# What of digiden.services.knowledge.search the rest of the code may use: asking, not writing. Anything
 # else (the handlers, remove, rebuild, the document builders) only the handler table, the search
 # module itself, and the commands that rebuild the whole index may touch.
 QUERY_API = {"search", "SearchResult", "Hit", "FacetValue", "FACETS", "FACET_LABELS", "KINDS", "document_count"}
-MAY_WRITE_THE_INDEX = {"services/search.py", "services/handlers.py", "services/reference.py", "cli_knowledge.py"}
+MAY_WRITE_THE_INDEX = {"services/knowledge/search.py", "services/handlers.py", "services/reference.py",
+                       "cli_knowledge.py"}
 
 
 def _index_writes(tree: ast.AST) -> list[tuple[int, str]]:
     aliases = set()
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "digiden.services.search":
+        if isinstance(node, ast.ImportFrom) and node.module == "digiden.services.knowledge.search":
             found += [(node.lineno, a.name) for a in node.names if a.name not in QUERY_API]
-        if isinstance(node, ast.ImportFrom) and node.module == "digiden.services":
+        if isinstance(node, ast.ImportFrom) and node.module == "digiden.services.knowledge":
             aliases |= {a.asname or a.name for a in node.names if a.name == "search"}
     for node in ast.walk(tree):
         if (isinstance(node, ast.Attribute) and node.attr not in QUERY_API and isinstance(node.value, ast.Name)
@@ -82,10 +84,10 @@ def test_no_write_path_calls_the_search_index() -> None:
 
 
 def test_the_source_check_sees_a_hand_written_index_call() -> None:
-    code = ("from digiden.services import search as s\nfrom digiden.services.search import remove\n"
+    code = ("from digiden.services.knowledge import search as s\nfrom digiden.services.knowledge.search import remove\n"
             "def publish(x):\n    s.on_practice_events(x, [])\n")
     assert [n for _, n in _index_writes(ast.parse(code))] == ["remove", "s.on_practice_events"]
-    assert _index_writes(ast.parse("from digiden.services import search\nsearch.search(u, p, 'q')\n")) == []
+    assert _index_writes(ast.parse("from digiden.services.knowledge import search\nsearch.search(u, p, 'q')\n")) == []
 
 
 # ---------------------------------------------------------------- dispatch

@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from digiden.domain.access import system
-from digiden.services.exports import export
-from digiden.services.imports import ImportOptions, revert_batch, run_import
+from digiden.services.data.exports import export
+from digiden.services.data.imports import ImportOptions, revert_batch, run_import
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import Kpi, Observation, OrgUnit
 

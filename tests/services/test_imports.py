@@ -11,9 +11,16 @@ from sqlalchemy import func, select
 
 from digiden.domain.access import system
 from digiden.domain.errors import InvalidInput
-from digiden.services import kpis
-from digiden.services.imports import ImportFailed, ImportOptions, ImportReport, list_batches, revert_batch, run_import
-from digiden.services.observations import list_observations
+from digiden.services.data.imports import (
+    ImportFailed,
+    ImportOptions,
+    ImportReport,
+    list_batches,
+    revert_batch,
+    run_import,
+)
+from digiden.services.national import kpis
+from digiden.services.national.observations import list_observations
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import AuditEvent, ImportBatch, Observation, SeriesRollup
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from digiden.domain.errors import NotFound
-from digiden.services import kpis
+from digiden.services.national import kpis
 from digiden.services.uow import UnitOfWork
 
 TODAY = date(2026, 11, 29)

@@ -11,9 +11,9 @@ import pytest
 from digiden.domain.access import PUBLIC, system
 from digiden.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SignInRequired
 from digiden.domain.local import Status
-from digiden.services import local_facts
-from digiden.services import local_strategies as ls
 from digiden.services.audit import history
+from digiden.services.local import local_strategies as ls
+from digiden.services.national import local_facts
 from digiden.services.uow import UnitOfWork
 from tests.conftest import FIXED_NOW as NOW
 
@@ -223,7 +223,7 @@ def test_a_prefectures_own_strategy_goes_straight_to_the_nation(uow: UnitOfWork,
 
 
 def test_the_demo_walks_the_cycle_with_synthetic_records(uow: UnitOfWork) -> None:
-    from digiden.services.demo import create_demo
+    from digiden.services.local.demo import create_demo
     report = create_demo(uow, system("t"), now=NOW)
     assert report["synthetic"] and len(report["users"]) == 7
     refs = {r.org_code: r for r in ls.list_revisions(uow, system("t"))}
@@ -233,7 +233,7 @@ def test_the_demo_walks_the_cycle_with_synthetic_records(uow: UnitOfWork) -> Non
     c = local_facts.computed(uow, "digital-implementation")
     assert c.codes == [AIZU] and c.synthetic_count == 1
     from digiden.domain.access import PUBLIC
-    from digiden.services import practices, similarity
+    from digiden.services.knowledge import practices, similarity
     waiting = practices.list_practices(uow, system("t"), status="submitted")
     assert [p.code for p in waiting] == report["practices"] and waiting[0].synthetic
     spread = practices.get(uow, PUBLIC, "iide-gps-snow-removal").adoptions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from digiden.domain.errors import InvalidInput, NotFound
-from digiden.services import localgov
+from digiden.services.registry import localgov
 from digiden.services.uow import UnitOfWork
 
 

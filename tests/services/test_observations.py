@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from digiden.domain.access import system
 from digiden.domain.errors import InvalidInput, NotFound
-from digiden.services import kpis
-from digiden.services.observations import ObservationInput, add_observation, list_observations
+from digiden.services.national import kpis
+from digiden.services.national.observations import ObservationInput, add_observation, list_observations
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import AuditEvent, Observation
 

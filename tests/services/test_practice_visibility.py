@@ -15,8 +15,8 @@ from digiden.domain import access
 from digiden.domain.access import PUBLIC, READ, Principal, Role
 from digiden.domain.errors import NotFound
 from digiden.domain.practice import Status
-from digiden.services import practices
 from digiden.services.common import org_ref
+from digiden.services.knowledge import practices
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import OrgUnit, Practice, PracticeOrgUnit
 from tests.conftest import FIXED_NOW as NOW

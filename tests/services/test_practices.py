@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from digiden.domain.access import PUBLIC
 from digiden.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SignInRequired
-from digiden.services import practices
+from digiden.services.knowledge import practices
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import AuditEvent, Practice
 from tests.conftest import FIXED_NOW as NOW
@@ -187,7 +187,7 @@ def test_adoption_spread(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-
 
 
 def test_the_inbox_shows_practices_to_review_and_to_fix(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
-    from digiden.services.local_strategies import inbox
+    from digiden.services.local.local_strategies import inbox
     p = practices.add(uow, accounts["kitakata"], DOC, now=NOW)
     nation = inbox(uow, accounts["admin"])
     assert [r.code for r in nation.practices] == [p.code] and nation.total >= 1

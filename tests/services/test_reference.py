@@ -11,9 +11,9 @@ import yaml
 from sqlalchemy import func, select
 
 from digiden.domain.errors import InvalidInput
-from digiden.services import localgov
 from digiden.services.common import LoadReport, data_path
 from digiden.services.reference import init_reference_data, load_actuals
+from digiden.services.registry import localgov
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import AuditEvent, Observation, OrgUnit
 
@@ -48,7 +48,7 @@ def test_a_second_load_changes_nothing(uow: UnitOfWork) -> None:
 
 
 def test_actuals_keep_source_precision_qualifier_and_breakdown(uow: UnitOfWork) -> None:
-    from digiden.services.observations import list_observations
+    from digiden.services.national.observations import list_observations
     obs = list_observations(uow, kpi="digital-implementation")
     assert len(obs) == 1
     o = obs[0]

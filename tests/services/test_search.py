@@ -7,7 +7,7 @@ import pytest
 
 from digiden.domain.access import PUBLIC
 from digiden.domain.errors import InvalidInput
-from digiden.services import practices, search
+from digiden.services.knowledge import practices, search
 from digiden.services.uow import UnitOfWork
 from tests.conftest import FIXED_NOW as NOW
 
@@ -121,7 +121,7 @@ def test_reindex_rebuilds_the_same_index(uow: UnitOfWork) -> None:
 
 
 def test_a_local_governments_accepted_strategy_is_searchable(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
-    from digiden.services import local_strategies as ls
+    from digiden.services.local import local_strategies as ls
     doc = {"title": "喜多方市 戦略", "fiscal_year": "令和6年度", "vision": "蔵のまちで転職なき移住",
            "issues": [{"field": "P4.6", "text": "豪雪時の除雪の担い手不足"}],
            "measures": [{"title": "除雪車の位置情報の公開", "field": "P4.6", "digital": True}]}
@@ -144,7 +144,7 @@ def test_postgresql_ranks_with_the_same_bm25_as_fts5(sqlite_engine, q: str) -> N
     to 0.1 % (FTS5's unicode61 splits a few rare terms, such as numbers with commas, into two
     tokens, which moves the average document length by a hair)."""
     from digiden.domain.search import unique_terms
-    from digiden.services import textja
+    from digiden.services.knowledge import textja
     from digiden.store.db import make_session_factory
     uow = UnitOfWork(make_session_factory(sqlite_engine))     # read only; FTS5's bm25() is the reference
     terms = unique_terms(textja.terms(q))
@@ -240,8 +240,8 @@ def test_practices_imported_as_published_are_searchable(uow: UnitOfWork, account
 
 def test_accepting_and_reopening_a_strategy_keep_the_local_governments_entry_as_a_rebuild_writes_it(  # type: ignore[no-untyped-def]
         uow: UnitOfWork, accounts) -> None:
-    from digiden.services import local_strategies as ls
-    from digiden.services.localgov import resolve_org
+    from digiden.services.local import local_strategies as ls
+    from digiden.services.registry.localgov import resolve_org
     doc = {"title": "喜多方市 戦略", "fiscal_year": "令和6年度", "vision": "蔵のまちで転職なき移住",
            "issues": [{"field": "P4.6", "text": "豪雪時の除雪の担い手不足"}],
            "measures": [{"title": "除雪車の位置情報の公開", "field": "P4.6", "digital": True}]}

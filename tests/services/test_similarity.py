@@ -8,8 +8,8 @@ import pytest
 
 from digiden.domain.access import PUBLIC
 from digiden.domain.errors import InvalidInput, PermissionDenied, SignInRequired
-from digiden.services import local_strategies as ls
-from digiden.services import practices, similarity
+from digiden.services.knowledge import practices, similarity
+from digiden.services.local import local_strategies as ls
 from digiden.services.uow import UnitOfWork
 from tests.conftest import FIXED_NOW as NOW
 

@@ -19,8 +19,9 @@ from sqlalchemy import Engine, inspect, select, text
 
 from digiden.domain.access import system
 from digiden.domain.errors import Conflict, InvalidInput
-from digiden.services import accounts, local_strategies, practices
-from digiden.services.imports import ImportOptions, run_import
+from digiden.services.data.imports import ImportOptions, run_import
+from digiden.services.knowledge import practices
+from digiden.services.local import accounts, local_strategies
 from digiden.services.uow import UnitOfWork
 from digiden.store.backup import backup, pg_schema, restore
 from digiden.store.db import make_engine
@@ -117,7 +118,7 @@ def test_restore_into_an_empty_database_gives_back_every_row_of_every_table(  # 
         assert table in original and rows_of(live_db.engine, table), f"{table} was not exercised"
 
     # the restored database works: the full-text index answers and the accounts sign in
-    from digiden.services import search
+    from digiden.services.knowledge import search
     from digiden.store.db import make_session_factory
     uow = UnitOfWork(make_session_factory(empty_engine))
     assert search.search(uow, system("t"), "会津若松").hits

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from digiden.domain.access import system
-from digiden.services import accounts as acc
-from digiden.services import local_strategies as ls
+from digiden.services.local import accounts as acc
+from digiden.services.local import local_strategies as ls
 from digiden.services.uow import UnitOfWork
 from tests.conftest import FIXED_NOW as NOW
 
@@ -210,7 +210,7 @@ def test_each_role_gets_exactly_what_it_may(role: str, client_as, session_factor
     ls.act(uow, accounts["fukushima"], "072087", 1, "approve", now=NOW)
     ls.act(uow, accounts["admin"], "072087", 1, "accept", now=NOW)         # a published one
     _, token = acc.create_token(uow, system("t"), username="kitakata", name="x", now=NOW)
-    from digiden.services import practices, similarity
+    from digiden.services.knowledge import practices, similarity
     practice = practices.add(uow, accounts["aizu"], PRACTICE, submit=False, now=NOW).code   # a draft
     group = similarity.save_group(uow, accounts["admin"], GROUP_IN, now=NOW).id
     c = client_as(role)

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from digiden.domain.access import system
-from digiden.services import accounts as acc
-from digiden.services import local_strategies as ls
+from digiden.services.local import accounts as acc
+from digiden.services.local import local_strategies as ls
 from digiden.services.uow import UnitOfWork
 from tests.conftest import FIXED_NOW as NOW
 from tests.conftest import PASSWORD, make_client, sign_in

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from digiden.domain.access import system
-from digiden.services.accounts import create_user
+from digiden.services.local.accounts import create_user
 from digiden.services.reference import init_reference_data
 from digiden.services.uow import UnitOfWork
 from digiden.store.db import make_engine, make_session_factory

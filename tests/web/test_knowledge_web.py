@@ -105,7 +105,7 @@ def test_propose_through_the_form_and_review(session_factory, accounts, client_a
 
 
 def test_a_returned_practice_is_edited_in_the_form(session_factory, accounts, client_as) -> None:  # type: ignore[no-untyped-def]
-    from digiden.services import practices
+    from digiden.services.knowledge import practices
     from digiden.services.uow import UnitOfWork
     from tests.conftest import FIXED_NOW
     uow = UnitOfWork(session_factory)
@@ -134,7 +134,7 @@ def test_a_returned_practice_is_edited_in_the_form(session_factory, accounts, cl
 
 
 def test_api_practice_lifecycle_and_import(session_factory, accounts, client_as) -> None:  # type: ignore[no-untyped-def]
-    from digiden.services import accounts as acc
+    from digiden.services.local import accounts as acc
     from digiden.services.uow import UnitOfWork
     from tests.conftest import FIXED_NOW
     admin = client_as("admin")
@@ -202,7 +202,7 @@ def test_signed_out_form_redirects_to_sign_in(anon) -> None:  # type: ignore[no-
 
 
 def test_the_practice_list_pages_by_one_hundred(session_factory, accounts, anon) -> None:  # type: ignore[no-untyped-def]
-    from digiden.services import practices
+    from digiden.services.knowledge import practices
     from digiden.services.uow import UnitOfWork
     from tests.conftest import FIXED_NOW
     rows = "".join(f"合成事例{i:03d}（合成データ）,064033,課題,解決策\n" for i in range(100))

@@ -226,7 +226,7 @@ class PracticeReach:
 
     It is read in two ways that therefore cannot drift apart: ``sees`` answers for one practice
     (a page, the audit trail), and the services turn the same fields into the SQL filter of a
-    list (``services.practices.visible_to``), so that paging is exact."""
+    list (``services.knowledge.practices.visible_to``), so that paging is exact."""
 
     everything: bool = False                   # the nation
     public: frozenset[PracticeStatus] = PUBLIC_STATUSES   # seen by all, whoever wrote them

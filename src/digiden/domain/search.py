@@ -2,7 +2,7 @@
 word is folded so that variants meet, how a query becomes an FTS expression, how a snippet is
 marked, and the evaluation measures (nDCG, MRR).
 
-The tokeniser (SudachiPy, services/textja.py) turns text into (surface, normalised form, part of
+The tokeniser (SudachiPy, services/knowledge/textja.py) turns text into (surface, normalised form, part of
 speech); everything after that is here."""
 
 from __future__ import annotations

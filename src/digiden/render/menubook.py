@@ -11,7 +11,7 @@ from fpdf.enums import WrapMode, XPos, YPos
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from digiden.domain.calendar import format_fiscal_year
-from digiden.services.menubook import MenuBook
+from digiden.services.knowledge.menubook import MenuBook
 
 # The same file the web app serves as /static/fonts/ipaexg.ttf (the HTML page preloads it), so
 # the package carries one copy; it is read from disk here, not through the web package.

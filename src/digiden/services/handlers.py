@@ -21,7 +21,7 @@ from digiden.domain.events import (
     StrategyAccepted,
     StrategyReopened,
 )
-from digiden.services import search
+from digiden.services.knowledge import search
 from digiden.services.uow import Handlers
 
 HANDLERS = Handlers(

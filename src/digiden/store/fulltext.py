@@ -1,6 +1,6 @@
 """The full-text index's own SQL: the SQLite FTS5 table `search_fts` or, on PostgreSQL, the
 `tsv` column of `search_doc` (both made by migration 0004, outside the models). Terms arrive
-already tokenised (services/textja.py); nothing here knows Japanese. The reads that run before
+already tokenised (services/knowledge/textja.py); nothing here knows Japanese. The reads that run before
 every search go to the driver directly, without the ORM."""
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from digiden.domain.access import PUBLIC, Principal
 from digiden.domain.errors import PermissionDenied, SignInRequired
-from digiden.services import accounts
+from digiden.services.local import accounts
 from digiden.services.uow import UnitOfWork
 
 SESSION_COOKIE = "digiden_session"

@@ -21,7 +21,7 @@ from typing import Any
 
 from digiden.domain.access import Principal
 from digiden.domain.errors import DigidenError
-from digiden.services.imports.tempfiles import remove_stale_temp_files
+from digiden.services.data.imports.tempfiles import remove_stale_temp_files
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi.responses import Response
 
 from digiden.render.menubook import render_pdf
-from digiden.services.menubook import build
+from digiden.services.knowledge.menubook import build
 from digiden.services.uow import UnitOfWork
 
 

@@ -14,8 +14,8 @@ from digiden.domain.access import PUBLIC
 from digiden.domain.calendar import fiscal_year, format_wareki_date, format_wareki_fiscal_year
 from digiden.domain.quantities import format_number
 from digiden.domain.text import http_url
-from digiden.services.imports.columns import ROLE_LABELS
-from digiden.services.local_strategies import inbox
+from digiden.services.data.imports.columns import ROLE_LABELS
+from digiden.services.local.local_strategies import inbox
 from digiden.services.uow import UnitOfWork
 
 

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from digiden.services import audit, kpis, local_facts, localgov, observations, strategies
+from digiden.services import audit
+from digiden.services.national import kpis, local_facts, observations, strategies
+from digiden.services.registry import localgov
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow
 from digiden.web.edge import IdQuery, OffsetQuery

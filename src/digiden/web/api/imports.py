@@ -13,8 +13,8 @@ from starlette.background import BackgroundTask
 
 from digiden.domain.access import may_follow_job
 from digiden.domain.errors import InvalidInput, NotFound
-from digiden.services import exports, validation
-from digiden.services.imports import (
+from digiden.services.data import exports
+from digiden.services.data.imports import (
     ImportFailed,
     ImportOptions,
     batch_changes,
@@ -25,7 +25,8 @@ from digiden.services.imports import (
     revert_batch,
     run_import,
 )
-from digiden.services.imports.tempfiles import spool_path
+from digiden.services.data.imports.tempfiles import spool_path
+from digiden.services.national import validation
 from digiden.services.uow import UnitOfWork
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow

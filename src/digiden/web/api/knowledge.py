@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from digiden.domain.errors import InvalidInput
 from digiden.domain.similarity import COMPONENTS
-from digiden.services import catalogue, practices, search, similarity
+from digiden.services.knowledge import catalogue, practices, search, similarity
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow
 from digiden.web.edge import INT64_MAX, IdPath

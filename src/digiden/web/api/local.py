@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from digiden.domain.access import Principal
 from digiden.domain.errors import InvalidInput
-from digiden.services import accounts, local_facts, local_strategies
+from digiden.services.local import accounts, local_strategies
+from digiden.services.national import local_facts
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Uow
 from digiden.web.edge import INT64_MAX, ErrorOut, IdPath, RevisionPath, RevisionQuery

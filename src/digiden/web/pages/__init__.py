@@ -15,7 +15,9 @@ from digiden.domain.errors import DigidenError, InvalidInput
 from digiden.domain.progress import MilestoneReport, Status
 from digiden.render.charts import ChartSeries, line_chart
 from digiden.render.geo import JapanMap, color_for, japan_map
-from digiden.services import audit, kpis, local_facts, localgov, observations, strategies
+from digiden.services import audit
+from digiden.services.national import kpis, local_facts, observations, strategies
+from digiden.services.registry import localgov
 from digiden.services.uow import UnitOfWork
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow

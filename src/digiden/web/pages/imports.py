@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from digiden.domain.access import Principal, may_follow_job
 from digiden.domain.errors import DigidenError, InvalidInput, NotFound
-from digiden.services import audit, exports, kpis, validation
-from digiden.services.imports import (
+from digiden.services import audit
+from digiden.services.data import exports
+from digiden.services.data.imports import (
     BatchView,
     ChangeView,
     ImportFailed,
@@ -26,6 +27,7 @@ from digiden.services.imports import (
     revert_batch,
     run_import,
 )
+from digiden.services.national import kpis, validation
 from digiden.services.uow import UnitOfWork
 from digiden.web.api.imports import export_response, save_upload
 from digiden.web.auth import Actor

@@ -15,9 +15,10 @@ from digiden.domain.calendar import fiscal_year
 from digiden.domain.errors import DigidenError
 from digiden.domain.similarity import COMPONENTS, DEFAULT_WEIGHTS, LABELS_JA, MAX_WEIGHT
 from digiden.render.geo import JapanMap, japan_map
-from digiden.services import catalogue, localgov, practices, search, similarity
-from digiden.services.catalogue import SUPPORT_KINDS
-from digiden.services.local_strategies import choices
+from digiden.services.knowledge import catalogue, practices, search, similarity
+from digiden.services.knowledge.catalogue import SUPPORT_KINDS
+from digiden.services.local.local_strategies import choices
+from digiden.services.registry import localgov
 from digiden.web import deps
 from digiden.web.auth import Actor
 from digiden.web.deps import Today, Uow
@@ -125,7 +126,7 @@ def roadmap_page(request: Request, uow: Uow, today: Today, by: str = "field") ->
 @router.get("/menubook", response_class=HTMLResponse)
 def menubook_page(request: Request, uow: Uow, today: Today, pillar: str = "") -> Response:
     from digiden.render.menubook import render_html
-    from digiden.services.menubook import build
+    from digiden.services.knowledge.menubook import build
     return HTMLResponse(render_html(build(uow, today=today, pillar=pillar or None)))
 
 

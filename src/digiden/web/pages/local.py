@@ -24,8 +24,10 @@ from digiden.domain.local import (
     Status,
 )
 from digiden.render.geo import color_for, japan_map
-from digiden.services import accounts, local_facts, local_strategies, localgov
-from digiden.services.local_strategies import Choices, Inbox, RevisionDetail, RevisionRef
+from digiden.services.local import accounts, local_strategies
+from digiden.services.local.local_strategies import Choices, Inbox, RevisionDetail, RevisionRef
+from digiden.services.national import local_facts
+from digiden.services.registry import localgov
 from digiden.services.uow import UnitOfWork
 from digiden.web import deps
 from digiden.web.auth import (

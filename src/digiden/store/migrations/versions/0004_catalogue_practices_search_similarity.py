@@ -178,7 +178,7 @@ def upgrade() -> None:
 def _create_full_text_index() -> None:
     """SQLite: an FTS5 table over the pre-tokenised terms (rowid = search_doc.id).
     PostgreSQL: a weighted tsvector column with a GIN index. Both read the terms that
-    digiden.services.search writes, so the two backends index the same words."""
+    digiden.services.knowledge.search writes, so the two backends index the same words."""
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         op.execute("CREATE VIRTUAL TABLE search_fts USING fts5("

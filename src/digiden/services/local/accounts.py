@@ -30,7 +30,7 @@ from digiden.domain.access import (
 from digiden.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SignInRequired
 from digiden.domain.text import bounded
 from digiden.services import audit
-from digiden.services.localgov import resolve_org
+from digiden.services.registry.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
 from digiden.store.db import as_utc
 from digiden.store.models import ApiToken, OrgUnit, UserAccount, WebSession

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from digiden.domain.calendar import AsOf, Precision
 from digiden.domain.cp932 import for_cp932
 from digiden.domain.errors import InvalidInput
-from digiden.services.kpis import list_kpis
+from digiden.services.national.kpis import list_kpis
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import Kpi, Observation, OrgUnit
 

@@ -1,6 +1,6 @@
 """One search over measures, good practices and local governments.
 
-Text is tokenised by SudachiPy (services/textja.py) into folded normalised words; the words are
+Text is tokenised by SudachiPy (services/knowledge/textja.py) into folded normalised words; the words are
 indexed in SQLite FTS5 (ranked with its BM25, title words weighted 4:1) or, on PostgreSQL, in a
 tsvector with a GIN index that finds the matches, which are then scored with the same BM25
 (``_bm25``; PostgreSQL has none of its own). The first 60 candidates are then
@@ -42,10 +42,10 @@ from digiden.domain.search import (
     unique_terms,
     wants_prefix,
 )
-from digiden.services import textja
-from digiden.services.catalogue import SUPPORT_KINDS
-from digiden.services.local_facts import latest_accepted
-from digiden.services.localgov import KINDS as ORG_KINDS
+from digiden.services.knowledge import textja
+from digiden.services.knowledge.catalogue import SUPPORT_KINDS
+from digiden.services.national.local_facts import latest_accepted
+from digiden.services.registry.localgov import KINDS as ORG_KINDS
 from digiden.services.uow import UnitOfWork
 from digiden.store import fulltext
 from digiden.store.db import engine_key

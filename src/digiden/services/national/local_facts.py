@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from digiden.domain.errors import NotFound
 from digiden.domain.local import FACT_LABELS_JA, Fact, MeasureFacts, MeasureKind, MeasureState, Status, facts_of
-from digiden.services.localgov import KINDS
+from digiden.services.registry.localgov import KINDS
 from digiden.services.uow import UnitOfWork
 from digiden.store.db import as_utc
 from digiden.store.models import (

@@ -20,8 +20,8 @@ from digiden.domain.calendar import fiscal_year, format_fiscal_year
 from digiden.domain.errors import InvalidInput, NotFound
 from digiden.services import audit
 from digiden.services.common import LoadReport, data_path, set_fields
-from digiden.services.kpis import target_view
-from digiden.services.practices import place_of
+from digiden.services.knowledge.practices import place_of
+from digiden.services.national.kpis import target_view
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import (
     Adjacency,

@@ -35,8 +35,8 @@ from digiden.domain.similarity import (
 from digiden.domain.text import bounded
 from digiden.services import audit
 from digiden.services.common import org_ref
-from digiden.services.local_facts import latest_accepted
-from digiden.services.localgov import resolve_org
+from digiden.services.national.local_facts import latest_accepted
+from digiden.services.registry.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
 from digiden.store.db import engine_key
 from digiden.store.models import (

@@ -16,13 +16,13 @@ from digiden.domain.access import Principal, can_import, require
 from digiden.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from digiden.domain.text import clean_text
 from digiden.services import audit
-from digiden.services.imports.columns import Layout, detect_layout, recognise
-from digiden.services.imports.forked import parse_in_child, use_fork
-from digiden.services.imports.limits import IMPORT_LOCK_WAIT_SECONDS
-from digiden.services.imports.mappings import load_mapping, save_mapping
-from digiden.services.imports.parse import BulkRow, make_parser, row_action
-from digiden.services.imports.readers import Table, open_table
-from digiden.services.imports.report import (
+from digiden.services.data.imports.columns import Layout, detect_layout, recognise
+from digiden.services.data.imports.forked import parse_in_child, use_fork
+from digiden.services.data.imports.limits import IMPORT_LOCK_WAIT_SECONDS
+from digiden.services.data.imports.mappings import load_mapping, save_mapping
+from digiden.services.data.imports.parse import BulkRow, make_parser, row_action
+from digiden.services.data.imports.readers import Table, open_table
+from digiden.services.data.imports.report import (
     MAX_ACTIONS,
     ImportFailed,
     ImportOptions,
@@ -30,7 +30,7 @@ from digiden.services.imports.report import (
     Problem,
     Progress,
 )
-from digiden.services.imports.resolve import KpiInfo, Resolver
+from digiden.services.data.imports.resolve import KpiInfo, Resolver
 from digiden.services.uow import UnitOfWork
 from digiden.store import batches as stored_batches
 from digiden.store import bulk

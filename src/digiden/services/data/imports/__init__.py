@@ -13,7 +13,7 @@ revert), ``mappings`` (saved column mappings); ``readers``, ``columns``, ``limit
 re-exports the names other packages use.
 """
 
-from digiden.services.imports.batches import (
+from digiden.services.data.imports.batches import (
     BatchView,
     ChangeView,
     batch_changes,
@@ -21,10 +21,10 @@ from digiden.services.imports.batches import (
     list_batches,
     revert_batch,
 )
-from digiden.services.imports.mappings import list_mappings
-from digiden.services.imports.parse import url_problem
-from digiden.services.imports.report import ImportFailed, ImportOptions, ImportReport
-from digiden.services.imports.run import require_importer, run_import
+from digiden.services.data.imports.mappings import list_mappings
+from digiden.services.data.imports.parse import url_problem
+from digiden.services.data.imports.report import ImportFailed, ImportOptions, ImportReport
+from digiden.services.data.imports.run import require_importer, run_import
 from digiden.store.batches import PG_IMPORT_LOCK
 
 __all__ = [

@@ -35,8 +35,8 @@ from digiden.domain.quantities import parse_number
 from digiden.domain.text import bounded
 from digiden.services import audit
 from digiden.services.common import org_ref
-from digiden.services.localgov import resolve_org
-from digiden.services.practices import waiting_for
+from digiden.services.knowledge.practices import waiting_for
+from digiden.services.registry.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import (
     Area,

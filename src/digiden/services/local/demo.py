@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from digiden.domain.access import Principal
 from digiden.domain.errors import Conflict
-from digiden.services import accounts, local_strategies, practices, similarity
+from digiden.services.knowledge import practices, similarity
+from digiden.services.local import accounts, local_strategies
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import UserAccount
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from digiden.domain.cp932 import from_cp932
 from digiden.domain.errors import InvalidInput
-from digiden.services.imports.limits import (
+from digiden.services.data.imports.limits import (
     MAX_CELLS,
     MAX_COLUMNS,
     MAX_XLSX_PART_BYTES,

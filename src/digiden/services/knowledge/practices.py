@@ -27,8 +27,8 @@ from digiden.domain.quantities import format_quantity, parse_quantity
 from digiden.domain.text import bounded
 from digiden.services import audit
 from digiden.services.common import org_ref
-from digiden.services.imports.readers import detect_encoding
-from digiden.services.localgov import resolve_org
+from digiden.services.data.imports.readers import detect_encoding
+from digiden.services.registry.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import (
     Adoption,

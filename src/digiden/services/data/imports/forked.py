@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from digiden.domain.errors import DigidenError, InvalidInput, NotFound
-from digiden.services.imports.parse import Chunk
-from digiden.services.imports.readers import open_table
-from digiden.services.imports.report import ImportOptions
+from digiden.services.data.imports.parse import Chunk
+from digiden.services.data.imports.readers import open_table
+from digiden.services.data.imports.report import ImportOptions
 
 
 def _die_with_parent(parent_pid: int) -> None:

@@ -10,9 +10,9 @@ from datetime import date
 from sqlalchemy import select
 
 from digiden.domain.access import PUBLIC
-from digiden.services import catalogue, practices
-from digiden.services.catalogue import MeasureView
-from digiden.services.practices import PracticeView
+from digiden.services.knowledge import catalogue, practices
+from digiden.services.knowledge.catalogue import MeasureView
+from digiden.services.knowledge.practices import PracticeView
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import Area, Practice
 

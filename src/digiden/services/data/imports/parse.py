@@ -11,11 +11,11 @@ from typing import Any, NamedTuple
 from digiden.domain.errors import DigidenError, InvalidInput
 from digiden.domain.quantities import Qualifier, is_missing, parse_quantity, parse_value, value_problem
 from digiden.domain.text import clean_text
-from digiden.services.imports.columns import Layout
-from digiden.services.imports.limits import MAX_URL_CHARS
-from digiden.services.imports.readers import cell_text
-from digiden.services.imports.report import MAX_ACTIONS, Problem
-from digiden.services.imports.resolve import KpiInfo, Resolver
+from digiden.services.data.imports.columns import Layout
+from digiden.services.data.imports.limits import MAX_URL_CHARS
+from digiden.services.data.imports.readers import cell_text
+from digiden.services.data.imports.report import MAX_ACTIONS, Problem
+from digiden.services.data.imports.resolve import KpiInfo, Resolver
 from digiden.store import bulk
 
 CHUNK = 20_000

@@ -1,0 +1,1 @@
+"""Shared knowledge: the catalogue of measures, good practices, search, similarity and the menu book."""

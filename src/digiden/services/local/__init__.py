@@ -1,0 +1,1 @@
+"""Local governments' own work: their strategies, accounts, and the synthetic demo."""

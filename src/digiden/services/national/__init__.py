@@ -1,0 +1,1 @@
+"""The national strategy and its KPIs: the strategy tree, KPIs, observations, validation, local facts."""
