@@ -290,3 +290,36 @@ def test_no_service_imports_the_reference_data_loader() -> None:
     bad = [str(i) for i in IMPORTS
            if i.target == REFERENCE and i.source != REFERENCE and i.source.startswith("digiden.services")]
     assert not bad, "services must not import the reference-data loader:\n" + "\n".join(bad)
+
+
+CAPABILITIES = "digiden.services."
+
+
+def _capability(module: str) -> str | None:
+    """The capability package of a service module (services/<package>/…), else None."""
+    if not module.startswith(CAPABILITIES):
+        return None
+    rest = module[len(CAPABILITIES):].split(".")
+    return rest[0] if len(rest) > 1 and (ROOT / "services" / rest[0]).is_dir() else None
+
+
+def test_capability_packages_depend_one_way() -> None:
+    """services/registry, national, data, local, knowledge: if one package imports another, the
+    other never imports it back (directly or round a longer loop), so each can be understood —
+    and moved out — without the ones above it."""
+    edges: dict[str, set[str]] = defaultdict(set)
+    seen: dict[tuple[str, str], str] = {}
+    for i in IMPORTS:
+        a, b = _capability(i.source), _capability(i.target)
+        if a and b and a != b:
+            edges[a].add(b)
+            seen.setdefault((a, b), str(i))
+    for p in {c for c in map(_capability, MODULES) if c}:
+        edges[p]
+    problems = []
+    for comp in _cycles(edges):
+        loop = _shortest_loop(comp[0], edges, set(comp))
+        problems.append(" → ".join(loop) + ":\n    " + "\n    ".join(
+            seen[(a, b)] for a, b in zip(loop, loop[1:], strict=False)))
+    assert not problems, "capability packages in a cycle:\n" + "\n".join(problems)
+    assert len(edges) >= 5, sorted(edges)    # the packages are there and seen

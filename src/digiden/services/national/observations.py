@@ -16,7 +16,8 @@ from digiden.domain.quantities import Qualifier, parse_value, value_problem
 from digiden.domain.rules import Rule, parse_rules, value_breaks
 from digiden.domain.text import bounded, http_url
 from digiden.services import audit
-from digiden.services.national.kpis import ObservationView, find_kpi, observation_view
+from digiden.services.common import ObservationView, observation_view
+from digiden.services.national.kpis import find_kpi
 from digiden.services.registry.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
 from digiden.store import bulk

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from digiden.domain.codes import normalize_code
 from digiden.domain.errors import InvalidInput, NotFound
 from digiden.domain.text import search_key
-from digiden.services.national.kpis import ObservationView, observation_view
+from digiden.services.common import ObservationView, observation_view
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import Kpi, Observation, OrgUnit, Practice, PracticeOrgUnit
 

@@ -16,6 +16,7 @@ from digiden.domain.progress import MilestoneReport, Status
 from digiden.render.charts import ChartSeries, line_chart
 from digiden.render.geo import JapanMap, color_for, japan_map
 from digiden.services import audit
+from digiden.services.common import ObservationView
 from digiden.services.national import kpis, local_facts, observations, strategies
 from digiden.services.registry import localgov
 from digiden.services.uow import UnitOfWork
@@ -44,7 +45,7 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def kpi_chart(k: kpis.KpiView, obs: tuple[kpis.ObservationView, ...] | list[Any],
+def kpi_chart(k: kpis.KpiView, obs: tuple[ObservationView, ...] | list[Any],
               *, compact: bool) -> Markup:
     """Chart series per breakdown: observations, milestones, forecast of the next milestone."""
     series = []
