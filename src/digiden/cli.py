@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from digiden.cli_common import JsonOpt, LgArg, app, emit_json, err, out, runtime
 from digiden.cli_common import Runtime as Runtime  # re-exported: tests and embedders build one from digiden.cli
 from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound, PermissionDenied, SignInRequired
+from digiden.domain.quantities import INT64_MAX
 
 db_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
                      help="Create and update the database.\n\n"
@@ -81,8 +82,8 @@ EXIT_CODES: dict[type[DigidenError], int] = {InvalidInput: 2, NotFound: 3, Permi
 
 
 KpiArg = Annotated[str, typer.Argument(help="KPI code, e.g. 5g-population-coverage (digiden kpi list).")]
-#: Numbers typed at the command line are bounded like the API's: a database id fits 64 bits.
-INT64_MAX = 2**63 - 1
+# Numbers typed at the command line are bounded like the API's: a database id fits 64 bits
+# (INT64_MAX, from domain.quantities).
 RevisionArg = Annotated[int, typer.Argument(help="Revision number (digiden local show CODE).", min=1, max=1_000_000)]
 UserArg = Annotated[str, typer.Argument(help="Account name.")]
 BatchArg = Annotated[int, typer.Argument(help="Batch id (digiden batch list).", min=1, max=INT64_MAX)]

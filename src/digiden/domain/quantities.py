@@ -13,6 +13,9 @@ from enum import StrEnum
 
 from digiden.domain.errors import InvalidInput
 
+#: Whole numbers digiden stores or accepts (ids, versions, counts) fit a signed 64-bit column.
+INT64_MAX = 2**63 - 1
+
 
 class Qualifier(StrEnum):
     """How a stated number is to be read. Stable English keys; Japanese labels for the UI."""

@@ -124,10 +124,8 @@ def value_limits(rules: tuple[Rule, ...], *, national: bool) -> tuple[float | No
     return lower, upper
 
 
-def value_breaks(value: float, rules: tuple[Rule, ...], *, national: bool) -> tuple[str, str] | None:
-    """(English, Japanese) when one value breaks a blocking rule, else None: the same check for
-    a typed value, an API call and every imported row."""
-    lower, upper = value_limits(rules, national=national)
+def limit_problem(value: float, lower: float | None, upper: float | None) -> tuple[str, str] | None:
+    """(English, Japanese) when a value lies outside the bounds of ``value_limits``, else None."""
     if upper is not None and value > upper:
         return (f"value {value:g} is above the rule's maximum {upper:g}",
                 f"値 {value:g} がルールの上限 {upper:g} を超えています")
@@ -135,3 +133,21 @@ def value_breaks(value: float, rules: tuple[Rule, ...], *, national: bool) -> tu
         return (f"value {value:g} is below the rule's minimum {lower:g}",
                 f"値 {value:g} がルールの下限 {lower:g} を下回っています")
     return None
+
+
+def value_breaks(value: float, rules: tuple[Rule, ...], *, national: bool) -> tuple[str, str] | None:
+    """(English, Japanese) when one value breaks a blocking rule, else None: the same check for
+    a typed value, an API call and every imported row (which computes the limits once per KPI)."""
+    return limit_problem(value, *value_limits(rules, national=national))
+
+
+def decrease_problem(rule: Rule, where: str, value: float, previous: float) -> tuple[str, str]:
+    """A cumulative series that went down (``where``: KPI, local government and date)."""
+    return (f"{where} is {value:g}, lower than the previous {previous:g} ({rule.describe_en()})",
+            f"{where} の値 {value:g} が前の値 {previous:g} より小さくなっています（{rule.describe_ja()}）")
+
+
+def parts_problem(rule: Rule, where: str, parts: float, total: float) -> tuple[str, str]:
+    """A breakdown whose parts add up to more than its total."""
+    return (f"{where}: parts add up to {parts:g}, more than the total {total:g}",
+            f"{where}: 内訳の合計 {parts:g} が{rule.total or '総数'} {total:g} を超えています（{rule.describe_ja()}）")

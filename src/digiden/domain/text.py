@@ -33,14 +33,32 @@ def search_key(text: str) -> str:
     return re.sub(r"\s+", "", to_hiragana(text)).lower()
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: ASCII control characters other than tab and line ends: refused in every text a person enters
+#: or a file brings (forms, API, imports), so what is stored always exports and imports back.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+#: The longest 出典URL accepted.
+MAX_URL_CHARS = 2_000
+_URL = re.compile(r"https?://[^/?#\x00-\x20\x7f][^\x00-\x20\x7f]*\Z", re.IGNORECASE)
+
+
+def url_problem(url: str) -> tuple[str, str] | None:
+    """What is wrong with a source URL (English, Japanese): only http(s), no spaces or control
+    characters, at most MAX_URL_CHARS. One rule for the form, the API, imports and reference data."""
+    if not _URL.match(url):
+        return ("source URL must be an http:// or https:// address (no spaces or control characters)",
+                "出典URLは http:// または https:// で始まるアドレスにしてください（空白や制御文字は使えません）")
+    if len(url) > MAX_URL_CHARS:
+        return (f"source URL is longer than {MAX_URL_CHARS:,} characters",
+                f"出典URLが長すぎます（{MAX_URL_CHARS:,}文字まで）")
+    return None
 
 
 def bounded(text: object, max_len: int, *, field: str, label_ja: str, required: bool = False) -> str:
     """Free text as a person typed it, cleaned, control characters refused, length checked.
     HTML is kept as text: every page escapes it when it shows it."""
     s = clean_text("" if text is None else str(text)).replace("\r\n", "\n")
-    if _CONTROL.search(s):
+    if CONTROL_CHARS.search(s):
         raise InvalidInput(f"{field}: control characters are not allowed",
                            message_ja=f"{label_ja}に制御文字が含まれています", field=field)
     if required and not s:
@@ -57,7 +75,7 @@ def http_url(text: object) -> str | None:
     as text, never as a link, even when it is already stored."""
     from urllib.parse import urlsplit
     s = "" if text is None else str(text).strip()
-    if not s or _CONTROL.search(s) or any(c.isspace() for c in s):
+    if not s or CONTROL_CHARS.search(s) or any(c.isspace() for c in s):
         return None
     try:
         parts = urlsplit(s)

@@ -20,10 +20,9 @@ from digiden.domain.codes import NATION_CODE, normalize_code
 from digiden.domain.errors import InvalidInput
 from digiden.domain.quantities import Qualifier, parse_quantity
 from digiden.domain.strategy_doc import StrategyDoc, parse_strategy
-from digiden.domain.text import clean_text, match_key, search_key
+from digiden.domain.text import clean_text, match_key, search_key, url_problem
 from digiden.services import audit
 from digiden.services.common import LoadReport, Progress, data_path, set_fields
-from digiden.services.data.imports import url_problem
 from digiden.services.knowledge import catalogue, search
 from digiden.services.national.observations import observation_snapshot
 from digiden.services.uow import UnitOfWork

@@ -33,6 +33,7 @@ from fastapi import Path, Query
 from pydantic import BaseModel
 
 from digiden.domain.errors import InvalidInput
+from digiden.domain.quantities import INT64_MAX  # integers in requests fit a signed 64-bit column
 from digiden.web.limits import UPLOAD_PATHS
 
 log = logging.getLogger("digiden.web")
@@ -44,8 +45,6 @@ Send = Callable[[Message], Awaitable[None]]
 
 #: Largest request body on routes that take no file (JSON, forms): 1 MiB.
 BODY_LIMIT = 1024 * 1024
-#: Integers in requests (ids, page numbers, JSON numbers) fit in a signed 64-bit column.
-INT64_MAX = 2**63 - 1
 
 # ---------------------------------------------------------------- bounded parameters, declared once
 

@@ -13,8 +13,8 @@ from digiden.domain.calendar import Precision, parse_as_of
 from digiden.domain.codes import NATION_CODE
 from digiden.domain.errors import InvalidInput, PermissionDenied
 from digiden.domain.quantities import Qualifier, parse_value, value_problem
-from digiden.domain.rules import Rule, parse_rules, value_breaks
-from digiden.domain.text import bounded, http_url
+from digiden.domain.rules import Rule, decrease_problem, parse_rules, parts_problem, value_breaks
+from digiden.domain.text import bounded, url_problem
 from digiden.services import audit
 from digiden.services.common import ObservationView, observation_view
 from digiden.services.national.kpis import find_kpi
@@ -111,10 +111,9 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: Principal
                                message_ja="出典を入力してください（数値の根拠）", field="source_title")
         note = bounded(data.note, MAX_TEXT, field="note", label_ja="備考")
         url = bounded(data.source_url, MAX_TEXT, field="source_url", label_ja="出典URL") or None
-        if url and http_url(url) is None:
-            raise InvalidInput("source URL must be an http:// or https:// address",
-                               message_ja="出典URLは http:// または https:// で始まるアドレスにしてください",
-                               field="source_url")
+        problem = url_problem(url) if url else None
+        if problem:
+            raise InvalidInput(problem[0], message_ja=problem[1], field="source_url")
         national = unit.code == NATION_CODE
         rules = parse_rules(kpi.rules, f"kpi {kpi.code}")
         broken = value_breaks(value, rules, national=national)
@@ -168,25 +167,19 @@ def add_observation(uow: UnitOfWork, data: ObservationInput, *, actor: Principal
 def _series_rules(conn: Connection, kpi: Kpi, rules: tuple[Rule, ...], unit: OrgUnit, iso: str,
                   breakdown: str) -> None:
     """The KPI's blocking series rules over the series this value joined, as an import checks
-    them: a value the importer would refuse is refused here too (and nothing is written)."""
+    them (same rules, same messages): a value the importer would refuse is refused here too."""
     for rule in rules:
         if not rule.blocking:
             continue
         if rule.kind == "non_decreasing":
             for v in bulk.check_non_decreasing(conn, kpi.id, org_unit_id=unit.id, breakdown=breakdown):
-                raise InvalidInput(
-                    f"{kpi.code}: {unit.code} {v.as_of} is {v.value:g}, lower than the previous {v.other:g} "
-                    f"({rule.describe_en()})",
-                    message_ja=(f"{unit.full_name} {v.as_of} の値 {v.value:g} が前の値 {v.other:g} より"
-                                f"小さくなっています（{rule.describe_ja()}）"), field="value")
+                en, ja = decrease_problem(rule, f"{kpi.code}: {unit.code} {v.as_of}", v.value, v.other)
+                raise InvalidInput(en, message_ja=ja, field="value")
         elif rule.kind == "parts_le_total" and (breakdown in rule.parts or breakdown == rule.total):
             for v in bulk.check_parts_le_total(conn, kpi.id, rule.parts, rule.total, org_unit_id=unit.id,
                                                as_of=iso):
-                raise InvalidInput(
-                    f"{kpi.code}: parts add up to {v.value:g}, more than the total {v.other:g}",
-                    message_ja=(f"{unit.full_name} {v.as_of}: 内訳の合計 {v.value:g} が"
-                                f"{rule.total or '総数'} {v.other:g} を超えています（{rule.describe_ja()}）"),
-                    field="value")
+                en, ja = parts_problem(rule, f"{kpi.code}: {unit.code} {v.as_of}", v.value, v.other)
+                raise InvalidInput(en, message_ja=ja, field="value")
 
 
 def list_observations(uow: UnitOfWork, *, kpi: str | None = None, org_unit: str | None = None,

@@ -22,7 +22,6 @@ from digiden.services.data.imports.batches import (
     revert_batch,
 )
 from digiden.services.data.imports.mappings import list_mappings
-from digiden.services.data.imports.parse import url_problem
 from digiden.services.data.imports.report import ImportFailed, ImportOptions, ImportReport
 from digiden.services.data.imports.run import require_importer, run_import
 from digiden.store.batches import PG_IMPORT_LOCK
@@ -41,5 +40,4 @@ __all__ = [
     "require_importer",
     "revert_batch",
     "run_import",
-    "url_problem",
 ]

@@ -15,8 +15,8 @@ MAX_XLSX_PART_BYTES = 512 * 1024 * 1024  # one XML part of an .xlsx, uncompresse
 MAX_XLSX_TOTAL_BYTES = 1024 * 1024 * 1024  # all parts of an .xlsx together, uncompressed
 MAX_XLSX_PARTS = 10_000                  # files inside the .xlsx (zip) container
 MAX_XML_TOKEN_BYTES = 256 * 1024         # one XML tag, comment or text between tags
+# a 出典URL: digiden.domain.text.MAX_URL_CHARS, the same rule on every path
                                          # (Excel holds at most 32,767 characters in a cell)
-MAX_URL_CHARS = 2_000                    # a 出典URL
 
 # How long an import waits for another import on the same database to finish (PostgreSQL: the
 # advisory lock; SQLite: the database's busy timeout decides) before it gives up with 409.

@@ -10,9 +10,9 @@ from typing import Any, NamedTuple
 
 from digiden.domain.errors import DigidenError, InvalidInput
 from digiden.domain.quantities import Qualifier, is_missing, parse_quantity, parse_value, value_problem
-from digiden.domain.text import clean_text
+from digiden.domain.rules import limit_problem
+from digiden.domain.text import CONTROL_CHARS, clean_text, url_problem
 from digiden.services.data.imports.columns import Layout
-from digiden.services.data.imports.limits import MAX_URL_CHARS
 from digiden.services.data.imports.readers import cell_text
 from digiden.services.data.imports.report import MAX_ACTIONS, Problem
 from digiden.services.data.imports.resolve import KpiInfo, Resolver
@@ -64,22 +64,8 @@ def _value(raw: Any, kpi: KpiInfo | None) -> tuple[float, Qualifier] | None:
     return parse_value(text, kpi.unit)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_PROBLEM = ("control characters (such as NUL) are not allowed in text",
                     "テキストに制御文字（NUL など）が含まれています")
-_URL = re.compile(r"https?://[^/?#\x00-\x20\x7f][^\x00-\x20\x7f]*\Z", re.IGNORECASE)
-
-
-def url_problem(url: str) -> tuple[str, str] | None:
-    """What is wrong with a source URL (English, Japanese): only http(s), no spaces or
-    control characters, at most MAX_URL_CHARS. Used by the importer and reference data."""
-    if not _URL.match(url):
-        return ("source URL must be an http:// or https:// address (no spaces or control characters)",
-                "出典URLは http:// または https:// で始まるアドレスにしてください（空白や制御文字は使えません）")
-    if len(url) > MAX_URL_CHARS:
-        return (f"source URL is longer than {MAX_URL_CHARS:,} characters",
-                f"出典URLが長すぎます（{MAX_URL_CHARS:,}文字まで）")
-    return None
 
 
 def _check(value: float, kpi: KpiInfo, national: bool) -> tuple[str, str] | None:
@@ -88,14 +74,7 @@ def _check(value: float, kpi: KpiInfo, national: bool) -> tuple[str, str] | None
     problem = value_problem(value, kpi.unit)
     if problem:
         return problem
-    upper = kpi.upper_national if national else kpi.upper_local
-    if upper is not None and value > upper:
-        return (f"value {value:g} is above the rule's maximum {upper:g}",
-                f"値 {value:g} がルールの上限 {upper:g} を超えています")
-    if kpi.lower is not None and value < kpi.lower:
-        return (f"value {value:g} is below the rule's minimum {kpi.lower:g}",
-                f"値 {value:g} がルールの下限 {kpi.lower:g} を下回っています")
-    return None
+    return limit_problem(value, kpi.lower, kpi.upper_national if national else kpi.upper_local)
 
 
 @dataclass
@@ -149,7 +128,7 @@ def make_parser(layout: Layout, res: Resolver, fixed_kpi: KpiInfo | None, header
                 return texts[t]
             except KeyError:
                 c = clean_text(t)
-                ok = texts[t] = None if _CONTROL.search(c) else c
+                ok = texts[t] = None if CONTROL_CHARS.search(c) else c
                 return ok
 
         urls: dict[str, str | tuple[str, str]] = {}

@@ -15,7 +15,7 @@ from digiden.domain.codes import NATION_CODE, normalize_code
 from digiden.domain.errors import DigidenError, InvalidInput, NotFound
 from digiden.domain.periods import parse_period
 from digiden.domain.quantities import COUNT_UNITS
-from digiden.domain.rules import Rule, parse_rules
+from digiden.domain.rules import Rule, parse_rules, value_limits
 from digiden.domain.text import match_key
 from digiden.store.models import Kpi, OrgUnit
 
@@ -42,12 +42,10 @@ class Resolver:
         self.kpis: dict[str, KpiInfo] = {}
         for k in session.scalars(select(Kpi)):
             rules = parse_rules(k.rules, f"kpi {k.code}")
-            rng = [r for r in rules if r.kind == "range" and r.blocking]
-            orgs = [r for r in rules if r.kind == "max_org_units" and r.blocking]
-            up_local = min((r.max for r in rng if r.max is not None), default=None)
-            up_nat = min([x for x in [up_local] + [r.upper for r in orgs] if x is not None], default=None)
+            lower, up_local = value_limits(rules, national=False)
+            up_nat = value_limits(rules, national=True)[1]
             info = KpiInfo(k.id, k.code, k.unit, frozenset(k.breakdowns or ()), rules, up_nat,
-                            up_local, max((r.min for r in rng if r.min is not None), default=None),
+                            up_local, lower,
                             k.unit in COUNT_UNITS, k.unit == "%", can_write_observation(actor, k.ministry))
             self.kpis[k.code] = info
             self.kpis[match_key(k.name)] = info

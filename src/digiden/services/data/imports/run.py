@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from digiden.domain.access import Principal, can_import, require
 from digiden.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from digiden.domain.rules import decrease_problem, parts_problem
 from digiden.domain.text import clean_text
 from digiden.services import audit
 from digiden.services.data.imports.columns import Layout, detect_layout, recognise
@@ -279,20 +280,16 @@ def _series_rules(conn: Any, res: Resolver, report: ImportReport, batch_id: int,
             if rule.kind == "non_decreasing":
                 found = bulk.check_non_decreasing(conn, kpi_id, batch_id=batch_id)
                 for v in found:
-                    p = Problem(v.row if v.batch_id == batch_id else None, value_header, f"{v.value:g}",
-                                f"{info.code}: {res.code_of.get(v.org_unit_id)} {v.as_of} is {v.value:g}, "
-                                f"lower than the previous {v.other:g} ({rule.describe_en()})",
-                                f"{info.code}: {res.code_of.get(v.org_unit_id)} {v.as_of} の値 {v.value:g} が"
-                                f"前の値 {v.other:g} より小さくなっています（{rule.describe_ja()}）",
+                    en, ja = decrease_problem(rule, f"{info.code}: {res.code_of.get(v.org_unit_id)} {v.as_of}",
+                                              v.value, v.other)
+                    p = Problem(v.row if v.batch_id == batch_id else None, value_header, f"{v.value:g}", en, ja,
                                 rule.severity)
                     (report.add_error(p) if rule.blocking else report.warnings.append(p))
             elif rule.kind == "parts_le_total":
                 total = rule.total
                 for v in bulk.check_parts_le_total(conn, kpi_id, rule.parts, total, batch_id=batch_id):
-                    p = Problem(v.row if v.batch_id == batch_id else None, value_header, f"{v.value:g}",
-                                f"{info.code}: {res.code_of.get(v.org_unit_id)} {v.as_of}: parts add up to "
-                                f"{v.value:g}, more than the total {v.other:g}",
-                                f"{info.code}: {res.code_of.get(v.org_unit_id)} {v.as_of}: 内訳の合計 {v.value:g} が"
-                                f"{rule.total or '総数'} {v.other:g} を超えています（{rule.describe_ja()}）",
+                    en, ja = parts_problem(rule, f"{info.code}: {res.code_of.get(v.org_unit_id)} {v.as_of}",
+                                           v.value, v.other)
+                    p = Problem(v.row if v.batch_id == batch_id else None, value_header, f"{v.value:g}", en, ja,
                                 rule.severity)
                     (report.add_error(p) if rule.blocking else report.warnings.append(p))
