@@ -39,7 +39,7 @@ def test_a_write_that_outwaits_the_busy_timeout_is_503_not_500(live_db: LiveDb, 
         other.execute("ROLLBACK")
         other.close()
     assert r.status_code == 503, r.text
-    assert r.headers["retry-after"] == "30" and "保存されていません" in r.json()["message_ja"]
+    assert r.headers["retry-after"] == "30" and "保存されていません" in r.json()["error"]["message_ja"]
     with UnitOfWork(live_db.session_factory, read_only=True) as u:
         assert u.session.scalar(select(func.count()).select_from(Observation)
                                 .where(Observation.source_title == "試験（合成データ）")) == 0

@@ -29,7 +29,7 @@ def test_a_lone_surrogate_in_json_is_422_not_500(client, uow, field: str) -> Non
             '"source_title": "ok", "' + field + '": "x\\ud800y"}')
     r = client.post("/api/v1/observations", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422, r.text
-    assert r.json()["field"] == field and "サロゲート" in r.json()["message_ja"]
+    assert r.json()["error"]["details"]["field"] == field and "サロゲート" in r.json()["error"]["message_ja"]
     assert count(uow) == n
 
 
@@ -52,7 +52,7 @@ def test_a_version_that_is_not_a_whole_number_is_422(client_as, bad: str) -> Non
     c = client_as("aizu")
     body = '{"title": "t", "fiscal_year": "2025", "version": ' + bad + '}'
     r = c.put("/api/v1/local-strategies/072028", content=body, headers={"content-type": "application/json"})
-    assert r.status_code == 422 and r.json()["field"] == "version", r.text
+    assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "version", r.text
 
 
 @pytest.mark.parametrize(("field", "value"), [("source_title", "ctl\x01\x1b[31m"), ("note", "n\x07"),
@@ -62,8 +62,8 @@ def test_the_observation_api_refuses_control_characters_the_importer_refuses(
     """Stored through the API, they made the export impossible to import back."""
     n = count(uow)
     r = client.post("/api/v1/observations", json=OBS | {field: value})
-    assert r.status_code == 422 and r.json()["field"] == field, r.text
-    assert "制御文字" in r.json()["message_ja"]
+    assert r.status_code == 422 and r.json()["error"]["details"]["field"] == field, r.text
+    assert "制御文字" in r.json()["error"]["message_ja"]
     assert count(uow) == n
 
 
@@ -71,7 +71,7 @@ def test_the_observation_api_refuses_control_characters_the_importer_refuses(
 def test_a_body_that_is_not_json_is_422_as_documented_not_400(client, body: str) -> None:  # type: ignore[no-untyped-def]
     r = client.post("/api/v1/observations", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422, r.text
-    assert r.json()["error"] and r.json()["message_ja"]
+    assert r.json()["error"]["code"] and r.json()["error"]["message_ja"]
 
 
 def test_a_path_written_out_in_full_lists_only_its_own_methods(anon) -> None:  # type: ignore[no-untyped-def]

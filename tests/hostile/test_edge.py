@@ -30,10 +30,10 @@ def count(uow: UnitOfWork) -> int:
 def is_api_error(r, status: int, field: str | None = "") -> dict:  # type: ignore[no-untyped-def,type-arg]
     assert r.status_code == status, (r.status_code, r.text[:300])
     body = r.json()
-    assert set(body) == {"error", "message", "message_ja", "field"}, body
-    assert body["message_ja"] and body["message"]
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "message_ja", "details"}, body
+    assert body["error"]["message_ja"] and body["error"]["message"]
     if field != "":
-        assert body["field"] == field, body
+        assert body["error"]["details"]["field"] == field, body
     return body  # type: ignore[no-any-return]
 
 
@@ -46,7 +46,7 @@ def test_a_large_json_body_is_refused_by_its_length_before_it_is_read(anon, clie
     for c in (anon, client):
         r = c.post("/api/v1/observations", content=big, headers={"content-type": "application/json"})
         body = is_api_error(r, 413)
-        assert "大きすぎます" in body["message_ja"] and "1 MB" in body["message_ja"]
+        assert "大きすぎます" in body["error"]["message_ja"] and "1 MB" in body["error"]["message_ja"]
     r = anon.post("/login", data={"username": "x" * BODY_LIMIT, "password": "p"})
     assert r.status_code == 413 and "大きすぎます" in r.text and r.headers["content-type"].startswith("text/html")
     assert count(uow) == n
@@ -80,7 +80,7 @@ def test_an_oversized_chunked_upload_answers_413_not_400(client) -> None:  # typ
     headers = {"content-type": "multipart/form-data; boundary=xyz"}
     r = client.post("/api/v1/imports", content=multipart(3 * 1024 * 1024), headers=headers)
     body = is_api_error(r, 413, "file")
-    assert "ファイルが大きすぎます" in body["message_ja"]
+    assert "ファイルが大きすぎます" in body["error"]["message_ja"]
     r = client.post("/imports", content=multipart(3 * 1024 * 1024), headers=headers)
     assert r.status_code == 413 and "大きすぎます" in r.text
 
@@ -192,7 +192,7 @@ def test_a_tampered_form_version_is_422(client_as) -> None:  # type: ignore[no-u
 def test_dates_out_of_range_are_422(client, uow, as_of: str) -> None:  # type: ignore[no-untyped-def]
     n = count(uow)
     body = is_api_error(client.post("/api/v1/observations", json=OBS | {"as_of": as_of}), 422)
-    assert "1900" in body["message_ja"] and "2200" in body["message_ja"]
+    assert "1900" in body["error"]["message_ja"] and "2200" in body["error"]["message_ja"]
     is_api_error(client.get("/api/v1/observations", params={"from": as_of}), 422, "date_from")
     assert count(uow) == n
 
@@ -251,8 +251,8 @@ def test_an_unexpected_error_is_a_proper_500_and_the_connection_stays_usable(
         deadline = time.monotonic() + 5     # logged by the server thread once the answer is out
         while "boom in the API" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.02)
-    assert r.status == 500 and body["error"] == "InternalError" and body["message_ja"]
-    assert set(body) == {"error", "message", "message_ja", "field"}
+    assert r.status == 500 and body["error"]["code"] == "InternalError" and body["error"]["message_ja"]
+    assert set(body["error"]) == {"code", "message", "message_ja", "details"}
     assert r.getheader("x-frame-options") == "DENY" and r.getheader("x-content-type-options") == "nosniff"
     assert "boom in the API" in caplog.text and "Traceback" in caplog.text
     sock = conn.sock

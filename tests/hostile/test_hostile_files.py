@@ -197,7 +197,7 @@ def test_a_nul_in_the_options_typed_beside_a_file_is_refused(client, tmp_path: P
         r = client.post("/api/v1/imports", files={"file": ("a.csv", body, "text/csv")},
                         data={field: "satellite\x00offices", "dry_run": "true"})
         assert r.status_code == 422, (field, r.text)
-        assert "NUL" in r.json()["message_ja"]
+        assert "NUL" in r.json()["error"]["message_ja"]
 
 
 def test_control_characters_in_text_and_non_http_urls_are_refused(uow: UnitOfWork, tmp_path: Path) -> None:

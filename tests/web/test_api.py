@@ -57,7 +57,7 @@ def test_observations_filtered(client) -> None:  # type: ignore[no-untyped-def]
                                                     "from": "2023-01", "to": "2024-12"})
     assert [o["as_of"] for o in r.json()] == ["2023-03-31", "2024-03-31"]
     r = client.get("/api/v1/observations", params={"from": "yesterday"})
-    assert r.status_code == 422 and r.json()["field"] == "date_from"
+    assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "date_from"
 
 
 def test_post_observation_then_error_writes_nothing(client, uow: UnitOfWork) -> None:  # type: ignore[no-untyped-def]
@@ -73,7 +73,7 @@ def test_post_observation_then_error_writes_nothing(client, uow: UnitOfWork) -> 
         "source_title": "x"})
     assert r.status_code == 422
     body = r.json()
-    assert body["field"] == "value" and "100" in body["message"] and "割合" in body["message_ja"]
+    assert body["error"]["details"]["field"] == "value" and "100" in body["error"]["message"] and "割合" in body["error"]["message_ja"]
     with uow:
         assert uow.session.scalar(select(func.count()).select_from(Observation)) == n
 
@@ -86,7 +86,7 @@ def test_local_government_search_and_detail(client) -> None:  # type: ignore[no-
     d = client.get("/api/v1/local-governments/261009").json()
     assert d["kind"] == "designated_city" and d["population"] > 1_000_000
     r = client.get("/api/v1/local-governments/261008")
-    assert r.status_code == 422 and "261009" in r.json()["message"]
+    assert r.status_code == 422 and "261009" in r.json()["error"]["message"]
     assert client.get("/api/v1/local-governments/999997").status_code == 404
 
 

@@ -133,7 +133,7 @@ def test_over_long_fields_are_refused_in_japanese_with_the_field(client_as) -> N
     assert r.status_code == 422 and "200文字以内" in r.text and 'href="#f-title"' in r.text
     assert "長" * 201 in r.text      # the input stays in the form
     r = c.put("/api/v1/local-strategies/072028", json={"title": "x", "fiscal_year": "R6", "vision": "v" * 5000})
-    assert r.status_code == 422 and r.json()["field"] == "vision"
+    assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "vision"
 
 
 def test_two_people_edit_the_same_draft_the_second_is_told_and_keeps_their_input(client_as, accounts) -> None:  # type: ignore[no-untyped-def]

@@ -52,7 +52,7 @@ def test_oversized_upload_is_refused_before_it_is_read(client) -> None:  # type:
     r = client.post("/imports", files={"file": ("big.csv", big)})
     assert r.status_code == 413 and "大きすぎます" in r.text
     r = client.post("/api/v1/imports", files={"file": ("big.csv", big)})
-    assert r.status_code == 413 and r.json()["field"] == "file"
+    assert r.status_code == 413 and r.json()["error"]["details"]["field"] == "file"
 
 
 def test_api_import_returns_the_script_report(client) -> None:  # type: ignore[no-untyped-def]

@@ -31,10 +31,10 @@ def test_bad_queries_never_fail(anon, q: str) -> None:  # type: ignore[no-untype
     assert page.status_code in (200, 422) and api.status_code in (200, 422)
     assert "<script>alert" not in page.text
     if "\x00" in q:   # a NUL is refused at the edge, for every route (issue 10)
-        assert page.status_code == api.status_code == 422 and "NUL" in api.json()["message_ja"]
+        assert page.status_code == api.status_code == 422 and "NUL" in api.json()["error"]["message_ja"]
         return
     if api.status_code == 422:
-        assert api.json()["message_ja"] == "検索語は200文字以内にしてください（10000文字）"
+        assert api.json()["error"]["message_ja"] == "検索語は200文字以内にしてください（10000文字）"
         assert "検索語は200文字以内" in page.text
     else:
         body = api.json()
@@ -147,7 +147,7 @@ def test_api_practice_lifecycle_and_import(session_factory, accounts, client_as)
     assert a.status_code == 201 and a.json()["adoptions"][0]["fiscal_year"] == 2024
     csv = "title,org_units,problem,solution\nA,064033,p,s\nB,064033,,s\n".encode("cp932")
     bad = admin.post("/api/v1/practices/import", files={"file": ("x.csv", csv)})
-    assert bad.status_code == 422 and bad.json()["message_ja"] == "x.csv 3行目「problem」列: 課題を入力してください"
+    assert bad.status_code == 422 and bad.json()["error"]["message_ja"] == "x.csv 3行目「problem」列: 課題を入力してください"
     # a read-only token cannot write
     secret, tok = acc.create_token(UnitOfWork(session_factory), accounts["admin"], username="admin", name="ro",
                                    now=FIXED_NOW)
@@ -221,4 +221,4 @@ def test_the_practice_list_pages_by_one_hundred(session_factory, accounts, anon)
 def test_an_oversized_practice_file_is_refused_before_it_is_read(client) -> None:  # type: ignore[no-untyped-def]
     big = b"a" * (3 * 1024 * 1024)       # over the test app's 2 MB upload limit (web/limits.py)
     r = client.post("/api/v1/practices/import", files={"file": ("big.csv", big)})
-    assert r.status_code == 413 and r.json()["field"] == "file"
+    assert r.status_code == 413 and r.json()["error"]["details"]["field"] == "file"

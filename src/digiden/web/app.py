@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from digiden import __version__
-from digiden.domain.errors import DigidenError, InvalidInput, SignInRequired
+from digiden.domain.errors import DigidenError, InvalidInput, NotFound, SignInRequired
 from digiden.web.api import router as api_router
 from digiden.web.api.imports import router as imports_api_router
 from digiden.web.api.knowledge import router as knowledge_api_router
@@ -114,7 +114,11 @@ def validation_error(exc: RequestValidationError) -> InvalidInput:
     else:
         ja = f"{name}の値を確認してください"
     message = f"{'.'.join(loc) or 'request'}: {first.get('msg', 'invalid input')}"
-    return InvalidInput(message, message_ja=ja, field=field)
+    # Every problem, not only the first (the input itself is not echoed back)
+    problems = [{"where": str(e.get("loc", ("",))[0]) if e.get("loc") else "",
+                 "field": ".".join(str(x) for x in e.get("loc", ())[1:]) or None,
+                 "type": str(e.get("type", "")), "message": str(e.get("msg", ""))} for e in errors[:20]]
+    return InvalidInput(message, message_ja=ja, field=field, details={"problems": problems})
 
 
 def create_app(session_factory: sessionmaker[Session] | None = None, *,
@@ -133,7 +137,8 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
         title="digiden API",
         version=__version__,
         summary="デジタル田園都市国家構想: national strategy, KPIs, progress and local governments",
-        description=("JSON API of digiden. Errors come as `{error, message, message_ja, field}` "
+        description=("JSON API of digiden. Every error (4xx, 5xx) comes as "
+                     "`{\"error\": {\"code\", \"message\", \"message_ja\", \"details\"}}` "
                      "with HTTP 401 (sign in or send a token), 403 (not allowed), 404 (not found, "
                      "or not visible to you), 422 (invalid input) or 409 (conflict). Machine clients "
                      "send `Authorization: Bearer <token>` (`digiden token create`); anonymous "
@@ -164,7 +169,7 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
     async def _digiden_error(request: Request, exc: DigidenError) -> Response:
         if request.url.path.startswith("/api/"):
             headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, SignInRequired) else None
-            return JSONResponse(exc.as_dict(), status_code=exc.status_code, headers=headers)
+            return JSONResponse(exc.envelope(), status_code=exc.status_code, headers=headers)
         if isinstance(exc, SignInRequired) and request.method == "GET":
             from urllib.parse import quote
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
@@ -208,15 +213,14 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
 
     async def _http_error(request: Request, err: DigidenError, status: int, headers: dict[str, str]) -> Response:
         if request.url.path.startswith("/api/"):
-            return JSONResponse(err.as_dict(), status_code=status, headers=headers)
+            return JSONResponse(err.envelope(), status_code=status, headers=headers)
         return templates.TemplateResponse(request, "error.html", {"error": err, "title": "エラー"},
                                           status_code=status, headers=headers)
 
     @app.exception_handler(404)
     async def _not_found(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": "NotFound", "message": "no such endpoint",
-                                 "message_ja": "そのURLはありません", "field": None}, 404)
+            return JSONResponse(NotFound("no such endpoint", message_ja="そのURLはありません").envelope(), 404)
         err = DigidenError("page not found", message_ja="お探しのページは見つかりません")
         return templates.TemplateResponse(request, "error.html",
                                           {"error": err, "title": "ページが見つかりません"},
@@ -240,8 +244,9 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
         path = request.url.path
         message_ja = "サーバー内部でエラーが発生しました。記録しましたので、時間をおいてもう一度お試しください"
         if path.startswith("/api/"):
-            return JSONResponse({"error": "InternalError", "message": "internal server error; the error was logged",
-                                 "message_ja": message_ja, "field": None}, status_code=500)
+            body, ctype = error_body(path, 500, "InternalError", "internal server error; the error was logged",
+                                     message_ja, None)
+            return Response(body, status_code=500, media_type=ctype.decode())
         try:
             err = DigidenError("internal server error", message_ja=message_ja)
             return templates.TemplateResponse(request, "error.html", {"error": err, "title": "サーバーエラー"},

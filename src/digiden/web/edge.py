@@ -30,7 +30,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from fastapi import Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from digiden.domain.errors import InvalidInput
 from digiden.domain.quantities import INT64_MAX  # integers in requests fit a signed 64-bit column
@@ -73,13 +73,23 @@ def form_version(value: object) -> int | None:
     return int(text)
 
 
-class ErrorOut(BaseModel):
-    """Every error of the JSON API."""
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable code, the message in English and Japanese, and details."""
 
-    error: str
-    message: str
-    message_ja: str
-    field: str | None = None
+    code: str = Field(description="the kind of error: InvalidInput, NotFound, PermissionDenied, Conflict, "
+                                  "SignInRequired, TooLarge, MethodNotAllowed, ServiceBusy, InternalError, …")
+    message: str = Field(description="English, for developers and logs")
+    message_ja: str = Field(description="Japanese, to show to the user")
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="`field`: the input that was wrong (e.g. `measures[0].field`), where there is one; "
+                    "`problems`: every problem of a request refused by its declared types")
+
+
+class ErrorOut(BaseModel):
+    """Every error of the JSON API (every 4xx and 5xx): `{"error": {code, message, message_ja, details}}`."""
+
+    error: ErrorDetail
 
 
 #: The errors every API route may answer with, documented once (web/app.py adds them to each
@@ -276,8 +286,9 @@ def error_body(path: str, status: int, error: str, message: str, message_ja: str
                field: str | None) -> tuple[bytes, bytes]:
     """(body, content type) in the app's error shape for ``path``."""
     if path.startswith("/api/"):
-        return (json.dumps({"error": error, "message": message, "message_ja": message_ja, "field": field},
-                           ensure_ascii=False).encode(), b"application/json")
+        details = {"field": field} if field is not None else {}
+        return (json.dumps({"error": {"code": error, "message": message, "message_ja": message_ja,
+                                      "details": details}}, ensure_ascii=False).encode(), b"application/json")
     title = {413: "送信内容が大きすぎます", 422: "入力を確認してください"}.get(status, "エラー")
     back = '<p><a href="/imports">取込へ戻る</a></p>' if status == 413 and "ファイル" in message_ja else ""
     page = ('<!doctype html><html lang="ja"><head><meta charset="utf-8">'
@@ -326,7 +337,7 @@ class Edge:
 
         async def refuse(r: Refused, *, close: bool) -> None:
             body, ctype = error_body(str(scope.get("path", "")), r.status,
-                                     "SignInRequired" if r.status == 401 else "InvalidInput", r.message,
+                                     {401: "SignInRequired", 413: "TooLarge"}.get(r.status, "InvalidInput"), r.message,
                                      r.message_ja, r.field)
             await _answer(scope, guarded_send, r.status, body, ctype, close=close)
             state["ours"] = True
