@@ -5,14 +5,16 @@ collaboration groups. Registered on the `digiden` app (digiden.cli_common) when 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from pydantic import BaseModel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from digiden.cli_common import JsonOpt, LgArg, app, emit_json, out, runtime
 from digiden.domain.errors import InvalidInput
+from digiden.shapes import knowledge as shapes
 
 PracticeArg = Annotated[str, typer.Argument(help="Practice code, e.g. sakai-autonomous-bus (digiden practice list).")]
 practice_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
@@ -33,6 +35,11 @@ group_app = typer.Typer(pretty_exceptions_enable=False, no_args_is_help=True,
 app.add_typer(practice_app, name="practice")
 app.add_typer(measure_app, name="measure")
 app.add_typer(group_app, name="group")
+
+
+def shaped(model: type[BaseModel], view: object) -> Any:
+    """A service's view as the JSON it is shown as (digiden.shapes)."""
+    return model.model_validate(view).model_dump(mode="json")
 
 
 # ------------------------------------------------------------------ search
@@ -61,7 +68,7 @@ def search(ctx: typer.Context, query: Annotated[str, typer.Argument(help="Words,
     r = svc.search(rt.uow(), rt.principal(), query, limit=limit, kind=kind, field=field, model_type=model_type,
                    pref=pref, support=support, with_facets=not json_out)
     if json_out:
-        emit_json([h.as_dict() for h in r.hits])
+        emit_json([shaped(shapes.SearchHit, h) for h in r.hits])
         return
     if r.message:
         out.print(r.message)
@@ -89,7 +96,7 @@ def reindex(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     rt = runtime(ctx)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=out,
                   disable=json_out) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(what: str, done: int, total: int) -> None:
             if what not in tasks:
@@ -97,7 +104,7 @@ def reindex(ctx: typer.Context, json_out: JsonOpt = False) -> None:
             bar.update(tasks[what], completed=done)
         report = svc(rt.uow(), progress)
     if json_out:
-        emit_json(report.as_dict())
+        emit_json(shaped(shapes.IndexReport, report))
         return
     out.print(f"indexed {sum(report.documents.values())} documents in {report.seconds:.1f} s: {report.documents}")
 
@@ -124,7 +131,7 @@ def measure_list(ctx: typer.Context,
     rows = list_measures(rt.uow(), problem=problem or None, field=field or None, support=support or None,
                          ministry=ministry or None)
     if json_out:
-        emit_json([m.as_dict() for m in rows])
+        emit_json([shaped(shapes.Measure, m) for m in rows])
         return
     t = Table(title=f"measures ({len(rows)})")
     for col in ("code", "title", "ministry", "support", "practices"):
@@ -146,7 +153,7 @@ def measure_problems(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     from digiden.services.knowledge.catalogue import problems
     rows = problems(runtime(ctx).uow())
     if json_out:
-        emit_json([p.as_dict() for p in rows])
+        emit_json([shaped(shapes.Problem, p) for p in rows])
         return
     for p in rows:
         out.print(f"{p.code}: {p.name} ({', '.join(p.fields)})")
@@ -166,7 +173,7 @@ def measure_show(ctx: typer.Context,
     from digiden.services.knowledge.catalogue import get_measure
     m = get_measure(runtime(ctx).uow(), code)
     if json_out:
-        emit_json(m.as_dict())
+        emit_json(shaped(shapes.Measure, m))
         return
     out.print(f"[bold]{m.title}[/bold] — {m.ministry}, {m.support_label}; for {m.eligible}")
     out.print(m.summary)
@@ -189,9 +196,7 @@ def measure_roadmap(ctx: typer.Context, by: Annotated[str, typer.Option(help="fi
     from digiden.services.knowledge.catalogue import ROADMAP_YEARS, roadmap
     groups = roadmap(runtime(ctx).uow(), by=by)
     if json_out:
-        emit_json([{"key": g.key, "label": g.label,
-                    "measures": [{"code": m.code, "roadmap": [r.as_dict() for r in m.roadmap]} for m in g.measures]}
-                   for g in groups])
+        emit_json([shaped(shapes.CliRoadmapGroup, g) for g in groups])
         return
     for g in groups:
         t = Table(title=g.label)
@@ -270,7 +275,7 @@ def practice_add(ctx: typer.Context,
            "measures": measure or [], "support": support, "sources": source or []}
     p = add(rt.uow(), rt.principal(), doc, submit=not draft, now=rt.clock())
     if json_out:
-        emit_json(p.as_dict())
+        emit_json(shaped(shapes.Practice, p))
         return
     out.print(f"{p.code}: {p.title} ({p.status_label})")
 
@@ -301,7 +306,7 @@ def practice_import(ctx: typer.Context,
         raise InvalidInput(f"cannot read {file}: {e}", message_ja=f"{file} を読めません", field="file") from None
     res = import_file(rt.uow(), rt.principal(), file.name, raw, publish=publish, now=rt.clock())
     if json_out:
-        emit_json(res.as_dict())
+        emit_json(shaped(shapes.PracticeImport, res))
         return
     out.print(f"imported {len(res.created)} practices ({res.status}): {', '.join(res.created[:10])}"
               + (" …" if len(res.created) > 10 else ""))
@@ -322,7 +327,7 @@ def practice_list(ctx: typer.Context, field: Annotated[str, typer.Option(help="F
     rt = runtime(ctx)
     rows = list_practices(rt.uow(), rt.principal(), field=field or None, status=status or None)
     if json_out:
-        emit_json([r.as_dict() for r in rows])
+        emit_json([shaped(shapes.PracticeRow, r) for r in rows])
         return
     t = Table(title=f"practices ({len(rows)})")
     for col in ("code", "title", "place", "status", "adoptions"):
@@ -345,7 +350,7 @@ def practice_show(ctx: typer.Context, code: PracticeArg, json_out: JsonOpt = Fal
     rt = runtime(ctx)
     p = get(rt.uow(), rt.principal(), code)
     if json_out:
-        emit_json(p.as_dict())
+        emit_json(shaped(shapes.Practice, p))
         return
     out.print(f"[bold]{p.title}[/bold] — {p.place} ({p.status_label})")
     for label, text in (("課題", p.problem), ("解決策", p.solution), ("成果", p.results)):
@@ -423,7 +428,7 @@ def similar(ctx: typer.Context, code: LgArg,
         weights[k.strip()] = v.strip()
     r = svc(rt.uow(), rt.principal(), code, weights=weights, limit=limit, same_prefecture=same_prefecture)
     if json_out:
-        emit_json([i.as_dict() for i in r.items])
+        emit_json([shaped(shapes.SimilarItem, i) for i in r.items])
         return
     out.print(f"{r.name}: compared with {r.compared}; weights {r.weights}")
     t = Table()
@@ -450,7 +455,7 @@ def recommend(ctx: typer.Context, code: LgArg,
     rt = runtime(ctx)
     r = recommendations(rt.uow(), rt.principal(), code, fields=field, limit=limit)
     if json_out:
-        emit_json(r.as_dict())
+        emit_json(shaped(shapes.Recommendations, r))
         return
     if r.message:
         out.print(r.message)
@@ -475,7 +480,7 @@ def partners(ctx: typer.Context, issue: Annotated[str, typer.Argument(help="Soci
     rt = runtime(ctx)
     r = svc(rt.uow(), rt.principal(), issue, within_km=within_km, anchor=anchor or None, prefecture=pref or None)
     if json_out:
-        emit_json(r.as_dict())
+        emit_json(shaped(shapes.Partners, r))
         return
     out.print(f"{r.issue[1]}: {len(r.sharing)} local governments share it; {len(r.groups)} candidate groups")
     for g in r.groups:
@@ -504,7 +509,7 @@ def group_create(ctx: typer.Context, name: Annotated[str, typer.Option(help="連
                                               "initiatives": initiative or [], "description": description},
                    now=rt.clock())
     if json_out:
-        emit_json(g.as_dict())
+        emit_json(shaped(shapes.Group, g))
         return
     out.print(f"group {g.id}: {g.name} ({len(g.members)} members)")
 
@@ -522,7 +527,7 @@ def group_list(ctx: typer.Context, member: Annotated[str, typer.Option(help="Onl
     from digiden.services.knowledge.similarity import list_groups
     rows = list_groups(runtime(ctx).uow(), org_code=member or None)
     if json_out:
-        emit_json([g.as_dict() for g in rows])
+        emit_json([shaped(shapes.Group, g) for g in rows])
         return
     for g in rows:
         out.print(f"{g.id}: {g.name} — {'・'.join(n for _, n, _ in g.members)}")

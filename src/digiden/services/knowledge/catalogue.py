@@ -230,9 +230,6 @@ class ProblemView:
     name: str
     fields: tuple[str, ...]
 
-    def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "name": self.name, "fields": list(self.fields)}
-
 
 @dataclass(frozen=True)
 class RoadmapView:
@@ -240,10 +237,6 @@ class RoadmapView:
     text: str
     milestone: bool
     basis: str
-
-    def as_dict(self) -> dict[str, object]:
-        return {"fiscal_year": self.fiscal_year, "text": self.text, "milestone": self.milestone,
-                "basis": self.basis}
 
 
 @dataclass(frozen=True)
@@ -272,17 +265,6 @@ class MeasureView:
     @property
     def support_label(self) -> str:
         return SUPPORT_KINDS.get(self.support, self.support)
-
-    def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "title": self.title, "ministry": self.ministry,
-                "support": self.support, "support_label": self.support_label,
-                "eligible": self.eligible, "summary": self.summary, "named_in_strategy": self.in_seed,
-                "fields": [{"code": c, "name": n} for c, n in self.fields],
-                "problems": [{"code": c, "name": n} for c, n in self.problems],
-                "kpis": [{"code": c, "name": n} for c, n in self.kpis],
-                "roadmap": [r.as_dict() for r in self.roadmap],
-                "practices": [{"code": p.code, "title": p.title, "place": p.place,
-                               "synthetic": p.synthetic} for p in self.practices]}
 
 
 def problems(uow: UnitOfWork) -> list[ProblemView]:

@@ -30,6 +30,7 @@ from digiden.services.common import org_ref
 from digiden.services.data.imports.readers import detect_encoding
 from digiden.services.registry.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
+from digiden.shapes import knowledge as shapes
 from digiden.store.models import (
     Adoption,
     Area,
@@ -78,6 +79,7 @@ class Figure:
     year: int | None
 
     def as_dict(self) -> dict[str, object]:
+        """As stored in ``practice.result_figures`` (and shown by the API: shapes.Figure)."""
         return {"label": self.label, "value": self.value, "unit": self.unit, "qualifier": self.qualifier,
                 "fiscal_year": self.year}
 
@@ -209,11 +211,6 @@ class AdoptionView:
     lng: float | None
     synthetic: bool
 
-    def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "name": self.name, "fiscal_year": self.fiscal_year,
-                "adaptation": self.adaptation, "result": self.result, "recorded_by": self.recorded_by,
-                "synthetic": self.synthetic}
-
 
 @dataclass(frozen=True)
 class PracticeView:
@@ -246,19 +243,7 @@ class PracticeView:
         return self.status.label_ja
 
     def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "title": self.title, "status": self.status.value, "origin": self.origin,
-                "place": self.place,
-                "org_units": [{"code": c, "name": n} for c, n, _, _ in self.org_units],
-                "field": {"code": self.field[0], "name": self.field[1]} if self.field else None,
-                "model_types": [{"code": c, "name": n} for c, n in self.model_types],
-                "problem": self.problem, "solution": self.solution, "results": self.results,
-                "fy_from": self.fy_from, "fy_to": self.fy_to, "support": self.support_text,
-                "measures": [{"code": c, "title": t} for c, t in self.measures],
-                "sources": [{"title": t, "url": u} for t, u in self.sources],
-                "partners": list(self.partners), "figures": [f.as_dict() for f in self.figures],
-                "adoptions": [a.as_dict() for a in self.adoptions],
-                "review_comment": self.review_comment, "version": self.version,
-                "synthetic": self.synthetic}
+        return shapes.Practice.model_validate(self).model_dump(mode="json")
 
 
 def place_of(s: Session, practice_ids: list[int]) -> dict[int, str]:
@@ -356,8 +341,8 @@ class PracticeRow:
         return self.status.label_ja
 
     def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "title": self.title, "place": self.place, "field": self.field,
-                "status": self.status.value, "adoptions": self.adoptions, "synthetic": self.synthetic}
+        """For the local inbox's JSON (services.local)."""
+        return shapes.PracticeRow.model_validate(self).model_dump(mode="json")
 
 
 def list_practices(uow: UnitOfWork, principal: Principal, *, field: str | None = None,
@@ -686,9 +671,6 @@ def record_adoption(uow: UnitOfWork, principal: Principal, code: str, *, org_cod
 class ImportResult:
     created: tuple[str, ...]
     status: str
-
-    def as_dict(self) -> dict[str, object]:
-        return {"created": list(self.created), "status": self.status}
 
 
 def decode_text(raw: bytes) -> str:

@@ -270,9 +270,6 @@ class IndexReport:
     documents: dict[str, int]
     seconds: float
 
-    def as_dict(self) -> dict[str, object]:
-        return {"documents": self.documents, "seconds": round(self.seconds, 3)}
-
 
 def rebuild(s: Session, progress: Progress | None = None, *, batch: int = BATCH) -> IndexReport:
     """Drop and rebuild the whole index inside the caller's transaction."""
@@ -327,10 +324,6 @@ class Hit:
         return {"measure": f"/measures/{self.id}", "practice": f"/practices/{self.id}",
                 "local_government": f"/local-governments/{self.id}"}[self.kind]
 
-    def as_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "id": self.id, "title": self.title, "score": round(self.score, 4),
-                "snippet": self.snippet}
-
 
 @dataclass(frozen=True)
 class FacetValue:
@@ -348,14 +341,6 @@ class SearchResult:
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     filters: dict[str, str] = field(default_factory=dict)
     message: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        return {"query": self.query, "terms": self.terms, "total": self.total, "message": self.message,
-                "filters": self.filters,
-                "results": [h.as_dict() | {"snippet_html": h.snippet_html, "url": h.url,
-                                           "synthetic": h.synthetic} for h in self.hits],
-                "facets": {k: [{"value": v.value, "label": v.label, "count": v.count} for v in vs]
-                           for k, vs in self.facets.items()}}
 
 
 def _filters(raw: dict[str, str | None]) -> dict[str, str]:

@@ -23,8 +23,6 @@ from digiden.domain.access import Principal, require
 from digiden.domain.errors import InvalidInput, NotFound
 from digiden.domain.local import MeasureState
 from digiden.domain.similarity import (
-    COMPONENTS,
-    LABELS_JA,
     Match,
     Profile,
     compare,
@@ -133,13 +131,6 @@ class SimilarItem:
     reasons: tuple[str, ...]
     components: tuple[tuple[str, float | None, float], ...]   # key, similarity, weight
 
-    def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "name": self.name, "score": round(self.score, 4), "reasons": list(self.reasons)}
-
-    def detail(self) -> dict[str, object]:
-        return self.as_dict() | {"components": {k: {"similarity": None if s is None else round(s, 4), "weight": w}
-                                                for k, s, w in self.components}}
-
 
 @dataclass(frozen=True)
 class SimilarResult:
@@ -148,11 +139,6 @@ class SimilarResult:
     weights: dict[str, float]
     items: tuple[SimilarItem, ...]
     compared: int
-
-    def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "name": self.name, "weights": self.weights, "compared": self.compared,
-                "weight_labels": {k: LABELS_JA[k] for k in COMPONENTS},
-                "similar": [i.detail() for i in self.items]}
 
 
 def _item(m: Match) -> SimilarItem:
@@ -185,10 +171,6 @@ class Recommendation:
     why: tuple[str, ...]
     synthetic: bool
 
-    def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "title": self.title, "place": self.place, "score": round(self.score, 4),
-                "why": list(self.why), "synthetic": self.synthetic}
-
 
 @dataclass(frozen=True)
 class Recommendations:
@@ -197,11 +179,6 @@ class Recommendations:
     issues: tuple[tuple[str, str], ...]     # the declared issue fields / model types used
     items: tuple[Recommendation, ...]
     message: str
-
-    def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "name": self.name, "message": self.message,
-                "issues": [{"code": c, "name": n} for c, n in self.issues],
-                "recommendations": [i.as_dict() for i in self.items]}
 
 
 def _declared(s: Session, principal: Principal, o: OrgUnit) -> frozenset[str]:
@@ -310,11 +287,6 @@ class PartnerGroup:
     complementary: tuple[str, ...]
     score: float
 
-    def as_dict(self) -> dict[str, object]:
-        return {"members": [{"code": m.code, "name": m.name, "experience": m.experience,
-                             "fiscal_strength": m.fiscal_strength, "population": m.population} for m in self.members],
-                "complementary": list(self.complementary), "score": round(self.score, 3)}
-
 
 @dataclass(frozen=True)
 class Partners:
@@ -324,12 +296,6 @@ class Partners:
     sharing: tuple[PartnerMember, ...]
     groups: tuple[PartnerGroup, ...]
     anchor: str | None
-
-    def as_dict(self) -> dict[str, object]:
-        return {"issue": {"code": self.issue[0], "name": self.issue[1]}, "fields": list(self.fields),
-                "within_km": self.within_km, "anchor": self.anchor,
-                "sharing": [{"code": m.code, "name": m.name, "experience": m.experience} for m in self.sharing],
-                "groups": [g.as_dict() for g in self.groups]}
 
 
 def _issue_fields(s: Session, issue: str) -> tuple[tuple[str, str], tuple[str, ...]]:
@@ -419,14 +385,6 @@ class GroupView:
     created_by: str
     created_at: datetime
     synthetic: bool
-
-    def as_dict(self) -> dict[str, object]:
-        return {"id": self.id, "name": self.name,
-                "issue": {"code": self.issue[0], "name": self.issue[1]} if self.issue else None,
-                "description": self.description, "initiatives": list(self.initiatives),
-                "members": [{"code": c, "name": n, "role": r} for c, n, r in self.members],
-                "created_by": self.created_by, "created_at": self.created_at.isoformat(),
-                "synthetic": self.synthetic}
 
 
 def _group_view(s: Session, g: CollaborationGroup) -> GroupView:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
@@ -28,6 +28,7 @@ from digiden.services.data.imports import (
 from digiden.services.data.imports.tempfiles import spool_path
 from digiden.services.national import validation
 from digiden.services.uow import UnitOfWork
+from digiden.shapes import imports as shapes
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow
 from digiden.web.edge import IdPath
@@ -55,7 +56,12 @@ def save_upload(upload: UploadFile) -> Path:
 @router.post("/imports", tags=["imports"], summary="Import a CSV or .xlsx file (dry_run to check)",
              description="422: the file has errors and nothing was written; the body is the error "
                          "(`error`, `message`, `message_ja`, `field`) together with the row-by-row report. "
-                         "409: another import kept the database busy for longer than the wait.")
+                         "409: another import kept the database busy for longer than the wait.",
+             response_model=shapes.ImportReport,
+             responses={200: {"description": "a dry run, or a file with nothing to write: the report"},
+                        201: {"model": shapes.ImportReport, "description": "imported: the report, with `batch_id`"},
+                        422: {"model": shapes.ImportFailedReport,
+                              "description": "the file has errors; nothing was written"}})
 def import_file(
     uow: Uow, now: Now, actor: Actor, file: Annotated[UploadFile, File(description=".csv or .xlsx")],
     dry_run: Annotated[bool, Form()] = False, kpi: Annotated[str | None, Form()] = None,
@@ -71,15 +77,19 @@ def import_file(
             mapping_name=mapping or None, save_mapping=save_mapping or None, source_title=source or None,
             file_name=file.filename or path.name), actor=actor, now=now)
     except ImportFailed as e:
-        return JSONResponse(e.report.as_dict() | e.as_dict(), status_code=422)
+        return JSONResponse(_dump(e.report) | e.as_dict(), status_code=422)
     finally:
         path.unlink(missing_ok=True)
-    return JSONResponse(report.as_dict(), status_code=201 if report.batch_id else 200)
+    return JSONResponse(_dump(report), status_code=201 if report.batch_id else 200)
+
+
+def _dump(report: object) -> dict[str, object]:
+    return shapes.ImportReport.model_validate(report).model_dump(mode="json")
 
 
 @router.get("/imports/jobs/{job_id}", tags=["imports"],
             summary="An import started on the web pages: state, progress, place in the queue")
-def import_job(job_id: str, request: Request, actor: Actor) -> dict[str, Any]:
+def import_job(job_id: str, request: Request, actor: Actor) -> shapes.ImportJob:
     """``state`` is queued, running, done or failed; while queued, ``queue_position`` is the
     job's place in line (1 = next); ``waiting_for_other_import`` is true while an import from
     another process (the CLI) holds the database."""
@@ -87,34 +97,35 @@ def import_job(job_id: str, request: Request, actor: Actor) -> dict[str, Any]:
     if job is None or not may_follow_job(actor, job.actor):
         raise NotFound("no such import job",
                        message_ja="その取込処理は見つかりません（サーバーの再起動で消えた可能性があります）")
-    return job.as_dict()  # type: ignore[no-any-return]
+    return shapes.ImportJob.model_validate(job.as_dict())
 
 
 @router.get("/batches", tags=["imports"], summary="Import batches, newest first")
-def batches(uow: Uow, actor: Actor) -> list[dict[str, Any]]:
-    return [b.as_dict() for b in list_batches(uow, actor)]
+def batches(uow: Uow, actor: Actor) -> list[shapes.Batch]:
+    return [shapes.Batch.model_validate(b) for b in list_batches(uow, actor)]
 
 
 @router.get("/batches/{batch_id}", tags=["imports"],
             summary="One import batch, with the values it overwrote (before and after)")
-def batch(batch_id: IdPath, uow: Uow, actor: Actor) -> dict[str, Any]:
-    return get_batch(uow, actor, batch_id).as_dict() | {
-        "changes": [c.as_dict() for c in batch_changes(uow, actor, batch_id)]}
+def batch(batch_id: IdPath, uow: Uow, actor: Actor) -> shapes.BatchDetail:
+    view = shapes.Batch.model_validate(get_batch(uow, actor, batch_id))
+    changes = [shapes.Change.model_validate(c) for c in batch_changes(uow, actor, batch_id)]
+    return shapes.BatchDetail(**dict(view), changes=changes)
 
 
 @router.post("/batches/{batch_id}/revert", tags=["imports"], summary="Revert a whole import batch")
-def revert(batch_id: IdPath, uow: Uow, now: Now, actor: Actor) -> dict[str, Any]:
-    return revert_batch(uow, batch_id, actor=actor, now=now).as_dict()
+def revert(batch_id: IdPath, uow: Uow, now: Now, actor: Actor) -> shapes.Batch:
+    return shapes.Batch.model_validate(revert_batch(uow, batch_id, actor=actor, now=now))
 
 
 @router.get("/mappings", tags=["imports"], summary="Saved column mappings")
-def mappings(uow: Uow, actor: Actor) -> list[dict[str, Any]]:
-    return list_mappings(uow, actor)
+def mappings(uow: Uow, actor: Actor) -> list[shapes.Mapping]:
+    return [shapes.Mapping.model_validate(m) for m in list_mappings(uow, actor)]
 
 
 @router.get("/validation", tags=["validation"], summary="Violations of the KPIs' validation rules")
-def violations(uow: Uow, kpi: str | None = None) -> list[dict[str, Any]]:
-    return [v.as_dict() for v in validation.run_rules(uow, kpi=kpi)]
+def violations(uow: Uow, kpi: str | None = None) -> list[shapes.Violation]:
+    return [shapes.Violation.model_validate(v) for v in validation.run_rules(uow, kpi=kpi)]
 
 
 MEDIA = {"csv": "text/csv", "json": "application/json",

@@ -13,6 +13,7 @@ from digiden.domain.codes import NATION_CODE
 from digiden.domain.errors import InvalidInput, NotFound, PermissionDenied
 from digiden.services import audit
 from digiden.services.uow import UnitOfWork
+from digiden.shapes import imports as shapes
 from digiden.store import batches as stored_batches
 from digiden.store import bulk
 from digiden.store.models import BatchKpi, ImportBatch, Kpi, Observation, ObservationChange, OrgUnit
@@ -40,14 +41,8 @@ class BatchView:
     kpis: tuple[str, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "file_name": self.file_name,
-                "checksum": self.checksum, "created_by": self.created_by,
-                "created_at": self.created_at.isoformat(), "rows": self.rows,
-                "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "status": self.status, "format": self.file_format, "encoding": self.encoding,
-                "shape": self.shape, "warnings": self.warnings,
-                "reverted_at": self.reverted_at.isoformat() if self.reverted_at else None,
-                "reverted_by": self.reverted_by, "kpis": list(self.kpis)}
+        """For cli.py."""
+        return shapes.Batch.model_validate(self).model_dump(mode="json")
 
 
 def _batch_view(s: Any, b: ImportBatch) -> BatchView:
@@ -136,10 +131,8 @@ class ChangeView:
     after_source: str | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kpi": self.kpi, "org_unit": self.org_unit, "as_of": self.as_of,
-                "breakdown": self.breakdown or None, "before": self.before,
-                "before_source": self.before_source, "after": self.after,
-                "after_source": self.after_source}
+        """For cli.py."""
+        return shapes.Change.model_validate(self).model_dump(mode="json")
 
 
 def batch_changes(uow: UnitOfWork, actor: Principal, batch_id: int, *, limit: int = 500) -> list[ChangeView]:

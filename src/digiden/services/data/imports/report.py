@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from digiden.domain.errors import InvalidInput
+from digiden.shapes import imports as shapes
 
 MAX_REPORTED_ERRORS = 1000
 MAX_ACTIONS = 500
@@ -37,10 +38,6 @@ class Problem:
     message: str
     message_ja: str
     severity: str = "error"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "value": self.value,
-                "message": self.message, "message_ja": self.message_ja, "severity": self.severity}
 
 
 @dataclass
@@ -76,14 +73,8 @@ class ImportReport:
             self.errors.append(p)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "created": self.created, "updated": self.updated,
-                "unchanged": self.unchanged, "missing": self.missing,
-                "errors": [e.as_dict() for e in self.errors], "error_count": self.error_count,
-                "warnings": [w.as_dict() for w in self.warnings], "batch_id": self.batch_id,
-                "dry_run": self.dry_run, "file_name": self.file_name, "checksum": self.checksum,
-                "format": self.file_format, "encoding": self.encoding, "sheet": self.sheet,
-                "shape": self.shape, "values": self.values, "ignored_columns": self.ignored_columns,
-                "mapping": self.mapping, "actions": self.actions}
+        """For cli.py and web/jobs.py."""
+        return shapes.ImportReport.model_validate(self).model_dump(mode="json")
 
 
 class ImportFailed(InvalidInput):
