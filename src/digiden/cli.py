@@ -235,7 +235,7 @@ def kpi_list(ctx: typer.Context, json_out: JsonOpt = False,
     rt = runtime(ctx)
     views = [k for k in list_kpis(rt.uow(), today=rt.today) if block in (None, k.block_code)]
     if json_out:
-        emit_json([k.as_dict() for k in views])
+        emit_json([k.shape().json_data() for k in views])
         return
     t = Table(title=f"KPIs ({rt.today.isoformat()})")
     for col in ("code", "KPI", "status", "latest", "next target", "forecast"):
@@ -268,8 +268,8 @@ def kpi_show(ctx: typer.Context, code: KpiArg, json_out: JsonOpt = False) -> Non
         from digiden.services.national.local_facts import computed as local_computed
         computed = local_computed(rt.uow(), k.code)
     if json_out:
-        emit_json(k.as_dict() | {"observations": [o.as_dict() for o in d.observations],
-                                 "computed": computed.as_dict() if computed else None})
+        emit_json(k.shape().json_data() | {"observations": [o.shape().json_data() for o in d.observations],
+                                           "computed": computed.shape().json_data() if computed else None})
         return
     out.print(f"[bold]{k.name}[/bold] ({k.code})")
     if computed:
@@ -330,7 +330,7 @@ def observe_add(
                                    source_url, note),
         actor=rt.principal(), now=rt.clock(), today=rt.today)
     if json_out:
-        emit_json(view.as_dict() | {"created": created})
+        emit_json(view.shape().json_data() | {"created": created})
         return
     out.print(f"{'recorded' if created else 'updated'}: {view.kpi_code} {view.org_unit_name} "
               f"{view.as_of.iso()} = {view.display}")
@@ -357,7 +357,7 @@ def observe_list(
     rows = list_observations(rt.uow(), kpi=kpi, org_unit=org_unit, date_from=date_from,
                              date_to=date_to)
     if json_out:
-        emit_json([o.as_dict() for o in rows])
+        emit_json([o.shape().json_data() for o in rows])
         return
     t = Table()
     for col in ("kpi", "unit", "as of", "breakdown", "value", "source"):
@@ -388,10 +388,11 @@ def lg_search(ctx: typer.Context,
     digiden lg search --prefecture 福島県 --kind village --json
     """
     from digiden.services.registry.localgov import search
+    from digiden.shapes.registry import LocalGovernmentPage
     rt = runtime(ctx)
     rows, total = search(rt.uow(), query, prefecture=prefecture, kind=kind, limit=limit)
     if json_out:
-        emit_json({"total": total, "items": [r.as_dict() for r in rows]})
+        emit_json(LocalGovernmentPage(total=total, items=[r.shape() for r in rows]).json_data())
         return
     t = Table(title=f"{total} found")
     for col in ("code", "name", "kana", "kind", "prefecture"):
@@ -415,7 +416,7 @@ def lg_show(ctx: typer.Context, code: Annotated[str, typer.Argument(help="5- or 
     rt = runtime(ctx)
     d = get(rt.uow(), code)
     if json_out:
-        emit_json(d.as_dict())
+        emit_json(d.shape().json_data())
         return
     u = d.unit
     out.print(f"[bold]{u.full_name}[/bold] {u.kana} ({u.code}, {u.kind_label})")
@@ -720,7 +721,7 @@ def user_create(
     u = create_user(rt.uow(), rt.principal(), username=username, password=password, role=role,
                     display_name=display_name, org_unit=org_unit, ministry=ministry, now=rt.clock())
     if json_out:
-        emit_json(u.as_dict())
+        emit_json(u.shape().json_data())
         return
     out.print(f"created {u.username}: {u.role.label_ja} {u.org_name or u.ministry or ''}")
 
@@ -738,7 +739,7 @@ def user_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     rt = runtime(ctx)
     users = list_users(rt.uow(), rt.principal())
     if json_out:
-        emit_json([u.as_dict() for u in users])
+        emit_json([u.shape().json_data() for u in users])
         return
     t = Table(title="accounts")
     for col in ("username", "name", "role", "belongs to", "state"):
@@ -799,7 +800,7 @@ def token_create(
     secret, view = create_token(rt.uow(), rt.principal(), username=username, name=name, scopes=scopes, days=days,
                                 now=rt.clock())
     if json_out:
-        emit_json(view.as_dict() | {"token": secret})
+        emit_json(view.shape().json_data() | {"token": secret})
         return
     out.print(f"token {view.id} for {view.username} ({view.scopes}); send it as 'Authorization: Bearer <token>':")
     sys.stdout.write(secret + "\n")
@@ -818,7 +819,7 @@ def token_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     rt = runtime(ctx)
     rows = list_tokens(rt.uow(), rt.principal())
     if json_out:
-        emit_json([t.as_dict() for t in rows])
+        emit_json([t.shape().json_data() for t in rows])
         return
     t = Table(title="API tokens")
     for col in ("id", "user", "name", "prefix", "scopes", "state"):
@@ -880,7 +881,7 @@ def local_list(ctx: typer.Context,
     rt = runtime(ctx)
     rows = list_revisions(rt.uow(), rt.principal(), prefecture=prefecture, status=status)
     if json_out:
-        emit_json([r.as_dict() for r in rows])
+        emit_json([r.shape().json_data() for r in rows])
         return
     t = Table(title="local strategies")
     for col in ("code", "local government", "revision", "FY", "status"):
@@ -907,7 +908,7 @@ def local_show(ctx: typer.Context, code: LgArg,
     rt = runtime(ctx)
     d = get(rt.uow(), rt.principal(), code, revision)
     if json_out:
-        emit_json(d.as_dict())
+        emit_json(d.shape().json_data())
         return
     out.print(f"[bold]{d.ref.title}[/bold] — {d.ref.org_name}, revision {d.ref.revision}, FY{d.ref.fiscal_year}, "
               f"{d.ref.status.value} ({d.ref.status_ja})")
@@ -940,7 +941,7 @@ def local_import(ctx: typer.Context, code: LgArg,
         raise InvalidInput(f"cannot read {file}: {e}", message_ja=f"{file} を読めません", field="file") from None
     d = save(rt.uow(), rt.principal(), code, doc or {}, now=rt.clock(), expected_version=version)
     if json_out:
-        emit_json(d.as_dict())
+        emit_json(d.shape().json_data())
         return
     out.print(f"saved {d.ref.org_name} revision {d.ref.revision} ({d.ref.status.value}, version {d.ref.version})")
 
@@ -1024,10 +1025,11 @@ def local_diff(ctx: typer.Context, code: LgArg,
     digiden local diff 072028 1 2 --json
     """
     from digiden.services.local.local_strategies import diff_revisions
+    from digiden.shapes.local import ChangeOut
     rt = runtime(ctx)
     changes = diff_revisions(rt.uow(), rt.principal(), code, a, b)
     if json_out:
-        emit_json([c.as_dict() for c in changes])
+        emit_json([ChangeOut.model_validate(c).json_data() for c in changes])
         return
     for c in changes:
         out.print(f"{c.kind:8} {c.section}: {c.key}", markup=False)
@@ -1046,7 +1048,7 @@ def local_inbox(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     rt = runtime(ctx)
     i = inbox(rt.uow(), rt.principal())
     if json_out:
-        emit_json(i.as_dict())
+        emit_json(i.shape().json_data())
         return
     out.print(f"waiting: {len(i.waiting) + len(i.practices)}, unread messages: {i.unread}")
     for r in i.waiting:

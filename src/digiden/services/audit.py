@@ -16,6 +16,7 @@ from digiden.domain.local import Status, may_see
 from digiden.domain.practice import Status as PracticeStatus
 from digiden.services.common import org_ref
 from digiden.services.uow import UnitOfWork
+from digiden.shapes.audit import AuditEntryOut
 from digiden.store.models import AuditEvent, BatchKpi, Kpi, Observation, OrgUnit, Practice, PracticeOrgUnit
 
 
@@ -43,6 +44,11 @@ class AuditView:
     summary: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+    def shape(self) -> AuditEntryOut:
+        return AuditEntryOut(id=self.id, at=self.at.isoformat(), actor=self.actor, action=self.action,
+                             entity=self.entity, entity_key=self.entity_key, summary=self.summary,
+                             before=self.before, after=self.after)
 
 
 # Changes to the national, published data: every signed-in user may read their history.

@@ -2,7 +2,7 @@
 updating a stored record field by field, a stored local government as the access rules see it,
 and an observed value as every capability shows it (``ObservationView``).
 
-Imports only the domain and the store, so every capability may use it (see docs/architecture.md)."""
+Imports only the domain, the shapes and the store, so every capability may use it (see docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from digiden.domain.access import OrgRef
 from digiden.domain.calendar import AsOf, Precision
 from digiden.domain.codes import NATION_CODE
 from digiden.domain.quantities import Qualifier, format_quantity
+from digiden.shapes.national import ObservationOut
 from digiden.store.models import Kpi, Observation, OrgUnit
 
 #: progress(stage, done, total), as the CLI's progress bar takes it.
@@ -83,16 +84,15 @@ class ObservationView:
     def display(self) -> str:
         return format_quantity(self.value, self.unit, self.qualifier)
 
-    def as_dict(self) -> dict[str, object]:
-        return {"id": self.id, "kpi": self.kpi_code, "org_unit": self.org_unit_code,
-                "org_unit_name": self.org_unit_name, "as_of": self.as_of.iso(),
-                "as_of_date": self.as_of.date.isoformat(),
-                "precision": self.as_of.precision.value, "breakdown": self.breakdown or None,
-                "value": self.value, "unit": self.unit, "qualifier": self.qualifier.value,
-                "source_title": self.source_title, "source_url": self.source_url,
-                "status": self.status, "created_by": self.created_by,
-                "created_at": self.created_at.isoformat() if hasattr(self.created_at, "isoformat")
-                else str(self.created_at), "batch_id": self.batch_id, "note": self.note}
+    def shape(self) -> ObservationOut:
+        return ObservationOut(
+            id=self.id, kpi=self.kpi_code, org_unit=self.org_unit_code, org_unit_name=self.org_unit_name,
+            as_of=self.as_of.iso(), as_of_date=self.as_of.date.isoformat(), precision=self.as_of.precision.value,
+            breakdown=self.breakdown or None, value=self.value, unit=self.unit, qualifier=self.qualifier.value,
+            source_title=self.source_title, source_url=self.source_url, status=self.status,
+            created_by=self.created_by,
+            created_at=self.created_at.isoformat() if hasattr(self.created_at, "isoformat") else str(self.created_at),
+            batch_id=self.batch_id, note=self.note)
 
 
 def observation_view(o: Observation, kpi: Kpi, unit: OrgUnit) -> ObservationView:

@@ -32,6 +32,7 @@ from digiden.domain.text import bounded
 from digiden.services import audit
 from digiden.services.registry.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
+from digiden.shapes.accounts import TokenOut, UserOut
 from digiden.store.db import as_utc
 from digiden.store.models import ApiToken, OrgUnit, UserAccount, WebSession
 
@@ -88,11 +89,11 @@ class UserView:
     def role_ja(self) -> str:
         return self.role.label_ja
 
-    def as_dict(self) -> dict[str, object]:
-        return {"username": self.username, "display_name": self.display_name, "role": self.role.value,
-                "org_unit": self.org_code, "ministry": self.ministry, "disabled": self.disabled,
-                "locked_until": _iso(self.locked_until), "created_at": self.created_at.isoformat(),
-                "synthetic": self.synthetic}
+    def shape(self) -> UserOut:
+        return UserOut(username=self.username, display_name=self.display_name, role=self.role.value,
+                       org_unit=self.org_code, ministry=self.ministry, disabled=self.disabled,
+                       locked_until=_iso(self.locked_until), created_at=self.created_at.isoformat(),
+                       synthetic=self.synthetic)
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,12 @@ class TokenView:
     revoked_at: datetime | None
     last_used_at: datetime | None
 
-    def as_dict(self) -> dict[str, object]:
+    def shape(self) -> TokenOut:
         """Never the secret: it is shown once, when the token is made."""
-        return {"id": self.id, "username": self.username, "name": self.name, "prefix": self.prefix,
-                "scopes": self.scopes, "created_at": self.created_at.isoformat(),
-                "expires_at": _iso(self.expires_at), "revoked_at": _iso(self.revoked_at),
-                "last_used_at": _iso(self.last_used_at)}
+        return TokenOut(id=self.id, username=self.username, name=self.name, prefix=self.prefix,
+                        scopes=self.scopes, created_at=self.created_at.isoformat(),
+                        expires_at=_iso(self.expires_at), revoked_at=_iso(self.revoked_at),
+                        last_used_at=_iso(self.last_used_at))
 
 
 def _iso(t: datetime | None) -> str | None:

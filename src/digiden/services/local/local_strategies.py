@@ -38,6 +38,7 @@ from digiden.services.common import org_ref
 from digiden.services.knowledge.practices import waiting_for
 from digiden.services.registry.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
+from digiden.shapes.local import InboxOut, LocalStrategyOut, NotificationOut, ReviewOut, RevisionRefOut
 from digiden.store.models import (
     Area,
     Kpi,
@@ -220,12 +221,13 @@ class RevisionRef:
     def status_ja(self) -> str:
         return self.status.label_ja
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"org_unit": self.org_code, "name": self.org_name, "revision": self.revision,
-                "fiscal_year": self.fiscal_year, "title": self.title, "status": self.status.value,
-                "status_ja": self.status_ja, "version": self.version, "updated_at": self.updated_at.isoformat(),
-                "accepted_at": self.accepted_at.isoformat() if self.accepted_at else None,
-                "synthetic": self.synthetic}
+    def shape(self) -> RevisionRefOut:
+        return RevisionRefOut(org_unit=self.org_code, name=self.org_name, revision=self.revision,
+                              fiscal_year=self.fiscal_year, title=self.title, status=self.status.value,
+                              status_ja=self.status_ja, version=self.version,
+                              updated_at=self.updated_at.isoformat(),
+                              accepted_at=self.accepted_at.isoformat() if self.accepted_at else None,
+                              synthetic=self.synthetic)
 
 
 @dataclass(frozen=True)
@@ -285,12 +287,14 @@ class RevisionDetail:
     can_edit: bool
     created_by: str
 
-    def as_dict(self) -> dict[str, Any]:
-        return self.ref.as_dict() | input_of(self) | {
-            "reviews": [{"action": r.action.value, "from": r.from_status.value, "to": r.to_status.value,
-                         "actor": r.actor, "comment": r.comment, "at": r.at.isoformat()} for r in self.reviews],
-            "revisions": [r.as_dict() for r in self.revisions],
-            "allowed_actions": [a.value for a in self.actions], "can_edit": self.can_edit}
+    def shape(self) -> LocalStrategyOut:
+        """Its place in the cycle, its content in the input shape (``input_of``: what a save takes
+        back), its reviews and what the principal may do now."""
+        return LocalStrategyOut.model_validate(dict(self.ref.shape()) | input_of(self) | {
+            "reviews": [ReviewOut(action=r.action.value, from_=r.from_status.value, to=r.to_status.value,
+                                  actor=r.actor, comment=r.comment, at=r.at.isoformat()) for r in self.reviews],
+            "revisions": [r.shape() for r in self.revisions],
+            "allowed_actions": [a.value for a in self.actions], "can_edit": self.can_edit})
 
 
 def snapshot_of(d: RevisionDetail) -> dict[str, Any]:
@@ -664,11 +668,16 @@ class Inbox:
     def total(self) -> int:
         return len(self.waiting) + len(self.practices) + self.unread
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"waiting": [r.as_dict() for r in self.waiting], "counts": self.counts, "unread": self.unread,
-                "practices": [r.as_dict() for r in self.practices],
-                "notifications": [{"id": n.id, "at": n.at.isoformat(), "message": n.message, "org_unit": n.org_code,
-                                   "revision": n.revision, "read": n.read} for n in self.notifications]}
+    def shape(self) -> InboxOut:
+        return InboxOut(waiting=[r.shape() for r in self.waiting], counts=self.counts, unread=self.unread,
+                        practices=[r.as_dict() for r in self.practices],
+                        notifications=[NotificationOut(id=n.id, at=n.at.isoformat(), message=n.message,
+                                                       org_unit=n.org_code, revision=n.revision, read=n.read)
+                                       for n in self.notifications])
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON of ``shape()``, for callers that want plain data."""
+        return self.shape().json_data()
 
 
 def _recipient_filter(p: Principal) -> Any:

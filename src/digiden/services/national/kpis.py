@@ -28,6 +28,19 @@ from digiden.domain.text import bounded, match_key
 from digiden.services import audit
 from digiden.services.common import ObservationView, observation_view
 from digiden.services.uow import UnitOfWork
+from digiden.shapes.national import (
+    BaselineOut,
+    CumulativeOut,
+    EquivalentOut,
+    KpiOut,
+    MilestoneStateOut,
+    NextMilestoneOut,
+    OutlookOut,
+    PartStatusOut,
+    StatusOut,
+    TargetOut,
+    ValueUnitOut,
+)
 from digiden.store.models import Area, Kpi, KpiBlock, ModelType, Observation, OrgUnit, SeriesRollup, Target
 
 
@@ -66,20 +79,17 @@ class TargetView:
     def as_milestone(self) -> Milestone:
         return Milestone(self.deadline, self.value, self.qualifier, self.low, self.high)
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "breakdown": self.breakdown or None,
-            "deadline": self.deadline.isoformat() if self.deadline else None,
-            "deadline_kind": self.deadline_kind, "deadline_label": self.deadline_label or None,
-            "deadline_approximate": self.approximate,
-            "value": self.value, "qualifier": self.qualifier.value, "low": self.low,
-            "high": self.high, "nationwide": self.nationwide,
-            "denominator": ({"value": self.denominator[0], "unit": self.denominator[1]}
-                            if self.denominator else None),
-            "equivalent": ({"value": self.equivalent[0], "unit": self.equivalent[1],
-                            "qualifier": self.equivalent[2].value} if self.equivalent else None),
-            "display": self.display,
-        }
+    def shape(self) -> TargetOut:
+        return TargetOut(
+            breakdown=self.breakdown or None, deadline=_iso(self.deadline), deadline_kind=self.deadline_kind,
+            deadline_label=self.deadline_label or None, deadline_approximate=self.approximate,
+            value=self.value, qualifier=self.qualifier.value, low=self.low, high=self.high,
+            nationwide=self.nationwide,
+            denominator=(ValueUnitOut(value=self.denominator[0], unit=self.denominator[1])
+                         if self.denominator else None),
+            equivalent=(EquivalentOut(value=self.equivalent[0], unit=self.equivalent[1],
+                                      qualifier=self.equivalent[2].value) if self.equivalent else None),
+            display=self.display)
 
 
 @dataclass(frozen=True)
@@ -99,29 +109,26 @@ class StatusView:
     reason: str
     reason_en: str
 
-    def as_dict(self) -> dict[str, object]:
+    def shape(self) -> StatusOut:
         nm = self.next_milestone
-        return {
-            "key": self.status.value, "label": self.status.label,
-            "next_milestone": ({"deadline": nm.deadline.isoformat() if nm.deadline else None,
-                                "value": nm.value, "qualifier": nm.qualifier.value,
-                                "low": nm.low, "high": nm.high,
-                                "breakdown": nm.breakdown or None, "display": nm.display}
-                               if nm else None),
-            "forecast": self.forecast.isoformat() if self.forecast else None,
-            "reason": self.reason, "reason_en": self.reason_en,
-            "parts": [{"breakdown": p.breakdown or None, "key": p.assessment.status.value,
-                       "label": p.assessment.status.label, "reason": p.assessment.reason,
-                       "method": p.assessment.method, "ratio": _finite(p.assessment.ratio),
-                       "milestones": [{"deadline": r.milestone.deadline.isoformat()
-                                       if r.milestone.deadline else None,
-                                       "value": r.milestone.value,
-                                       "state": r.state.value, "label": r.state.label,
-                                       "met_on": r.met_on.isoformat() if r.met_on else None,
-                                       "forecast": r.forecast.isoformat() if r.forecast else None}
-                                      for r in p.assessment.milestones]}
-                      for p in self.parts],
-        }
+        return StatusOut(
+            key=self.status.value, label=self.status.label,
+            next_milestone=(NextMilestoneOut(deadline=_iso(nm.deadline), value=nm.value, qualifier=nm.qualifier.value,
+                                             low=nm.low, high=nm.high, breakdown=nm.breakdown or None,
+                                             display=nm.display) if nm else None),
+            forecast=_iso(self.forecast), reason=self.reason, reason_en=self.reason_en,
+            parts=[PartStatusOut(
+                breakdown=p.breakdown or None, key=p.assessment.status.value, label=p.assessment.status.label,
+                reason=p.assessment.reason, method=p.assessment.method, ratio=_finite(p.assessment.ratio),
+                milestones=[MilestoneStateOut(deadline=_iso(r.milestone.deadline), value=r.milestone.value,
+                                              state=r.state.value, label=r.state.label, met_on=_iso(r.met_on),
+                                              forecast=_iso(r.forecast))
+                            for r in p.assessment.milestones])
+                for p in self.parts])
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
 
 
 def _finite(x: float | None) -> float | None:
@@ -158,27 +165,24 @@ class KpiView:
     local_fact: str | None = None    # also counted live from accepted local strategies
     ministry: str | None = None      # the ministry whose editors keep its values
 
+    def shape(self) -> KpiOut:
+        return KpiOut(
+            code=self.code, name=self.name, unit=self.unit, direction=self.direction.value,
+            cumulative=(CumulativeOut(from_fy=self.cumulative[0], to_fy=self.cumulative[1],
+                                      from_=fiscal_year_start(self.cumulative[0]).isoformat(),
+                                      to=fiscal_year_end(self.cumulative[1]).isoformat())
+                        if self.cumulative else None),
+            breakdowns=list(self.breakdowns), targets=[t.shape() for t in self.targets],
+            status=self.status.shape(), block=self.block_code, area=self.area_code, wording=self.wording,
+            aggregation=self.aggregation,
+            baseline=(BaselineOut(value=self.baseline[0], qualifier=self.baseline[1].value,
+                                  as_of=self.baseline[2].iso(), text=self.baseline[3]) if self.baseline else None),
+            outlook=OutlookOut(deadline=self.outlook[0].isoformat(), text=self.outlook[1]) if self.outlook else None,
+            latest=[o.shape() for o in self.latest], local_fact=self.local_fact, ministry=self.ministry)
+
     def as_dict(self) -> dict[str, object]:
-        return {
-            "code": self.code, "name": self.name, "unit": self.unit,
-            "direction": self.direction.value,
-            "cumulative": ({"from_fy": self.cumulative[0], "to_fy": self.cumulative[1],
-                            "from": fiscal_year_start(self.cumulative[0]).isoformat(),
-                            "to": fiscal_year_end(self.cumulative[1]).isoformat()}
-                           if self.cumulative else None),
-            "breakdowns": list(self.breakdowns),
-            "targets": [t.as_dict() for t in self.targets],
-            "status": self.status.as_dict(),
-            "block": self.block_code, "area": self.area_code, "wording": self.wording,
-            "aggregation": self.aggregation,
-            "baseline": ({"value": self.baseline[0], "qualifier": self.baseline[1].value,
-                          "as_of": self.baseline[2].iso(), "text": self.baseline[3]}
-                         if self.baseline else None),
-            "outlook": ({"deadline": self.outlook[0].isoformat(), "text": self.outlook[1]}
-                        if self.outlook else None),
-            "latest": [o.as_dict() for o in self.latest],
-            "local_fact": self.local_fact, "ministry": self.ministry,
-        }
+        """The JSON of ``shape()``, for callers that want plain data."""
+        return self.shape().json_data()
 
 
 def target_view(t: Target, unit: str) -> TargetView:

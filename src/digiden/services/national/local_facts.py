@@ -18,6 +18,8 @@ from digiden.domain.errors import NotFound
 from digiden.domain.local import FACT_LABELS_JA, Fact, MeasureFacts, MeasureKind, MeasureState, Status, facts_of
 from digiden.services.registry.localgov import KINDS
 from digiden.services.uow import UnitOfWork
+from digiden.shapes.local import CoverageOut, PrefectureOut, PrefecturePlacesOut
+from digiden.shapes.national import ComputedKpiOut, PrefectureCountOut, ReportedOut
 from digiden.store.db import as_utc
 from digiden.store.models import (
     Kpi,
@@ -78,18 +80,15 @@ class ComputedKpi:
     def codes(self) -> list[str]:
         return [o.code for o in self.orgs]
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "kpi": self.kpi_code, "fact": self.fact.value, "rule": self.rule_ja, "value": self.value,
-            "unit": self.unit, "denominator": self.denominator,
-            "as_of": self.as_of.isoformat() if self.as_of else None,
-            "org_units": self.codes, "synthetic_records": self.synthetic_count,
-            "by_prefecture": [{"prefecture_code": r.prefecture_code, "prefecture": r.prefecture, "count": r.count,
-                               "of": r.of} for r in self.by_prefecture],
-            "reported": ({"value": self.reported_value, "as_of": self.reported_as_of, "source": self.reported_source}
-                         if self.reported_value is not None else None),
-            "difference": self.difference,
-        }
+    def shape(self) -> ComputedKpiOut:
+        return ComputedKpiOut(
+            kpi=self.kpi_code, fact=self.fact.value, rule=self.rule_ja, value=self.value, unit=self.unit,
+            denominator=self.denominator, as_of=self.as_of.isoformat() if self.as_of else None,
+            org_units=self.codes, synthetic_records=self.synthetic_count,
+            by_prefecture=[PrefectureCountOut.model_validate(r) for r in self.by_prefecture],
+            reported=(ReportedOut(value=self.reported_value, as_of=self.reported_as_of, source=self.reported_source)
+                      if self.reported_value is not None else None),
+            difference=self.difference)
 
 
 def latest_accepted(session: Session) -> dict[int, LocalStrategy]:
@@ -165,6 +164,12 @@ class CoverageRow:
     def share(self) -> float:
         total = len(self.with_model) + len(self.without)
         return len(self.with_model) / total if total else 0.0
+
+    def shape(self) -> CoverageOut:
+        return CoverageOut(
+            model_type=self.model_type, name=self.name,
+            with_=[PrefecturePlacesOut(prefecture_code=c, prefecture=n, places=list(p)) for c, n, p in self.with_model],
+            without=[PrefectureOut(prefecture_code=c, prefecture=n) for c, n in self.without])
 
 
 def coverage(uow: UnitOfWork) -> list[CoverageRow]:

@@ -12,6 +12,15 @@ from sqlalchemy import select
 from digiden.domain.calendar import format_fiscal_year
 from digiden.domain.errors import NotFound
 from digiden.services.uow import UnitOfWork
+from digiden.shapes.base import CodeName
+from digiden.shapes.national import (
+    AreaOut,
+    CaseStudyOut,
+    KpiBlockOut,
+    ModelTypeOut,
+    StrategyOut,
+    StrategySummaryOut,
+)
 from digiden.store.models import (
     Area,
     Kpi,
@@ -44,11 +53,10 @@ class AreaNode:
     children: list[AreaNode] = field(default_factory=list)
     kpis: list[KpiRef] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "kind": self.kind, "number": self.number, "name": self.name,
-                "description": self.description, "and_more": self.and_more,
-                "kpis": [k.code for k in self.kpis],
-                "children": [c.as_dict() for c in self.children]}
+    def shape(self) -> AreaOut:
+        return AreaOut(code=self.code, kind=self.kind, number=self.number, name=self.name,
+                       description=self.description, and_more=self.and_more, kpis=[k.code for k in self.kpis],
+                       children=[c.shape() for c in self.children])
 
 
 @dataclass(frozen=True)
@@ -60,11 +68,10 @@ class CaseStudyView:
     org_units: tuple[tuple[str, str], ...]   # (code, full name)
     types: tuple[str, ...]                   # model type codes
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "title": self.title, "place": self.place,
-                "partners": list(self.partners),
-                "org_units": [{"code": c, "name": n} for c, n in self.org_units],
-                "types": list(self.types)}
+    def shape(self) -> CaseStudyOut:
+        return CaseStudyOut(code=self.code, title=self.title, place=self.place, partners=list(self.partners),
+                            org_units=[CodeName(code=c, name=n) for c, n in self.org_units],
+                            types=list(self.types))
 
 
 @dataclass(frozen=True)
@@ -74,9 +81,9 @@ class ModelTypeView:
     name: str
     case_studies: tuple[CaseStudyView, ...]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "category": self.category, "name": self.name,
-                "case_studies": [c.code for c in self.case_studies]}
+    def shape(self) -> ModelTypeOut:
+        return ModelTypeOut(code=self.code, category=self.category, name=self.name,
+                            case_studies=[c.code for c in self.case_studies])
 
 
 @dataclass(frozen=True)
@@ -87,9 +94,9 @@ class BlockView:
     and_more: bool
     kpis: tuple[KpiRef, ...]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "intro": self.intro,
-                "and_more": self.and_more, "kpis": [k.code for k in self.kpis]}
+    def shape(self) -> KpiBlockOut:
+        return KpiBlockOut(code=self.code, name=self.name, intro=self.intro, and_more=self.and_more,
+                           kpis=[k.code for k in self.kpis])
 
 
 @dataclass(frozen=True)
@@ -114,22 +121,18 @@ class StrategyView:
     def period_label(self) -> str:
         return f"{format_fiscal_year(self.fy_from)}〜{format_fiscal_year(self.fy_to)}"
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "title": self.title, "fy_from": self.fy_from,
-                "fy_to": self.fy_to, "version": self.version, "status": self.status,
-                "aim": self.aim, "overview": list(self.overview),
-                "basic_approach": list(self.basic_approach),
-                "cooperation": list(self.cooperation),
-                "areas": [a.as_dict() for a in self.areas],
-                "kpi_blocks": [b.as_dict() for b in self.blocks],
-                "model_types": [m.as_dict() for m in self.model_types],
-                "case_studies": [c.as_dict() for c in self.case_studies]}
+    def shape(self) -> StrategyOut:
+        return StrategyOut(code=self.code, title=self.title, fy_from=self.fy_from, fy_to=self.fy_to,
+                           version=self.version, status=self.status, aim=self.aim, overview=list(self.overview),
+                           basic_approach=list(self.basic_approach), cooperation=list(self.cooperation),
+                           areas=[a.shape() for a in self.areas], kpi_blocks=[b.shape() for b in self.blocks],
+                           model_types=[m.shape() for m in self.model_types],
+                           case_studies=[c.shape() for c in self.case_studies])
 
 
-def list_strategies(uow: UnitOfWork) -> list[dict[str, Any]]:
+def list_strategies(uow: UnitOfWork) -> list[StrategySummaryOut]:
     with uow:
-        return [{"code": s.code, "title": s.title, "fy_from": s.fy_from, "fy_to": s.fy_to,
-                 "version": s.version, "status": s.status}
+        return [StrategySummaryOut.model_validate(s)
                 for s in uow.session.scalars(select(Strategy).order_by(Strategy.id))]
 
 

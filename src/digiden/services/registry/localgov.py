@@ -15,6 +15,7 @@ from digiden.domain.errors import InvalidInput, NotFound
 from digiden.domain.text import search_key
 from digiden.services.common import ObservationView, observation_view
 from digiden.services.uow import UnitOfWork
+from digiden.shapes.registry import LatLngOut, LocalGovernmentDetailOut, LocalGovernmentOut, PracticeRefOut
 from digiden.store.models import Kpi, Observation, OrgUnit, Practice, PracticeOrgUnit
 
 KINDS = {"prefecture": "都道府県", "designated_city": "政令指定都市", "city": "市",
@@ -37,10 +38,8 @@ class OrgUnitView:
     def kind_label(self) -> str:
         return KINDS.get(self.kind, self.kind)
 
-    def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "name": self.name, "full_name": self.full_name,
-                "kana": self.kana, "prefecture": self.prefecture, "kind": self.kind,
-                "kind_label": self.kind_label, "parent": self.parent}
+    def shape(self) -> LocalGovernmentOut:
+        return LocalGovernmentOut.model_validate(self)
 
 
 @dataclass(frozen=True)
@@ -65,19 +64,16 @@ class OrgUnitDetail:
     observations: tuple[ObservationView, ...]
     municipalities: tuple[OrgUnitView, ...]   # for a prefecture: its municipalities
 
-    def as_dict(self) -> dict[str, object]:
-        return self.unit.as_dict() | {
-            "population": self.population, "households": self.households,
-            "population_65_plus": self.population_65_plus,
-            "aging_rate_pct": self.aging_rate_pct,
-            "population_as_of": self.population_as_of.isoformat() if self.population_as_of
-            else None,
-            "city_hall": {"lat": self.lat, "lng": self.lng} if self.lat is not None else None,
-            "website": self.website, "catchphrase": self.catchphrase,
-            "case_studies": [{"code": p.code, "title": p.title} for p in self.practices],
-            "observations": [o.as_dict() for o in self.observations],
-            "municipalities": [m.code for m in self.municipalities],
-        }
+    def shape(self) -> LocalGovernmentDetailOut:
+        return LocalGovernmentDetailOut(
+            **dict(self.unit.shape()), population=self.population, households=self.households,
+            population_65_plus=self.population_65_plus, aging_rate_pct=self.aging_rate_pct,
+            population_as_of=self.population_as_of.isoformat() if self.population_as_of else None,
+            city_hall=LatLngOut(lat=self.lat, lng=self.lng) if self.lat is not None else None,
+            website=self.website, catchphrase=self.catchphrase,
+            case_studies=[PracticeRefOut.model_validate(p) for p in self.practices],
+            observations=[o.shape() for o in self.observations],
+            municipalities=[m.code for m in self.municipalities])
 
 
 def _prefecture_names(session) -> dict[str, str]:  # type: ignore[no-untyped-def]
