@@ -32,10 +32,13 @@ test: install
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
-## Benchmarks on synthetic national-scale data (about 8 minutes on 2 cores): imports, dashboard, search, similarity.
+## Benchmarks on synthetic national-scale data (about 12 minutes on 2 cores): imports, dashboard, search,
+## similarity, concurrent writers, HTTP throughput against Datasette (wrk from apt, Datasette in bench/out).
 bench: install
 	@command -v sqlite3 >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq sqlite3 >/dev/null 2>&1; } || \
 	  echo "note: the sqlite3 command is missing; the floor reference will be skipped"
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null 2>&1; } || \
+	  echo "note: wrk is missing; the HTTP step falls back to a slower Python load generator"
 	$(BIN)/python bench/run.py
 
 ## Search quality: nDCG@10 and MRR of tests/search_eval/queries.yaml on a fresh SQLite database

@@ -14,6 +14,9 @@ Steps
                  runs just these
   concurrency    1, 4 and 16 writers POSTing observations through `digiden serve` on SQLite and
                  PostgreSQL (bench/concurrency.py; also runs alone); `--only concurrency`
+  http           requests/s of four pages under wrk at 8 and 32 connections, digiden vs Datasette
+                 on copies of the same SQLite file; cold start, RSS (bench/http_load.py; also
+                 runs alone); `--only http`
 """
 
 from __future__ import annotations
@@ -136,6 +139,7 @@ def step_dashboard() -> dict[str, object]:
 STEPS = ["prepare", "import_5m", "floor", "import_cp932", "import_xlsx", "dashboard"]
 KNOWLEDGE_STEPS = ["practices", "index", "search", "search_pg", "similarity"]   # bench/knowledge.py
 CONCURRENCY_STEPS = ["concurrency"]   # bench/concurrency.py
+HTTP_STEPS = ["http"]                 # bench/http_load.py
 
 
 def run_child(step: str) -> dict[str, object]:
@@ -163,6 +167,10 @@ def main() -> None:
             sys.path.insert(0, str(ROOT / "bench"))
             import concurrency
             print(json.dumps(concurrency.step_concurrency()))
+        elif step in HTTP_STEPS:
+            sys.path.insert(0, str(ROOT / "bench"))
+            import http_load
+            print(json.dumps(http_load.step_http()))
         else:
             print(json.dumps(globals()[f"step_{step}"]()))
         return
@@ -186,10 +194,20 @@ def main() -> None:
         print(text)
         (OUT / "results_concurrency.md").write_text(text + "\n", encoding="utf-8")
         return
+    if only == ["http"]:
+        results = {"http": run_child("http")}
+        sys.path.insert(0, str(ROOT / "bench"))
+        import http_load
+        text = "\n".join(http_load.report(results))
+        print(text)
+        (OUT / "results_http.md").write_text(text + "\n", encoding="utf-8")
+        (OUT / "results_http.json").write_text(json.dumps(results, indent=1, ensure_ascii=False),
+                                               encoding="utf-8")
+        return
     if not (OUT / "national_5m.csv").exists():
         subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py")], check=True)
     results = {}
-    for step in STEPS + KNOWLEDGE_STEPS + CONCURRENCY_STEPS:
+    for step in STEPS + KNOWLEDGE_STEPS + CONCURRENCY_STEPS + HTTP_STEPS:
         print(f"… {step}", flush=True)
         results[step] = run_child(step)
     imp, floor = results["import_5m"], results["floor"]
@@ -220,6 +238,8 @@ def main() -> None:
     lines += knowledge.report(results)  # type: ignore[arg-type]
     import concurrency
     lines += concurrency.report(results)
+    import http_load
+    lines += http_load.report(results)
     text = "\n".join(lines)
     print(text)
     (OUT / "results.md").write_text(text + "\n", encoding="utf-8")
