@@ -7,6 +7,8 @@ names the offending import as file:line.
 - no import cycle among the modules of src/digiden;
 - no private name (``_x``) imported from another module: a name another module needs is public;
 - domain/ imports only domain/, the standard library and pure libraries;
+- shapes/ (the API's and the CLI's JSON) imports only shapes/, domain/, the standard library and
+  Pydantic: the web layer and the CLI both use it, so it may use neither;
 - no SQL outside store/ (raw SQL strings, ``text(...)``, ``exec_driver_sql``), except the entries
   of ALLOWED_SQL, each with its reason (printed when the test runs);
 - the reference-data loader (digiden.services.reference) sits on top: no module under services/
@@ -201,6 +203,40 @@ def test_no_private_name_is_imported_across_modules() -> None:
     bad = [str(i) for i in IMPORTS
            if i.name and i.name.startswith("_") and not i.name.startswith("__") and i.target != i.source]
     assert not bad, "private names imported from another module (make them public):\n" + "\n".join(bad)
+
+
+def _within(name: str, packages: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+def _impure_imports(package: str, may_use: tuple[str, ...], libraries: frozenset[str]) -> list[str]:
+    """Imports by modules of ``package`` of anything but ``may_use`` (digiden packages), the
+    standard library and ``libraries``, as file:line."""
+    bad = []
+    for m, tree in TREES.items():
+        if not _within(m, (package,)):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [_resolve(m, node)] if node.level or node.module else []
+            else:
+                continue
+            for n in names:
+                top = n.partition(".")[0]
+                if top == "digiden":
+                    ok = _within(n, may_use)
+                else:
+                    ok = top in sys.stdlib_module_names or top == "__future__" or top in libraries
+                if not ok:
+                    bad.append(f"{_where(m, node)}: {m} imports {n}")
+    return bad
+
+
+def test_shapes_import_only_shapes_domain_the_standard_library_and_pydantic() -> None:
+    bad = _impure_imports("digiden.shapes", ("digiden.shapes", "digiden.domain"), frozenset({"pydantic"}))
+    assert not bad, "shapes/ must stay free of services, store, web and the CLI:\n" + "\n".join(bad)
 
 
 def test_domain_imports_only_domain_the_standard_library_and_pure_libraries() -> None:

@@ -73,7 +73,8 @@ def test_post_observation_then_error_writes_nothing(client, uow: UnitOfWork) -> 
         "source_title": "x"})
     assert r.status_code == 422
     body = r.json()
-    assert body["error"]["details"]["field"] == "value" and "100" in body["error"]["message"] and "割合" in body["error"]["message_ja"]
+    err = body["error"]
+    assert err["details"]["field"] == "value" and "100" in err["message"] and "割合" in err["message_ja"]
     with uow:
         assert uow.session.scalar(select(func.count()).select_from(Observation)) == n
 

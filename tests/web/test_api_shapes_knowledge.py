@@ -12,6 +12,7 @@ import pytest
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from digiden.shapes import errors as error_shapes
 from digiden.shapes import imports as import_shapes
 from digiden.shapes import knowledge as knowledge_shapes
 from digiden.web.api import imports as imports_api
@@ -31,7 +32,7 @@ def owned_operations() -> list[tuple[str, str]]:
 def declared_model(spec: dict[str, Any], method: str, path: str, status: str) -> type[BaseModel]:
     schema = spec["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
     ref = schema.get("items", schema)["$ref"].rsplit("/", 1)[1]
-    for module in (knowledge_shapes, import_shapes):
+    for module in (knowledge_shapes, import_shapes, error_shapes):
         if isinstance(getattr(module, ref, None), type):
             return getattr(module, ref)  # type: ignore[no-any-return]
     raise AssertionError(f"{method} {path}: {ref} is not a model of digiden.shapes")
@@ -51,7 +52,7 @@ def test_every_operation_declares_a_2xx_schema(anon) -> None:  # type: ignore[no
             assert described or a_file, f"{method.upper()} {path} {status}: no schema ({content})"
     imports = spec["paths"]["/api/v1/imports"]["post"]["responses"]
     assert imports["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/ImportReport")
-    assert imports["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ImportFailedReport")
+    assert imports["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ImportFailedOut")
     pdf = spec["paths"]["/api/v1/menubook.pdf"]["get"]["responses"]["200"]["content"]
     assert set(pdf) == {"application/pdf"}
 
@@ -117,9 +118,9 @@ def test_writes_and_imports_are_exactly_their_model(client_as) -> None:  # type:
     bad = admin.post("/api/v1/imports", files={"file": ("p.csv", (FIX / "parts_over_total.csv").read_bytes())})
     assert bad.status_code == 422
     body = bad.json()
-    report = {k: body[k] for k in import_shapes.ImportReport.model_fields}     # every row's problems
-    exactly(spec, "post", "/api/v1/imports", "422", report)
-    assert body["error_count"] == len(body["errors"]) == 1 and set(body) > set(report)   # and the error
+    exactly(spec, "post", "/api/v1/imports", "422", body)      # the error shape, with every row's problems
+    report = body["error"]["details"]["report"]
+    assert body["error"]["code"] == "ImportFailed" and report["error_count"] == len(report["errors"]) == 1
 
 
 def test_the_cli_prints_the_apis_shape(cli, anon) -> None:  # type: ignore[no-untyped-def]

@@ -74,8 +74,8 @@ def test_api_import_returns_the_script_report(client) -> None:  # type: ignore[n
     assert r.json()["status"] == "reverted"
     with open(FIX / "duplicates.csv", "rb") as f:
         r = client.post("/api/v1/imports", files={"file": ("duplicates.csv", f.read())})
-    assert r.status_code == 422
-    assert {"row", "column", "value", "message"} <= set(r.json()["errors"][0])
+    assert r.status_code == 422 and r.json()["error"]["code"] == "ImportFailed"
+    assert {"row", "column", "value", "message"} <= set(r.json()["error"]["details"]["report"]["errors"][0])
 
 
 def test_validation_page_and_api(client) -> None:  # type: ignore[no-untyped-def]

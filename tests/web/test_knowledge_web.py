@@ -147,7 +147,8 @@ def test_api_practice_lifecycle_and_import(session_factory, accounts, client_as)
     assert a.status_code == 201 and a.json()["adoptions"][0]["fiscal_year"] == 2024
     csv = "title,org_units,problem,solution\nA,064033,p,s\nB,064033,,s\n".encode("cp932")
     bad = admin.post("/api/v1/practices/import", files={"file": ("x.csv", csv)})
-    assert bad.status_code == 422 and bad.json()["error"]["message_ja"] == "x.csv 3行目「problem」列: 課題を入力してください"
+    assert bad.status_code == 422
+    assert bad.json()["error"]["message_ja"] == "x.csv 3行目「problem」列: 課題を入力してください"
     # a read-only token cannot write
     secret, tok = acc.create_token(UnitOfWork(session_factory), accounts["admin"], username="admin", name="ro",
                                    now=FIXED_NOW)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field
+from pydantic import AliasChoices, BeforeValidator, Field
 
 from digiden.shapes.knowledge import IsoTime, Shape, or_none
 
@@ -50,13 +50,6 @@ class ImportReport(Shape):
     ignored_columns: list[str]
     mapping: dict[str, str] = Field(description="role → the column used")
     actions: list[dict[str, Any]] = Field(description="what would be written, value by value (the first 500)")
-
-
-class ImportFailedReport(ImportReport):
-    """422 of POST /api/v1/imports: the file has errors and nothing was written. The report,
-    together with the fields of the error (see the API's description of errors)."""
-
-    model_config = ConfigDict(extra="allow")
 
 
 class ImportJob(Shape):

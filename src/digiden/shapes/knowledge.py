@@ -8,7 +8,7 @@ a ``datetime`` its ISO text, a score its rounded value."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
@@ -41,7 +41,11 @@ def _value_of(v: Any) -> Any:
 
 
 def _iso(v: Any) -> Any:
-    return v.isoformat() if isinstance(v, datetime) else v
+    """ISO 8601 with the offset. SQLite gives back stored times without one; they are UTC (as
+    PostgreSQL answers them), so the same instant reads the same on both databases."""
+    if isinstance(v, datetime):
+        return (v if v.tzinfo is not None else v.replace(tzinfo=UTC)).isoformat()
+    return v
 
 
 def or_none(v: Any) -> Any:

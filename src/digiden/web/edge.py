@@ -30,10 +30,10 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from fastapi import Path, Query
-from pydantic import BaseModel, Field
 
 from digiden.domain.errors import InvalidInput
 from digiden.domain.quantities import INT64_MAX  # integers in requests fit a signed 64-bit column
+from digiden.shapes.errors import ErrorOut
 from digiden.web.limits import UPLOAD_PATHS
 
 log = logging.getLogger("digiden.web")
@@ -71,25 +71,6 @@ def form_version(value: object) -> int | None:
         raise InvalidInput(f"version: not a version number: {text[:40]!r}",
                            message_ja="版番号が正しくありません。ページを読み込み直してください", field="version")
     return int(text)
-
-
-class ErrorDetail(BaseModel):
-    """What went wrong: a stable code, the message in English and Japanese, and details."""
-
-    code: str = Field(description="the kind of error: InvalidInput, NotFound, PermissionDenied, Conflict, "
-                                  "SignInRequired, TooLarge, MethodNotAllowed, ServiceBusy, InternalError, …")
-    message: str = Field(description="English, for developers and logs")
-    message_ja: str = Field(description="Japanese, to show to the user")
-    details: dict[str, Any] = Field(
-        default_factory=dict,
-        description="`field`: the input that was wrong (e.g. `measures[0].field`), where there is one; "
-                    "`problems`: every problem of a request refused by its declared types")
-
-
-class ErrorOut(BaseModel):
-    """Every error of the JSON API (every 4xx and 5xx): `{"error": {code, message, message_ja, details}}`."""
-
-    error: ErrorDetail
 
 
 #: The errors every API route may answer with, documented once (web/app.py adds them to each

@@ -29,6 +29,7 @@ from digiden.services.data.imports.tempfiles import spool_path
 from digiden.services.national import validation
 from digiden.services.uow import UnitOfWork
 from digiden.shapes import imports as shapes
+from digiden.shapes.errors import ImportFailedOut
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow
 from digiden.web.edge import IdPath
@@ -54,13 +55,13 @@ def save_upload(upload: UploadFile) -> Path:
 
 
 @router.post("/imports", tags=["imports"], summary="Import a CSV or .xlsx file (dry_run to check)",
-             description="422: the file has errors and nothing was written; the body is the error "
-                         "(`error`, `message`, `message_ja`, `field`) together with the row-by-row report. "
+             description="422: the file has errors and nothing was written; the body is the API's error "
+                         "shape with the row-by-row report in `error.details.report`. "
                          "409: another import kept the database busy for longer than the wait.",
              response_model=shapes.ImportReport,
              responses={200: {"description": "a dry run, or a file with nothing to write: the report"},
                         201: {"model": shapes.ImportReport, "description": "imported: the report, with `batch_id`"},
-                        422: {"model": shapes.ImportFailedReport,
+                        422: {"model": ImportFailedOut,
                               "description": "the file has errors; nothing was written"}})
 def import_file(
     uow: Uow, now: Now, actor: Actor, file: Annotated[UploadFile, File(description=".csv or .xlsx")],
@@ -77,7 +78,9 @@ def import_file(
             mapping_name=mapping or None, save_mapping=save_mapping or None, source_title=source or None,
             file_name=file.filename or path.name), actor=actor, now=now)
     except ImportFailed as e:
-        return JSONResponse(_dump(e.report) | e.as_dict(), status_code=422)
+        body = e.envelope()
+        body["error"]["details"]["report"] = _dump(e.report)     # type: ignore[index]
+        return JSONResponse(body, status_code=422)
     finally:
         path.unlink(missing_ok=True)
     return JSONResponse(_dump(report), status_code=201 if report.batch_id else 200)

@@ -12,6 +12,7 @@ from digiden.domain.quantities import INT64_MAX
 from digiden.services.local import accounts, local_strategies
 from digiden.services.national import local_facts
 from digiden.shapes.accounts import PrincipalOut, TokenCreatedOut, TokenIn, TokenOut, UserIn, UserOut
+from digiden.shapes.errors import ErrorOut
 from digiden.shapes.local import (
     ActionIn,
     ChangeOut,
@@ -24,7 +25,7 @@ from digiden.shapes.local import (
 from digiden.shapes.national import ComputedKpiOut
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Uow
-from digiden.web.edge import ErrorOut, IdPath, RevisionPath, RevisionQuery
+from digiden.web.edge import IdPath, RevisionPath, RevisionQuery
 
 router = APIRouter(prefix="/api/v1")
 
