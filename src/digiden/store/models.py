@@ -668,3 +668,26 @@ class Notification(Base):
     message: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ImportJob(Base):
+    """An import started on the web pages, as every worker of the app sees it: its state,
+    progress and result live here, not in one worker's memory, so that a browser polling its
+    progress may land on any worker (``digiden serve --workers N``). The durable result of an
+    import is its batch; a job row is the progress report, kept until it is old."""
+
+    __tablename__ = "import_job"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(Text)                  # the upload, on the server's disk
+    state: Mapped[str] = mapped_column(String(16))           # queued | running | done | failed
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    queue_position: Mapped[int | None] = mapped_column(Integer)
+    waiting: Mapped[bool] = mapped_column(Boolean, default=False)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)   # ImportOptions as given
+    actor: Mapped[dict[str, Any]] = mapped_column(JSON)     # who started it (name, role, org)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    worker: Mapped[str] = mapped_column(String(64))          # host:pid that runs it
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

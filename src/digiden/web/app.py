@@ -147,7 +147,7 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
     )
     app.state.session_factory = session_factory
     app.state.clock = clock
-    app.state.jobs = JobRunner(inline=inline_jobs)
+    app.state.jobs = JobRunner(inline=inline_jobs, session_factory=session_factory, clock=clock)
     app.state.secure_cookies = secure_cookies if secure_cookies is not None else get_settings().secure_cookies
     app.edge_upload_limit = limit
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -65,11 +65,14 @@ def import_page(request: Request, uow: Uow, today: Today, actor: Actor) -> HTMLR
 def _run(request: Request, job: Job) -> None:
     """Run one import job (in a worker thread, or inline in tests)."""
     factory = request.app.state.session_factory
+    runner = request.app.state.jobs
     job.state = "running"
+    runner.save(job)
 
     def progress(what: str, share: float) -> None:
         job.waiting = what == "waiting"
         job.progress = share
+        runner.save(job, progress_only=True)
 
     try:
         job.report = run_import(UnitOfWork(factory), job.path, job.options, actor=job.actor,
