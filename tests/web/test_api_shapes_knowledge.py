@@ -128,3 +128,13 @@ def test_the_cli_prints_the_apis_shape(cli, anon) -> None:  # type: ignore[no-un
     assert code == 0 and json.loads(out) == anon.get("/api/v1/measures/telemedicine").json()
     code, out, _ = cli("practice", "show", "iide-gps-snow-removal", "--json")
     assert code == 0 and json.loads(out) == anon.get("/api/v1/practices/iide-gps-snow-removal").json()
+
+
+def test_the_json_export_is_what_its_schema_says(client) -> None:  # type: ignore[no-untyped-def]
+    spec = client.get("/openapi.json").json()
+    schema = spec["paths"]["/api/v1/export"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    body = client.get("/api/v1/export", params={"format": "json"}).json()
+    assert set(body) == set(schema["properties"]) == {"kpis", "targets", "observations", "statuses"}
+    for table, rows in body.items():
+        assert rows, table
+        assert set(rows[0]) == set(schema["properties"][table]["items"]["required"]), table

@@ -138,10 +138,22 @@ MEDIA = {"csv": "text/csv", "json": "application/json",
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+#: The JSON export: every table as a list of rows, each row's keys the table's columns
+#: (services/data/exports.py COLUMNS, the same as the CSV's and the workbook's).
+EXPORT_JSON_SCHEMA = {
+    "type": "object", "title": "Export",
+    "properties": {table: {"type": "array", "items": {
+        "type": "object", "required": [c.key for c in cols],
+        "properties": {c.key: {"description": c.ja} for c in cols}}}
+        for table, cols in exports.COLUMNS.items()},
+}
+
+
 @router.get("/export", tags=["export"], summary="Download KPIs, targets, observations, statuses",
             response_class=FileResponse,
             responses={200: {"description": "the file: CSV (UTF-8 with BOM or CP932), .xlsx or JSON",
-                             "content": {"text/csv": {}, XLSX_TYPE: {}, "application/json": {}}}})
+                             "content": {"text/csv": {}, XLSX_TYPE: {},
+                                         "application/json": {"schema": EXPORT_JSON_SCHEMA}}}})
 def export(uow: Uow, today: Today, format: str = "csv",
            table: Annotated[str, Query(description="kpis, targets, observations or statuses "
                                                    "(csv); all tables for xlsx/json")] = "observations",
