@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -36,6 +36,9 @@ from digiden.shapes.accounts import TokenOut, UserOut
 from digiden.store.db import as_utc
 from digiden.store.models import ApiToken, OrgUnit, UserAccount, WebSession
 
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
 SESSION_TTL = timedelta(hours=8)
@@ -44,16 +47,53 @@ MAX_PASSWORD = 256
 TOKEN_PREFIX = "dgd_"
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 
-_hasher = PasswordHasher()   # argon2id with the library's RFC 9106 "low memory" defaults
-_DUMMY_HASH = _hasher.hash("digiden-timing-equaliser")
+# argon2 is loaded, and its hasher made, on first use (a password set or checked), not at import:
+# the web app and most commands start without it. The dummy hash that makes an unknown username
+# cost as much as a wrong password (64 MiB and about 0.1-0.3 s of argon2) is computed once, at
+# the first sign-in of an unknown username.
+_hasher: PasswordHasher | None = None
+_dummy_hash: str | None = None
+_hasher_lock = threading.Lock()
+_dummy_lock = threading.Lock()
+
+
+def _password_hasher() -> PasswordHasher:
+    """argon2id with the library's RFC 9106 "low memory" defaults, unless `use_hasher` chose."""
+    global _hasher
+    hasher = _hasher
+    if hasher is None:
+        from argon2 import PasswordHasher
+        with _hasher_lock:
+            hasher = _hasher
+            if hasher is None:
+                hasher = _hasher = PasswordHasher()
+    return hasher
+
+
+def _dummy() -> str:
+    """A hash of a fixed password with the current hasher, made once."""
+    global _dummy_hash
+    with _dummy_lock:
+        if _dummy_hash is None:
+            _dummy_hash = _password_hasher().hash("digiden-timing-equaliser")
+        return _dummy_hash
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    """Whether the password matches; False for a wrong password and for a damaged hash."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+    try:
+        return bool(_password_hasher().verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def use_hasher(hasher: PasswordHasher) -> None:
     """Swap the password hasher (the test suite uses cheaper parameters; hashes made with other
     parameters still verify, and are upgraded at the next sign-in)."""
-    global _hasher, _DUMMY_HASH
-    _hasher = hasher
-    _DUMMY_HASH = hasher.hash("digiden-timing-equaliser")
+    global _hasher, _dummy_hash
+    with _dummy_lock, _hasher_lock:   # the order _dummy takes them in
+        _hasher, _dummy_hash = hasher, None
 
 
 def digest(secret: str) -> str:
@@ -188,7 +228,7 @@ def create_user(uow: UnitOfWork, actor: Principal, *, username: str, password: s
             m = None
         shown = bounded(display_name or name, 100, field="display_name", label_ja="表示名")
         u = UserAccount(username=name, display_name=shown, role=r.value,
-                        org_unit_id=org_id, ministry=m, password_hash=_hasher.hash(password),
+                        org_unit_id=org_id, ministry=m, password_hash=_password_hasher().hash(password),
                         created_at=now, synthetic=synthetic)
         s.add(u)
         s.flush()
@@ -268,16 +308,10 @@ def sign_in(uow: UnitOfWork, username: str, password: str, *, now: datetime) -> 
         u = r.session.scalars(select(UserAccount).where(UserAccount.username == name)).one_or_none()
         found = (u.id, u.password_hash) if u is not None else None
     if found is None:
-        try:
-            _hasher.verify(_DUMMY_HASH, password or "x")
-        except (VerificationError, InvalidHashError):
-            pass
+        _verify(_dummy(), password or "x")
         raise SignInFailed()
     user_id, password_hash = found
-    try:
-        ok = bool(password) and len(password) <= MAX_PASSWORD and _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        ok = False
+    ok = bool(password) and len(password) <= MAX_PASSWORD and _verify(password_hash, password)
     with uow:
         s = uow.session
         if not ok:
@@ -288,8 +322,8 @@ def sign_in(uow: UnitOfWork, username: str, password: str, *, now: datetime) -> 
         if u is None or (u.locked_until is not None and as_utc(u.locked_until) > now) or u.disabled_at is not None:
             raise SignInFailed()
         u.failed_logins, u.locked_until, u.last_login_at = 0, None, now
-        if _hasher.check_needs_rehash(u.password_hash):
-            u.password_hash = _hasher.hash(password)
+        if _password_hasher().check_needs_rehash(u.password_hash):
+            u.password_hash = _password_hasher().hash(password)
         secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         s.add(WebSession(token_hash=digest(secret), user_id=u.id, csrf_token=csrf, created_at=now,
                          expires_at=now + SESSION_TTL))
