@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
-from fpdf import FPDF
-from fpdf.enums import WrapMode, XPos, YPos
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from digiden.domain.calendar import format_fiscal_year
 from digiden.services.knowledge.menubook import MenuBook
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+    from fpdf.enums import WrapMode, XPos, YPos
 
 # The same file the web app serves as /static/fonts/ipaexg.ttf (the HTML page preloads it), so
 # the package carries one copy; it is read from disk here, not through the web package.
@@ -30,24 +33,41 @@ def render_html(book: MenuBook) -> str:
     return _env().get_template("menubook.html").render(book=book, standalone=True)
 
 
-class _Book(FPDF):
-    def __init__(self, title: str) -> None:
-        super().__init__(format="A4")
-        self.book_title = title
-        self.add_font(FONT_NAME, "", str(FONT))
-        self.set_font(FONT_NAME, size=10)
-        self.set_auto_page_break(True, margin=18)
-        self.set_title(title)
-        self.set_creator("digiden")
-        self.set_lang("ja")
+class _Fpdf(NamedTuple):
+    book: type[FPDF]
+    wrap: type[WrapMode]
+    x: type[XPos]
+    y: type[YPos]
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(FONT_NAME, size=8)
-        self.cell(0, 6, f"{self.book_title}　{self.page_no()}", align="C")
+
+@lru_cache(maxsize=1)
+def _fpdf() -> _Fpdf:
+    """fpdf2, imported at the first PDF rather than with this module: the HTML menu book, the web
+    app and the CLI do not need its imports (0.3-0.9 s on the 2-core bench machine)."""
+    from fpdf import FPDF
+    from fpdf.enums import WrapMode, XPos, YPos
+
+    class Book(FPDF):
+        def __init__(self, title: str) -> None:
+            super().__init__(format="A4")
+            self.book_title = title
+            self.add_font(FONT_NAME, "", str(FONT))
+            self.set_font(FONT_NAME, size=10)
+            self.set_auto_page_break(True, margin=18)
+            self.set_title(title)
+            self.set_creator("digiden")
+            self.set_lang("ja")
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(FONT_NAME, size=8)
+            self.cell(0, 6, f"{self.book_title}　{self.page_no()}", align="C")
+
+    return _Fpdf(Book, WrapMode, XPos, YPos)
 
 
 def _toc(pdf: FPDF, outline: list) -> None:  # type: ignore[type-arg]
+    _, WrapMode, XPos, YPos = _fpdf()  # noqa: N806 - the library's names
     pdf.set_font(FONT_NAME, size=16)
     pdf.cell(0, 12, "目次", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     for s in outline:
@@ -62,12 +82,14 @@ def _toc(pdf: FPDF, outline: list) -> None:  # type: ignore[type-arg]
 
 
 def _para(pdf: FPDF, text: str, size: float = 9.5, h: float = 5.2) -> None:
+    _, WrapMode, XPos, YPos = _fpdf()  # noqa: N806 - the library's names
     pdf.set_font(FONT_NAME, size=size)
     pdf.multi_cell(0, h, text, wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def render_pdf(book: MenuBook) -> bytes:
-    pdf = _Book(book.title)
+    Book, WrapMode, XPos, YPos = _fpdf()  # noqa: N806 - the library's names
+    pdf = Book(book.title)
     pdf.add_page()
     pdf.set_font(FONT_NAME, size=22)
     pdf.ln(40)
