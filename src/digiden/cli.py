@@ -91,24 +91,58 @@ BatchArg = Annotated[int, typer.Argument(help="Batch id (digiden batch list).", 
 
 # ------------------------------------------------------------------ serve / db
 
+MAX_WORKERS = 64
+
+
 @app.command()
 def serve(ctx: typer.Context,
           host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000) -> None:
+          port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+          workers: Annotated[int, typer.Option(
+              help=f"Worker processes answering on the one port (1-{MAX_WORKERS}); about one per CPU core. "
+                   "They share nothing but the database.")] = 1) -> None:
     """Serve the web app and the API (http://127.0.0.1:8000, API docs at /docs).
+
+    With --workers N, N processes answer on the same port (uvicorn's supervisor restarts one
+    that dies); sessions, import jobs and search results live in the database, so any worker
+    answers any request. uvicorn uses uvloop and httptools when they are installed (the
+    uvicorn[standard] extras). Deployment behind a reverse proxy: docs/operations.md.
 
     Examples:
 
     digiden serve
-    digiden serve --host 0.0.0.0 --port 8080
+    digiden serve --host 0.0.0.0 --port 8080 --workers 2
     """
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InvalidInput(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}",
+                           message_ja=f"--workers は 1〜{MAX_WORKERS} で指定してください（指定値: {workers}）",
+                           field="workers")
     import uvicorn
 
-    from digiden.web.app import create_app
-    rt = runtime(ctx)
+    fast = [name for name in ("uvloop", "httptools") if _installed(name)]
+    # ws="none": the app has no WebSocket routes, and the websockets package (an extra of
+    # uvicorn[standard]) would otherwise be imported at start.
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "loop": "auto", "http": "auto",
+                               "ws": "none"}
     out.print(f"digiden: http://{host}:{port}  (API: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(rt.session_factory, clock=rt.clock), host=host, port=port,
-                log_level="info")
+    out.print(f"workers: {workers}; event loop: {'uvloop' if 'uvloop' in fast else 'asyncio'}; "
+              f"HTTP parser: {'httptools' if 'httptools' in fast else 'h11'}")
+    if workers == 1:
+        from digiden.web.app import create_app
+        rt = runtime(ctx)
+        uvicorn.run(create_app(rt.session_factory, clock=rt.clock), **options)
+        return
+    # Each worker is a fresh process (spawned) that builds the app from the same settings
+    # (DIGIDEN_DATABASE_URL / DIGIDEN_DATA_DIR), so it needs the app as an import string.
+    # A worker that has not answered the supervisor's ping within 30 s is replaced; uvicorn's 5 s
+    # killed workers still importing the app on a busy 2-core machine.
+    uvicorn.run("digiden.web.app:create_app", factory=True, workers=workers, timeout_worker_healthcheck=30,
+                **options)
+
+
+def _installed(module: str) -> bool:
+    from importlib.util import find_spec
+    return find_spec(module) is not None
 
 
 @db_app.command("upgrade")
