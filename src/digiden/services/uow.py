@@ -39,6 +39,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from digiden.domain.errors import Conflict
 from digiden.domain.events import Event
+from digiden.store import dataversion
 from digiden.store.db import reading
 
 STALE = Conflict("someone else saved this record after you opened it; nothing was saved",
@@ -46,6 +47,9 @@ STALE = Conflict("someone else saved this record after you opened it; nothing wa
                             "読み込み直してから、もう一度変更してください", field="version")
 
 HANDLERS_MODULE = "digiden.services.handlers"
+# Every committing write session replaces the data version (store/dataversion.py), the key of
+# the caches computed from the data (the national dashboard's statuses).
+dataversion.install()
 log = logging.getLogger(__name__)
 
 # A handler gets a run of consecutive events of one class (as emitted, at least one).

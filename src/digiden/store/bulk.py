@@ -228,6 +228,28 @@ def rollup_recompute(conn: Connection, nation_id: int, *, kpi_ids: Iterable[int]
                                  f"breakdown = {p} GROUP BY kpi_id, as_of, breakdown", args)
 
 
+def rollup_series_rows(conn: Connection, kpi_ids: Iterable[int]
+                       ) -> list[tuple[int, date, str, int, float, int]]:
+    """The series rollup of these KPIs, non-empty series only, as plain tuples
+    ``(kpi_id, as_of, breakdown, n, total, positive)`` ordered by KPI, date and breakdown: the
+    national dashboard's read (a few thousand rows; no ORM entities, only these columns)."""
+    ids = sorted({int(k) for k in kpi_ids})
+    if not ids:
+        return []
+    inlist = ", ".join(str(k) for k in ids)
+    rows = conn.exec_driver_sql(
+        "SELECT kpi_id, as_of, breakdown, n, total, positive FROM series_rollup "
+        f"WHERE kpi_id IN ({inlist}) AND n > 0 ORDER BY kpi_id, as_of, breakdown").fetchall()
+    dates: dict[Any, date] = {}   # SQLite hands back ISO text; a few dozen distinct dates
+    out = []
+    for k, a, b, n, total, positive in rows:
+        d = dates.get(a)
+        if d is None:
+            d = dates[a] = a if isinstance(a, date) else date.fromisoformat(a)
+        out.append((k, d, b, n, float(total), positive))
+    return out
+
+
 def existing_series(conn: Connection, kpi_ids: Iterable[int]) -> set[tuple[int, str, str]]:
     """Series keys (KPI, as-of, breakdown) that already hold any value, local or national."""
     ids = sorted({int(k) for k in kpi_ids})

@@ -691,3 +691,13 @@ class ImportJob(Base):
     worker: Mapped[str] = mapped_column(String(64))          # host:pid that runs it
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DataVersion(Base):
+    """One row whose token changes in every transaction that commits a write (see
+    ``store/dataversion.py``): caches of values computed from the data (the national dashboard's
+    statuses) are keyed by it, so every process and worker knows when its copy is stale."""
+
+    __tablename__ = "data_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -41,7 +42,10 @@ from digiden.shapes.national import (
     TargetOut,
     ValueUnitOut,
 )
-from digiden.store.models import Area, Kpi, KpiBlock, ModelType, Observation, OrgUnit, SeriesRollup, Target
+from digiden.store import dataversion
+from digiden.store.bulk import rollup_series_rows
+from digiden.store.db import engine_key
+from digiden.store.models import Area, Kpi, KpiBlock, ModelType, Observation, OrgUnit, Target
 
 
 @dataclass(frozen=True)
@@ -259,18 +263,12 @@ def _load(session: Session, today: date, codes: list[str] | None = None) -> list
     for t in session.scalars(select(Target).where(Target.kpi_id.in_(kpi_ids))
                              .order_by(Target.kpi_id, Target.position)):
         targets[t.kpi_id].append(t)
-    obs: dict[int, list[tuple[Observation, OrgUnit]]] = defaultdict(list)
-    for o, u in session.execute(
-            select(Observation, OrgUnit).join(OrgUnit, OrgUnit.id == Observation.org_unit_id)
-            .where(Observation.kpi_id.in_(kpi_ids), OrgUnit.code == NATION_CODE,
-                   Observation.status == "approved")
-            .order_by(Observation.as_of, Observation.id)):
-        obs[o.kpi_id].append((o, u))
-    derived = _rollup_series(session, [k for k, *_ in rows if not obs[k.id]])
+    obs = _national_series(session, {k.id: k for k, *_ in rows})
+    derived = _rollup_series(session, [k for k, *_ in rows if not obs.get(k.id)])
     out = []
     for kpi, block, area, mt in rows:
         tv = [target_view(t, kpi.unit) for t in targets[kpi.id]]
-        ov = [observation_view(o, kpi, u) for o, u in obs[kpi.id]] or derived.get(kpi.id, [])
+        ov = obs.get(kpi.id) or derived.get(kpi.id, [])
         latest: dict[str, ObservationView] = {}
         for view in ov:
             latest[view.breakdown] = view
@@ -297,21 +295,42 @@ AGGREGATION_LABELS = {"count_org_units": "値が0より大きい団体の数", "
                       "ratio": "団体の平均", "latest": "合計"}
 
 
+def _national_series(session: Session, kpis: dict[int, Kpi]) -> dict[int, list[ObservationView]]:
+    """The approved national observations of these KPIs, oldest first, read as plain rows (the
+    columns an ``ObservationView`` shows, not ORM entities)."""
+    if not kpis:
+        return {}
+    out: dict[int, list[ObservationView]] = defaultdict(list)
+    o = Observation
+    for (kpi_id, oid, as_of, precision, breakdown, value, qualifier, source_title, source_url, status,
+         created_by, created_at, batch_id, note, unit_code, unit_name) in session.execute(
+            select(o.kpi_id, o.id, o.as_of, o.as_of_precision, o.breakdown, o.value, o.qualifier,
+                   o.source_title, o.source_url, o.status, o.created_by, o.created_at, o.batch_id, o.note,
+                   OrgUnit.code, OrgUnit.full_name)
+            .join(OrgUnit, OrgUnit.id == o.org_unit_id)
+            .where(o.kpi_id.in_(list(kpis)), OrgUnit.code == NATION_CODE, o.status == "approved")
+            .order_by(o.as_of, o.id)):
+        kpi = kpis[kpi_id]
+        out[kpi_id].append(ObservationView(
+            oid, kpi.code, unit_code, unit_name, AsOf(as_of, Precision(precision)), breakdown, value,
+            kpi.unit, Qualifier(qualifier), source_title, source_url, status, created_by, created_at,
+            batch_id, note))
+    return out
+
+
 def _rollup_series(session: Session, kpis: list[Kpi]) -> dict[int, list[ObservationView]]:
     """National series computed from local governments' values (the series rollup), for KPIs
     that have no national figure of their own."""
     if not kpis:
         return {}
     out: dict[int, list[ObservationView]] = defaultdict(list)
-    # Plain rows, not ORM objects: at national scale this is a few thousand rows per request.
-    rows = session.execute(
-        select(SeriesRollup.kpi_id, SeriesRollup.as_of, SeriesRollup.breakdown, SeriesRollup.n,
-               SeriesRollup.total, SeriesRollup.positive)
-        .where(SeriesRollup.kpi_id.in_([k.id for k in kpis]), SeriesRollup.n > 0)
-        .order_by(SeriesRollup.kpi_id, SeriesRollup.as_of, SeriesRollup.breakdown)).all()
+    # Plain tuples from the store (only the rollup's columns): at national scale this is a few
+    # thousand rows per call. What is the same for every row of a KPI, or of a date, is made once.
+    rows = rollup_series_rows(session.connection(), [k.id for k in kpis])
     meta = {k.id: (k.code, k.unit, k.aggregation, AGGREGATION_LABELS.get(k.aggregation, "合計"))
             for k in kpis}
-    exact, day, name = Qualifier.EXACT, Precision.DAY, "地方公共団体の値の集計"
+    exact, name = Qualifier.EXACT, "地方公共団体の値の集計"
+    as_ofs: dict[date, AsOf] = {}
     for kpi_id, as_of, breakdown, n, total, positive in rows:
         code, unit, aggregation, label = meta[kpi_id]
         if aggregation == "count_org_units":
@@ -320,16 +339,53 @@ def _rollup_series(session: Session, kpis: list[Kpi]) -> dict[int, list[Observat
             value = total / n if n else 0.0
         else:
             value = total
+        when = as_ofs.get(as_of)
+        if when is None:
+            when = as_ofs[as_of] = AsOf(as_of, Precision.DAY)
         out[kpi_id].append(ObservationView(
-            0, code, NATION_CODE, name, AsOf(as_of, day), breakdown, value, unit, exact,
+            0, code, NATION_CODE, name, when, breakdown, value, unit, exact,
             f"{name}（{label}、{n:,}団体）", None, "derived", "digiden", None, None, ""))
     return out
+
+
+# The statuses of every KPI, computed once per (database, data version, day) in each process.
+# The data version (store/dataversion.py) is replaced by every transaction that commits a write,
+# in every process, so an entry is never used after a change it does not include.
+_cache: dict[tuple[object, str, date], tuple[KpiView, ...]] = {}
+_cache_lock = threading.Lock()
+_CACHE_ENTRIES = 8
+
+
+def _cached_views(session: Session, today: date) -> tuple[KpiView, ...]:
+    """Every KPI's view if the cache holds them for the data this session sees, else nothing."""
+    token = dataversion.current(session)
+    return _cache.get((engine_key(session), token, today), ()) if token is not None else ()
+
+
+def _all_views(session: Session, today: date) -> list[KpiView]:
+    """``_load(session, today)`` for every KPI, from the cache when the data has not changed."""
+    token = dataversion.current(session)   # before the data: an entry may be newer, never older
+    if token is None:
+        return _load(session, today)
+    key = (engine_key(session), token, today)
+    hit = _cache.get(key)
+    if hit is not None:
+        return list(hit)
+    views = _load(session, today)
+    # On PostgreSQL each statement of a read may see a later commit than the token did; keep
+    # the result only if no write committed meanwhile.
+    if dataversion.current(session) == token:
+        with _cache_lock:
+            if len(_cache) >= _CACHE_ENTRIES:
+                _cache.clear()
+            _cache[key] = tuple(views)
+    return views
 
 
 def list_kpis(uow: UnitOfWork, *, today: date) -> list[KpiView]:
     """Every KPI of the national strategy with its targets and status on ``today``."""
     with uow:
-        return _load(uow.session, today)
+        return _all_views(uow.session, today)
 
 
 @dataclass(frozen=True)
@@ -343,7 +399,7 @@ class KpiDetail:
 def get_kpi(uow: UnitOfWork, code: str, *, today: date) -> KpiDetail:
     with uow:
         s = uow.session
-        views = _load(s, today, [code])
+        views = [v for v in _cached_views(s, today) if v.code == code] or _load(s, today, [code])
         if not views:
             raise NotFound(f"unknown KPI {code!r}", message_ja=f"KPI「{code}」は見つかりません",
                            field="kpi")
