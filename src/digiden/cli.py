@@ -104,9 +104,10 @@ def serve(ctx: typer.Context,
     """Serve the web app and the API (http://127.0.0.1:8000, API docs at /docs).
 
     With --workers N, N processes answer on the same port (uvicorn's supervisor restarts one
-    that dies); sessions, import jobs and search results live in the database, so any worker
-    answers any request. uvicorn uses uvloop and httptools when they are installed (the
-    uvicorn[standard] extras). Deployment behind a reverse proxy: docs/operations.md.
+    that dies); sessions and import jobs live in the database and caches are checked against
+    it, so any worker answers any request. uvicorn uses uvloop and httptools when they are
+    installed (uvicorn's "standard" extras). Deployment behind a reverse proxy:
+    docs/operations.md.
 
     Examples:
 
