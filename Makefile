@@ -32,7 +32,7 @@ test: install
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
-## Benchmarks on synthetic national-scale data (about 12 minutes on 2 cores): imports, dashboard, search,
+## Benchmarks on synthetic national-scale data (about 16 minutes on 2 cores): imports, dashboard, search,
 ## similarity, concurrent writers, HTTP throughput against Datasette (wrk from apt, Datasette in bench/out).
 bench: install
 	@command -v sqlite3 >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq sqlite3 >/dev/null 2>&1; } || \
