@@ -94,6 +94,24 @@ class ObservationView:
             created_at=self.created_at.isoformat() if hasattr(self.created_at, "isoformat") else str(self.created_at),
             batch_id=self.batch_id, note=self.note)
 
+    def json_data(self) -> dict[str, object]:
+        """``shape().json_data()`` built directly, for listings of thousands of rows (the same
+        keys, order and values; tests/web/test_observation_paging.py compares the two)."""
+        a = self.as_of
+        c = self.created_at
+        return {"id": self.id, "kpi": self.kpi_code, "org_unit": self.org_unit_code,
+                "org_unit_name": self.org_unit_name, "as_of": a.iso(), "as_of_date": a.date.isoformat(),
+                "precision": a.precision.value, "breakdown": self.breakdown or None, "value": float(self.value),
+                "unit": self.unit, "qualifier": self.qualifier.value, "source_title": self.source_title,
+                "source_url": self.source_url, "status": self.status, "created_by": self.created_by,
+                "created_at": c.isoformat() if hasattr(c, "isoformat") else str(c),
+                "batch_id": self.batch_id, "note": self.note}
+
+
+#: stored value → enum member, without Enum.__call__ per row of a listing
+PRECISIONS: dict[str, Precision] = {p.value: p for p in Precision}
+QUALIFIERS: dict[str, Qualifier] = {q.value: q for q in Qualifier}
+
 
 def observation_view(o: Observation, kpi: Kpi, unit: OrgUnit) -> ObservationView:
     return ObservationView(o.id, kpi.code, unit.code, unit.full_name,

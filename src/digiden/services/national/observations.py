@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, tuple_
 
 from digiden.domain.access import Principal, can_import, can_write_observation, require, require_signed_in
-from digiden.domain.calendar import Precision, parse_as_of
+from digiden.domain.calendar import AsOf, Precision, parse_as_of
 from digiden.domain.codes import NATION_CODE
 from digiden.domain.errors import InvalidInput, PermissionDenied
 from digiden.domain.quantities import Qualifier, parse_value, value_problem
 from digiden.domain.rules import Rule, decrease_problem, parse_rules, parts_problem, value_breaks
 from digiden.domain.text import bounded, url_problem
 from digiden.services import audit
-from digiden.services.common import ObservationView, observation_view
+from digiden.services.common import PRECISIONS, QUALIFIERS, ObservationView, observation_view
 from digiden.services.national.kpis import find_kpi
 from digiden.services.registry.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
@@ -182,29 +186,148 @@ def _series_rules(conn: Connection, kpi: Kpi, rules: tuple[Rule, ...], unit: Org
                 raise InvalidInput(en, message_ja=ja, field="value")
 
 
+@dataclass(frozen=True)
+class ObservationPage:
+    """One page of the observation listing, and the cursor of the page after it (None on the
+    last page)."""
+
+    items: list[ObservationView]
+    next_after: str | None
+
+
+# The listing's columns: only what an ObservationView carries (never the KPI's JSON columns).
+_COLUMNS = (Observation.id, Observation.as_of, Observation.as_of_precision, Observation.breakdown,
+            Observation.value, Observation.qualifier, Observation.source_title, Observation.source_url,
+            Observation.status, Observation.created_by, Observation.created_at, Observation.batch_id,
+            Observation.note, OrgUnit.code, OrgUnit.full_name)
+
+
 def list_observations(uow: UnitOfWork, *, kpi: str | None = None, org_unit: str | None = None,
                       date_from: str | None = None, date_to: str | None = None,
                       limit: int = 500, offset: int = 0) -> list[ObservationView]:
     """Observations filtered by KPI, local government and period (as-of dates inclusive)."""
+    return observation_page(uow, kpi=kpi, org_unit=org_unit, date_from=date_from, date_to=date_to,
+                            limit=limit, offset=offset).items
+
+
+def observation_page(uow: UnitOfWork, *, kpi: str | None = None, org_unit: str | None = None,
+                     date_from: str | None = None, date_to: str | None = None,
+                     limit: int = 500, offset: int = 0, after: str | None = None) -> ObservationPage:
+    """A page of observations filtered by KPI, local government and period (as-of dates
+    inclusive), in the order (KPI position, as_of, breakdown, id) — with a KPI given, (as_of,
+    breakdown, id).
+
+    ``after`` is the cursor of the previous page (keyset paging: the page starts right after
+    the row it names, however deep, without counting the rows before it); ``offset`` still
+    works for clients that count. A cursor belongs to the filters it was made under.
+    """
     if not 1 <= limit <= 5000:
         raise InvalidInput("limit must be between 1 and 5000",
                            message_ja="件数は1〜5000で指定してください", field="limit")
+    if after and offset:
+        raise InvalidInput("give either after (a cursor) or offset, not both",
+                           message_ja="after（続きの位置）と offset は同時に指定できません", field="offset")
     with uow:
         s = uow.session
-        q = (select(Observation, Kpi, OrgUnit).join(Kpi, Kpi.id == Observation.kpi_id)
-             .join(OrgUnit, OrgUnit.id == Observation.org_unit_id)
-             .order_by(Kpi.position, Observation.as_of, Observation.breakdown, Observation.id))
-        if kpi:
-            q = q.where(Observation.kpi_id == find_kpi(s, kpi).id)
-        if org_unit:
-            # KPI ids as an IN-list let the (kpi, org_unit, …) index serve this lookup.
-            q = q.where(Observation.kpi_id.in_(select(Kpi.id)),
-                        Observation.org_unit_id == resolve_org(s, org_unit).id)
-        if date_from:
-            q = q.where(Observation.as_of >= _period_start(date_from, "date_from"))
-        if date_to:
-            q = q.where(Observation.as_of <= _period_end(date_to, "date_to"))
-        return [observation_view(o, k, u) for o, k, u in s.execute(q.limit(limit).offset(offset))]
+        k = find_kpi(s, kpi) if kpi else None
+        unit = resolve_org(s, org_unit) if org_unit else None
+        start = _period_start(date_from, "date_from") if date_from else None
+        end = _period_end(date_to, "date_to") if date_to else None
+        filters = _fingerprint(k.id if k else None, unit.id if unit else None, start, end)
+        if k is not None:
+            # one KPI: its code and unit are read once; the index on (kpi_id, as_of, breakdown, id)
+            # serves the filter, the order and the cursor (no sort of the KPI's rows)
+            q = select(*_COLUMNS).join(OrgUnit, OrgUnit.id == Observation.org_unit_id).where(
+                Observation.kpi_id == k.id)
+            key: tuple[Any, ...] = (Observation.as_of, Observation.breakdown, Observation.id)
+        else:
+            q = (select(*_COLUMNS, Kpi.code, Kpi.unit, Kpi.position)
+                 .join(Kpi, Kpi.id == Observation.kpi_id)
+                 .join(OrgUnit, OrgUnit.id == Observation.org_unit_id))
+            key = (Kpi.position, Observation.as_of, Observation.breakdown, Observation.id)
+        if unit is not None:
+            if k is None:
+                # KPI ids as an IN-list let the (kpi, org_unit, …) index serve this lookup.
+                q = q.where(Observation.kpi_id.in_(select(Kpi.id)))
+            q = q.where(Observation.org_unit_id == unit.id)
+        if start is not None:
+            q = q.where(Observation.as_of >= start)
+        if end is not None:
+            q = q.where(Observation.as_of <= end)
+        if after:
+            q = q.where(tuple_(*key) > tuple_(*_decode_cursor(after, filters, with_position=k is None)))
+        # Core rows (tuples) on the session's connection: no ORM entity, no identity map
+        rows = s.connection().execute(q.order_by(*key).limit(limit + 1).offset(offset)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if k is not None:
+            items = [_view(r, k.code, k.unit) for r in rows]
+        else:
+            items = [_view(r, r[15], r[16]) for r in rows]
+        next_after = None
+        if more and rows:
+            last = rows[-1]
+            next_after = _encode_cursor(filters, (last[17] if k is None else None, last[1], last[3], last[0]))
+        return ObservationPage(items, next_after)
+
+
+def _view(r: Any, kpi_code: str, unit: str) -> ObservationView:
+    return ObservationView(r[0], kpi_code, r[13], r[14], AsOf(r[1], PRECISIONS[r[2]]), r[3], r[4], unit,
+                           QUALIFIERS[r[5]], r[6], r[7], r[8], r[9], r[10], r[11], r[12])
+
+
+# ------------------------------------------------------------------------- the paging cursor
+# An opaque token: base64url of the key of the last row of a page, the filters it was made
+# under and a digest over both. The digest catches a cursor that was cut, edited or taken to
+# other filters (422); it is not a secret — the cursor only says where a public listing resumes,
+# and whatever it names is bound as parameters of the same query.
+
+def _fingerprint(kpi_id: int | None, unit_id: int | None, start: date | None, end: date | None) -> str:
+    raw = f"{kpi_id}|{unit_id}|{start}|{end}".encode()
+    return hashlib.sha256(raw).hexdigest()[:12]
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(b"digiden observation cursor 1|" + body).hexdigest()[:16]
+
+
+def _encode_cursor(filters: str, key: tuple[int | None, date, str, int]) -> str:
+    position, as_of, breakdown, oid = key
+    body = json.dumps([filters, position, as_of.isoformat(), breakdown, oid], ensure_ascii=False,
+                      separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(body).decode().rstrip("=") + "." + _digest(body)
+
+
+def _bad_cursor(why: str) -> InvalidInput:
+    return InvalidInput(f"after is not a cursor of this listing ({why}); "
+                        "follow the Link rel=\"next\" of the previous page",
+                        message_ja="after の値が正しくありません"
+                                   "（前のページの Link ヘッダーの next をそのまま使ってください）",
+                        field="after")
+
+
+def _decode_cursor(token: str, filters: str, *, with_position: bool) -> tuple[Any, ...]:
+    encoded, _, digest = token.partition(".")
+    if len(token) > 400:
+        raise _bad_cursor("too long")
+    try:
+        body = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (ValueError, TypeError):
+        raise _bad_cursor("not base64url") from None
+    if not hmac.compare_digest(digest, _digest(body)):
+        raise _bad_cursor("its check digits do not match")
+    try:
+        made_under, position, iso, breakdown, oid = json.loads(body)
+        as_of = date.fromisoformat(iso)
+    except (ValueError, TypeError):
+        raise _bad_cursor("malformed") from None
+    if made_under != filters:
+        raise _bad_cursor("it was made under other filters")
+    if (not isinstance(breakdown, str) or type(oid) is not int or not 0 < oid <= 2**63 - 1
+            or (with_position and (type(position) is not int or abs(position) > 2**31))
+            or (not with_position and position is not None)):
+        raise _bad_cursor("malformed")
+    return (position, as_of, breakdown, oid) if with_position else (as_of, breakdown, oid)
 
 
 def _period_start(text: str, field: str) -> date:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from digiden.services import audit
 from digiden.services.national import kpis, local_facts, observations, strategies
@@ -67,9 +68,13 @@ def get_kpi(code: str, uow: Uow, today: Today) -> KpiDetailOut:
                         area_path=[CodeName(code=c, name=n) for c, n in d.area_path])
 
 
-@router.get("/observations", tags=["observations"],
-            summary="Observations, filtered by KPI, local government and period")
+@router.get("/observations", tags=["observations"], response_model=list[ObservationOut],
+            summary="Observations, filtered by KPI, local government and period",
+            description="A JSON list of observations in the order (KPI, as_of, breakdown, id). When more "
+                        "rows follow, the response carries `Link: <…>; rel=\"next\"` (RFC 8288) with "
+                        "the URL of the next page (keyset cursor `after`); see docs/api.md, Paging.")
 def list_observations(
+    request: Request,
     uow: Uow,
     kpi: Annotated[str | None, Query(description="KPI code or exact name")] = None,
     org_unit: Annotated[str | None, Query(description="5/6-digit code, or JP")] = None,
@@ -77,10 +82,18 @@ def list_observations(
     = None,
     date_to: Annotated[str | None, Query(alias="to", description="YYYY-MM-DD or YYYY-MM")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500, offset: OffsetQuery = 0,
-) -> list[ObservationOut]:
-    return [o.shape() for o in observations.list_observations(
+    after: Annotated[str | None, Query(max_length=400, description="opaque cursor from the previous "
+                                       "page's Link rel=\"next\"; not with offset")] = None,
+) -> Response:
+    page = observations.observation_page(
         uow, kpi=kpi, org_unit=org_unit, date_from=date_from, date_to=date_to, limit=limit,
-        offset=offset)]
+        offset=offset, after=after)
+    headers = {}
+    if page.next_after is not None:
+        url = request.url.remove_query_params("offset").include_query_params(after=page.next_after)
+        headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+    # the declared shape (list[ObservationOut]) built directly: no per-row model validation
+    return JSONResponse([o.json_data() for o in page.items], headers=headers)
 
 
 @router.post("/observations", tags=["observations"], status_code=201,
