@@ -72,7 +72,10 @@ def get_kpi(code: str, uow: Uow, today: Today) -> KpiDetailOut:
             summary="Observations, filtered by KPI, local government and period",
             description="A JSON list of observations in the order (KPI, as_of, breakdown, id). When more "
                         "rows follow, the response carries `Link: <…>; rel=\"next\"` (RFC 8288) with "
-                        "the URL of the next page (keyset cursor `after`); see docs/api.md, Paging.")
+                        "the URL of the next page (keyset cursor `after`); see docs/api.md, Paging.",
+            responses={200: {"headers": {"Link": {
+                "description": '<…>; rel="next" when more rows follow (RFC 8288)',
+                "schema": {"type": "string"}}}}})
 def list_observations(
     request: Request,
     uow: Uow,
