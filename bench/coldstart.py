@@ -1,6 +1,6 @@
 """Cold start of `digiden serve`: process start to the first 200 of `/`, and RSS after warm-up.
 
-    .venv/bin/python bench/coldstart.py [--runs 5] [--workers N]
+    .venv/bin/python bench/coldstart.py [--runs 5] [--workers N] [--src DIR]
 
 Makes one database the way `make db` does (`digiden db upgrade`, `digiden db init`: the
 reference data, no observations) in a temporary directory, then for each run starts
@@ -8,7 +8,10 @@ reference data, no observations) in a temporary directory, then for each run sta
 20 ms until it answers 200, warms up (a few requests to a handful of pages), reads VmRSS of the
 server process and its children from /proc, and stops it. Prints every run and the median.
 Also prints `python -X importtime -c "import digiden.web.app"`'s cumulative time for the app
-module (one run; it varies with the machine's load, so read it next to `uptime`'s load).
+module (one run), and the CPU seconds (user + system, the process and its children) the server
+had used when it first answered: wall time on a busy 2-core machine grows with the load of
+others, CPU time much less. `--src` runs another checkout's `src` (e.g. `git archive` of an
+older commit) for a before/after comparison on the same machine.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
 WARM_UP = ("/", "/kpis", "/api/v1/kpis", "/local-governments/072028", "/local-governments?q=%E4%BC%9A%E6%B4%A5",
            "/map", "/login", "/static/css/app.css")
 
 
 def env_for(data_dir: Path) -> dict[str, str]:
-    src = str(ROOT / "src")
+    src = str(SRC)
     pp = os.environ.get("PYTHONPATH")
     env = {k: v for k, v in os.environ.items() if k != "DIGIDEN_DATABASE_URL"}
     return env | {"DIGIDEN_DATA_DIR": str(data_dir), "PYTHONPATH": f"{pp}:{src}" if pp else src}
@@ -76,20 +80,33 @@ def tree(pid: int) -> list[int]:
     return out
 
 
-def rss_mib(pid: int) -> float:
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """VmRSS (now) or VmHWM (the peak) of the process and its children, summed."""
     total = 0
     for p in tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     total += int(line.split()[1])
         except OSError:
             pass
     return total / 1024
 
 
-def one_run(db: Path, workdir: Path, workers: int | None) -> tuple[float, float, str]:
-    """(seconds to the first 200 of /, RSS MiB after warm-up, the server's log)."""
+def cpu_seconds(pid: int) -> float:
+    total = 0.0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def one_run(db: Path, workdir: Path, workers: int | None) -> tuple[float, float, float, float, str]:
+    """(seconds to the first 200 of /, CPU seconds by then, RSS and peak RSS MiB after warm-up,
+    the log)."""
     data_dir = Path(tempfile.mkdtemp(dir=workdir))
     shutil.copy(db, data_dir / "digiden.sqlite3")
     port = free_port()
@@ -107,6 +124,7 @@ def one_run(db: Path, workdir: Path, workers: int | None) -> tuple[float, float,
                     raise RuntimeError(f"serve exited:\n{log.read_text()}")
                 if get(f"http://127.0.0.1:{port}/") == 200:
                     cold = time.perf_counter() - t0
+                    cpu = cpu_seconds(proc.pid)
                     break
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"no 200 on / within 60 s:\n{log.read_text()}")
@@ -114,7 +132,7 @@ def one_run(db: Path, workdir: Path, workers: int | None) -> tuple[float, float,
             for _ in range(3 * (workers or 1)):
                 for path in WARM_UP:
                     get(f"http://127.0.0.1:{port}{path}")
-            rss = rss_mib(proc.pid)
+            rss, peak = rss_mib(proc.pid), rss_mib(proc.pid, "VmHWM")
         finally:
             proc.terminate()
             try:
@@ -122,7 +140,7 @@ def one_run(db: Path, workdir: Path, workers: int | None) -> tuple[float, float,
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-    return cold, rss, log.read_text()
+    return cold, cpu, rss, peak, log.read_text()
 
 
 def import_time() -> float | None:
@@ -136,22 +154,30 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--src", type=Path, default=None, help="the src directory to run (default: this checkout's)")
     a = ap.parse_args()
+    if a.src is not None:
+        global SRC
+        SRC = a.src.resolve()
     with tempfile.TemporaryDirectory(prefix="digiden-coldstart-") as tmp:
         work = Path(tmp)
         db = make_db(work / "base")
         print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
         it = import_time()
         print(f"import digiden.web.app: {it:.2f} s" if it is not None else "import time: not found")
-        colds, rsss = [], []
+        colds, cpus, rsss, peaks = [], [], [], []
         last_log = ""
         for i in range(a.runs):
-            cold, rss, last_log = one_run(db, work, a.workers)
+            cold, cpu, rss, peak, last_log = one_run(db, work, a.workers)
             colds.append(cold)
+            cpus.append(cpu)
             rsss.append(rss)
-            print(f"run {i + 1}: first 200 of / after {cold:.2f} s; RSS after warm-up {rss:.0f} MiB")
-        print(f"median of {a.runs}: cold start {statistics.median(colds):.2f} s; "
-              f"RSS after warm-up {statistics.median(rsss):.0f} MiB"
+            peaks.append(peak)
+            print(f"run {i + 1}: first 200 of / after {cold:.2f} s ({cpu:.2f} CPU s); "
+                  f"RSS after warm-up {rss:.0f} MiB (peak {peak:.0f} MiB)")
+        print(f"median of {a.runs}: cold start {statistics.median(colds):.2f} s "
+              f"({statistics.median(cpus):.2f} CPU s); RSS after warm-up {statistics.median(rsss):.0f} MiB "
+              f"(peak {statistics.median(peaks):.0f} MiB)"
               + (f" ({a.workers} workers and the supervisor)" if a.workers else ""))
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         loop = [ln for ln in last_log.splitlines() if "loop" in ln.lower() or "http" in ln.lower()][:3]

@@ -5,7 +5,10 @@ The server is started exactly as typed at a shell (a subprocess of the console s
 loopback port, against a copy of the session's SQLite database. Which worker answered is read
 from the process tree, not from anything the app exposes: each request is made on its own
 keep-alive connection, left open, and /proc tells which worker process holds each connection's
-socket."""
+socket.
+
+Also: a worker's in-memory caches see another worker's writes (the similarity profiles, keyed by
+the data version)."""
 
 from __future__ import annotations
 
@@ -23,8 +26,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.sqlite_only,
-              pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="reads the process tree from /proc")]
+on_proc = pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="reads the process tree from /proc")
 
 DIGIDEN = str(Path(sys.executable).parent / "digiden")
 
@@ -102,6 +104,8 @@ def db_url(sqlite_engine, tmp_path: Path) -> str:  # type: ignore[no-untyped-def
     return f"sqlite:///{dst}"
 
 
+@pytest.mark.sqlite_only
+@on_proc
 def test_two_workers_answer_on_one_port_and_stop_cleanly(db_url: str, tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGIDEN_")} | {
@@ -161,6 +165,7 @@ def get_or_zero(port: int) -> int:
         return 0
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("n", ["0", "65", "-1"])
 def test_an_invalid_worker_count_is_one_line_and_exit_2(n: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGIDEN_")} | {
@@ -171,3 +176,21 @@ def test_an_invalid_worker_count_is_one_line_and_exit_2(n: str, tmp_path: Path) 
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert lines == [f"error: --workers must be between 1 and 64, not {n} (field: workers)"], r.stderr
     assert "Uvicorn running" not in r.stdout + r.stderr
+
+
+def test_similarity_profiles_follow_a_write_made_elsewhere(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """The profiles are cached per process; a population corrected in place (a reference-data
+    reload in another process or worker: no row count changes) is seen by the next read."""
+    from sqlalchemy import select
+
+    from digiden.services.knowledge.similarity import profiles
+    from digiden.store.models import OrgUnit
+    with session_factory() as s:
+        unit = s.scalars(select(OrgUnit).where(OrgUnit.code == "072028")).one()
+        uid, before = unit.id, unit.population
+        assert profiles(s)[uid].population == before      # now cached
+    with session_factory() as s:      # "another worker" writes
+        s.get(OrgUnit, uid).population = (before or 0) + 1234
+        s.commit()
+    with session_factory() as s:
+        assert profiles(s)[uid].population == (before or 0) + 1234

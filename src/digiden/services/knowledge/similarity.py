@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digiden.domain import access
@@ -36,6 +36,7 @@ from digiden.services.common import org_ref
 from digiden.services.national.local_facts import latest_accepted
 from digiden.services.registry.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
+from digiden.store import dataversion
 from digiden.store.db import engine_key
 from digiden.store.models import (
     Adjacency,
@@ -57,17 +58,32 @@ from digiden.store.models import (
 )
 
 MUNICIPAL_KINDS = ("designated_city", "city", "town", "village", "special_ward")
-_cache: dict[tuple[object, ...], dict[int, Profile]] = {}
+# The profiles (population, fiscal indices, neighbours of every municipality), computed once per
+# (database, data version) in each process. The data version (store/dataversion.py) changes with
+# every committed write in any process or worker, so a reference-data reload that corrects a
+# population or a fiscal index in place is seen at once (the row counts this was keyed by before
+# did not change with it).
+_cache: dict[tuple[object, str], dict[int, Profile]] = {}
 
 
 def _static_profiles(s: Session) -> dict[int, Profile]:
-    key = (engine_key(s),
-           s.scalar(select(func.count()).select_from(Adjacency)),
-           s.scalar(select(func.count()).select_from(FiscalIndex)),
-           s.scalar(select(func.count()).select_from(OrgUnit)))
+    token = dataversion.current(s)   # before the data: an entry may be newer, never older
+    if token is None:
+        return _read_static_profiles(s)
+    key = (engine_key(s), token)
     hit = _cache.get(key)
     if hit is not None:
         return hit
+    out = _read_static_profiles(s)
+    # On PostgreSQL each statement may see a later commit than the token did: keep the result
+    # only if no write committed meanwhile.
+    if dataversion.current(s) == token:
+        _cache.clear()
+        _cache[key] = out
+    return out
+
+
+def _read_static_profiles(s: Session) -> dict[int, Profile]:
     fiscal = {f.org_unit_id: f for f in s.scalars(select(FiscalIndex))}
     neigh: dict[int, set[int]] = {}
     for a, b in s.execute(select(Adjacency.org_unit_id, Adjacency.neighbour_id)):
@@ -78,8 +94,6 @@ def _static_profiles(s: Session) -> dict[int, Profile]:
         out[o.id] = Profile(o.id, o.code, o.full_name, o.kind, o.prefecture_code, o.population, o.aging_rate_pct,
                             f.fiscal_strength if f else None, f.current_balance_ratio if f else None,
                             o.lat, o.lng, frozenset(neigh.get(o.id, ())), frozenset())
-    _cache.clear()
-    _cache[key] = out
     return out
 
 
