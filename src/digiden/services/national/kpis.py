@@ -323,16 +323,22 @@ def _rollup_series(session: Session, kpis: list[Kpi]) -> dict[int, list[Observat
     that have no national figure of their own."""
     if not kpis:
         return {}
-    out: dict[int, list[ObservationView]] = defaultdict(list)
-    # Plain tuples from the store (only the rollup's columns): at national scale this is a few
-    # thousand rows per call. What is the same for every row of a KPI, or of a date, is made once.
+    out: dict[int, list[ObservationView]] = {}
+    # Plain tuples from the store (only the rollup's columns), ordered by KPI: at national scale
+    # a few thousand rows per call. What is the same for a KPI (its code, unit, how its value is
+    # made), a date or a count of local governments is made once, not per row.
     rows = rollup_series_rows(session.connection(), [k.id for k in kpis])
-    meta = {k.id: (k.code, k.unit, k.aggregation, AGGREGATION_LABELS.get(k.aggregation, "合計"))
-            for k in kpis}
-    exact, name = Qualifier.EXACT, "地方公共団体の値の集計"
+    by_id = {k.id: k for k in kpis}
+    exact, name, view = Qualifier.EXACT, "地方公共団体の値の集計", ObservationView
     as_ofs: dict[date, AsOf] = {}
+    sources: dict[tuple[str, int], str] = {}
+    current_id, series, code, unit, aggregation, label = None, [], "", "", "", ""
     for kpi_id, as_of, breakdown, n, total, positive in rows:
-        code, unit, aggregation, label = meta[kpi_id]
+        if kpi_id != current_id:
+            k = by_id[kpi_id]
+            current_id, code, unit, aggregation = kpi_id, k.code, k.unit, k.aggregation
+            label = AGGREGATION_LABELS.get(aggregation, "合計")
+            series = out[kpi_id] = []
         if aggregation == "count_org_units":
             value = float(positive)
         elif aggregation == "ratio":
@@ -342,9 +348,11 @@ def _rollup_series(session: Session, kpis: list[Kpi]) -> dict[int, list[Observat
         when = as_ofs.get(as_of)
         if when is None:
             when = as_ofs[as_of] = AsOf(as_of, Precision.DAY)
-        out[kpi_id].append(ObservationView(
-            0, code, NATION_CODE, name, when, breakdown, value, unit, exact,
-            f"{name}（{label}、{n:,}団体）", None, "derived", "digiden", None, None, ""))
+        source = sources.get((label, n))
+        if source is None:
+            source = sources[label, n] = f"{name}（{label}、{n:,}団体）"
+        series.append(view(0, code, NATION_CODE, name, when, breakdown, value, unit, exact, source, None,
+                           "derived", "digiden", None, None, ""))
     return out
 
 
@@ -353,6 +361,7 @@ def _rollup_series(session: Session, kpis: list[Kpi]) -> dict[int, list[Observat
 # in every process, so an entry is never used after a change it does not include.
 _cache: dict[tuple[object, str, date], tuple[KpiView, ...]] = {}
 _cache_lock = threading.Lock()
+_compute_lock = threading.Lock()
 _CACHE_ENTRIES = 8
 
 
@@ -371,14 +380,20 @@ def _all_views(session: Session, today: date) -> list[KpiView]:
     hit = _cache.get(key)
     if hit is not None:
         return list(hit)
-    views = _load(session, today)
-    # On PostgreSQL each statement of a read may see a later commit than the token did; keep
-    # the result only if no write committed meanwhile.
-    if dataversion.current(session) == token:
-        with _cache_lock:
-            if len(_cache) >= _CACHE_ENTRIES:
-                _cache.clear()
-            _cache[key] = tuple(views)
+    # After a write, the requests that arrive together compute it once: the others wait here
+    # (the work holds the interpreter lock anyway) and then find it in the cache.
+    with _compute_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            return list(hit)
+        views = _load(session, today)
+        # On PostgreSQL each statement of a read may see a later commit than the token did;
+        # keep the result only if no write committed meanwhile.
+        if dataversion.current(session) == token:
+            with _cache_lock:
+                if len(_cache) >= _CACHE_ENTRIES:
+                    _cache.clear()
+                _cache[key] = tuple(views)
     return views
 
 
