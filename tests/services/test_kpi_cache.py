@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -34,7 +35,8 @@ def dashboard(uow: UnitOfWork, today: date = TODAY) -> dict[str, kpis.KpiView]:
 
 def token(uow: UnitOfWork) -> str | None:
     with uow.for_reading() as r:
-        return dataversion.current(r.session)
+        found: str | None = dataversion.current(r.session)
+        return found
 
 
 def history(view: kpis.KpiView) -> list[tuple[date, float]]:
@@ -78,7 +80,7 @@ def test_a_write_that_rolls_back_leaves_the_version_and_the_dashboard(uow: UnitO
 
 
 def test_an_observation_added_through_the_api_changes_the_cached_dashboard(client) -> None:  # type: ignore[no-untyped-def]
-    def kpi() -> dict[str, object]:
+    def kpi() -> dict[str, Any]:
         r = client.get("/api/v1/kpis")
         assert r.status_code == 200, r.text
         return next(k for k in r.json() if k["code"] == "digital-implementation")
