@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,13 @@ from digiden.services.national.observations import observation_snapshot
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import (
     Area,
+    AuditEvent,
     ImportBatch,
     Kpi,
     KpiBlock,
     ModelType,
     Observation,
+    ObservationChange,
     OrgUnit,
     Practice,
     PracticeModelType,
@@ -288,15 +291,66 @@ def load_strategy(session: Session, doc: StrategyDoc, checksum: str, report: Loa
     return strategy
 
 
+@dataclass
+class ReferenceLoadReport(LoadReport):
+    """A load report that also counts reference observations withdrawn (their key left the
+    file) and file rows not applied because someone else's value sits at their key (kept)."""
+
+    withdrawn: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        return super().as_dict() | {"withdrawn": self.withdrawn, "kept": self.kept}
+
+
+# What an update overwrote (value, qualifier, precision, source title, source URL, batch), kept
+# as an observation_change of the load's batch so that reverting the batch puts it back.
+_Overwritten = tuple[float, str, str, str, str | None, int | None]
+
+
+def _reference_owned(session: Session, candidates: list[Observation],
+                     reference_batches: dict[int, str]) -> set[int]:
+    """Which of these national observations the reference loader owns: one a reference load
+    wrote last. A value someone entered (observation.update, no batch), or one an import
+    overwrote (its batch is then the import's), is not the loader's, even at the same key."""
+    if not candidates:
+        return set()
+    last: dict[str, int | None] = {}
+    for key, batch_id in session.execute(
+            select(AuditEvent.entity_key, AuditEvent.batch_id)
+            .where(AuditEvent.entity == "observation",
+                   AuditEvent.entity_key.in_([str(o.id) for o in candidates]))
+            .order_by(AuditEvent.id)):
+        last[key] = batch_id
+    owned = set()
+    for o in candidates:
+        if str(o.id) in last:
+            if last[str(o.id)] in reference_batches:
+                owned.add(o.id)
+        elif o.batch_id is not None and o.created_by == reference_batches.get(o.batch_id):
+            owned.add(o.id)   # no audit trail to read: the batch's author wrote it
+    return owned
+
+
 def load_actuals(session: Session, report: LoadReport, *, actor: str, now: datetime,
                  path: Path | None = None) -> ImportBatch | None:
-    """Load the published actuals; all-or-nothing, errors name the row and column."""
+    """Bring the reference observations (the national values of the published actuals file) in
+    line with the file; all-or-nothing, errors name the row and column.
+
+    A row whose key (KPI, as-of date, breakdown) has no national value yet is added; a
+    reference value the file now states differently (value, qualifier, precision, source) is
+    updated; a reference value whose key left the file is withdrawn (deleted, so no page, API,
+    export or status counts it); an unchanged one is not touched. Each change is one audit
+    event with before and after, tied to this load's batch. A value entered by a person or an
+    import is never touched, even at a key the file has: it is kept and counted as ``kept``.
+    """
     p = path or data_path(ACTUALS_FILE)
     raw = p.read_bytes()
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     kpis = {k.name_key: k for k in session.scalars(select(Kpi))}
     nation = session.scalars(select(OrgUnit).where(OrgUnit.code == NATION_CODE)).one()
     parsed = []
+    seen: dict[tuple[int, date, str], int] = {}
     for i, r in enumerate(rows, start=2):  # row 1 is the header
         kpi = kpis.get(match_key(r.get("kpi", "")))
         if kpi is None:
@@ -323,15 +377,29 @@ def load_actuals(session: Session, report: LoadReport, *, actor: str, now: datet
             raise InvalidInput(f"{p.name} row {i}, column breakdown: unknown breakdown {breakdown!r}",
                                message_ja=f"{p.name} {i}行目「breakdown」列: 不明な内訳です: {breakdown}",
                                field="breakdown")
+        key = (kpi.id, as_of.date, breakdown)
+        if key in seen:
+            raise InvalidInput(
+                f"{p.name} row {i}, column as_of: the same KPI, date and breakdown as row {seen[key]}",
+                message_ja=f"{p.name} {i}行目「as_of」列: {seen[key]}行目と同じKPI・時点・内訳です",
+                field="as_of")
+        seen[key] = i
         parsed.append((kpi, as_of, value, qualifier, breakdown, r))
 
-    existing = {(o.kpi_id, o.as_of, o.breakdown): o for o in session.scalars(
+    national = list(session.scalars(
         select(Observation).where(Observation.kpi_id.in_(select(Kpi.id)),
-                                  Observation.org_unit_id == nation.id))}
+                                  Observation.org_unit_id == nation.id)))
+    existing = {(o.kpi_id, o.as_of, o.breakdown): o for o in national}
+    reference_batches = {b.id: b.created_by for b in session.scalars(
+        select(ImportBatch).where(ImportBatch.kind == "reference"))}
+    owned = _reference_owned(session, [o for o in national if o.batch_id in reference_batches],
+                             reference_batches)
     batch = ImportBatch(kind="reference", file_name=p.name,
                         checksum=hashlib.sha256(raw).hexdigest(), created_by=actor,
                         created_at=now, rows=len(parsed), created=0, updated=0, unchanged=0)
-    changes: list[tuple[str, Observation, dict[str, Any] | None, Kpi]] = []
+    by_id = {k.id: k for k in kpis.values()}
+    changes: list[tuple[str, Observation, dict[str, Any] | None, Kpi, _Overwritten | None]] = []
+    kept = 0
     for kpi, as_of, value, qualifier, breakdown, r in parsed:
         vals = {"value": value, "qualifier": qualifier.value,
                 "as_of_precision": as_of.precision.value,
@@ -342,33 +410,61 @@ def load_actuals(session: Session, report: LoadReport, *, actor: str, now: datet
             obs = Observation(kpi_id=kpi.id, org_unit_id=nation.id, as_of=as_of.date,
                               breakdown=breakdown, status="approved", created_by=actor,
                               created_at=now, **vals)
-            changes.append(("create", obs, None, kpi))
+            changes.append(("create", obs, None, kpi, None))
             batch.created += 1
+        elif obs.id not in owned:
+            kept += 1          # someone's own value at this key: theirs stands
         else:
             before = observation_snapshot(obs)
+            was: _Overwritten = (obs.value, obs.qualifier, obs.as_of_precision, obs.source_title,
+                        obs.source_url, obs.batch_id)
             if set_fields(obs, vals):
                 obs.updated_at = now
-                changes.append(("update", obs, before, kpi))
+                obs.created_by = actor
+                changes.append(("update", obs, before, kpi, was))
                 batch.updated += 1
             else:
                 batch.unchanged += 1
+    in_file = set(seen)
+    withdrawn = [o for o in national if o.id in owned
+                 and (o.kpi_id, o.as_of, o.breakdown) not in in_file]
     report.add("observation", "created", batch.created)
     report.add("observation", "updated", batch.updated)
     report.add("observation", "unchanged", batch.unchanged)
-    if not changes:
+    if isinstance(report, ReferenceLoadReport):
+        report.add("observation", "withdrawn", len(withdrawn))
+        report.add("observation", "kept", kept)
+    if not changes and not withdrawn:
         return None
     session.add(batch)
     session.flush()
-    for action, obs, _before, _kpi in changes:
-        obs.batch_id = batch.id
+    for action, obs, _before, _kpi, overwritten in changes:
         if action == "create":
+            obs.batch_id = batch.id
             session.add(obs)
+        elif overwritten is not None:
+            value0, qualifier0, precision0, title0, url0, batch0 = overwritten
+            # what this load overwrote, so that reverting its batch puts the values back
+            session.add(ObservationChange(
+                batch_id=batch.id, observation_id=obs.id, old_value=value0,
+                old_qualifier=qualifier0, old_precision=precision0, old_source_title=title0,
+                old_source_url=url0, old_batch_id=batch0))
+            obs.batch_id = batch.id
     session.flush()
-    for action, obs, old, kpi in changes:
+    for action, obs, old, kpi, _overwritten in changes:
         audit.record(session, actor=actor, action=f"observation.{action}", entity="observation",
                      entity_key=str(obs.id), at=now, before=old,
                      after=observation_snapshot(obs), kpi_id=kpi.id, org_unit_id=nation.id,
                      batch_id=batch.id, summary=f"{kpi.name}: {obs.as_of.isoformat()} の値")
+    for obs in withdrawn:
+        kpi = by_id[obs.kpi_id]
+        audit.record(session, actor=actor, action="observation.withdraw", entity="observation",
+                     entity_key=str(obs.id), at=now, before=observation_snapshot(obs),
+                     after=None, kpi_id=kpi.id, org_unit_id=nation.id, batch_id=batch.id,
+                     summary=f"{kpi.name}: {obs.as_of.isoformat()} の値を取り下げました"
+                             f"（{p.name} から削除されたため）")
+        session.delete(obs)
+    session.flush()
     return batch
 
 
@@ -384,9 +480,10 @@ def load_strategy_file(uow: UnitOfWork, path: Path, *, actor: str, now: datetime
 
 def init_reference_data(uow: UnitOfWork, *, actor: str, now: datetime,
                         progress: Progress | None = None,
-                        strategy_path: Path | None = None) -> LoadReport:
-    """Load (or refresh) every packaged reference data set in one transaction."""
-    report = LoadReport()
+                        strategy_path: Path | None = None) -> ReferenceLoadReport:
+    """Load (or refresh) every packaged reference data set in one transaction; the reference
+    observations are reconciled with the actuals file (see load_actuals)."""
+    report = ReferenceLoadReport()
     doc, checksum = read_strategy_file(strategy_path)
     with uow:
         s = uow.session
