@@ -36,6 +36,9 @@ DIFFERS = ("(o.value <> c.value OR o.qualifier <> c.qualifier OR o.as_of_precisi
            " OR (c.source_url IS NOT NULL AND COALESCE(o.source_url, '') <> c.source_url)"
            " OR (c.note IS NOT NULL AND o.note <> c.note))")
 JOIN_KEY = " AND ".join(f"o.{k} = c.{k}" for k in KEY)
+_CHUNK_COLS = ("kpi_id INTEGER, org_unit_id INTEGER, as_of DATE, as_of_precision VARCHAR(8), "
+               "breakdown VARCHAR(32), value DOUBLE PRECISION, qualifier VARCHAR(16), "
+               "source_title TEXT, source_url TEXT, note TEXT, source_row INTEGER")
 
 
 def _lit(s: str) -> str:
@@ -76,6 +79,11 @@ class BulkWriter:
         self._now = self.d.ts(now)
         self._consts = consts
         self._chunk_ready = False
+        # PostgreSQL: new-series rows are COPYed into a staging table as the file is read and
+        # written to `observation` by one INSERT … SELECT at the end (insert_staged).
+        self.staging = self.d.name == "postgresql"
+        self.staged = 0
+        self._stage_ready = False
 
     # ------------------------------------------------------------------ fast path
     def insert_new(self, rows: Sequence[Row]) -> bool:
@@ -103,6 +111,60 @@ class BulkWriter:
             return r
         return (r[0], r[1], date.fromisoformat(r[2]), *r[3:])
 
+    # ------------------------------------------------------------------ PostgreSQL: COPY + one INSERT
+    def _copy(self, table: str, rows: Iterable[Row]) -> None:
+        """COPY rows (``COLUMNS`` order, dates as ISO text) into a table through psycopg."""
+        raw: Any = self.conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as cp:
+            write = cp.write_row
+            for r in rows:
+                write(r)
+
+    def stage(self, rows: Sequence[Row]) -> None:
+        """PostgreSQL: add rows of new series to this batch's staging table (a temporary table,
+        dropped at commit); nothing reaches `observation` before insert_staged."""
+        if not self._stage_ready:
+            # (a stage left by an earlier batch in the same transaction — tests do that — goes)
+            self.conn.exec_driver_sql("DROP TABLE IF EXISTS pg_temp.import_stage")
+            self.conn.exec_driver_sql(f"CREATE TEMP TABLE import_stage ({_CHUNK_COLS}) ON COMMIT DROP")
+            self._stage_ready = True
+        self._copy("import_stage", rows)
+        self.staged += len(rows)
+
+    def insert_staged(self, nation_id: int) -> list[tuple[int, str, str, bool, int, float, int]] | None:
+        """Write the staged rows to `observation` in one INSERT … SELECT. Returns the staged rows
+        counted by series (kpi_id, as_of, breakdown, national?, n, total, positive) for the
+        rollup and the batch's per-KPI counts; None (and nothing written) if a key already
+        exists or repeats within the file: the caller then merges the staged rows instead
+        (staged_rows), which names both rows of a repeated key."""
+        if not self.staged:
+            return []
+        sp = self.conn.begin_nested()
+        try:
+            self.conn.exec_driver_sql(
+                f"INSERT INTO observation ({', '.join(COLUMNS)}, batch_id, created_by, created_at, status) "
+                f"SELECT {', '.join(COLUMNS)}, {self._consts} FROM import_stage")
+        except Exception as e:  # IntegrityError, wrapped differently per driver
+            sp.rollback()
+            if "unique" in str(e).lower() or "duplicate" in str(e).lower():
+                return None
+            raise
+        sp.commit()
+        return [(int(k), str(a), str(b), bool(nat), int(n), float(t), int(p)) for k, a, b, nat, n, t, p in
+                self.conn.exec_driver_sql(
+                    f"SELECT kpi_id, as_of::text, breakdown, org_unit_id = {int(nation_id)}, COUNT(*), "
+                    "COALESCE(SUM(value), 0), SUM(CASE WHEN value > 0 THEN 1 ELSE 0 END) FROM import_stage "
+                    "GROUP BY 1, 2, 3, 4")]
+
+    def staged_rows(self, size: int) -> Iterable[list[Row]]:
+        """The staged rows in file order, ``size`` at a time (the merge fallback of insert_staged)."""
+        raw: Any = self.conn.connection.driver_connection
+        with raw.cursor(name="digiden_import_stage") as cur:
+            cur.execute(f"SELECT {', '.join('as_of::text' if c == 'as_of' else c for c in COLUMNS)} "
+                        "FROM import_stage ORDER BY source_row")
+            while batch := cur.fetchmany(size):
+                yield [tuple(r) for r in batch]
+
     def _chunk_params(self, r: Row) -> tuple[Any, ...]:
         if self.d.name == "sqlite":
             return r
@@ -112,9 +174,7 @@ class BulkWriter:
     def _ensure_chunk_table(self) -> None:
         if self._chunk_ready:
             return
-        cols = ("kpi_id INTEGER, org_unit_id INTEGER, as_of DATE, as_of_precision VARCHAR(8), "
-                "breakdown VARCHAR(32), value DOUBLE PRECISION, qualifier VARCHAR(16), "
-                "source_title TEXT, source_url TEXT, note TEXT, source_row INTEGER")
+        cols = _CHUNK_COLS
         if self.d.name == "sqlite":
             self.conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS import_chunk ({cols})")
         else:
@@ -132,8 +192,11 @@ class BulkWriter:
         c = self.conn
         p = self.d.param
         c.exec_driver_sql("DELETE FROM import_chunk")
-        c.exec_driver_sql(f"INSERT INTO import_chunk ({', '.join(COLUMNS)}) VALUES "
-                          f"({', '.join([p] * len(COLUMNS))})", [self._chunk_params(r) for r in rows])
+        if self.d.name == "postgresql":
+            self._copy("import_chunk", rows)
+        else:
+            c.exec_driver_sql(f"INSERT INTO import_chunk ({', '.join(COLUMNS)}) VALUES "
+                              f"({', '.join([p] * len(COLUMNS))})", [self._chunk_params(r) for r in rows])
         b = self.batch_id
         conflicts = [tuple(r) for r in c.exec_driver_sql(
             f"SELECT c.source_row, o.source_row, c.value, o.value FROM import_chunk c "

@@ -21,7 +21,7 @@ from digiden.services.data.imports.columns import Layout, detect_layout, recogni
 from digiden.services.data.imports.forked import parse_in_child, use_fork
 from digiden.services.data.imports.limits import IMPORT_LOCK_WAIT_SECONDS
 from digiden.services.data.imports.mappings import load_mapping, save_mapping
-from digiden.services.data.imports.parse import BulkRow, make_parser, row_action
+from digiden.services.data.imports.parse import CHUNK, BulkRow, make_parser, row_action
 from digiden.services.data.imports.readers import Table, open_table
 from digiden.services.data.imports.report import (
     MAX_ACTIONS,
@@ -202,6 +202,9 @@ def _write(s: Any, table: Table, layout: Layout, res: Resolver, fixed_kpi: KpiIn
         else parse(table.rows, table.progress)
 
     def flush(fast: list[bulk.Row], slow: list[bulk.Row]) -> None:
+        if fast and writer.staging:   # PostgreSQL: COPY now, one INSERT … SELECT at the end
+            writer.stage(fast)
+            fast = []
         if fast:
             if writer.insert_new(fast):
                 get = deltas.get
@@ -260,6 +263,19 @@ def _write(s: Any, table: Table, layout: Layout, res: Resolver, fixed_kpi: KpiIn
             progress("import", ch.share)
     if not report.ok:
         return
+    if writer.staged:
+        staged = writer.insert_staged(nation)
+        if staged is None:   # a key repeated across chunks (or already stored): merge instead
+            for rows in writer.staged_rows(CHUNK):
+                flush([], rows)
+            if not report.ok:
+                return
+        else:
+            for kid, iso_, bd_, national, n, total, positive in staged:
+                touched.setdefault(kid, [0, 0])[0] += n
+                report.created += n
+                if not national:
+                    deltas[(kid, iso_, bd_)] = [n, total, positive]
     # Series-level rules over what is now stored (inside this same transaction).
     _series_rules(conn, res, report, batch_id, touched, headers[c_val] if c_val is not None else None)
     if not report.ok:
