@@ -43,7 +43,7 @@ def first_and_second_run(env: dict[str, str]) -> None:
     assert second.returncode == 0, second.stderr
     report = json.loads(second.stdout)
     assert report["created"] == {"observation": 0}
-    assert report["unchanged"] == {"org_unit": 1788, "strategy": 1, "observation": 21, "problem": 14,
+    assert report["unchanged"] == {"org_unit": 1788, "strategy": 1, "observation": 30, "problem": 14,
                                    "measure": 33, "fiscal_index": 1741, "adjacency": 8804,
                                    "search_doc": 1833}
     found = run(env, "search", "子育て支援", "--json")

@@ -92,4 +92,4 @@ def test_json_has_every_table(uow: UnitOfWork, tmp_path: Path) -> None:
     export(uow, "json", out, today=TODAY)
     data = json.loads(out.read_text(encoding="utf-8"))
     assert set(data) == {"kpis", "targets", "observations", "statuses"}
-    assert len(data["kpis"]) == 18 and len(data["observations"]) == 21
+    assert len(data["kpis"]) == 18 and len(data["observations"]) == 30

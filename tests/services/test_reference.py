@@ -38,12 +38,12 @@ def test_a_second_load_changes_nothing(uow: UnitOfWork) -> None:
     report = init_reference_data(uow, actor="again", now=NOW)
     assert report.created == {"observation": 0}
     assert report.updated == {"observation": 0}
-    assert report.unchanged == {"org_unit": 1788, "strategy": 1, "observation": 21, "problem": 14,
+    assert report.unchanged == {"org_unit": 1788, "strategy": 1, "observation": 30, "problem": 14,
                                 "measure": 33, "fiscal_index": 1741, "adjacency": 8804, "search_doc": 1833}
     with uow:
         s = uow.session
         assert s.scalar(select(func.count()).select_from(OrgUnit)) == 1789   # + the nation
-        assert s.scalar(select(func.count()).select_from(Observation)) == 21
+        assert s.scalar(select(func.count()).select_from(Observation)) == 30
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == before
 
 
@@ -62,7 +62,7 @@ def test_actuals_keep_source_precision_qualifier_and_breakdown(uow: UnitOfWork) 
 def test_reference_loads_are_audited(uow: UnitOfWork) -> None:
     with uow:
         actions = Counter(e.action for e in uow.session.scalars(select(AuditEvent)))
-    assert actions["observation.create"] == 21
+    assert actions["observation.create"] == 30
     assert actions["strategy.load"] == 1
     assert actions["reference.load"] == 1
 
@@ -70,16 +70,16 @@ def test_reference_loads_are_audited(uow: UnitOfWork) -> None:
 def test_an_actuals_file_with_a_bad_row_writes_nothing(uow: UnitOfWork, tmp_path: Path) -> None:
     src = data_path("kpi_actuals_reported.csv").read_text(encoding="utf-8")
     lines = src.splitlines()
-    lines.append("５Gの人口カバー率,2025-03-31,98.5,%,,,new,https://example.org")
+    lines.append("５Gの人口カバー率,2025-09-30,98.5,%,,,new,https://example.org")
     lines.append("５Gの人口カバー率,2025-02-30,98.6,%,,,bad date,https://example.org")
     bad = tmp_path / "actuals.csv"
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with uow:
         with pytest.raises(InvalidInput) as e:
             load_actuals(uow.session, LoadReport(), actor="t", now=NOW, path=bad)
-        assert "row 24" in e.value.message and "24行目" in e.value.message_ja
+        assert "row 33" in e.value.message and "33行目" in e.value.message_ja
     with uow:
-        assert uow.session.scalar(select(func.count()).select_from(Observation)) == 21
+        assert uow.session.scalar(select(func.count()).select_from(Observation)) == 30
 
 
 def test_a_case_study_pointing_at_the_wrong_place_is_refused(uow: UnitOfWork,

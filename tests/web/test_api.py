@@ -93,4 +93,4 @@ def test_local_government_search_and_detail(client) -> None:  # type: ignore[no-
 
 def test_audit_endpoint(client) -> None:  # type: ignore[no-untyped-def]
     events = client.get("/api/v1/audit", params={"kpi": "5g-population-coverage"}).json()
-    assert len(events) == 3 and all(e["action"] == "observation.create" for e in events)
+    assert len(events) == 4 and all(e["action"] == "observation.create" for e in events)

@@ -41,7 +41,7 @@ def test_kpi_page_shows_milestones_values_sources_and_method(client) -> None:  #
     assert "達成済み" in html and "達成見込み" in html
     assert "98.1%" in html and "オートメーション新聞" in html
     assert "Open SDG" in html                                   # the method in one paragraph
-    assert "2024年8月8日" in html                                # forecast
+    assert "2025年8月1日" in html                                # forecast
 
 
 def test_kpi_page_for_breakdowns_and_denominators(client) -> None:  # type: ignore[no-untyped-def]
