@@ -205,3 +205,23 @@ def test_forecast_is_where_the_trend_reaches_the_target(base: float, f: float, g
     assert g is not None
     years = (a.forecast - date(2024, 3, 31)).days / 365.25
     assert base * f * (1 + g) ** years == pytest.approx(base * goal, rel=0.01)
+
+
+@pytest.mark.parametrize("targets", [[Milestone(date(2028, 3, 31), 50000)], []])
+def test_a_bound_that_states_no_progress_is_not_read_as_a_stall(targets: list[Milestone]) -> None:
+    """デジタル推進委員: 「2万人強」 at the baseline and again half a year later. Both say only
+    "more than 20,000"; the real change is unknown — not 停滞 (R = 0)."""
+    pts = [Point(date(2022, 12, 31), 20000, Qualifier.SLIGHTLY_OVER),
+           Point(date(2023, 6, 30), 20000, Qualifier.SLIGHTLY_OVER)]
+    a = assess(pts, targets, Direction.INCREASE, today=TODAY)
+    assert a.status is Status.NOT_ASSESSABLE and "変化が読み取れない" in a.reason
+    # an exact second value, or a bound above the first, still makes a trend
+    exact = assess([pts[0], Point(date(2023, 6, 30), 20000)], targets, Direction.INCREASE, today=TODAY)
+    assert exact.status is Status.STALLED
+    higher = assess([pts[0], Point(date(2023, 6, 30), 30000, Qualifier.OVER)], targets,
+                    Direction.INCREASE, today=TODAY)
+    assert higher.status is not Status.NOT_ASSESSABLE
+    # "under" is the bound on the side of progress where smaller is better
+    down = [Point(date(2022, 12, 31), 100), Point(date(2023, 6, 30), 100, Qualifier.UNDER)]
+    assert assess(down, [Milestone(date(2028, 3, 31), 50)], Direction.DECREASE,
+                  today=TODAY).status is Status.NOT_ASSESSABLE

@@ -163,6 +163,24 @@ def _sign(direction: Direction) -> float:
     return -1.0 if direction is Direction.DECREASE else 1.0
 
 
+#: Bounds on the side of progress: "2万人強" says the value is at least that, not what it is.
+_PROGRESS_BOUNDS = {Direction.DECREASE: (Qualifier.AT_MOST, Qualifier.UNDER, Qualifier.SLIGHTLY_UNDER)}
+_UPWARD_BOUNDS = (Qualifier.AT_LEAST, Qualifier.OVER, Qualifier.SLIGHTLY_OVER)
+
+UNKNOWN_CHANGE_JA = ("最新の値が「強」「超」「以上」などの幅をもった値で、前の値からの変化が"
+                     "読み取れないため、傾向を算出できません。")
+UNKNOWN_CHANGE_EN = ("The latest value is only a bound (\"more than\") that states no change over "
+                     "the first: no trend can be computed.")
+
+
+def change_unknown(base: Point, current: Point, direction: Direction) -> bool:
+    """The latest value is only a bound on the side of progress and states no progress over the
+    first ("2万人強" twice): the real change is unknown, so no trend — neither 停滞 nor any
+    other — is drawn from the pair."""
+    bounds = _PROGRESS_BOUNDS.get(direction, _UPWARD_BOUNDS)
+    return current.qualifier in bounds and (current.value - base.value) * _sign(direction) <= 0
+
+
 def meets(point: Point, milestone: Milestone, direction: Direction) -> bool:
     """Does this observation meet the milestone, given the direction and both qualifiers?"""
     threshold = milestone.threshold
@@ -231,8 +249,12 @@ def assess(points: Sequence[Point], milestones: Sequence[Milestone], direction: 
                                         for m in ms),
                           next_milestone=ms[0] if ms else None)
     base, current = pts[0], pts[-1]
-    two_points = len(pts) >= 2 and base.as_of < current.as_of
+    unknown = len(pts) >= 2 and base.as_of < current.as_of and change_unknown(base, current, direction)
+    two_points = len(pts) >= 2 and base.as_of < current.as_of and not unknown
     if not ms:
+        if unknown:
+            return Assessment(Status.NOT_ASSESSABLE, UNKNOWN_CHANGE_JA, UNKNOWN_CHANGE_EN, "none",
+                              base=base, current=current)
         return _trend_only(pts, direction, base, current, two_points)
 
     reports = []
@@ -267,6 +289,8 @@ def assess(points: Sequence[Point], milestones: Sequence[Milestone], direction: 
     if nxt.milestone.deadline is None:
         return replace(proto, reason="期限の定めがない目標のため、進捗の速さを判定できません。",
                        reason_en="The target has no date, so the pace cannot be judged.")
+    if unknown:
+        return replace(proto, reason=UNKNOWN_CHANGE_JA, reason_en=UNKNOWN_CHANGE_EN)
     if not two_points:
         return replace(proto, reason="観測値が1時点のみのため、傾向を算出できません。",
                        reason_en="Only one observation: no trend can be computed.")
