@@ -133,6 +133,13 @@ def ensure_data() -> None:
         except sqlite3.Error:
             return False
     if has_rows():
+        # made by an earlier revision of digiden: bring its schema to this one's (as `make run`
+        # does for a database it finds), so the server does not answer from missing tables
+        from digiden.store.db import make_engine
+        from digiden.store.migrate import upgrade
+        engine = make_engine(f"sqlite:///{SRC_DB}")
+        upgrade(engine)
+        engine.dispose()
         return
     print("… http: generating the bench database (a few minutes)", file=sys.stderr, flush=True)
     if not (OUT / "national_5m.csv").exists():
