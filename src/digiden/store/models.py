@@ -474,8 +474,9 @@ class Observation(Base):
         # The observation listing (services/national/observations.py) filters by KPI and orders
         # by (as_of, breakdown, id), paging by keyset on those: this index serves the filter, the
         # order and the cursor, so a page reads its rows in order instead of sorting the KPI's
-        # 100k+ rows (bare query 175 ms -> ~1 ms on 5.4M rows). It costs the bulk import; see
-        # bench/observations.py --import-cost for the measured price (reported in issue 12).
+        # 100k+ rows (5.4M-row bench database: bare first page 76 -> 7 ms, the listing service
+        # 414 -> 18 ms). It costs the bulk import: +6-20 % on 2M rows (bench/observations.py
+        # --import-cost; a (kpi, as_of) index was once measured at a fifth).
         Index("ix_observation_kpi_listing", "kpi_id", "as_of", "breakdown", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
