@@ -191,10 +191,16 @@ def db_init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     if json_out:
         emit_json(report.as_dict())
         return
-    for kind in sorted(set(report.created) | set(report.updated) | set(report.unchanged)):
-        out.print(f"{kind}: {report.created.get(kind, 0)} created, "
-                  f"{report.updated.get(kind, 0)} updated, "
-                  f"{report.unchanged.get(kind, 0)} unchanged")
+    withdrawn, kept = getattr(report, "withdrawn", {}), getattr(report, "kept", {})
+    for kind in sorted(set(report.created) | set(report.updated) | set(report.unchanged)
+                       | set(withdrawn) | set(kept)):
+        line = (f"{kind}: {report.created.get(kind, 0)} created, {report.updated.get(kind, 0)} updated, "
+                f"{report.unchanged.get(kind, 0)} unchanged")
+        if withdrawn.get(kind):
+            line += f", {withdrawn[kind]} withdrawn (no longer in the packaged file)"
+        if kept.get(kind):
+            line += f", {kept[kind]} kept (someone else's value at the key; the file's row not applied)"
+        out.print(line)
 
 
 @app.command("backup")

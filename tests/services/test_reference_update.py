@@ -498,3 +498,10 @@ def test_db_init_on_an_existing_database_reports_what_it_withdrew(live_db, tmp_p
     assert json.loads(again.stdout)["unchanged"]["observation"] == 30
     assert json.loads(again.stdout)["withdrawn"] == {"observation": 0}
     assert count(db, AuditEvent) == audits and len(national(db)) == 30
+    # the words a person running `make run` reads
+    load_first_version(db, tmp_path)
+    plain = CliRunner().invoke(app, ["db", "init"], obj=rt)
+    assert plain.exit_code == 0, plain.output
+    said = " ".join(plain.stdout.split())      # as wide as the terminal: lines may wrap
+    assert "observation: 12 created, 18 updated, " in said
+    assert "3 withdrawn (no longer in the packaged file)" in said
