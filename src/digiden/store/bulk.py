@@ -14,6 +14,7 @@ own fields; the author is escaped as a standard SQL string literal.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,6 +37,13 @@ DIFFERS = ("(o.value <> c.value OR o.qualifier <> c.qualifier OR o.as_of_precisi
            " OR (c.source_url IS NOT NULL AND COALESCE(o.source_url, '') <> c.source_url)"
            " OR (c.note IS NOT NULL AND o.note <> c.note))")
 JOIN_KEY = " AND ".join(f"o.{k} = c.{k}" for k in KEY)
+# A fast row's own fields, and those a chunk of a national file shares (SQLite's insert_new).
+_OWN_IDX = (0, 1, 2, 5, 10)
+_SHARED_IDX = (3, 4, 6, 7, 8, 9)
+_OWN_COLS = tuple(COLUMNS[i] for i in _OWN_IDX)
+_SHARED_COLS = tuple(COLUMNS[i] for i in _SHARED_IDX)
+_OWN = operator.itemgetter(*_OWN_IDX)
+_SHARED = operator.itemgetter(*_SHARED_IDX)
 _CHUNK_COLS = ("kpi_id INTEGER, org_unit_id INTEGER, as_of DATE, as_of_precision VARCHAR(8), "
                "breakdown VARCHAR(32), value DOUBLE PRECISION, qualifier VARCHAR(16), "
                "source_title TEXT, source_url TEXT, note TEXT, source_row INTEGER")
@@ -79,6 +87,7 @@ class BulkWriter:
         self._now = self.d.ts(now)
         self._consts = consts
         self._chunk_ready = False
+        self._narrow_sql: dict[tuple[Any, ...], str] = {}
         # PostgreSQL: new-series rows are COPYed into a staging table as the file is read and
         # written to `observation` by one INSERT … SELECT at the end (insert_staged).
         self.staging = self.d.name == "postgresql"
@@ -91,10 +100,12 @@ class BulkWriter:
         (a duplicate across chunks): nothing of this chunk is then written."""
         if not rows:
             return True
-        params = rows if self.d.name == "sqlite" else [self._params(r) for r in rows]
         sp = self.conn.begin_nested()
         try:
-            self.conn.exec_driver_sql(self._insert_sql, params)
+            if self.d.name == "sqlite":
+                self._sqlite_insert(rows)
+            else:
+                self.conn.exec_driver_sql(self._insert_sql, [self._params(r) for r in rows])
         except Exception as e:  # IntegrityError, wrapped differently per driver
             sp.rollback()
             if "unique" in str(e).lower() or "duplicate" in str(e).lower():
@@ -102,6 +113,27 @@ class BulkWriter:
             raise
         sp.commit()
         return True
+
+    def _sqlite_insert(self, rows: Sequence[Row]) -> None:
+        """SQLite: one executemany through the driver. When the chunk's rows share their
+        precision, breakdown, qualifier, source, URL and note (a national file usually does),
+        those are SQL literals and each row binds only its five own fields: binding, not
+        SQLite's B-tree work, was a sixth of the insert's time."""
+        raw: Any = self.conn.connection.driver_connection
+        shared = set(map(_SHARED, rows))
+        if len(shared) == 1:
+            (same,) = shared
+            sql = self._narrow_sql.get(same)
+            if sql is None:
+                lits = dict(zip(_SHARED_COLS, (("NULL" if v is None else _lit(str(v))) for v in same),
+                                strict=True))
+                sql = self._narrow_sql[same] = (
+                    f"INSERT INTO observation ({', '.join(_OWN_COLS)}, {', '.join(_SHARED_COLS)}, "
+                    f"batch_id, created_by, created_at, status) VALUES ({', '.join('?' * len(_OWN_COLS))}, "
+                    f"{', '.join(lits[c] for c in _SHARED_COLS)}, {self._consts})")
+            raw.executemany(sql, list(map(_OWN, rows)))
+        else:
+            raw.executemany(self._insert_sql, rows)
 
     def _params(self, r: Row) -> tuple[Any, ...]:
         if r[7] is None or r[9] is None:

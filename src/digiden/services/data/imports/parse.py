@@ -85,6 +85,10 @@ class Chunk:
     slow: list[bulk.Row] = field(default_factory=list)    # rows of series that hold values
     problems: list[Problem] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    # the fast rows summed up, here in the parser (the forked child) rather than in the writer:
+    # per KPI how many, per local series (KPI, as-of, breakdown) [count, sum, positives]
+    fast_counts: dict[int, int] = field(default_factory=dict)
+    fast_deltas: dict[tuple[int, str, str], list[float]] = field(default_factory=dict)
     unchanged: int = 0
     rows: int = 0
     values: int = 0
@@ -107,6 +111,8 @@ def make_parser(layout: Layout, res: Resolver, fixed_kpi: KpiInfo | None, header
     def chunks(rows: Iterator[tuple[int, list[Any]]], share: Callable[[], float]) -> Iterator[Chunk]:
         fast: list[bulk.Row] = []
         slow: list[bulk.Row] = []
+        fast_counts: dict[int, int] = {}
+        fast_deltas: dict[tuple[int, str, str], list[float]] = {}
         chunk_keys: dict[tuple[int, int, str, str], tuple[int, float, str]] = {}
         cur = Chunk()
 
@@ -320,17 +326,29 @@ def make_parser(layout: Layout, res: Resolver, fixed_kpi: KpiInfo | None, header
                 else:
                     fast.append((kpi.id, org, iso, precision, bd, value, q, src or default_source, url,
                                  note or "", rownum))
+                    fast_counts[kpi.id] = fast_counts.get(kpi.id, 0) + 1
+                    if not national:
+                        d = fast_deltas.get((kpi.id, iso, bd))
+                        if d is None:
+                            fast_deltas[(kpi.id, iso, bd)] = [1, value, 1 if value > 0 else 0]
+                        else:
+                            d[0] += 1
+                            d[1] += value
+                            if value > 0:
+                                d[2] += 1
                     if dry_run and len(cur.actions) < MAX_ACTIONS:
                         cur.actions.append(row_action(fast[-1], "create", res))
             if len(fast) + len(slow) >= CHUNK:
                 cur.fast, cur.slow, cur.rows, cur.values, cur.missing = fast, slow, rows_seen, values_seen, missing
                 cur.share = share()
+                cur.fast_counts, cur.fast_deltas = fast_counts, fast_deltas
                 yield cur
                 cur = Chunk()
-                fast, slow, chunk_keys = [], [], {}
+                fast, slow, chunk_keys, fast_counts, fast_deltas = [], [], {}, {}, {}
                 rows_seen = values_seen = missing = 0
         cur.fast, cur.slow, cur.rows, cur.values, cur.missing = fast, slow, rows_seen, values_seen, missing
         cur.share = 1.0
+        cur.fast_counts, cur.fast_deltas = fast_counts, fast_deltas
         yield cur
 
     return chunks

@@ -201,27 +201,23 @@ def _write(s: Any, table: Table, layout: Layout, res: Resolver, fixed_kpi: KpiIn
     source = parse_in_child(parse, path, options, recognise_fn) if use_fork(path, options) \
         else parse(table.rows, table.progress)
 
-    def flush(fast: list[bulk.Row], slow: list[bulk.Row]) -> None:
+    def flush(fast: list[bulk.Row], slow: list[bulk.Row], fast_counts: dict[int, int] | None = None,
+              fast_deltas: dict[tuple[int, str, str], list[float]] | None = None) -> None:
         if fast and writer.staging:   # PostgreSQL: COPY now, one INSERT … SELECT at the end
             writer.stage(fast)
             fast = []
         if fast:
             if writer.insert_new(fast):
-                get = deltas.get
-                for kid, oid, iso_, _p, bd_, v, *_rest in fast:
-                    t = touched.get(kid)
-                    if t is None:
-                        t = touched[kid] = [0, 0]
-                    t[0] += 1
-                    if oid != nation:
-                        d = get((kid, iso_, bd_))
-                        if d is None:
-                            deltas[(kid, iso_, bd_)] = [1, v, 1 if v > 0 else 0]
-                        else:
-                            d[0] += 1
-                            d[1] += v
-                            if v > 0:
-                                d[2] += 1
+                for kid, n in (fast_counts or {}).items():   # summed up by the parser
+                    touched.setdefault(kid, [0, 0])[0] += n
+                for key, add in (fast_deltas or {}).items():
+                    d = deltas.get(key)
+                    if d is None:
+                        deltas[key] = add
+                    else:
+                        d[0] += add[0]
+                        d[1] += add[1]
+                        d[2] += add[2]
                 report.created += len(fast)
             else:  # a key repeated across chunks: merge instead, which names both rows
                 slow.extend(fast)
@@ -258,7 +254,7 @@ def _write(s: Any, table: Table, layout: Layout, res: Resolver, fixed_kpi: KpiIn
         if room > 0:
             report.actions.extend(ch.actions[:room])
         if report.ok:
-            flush(ch.fast, ch.slow)
+            flush(ch.fast, ch.slow, ch.fast_counts, ch.fast_deltas)
         if progress:
             progress("import", ch.share)
     if not report.ok:
