@@ -7,20 +7,28 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from digiden.domain.progress import (
+    STALE_AFTER_MONTHS,
     Direction,
     Milestone,
     MilestoneState,
     Point,
     Status,
     Window,
+    age_words,
     assess,
     combine,
     compound_growth,
+    date_ja,
+    forecast_passed,
+    is_stale,
     meets,
+    months_between,
+    ratio_words,
 )
 from digiden.domain.quantities import Qualifier
 
 TODAY = date(2026, 11, 29)
+BEFORE_DUE = date(2023, 6, 30)   # a day before the 2024-03-31 deadlines of the pace tests
 FIVE_G = [Point(date(2022, 3, 31), 93.2), Point(date(2023, 3, 31), 96.6),
           Point(date(2024, 3, 31), 98.1)]
 FIVE_G_TARGETS = [Milestone(date(2024, 3, 31), 95), Milestone(date(2026, 3, 31), 97),
@@ -43,7 +51,8 @@ def test_worked_example_5g() -> None:
 def test_status_keys_and_labels() -> None:
     assert [(s.value, s.label) for s in Status] == [
         ("achieved", "達成"), ("on_track", "順調"), ("needs_acceleration", "要加速"),
-        ("stalled", "停滞"), ("deteriorating", "悪化"), ("not_assessable", "判定不能")]
+        ("stalled", "停滞"), ("deteriorating", "悪化"), ("awaiting_data", "実績未公表"),
+        ("not_assessable", "判定不能")]
 
 
 def test_achieved_is_checked_first() -> None:
@@ -75,16 +84,17 @@ def test_undated_target_is_not_assessable_but_forecast() -> None:
     (89.0, Status.DETERIORATING),       # moving away
 ])
 def test_ratio_thresholds(current: float, status: Status) -> None:
+    # assessed before the deadline: after it, with no value since, the status is 実績未公表
     pts = [Point(date(2020, 3, 31), 90.0), Point(date(2022, 3, 31), current)]
-    a = assess(pts, [Milestone(date(2024, 3, 31), 95.0)], Direction.INCREASE, today=TODAY)
+    a = assess(pts, [Milestone(date(2024, 3, 31), 95.0)], Direction.INCREASE, today=BEFORE_DUE)
     assert a.status is status, a.ratio
 
 
 def test_decrease_direction_is_never_assumed() -> None:
     pts = [Point(date(2020, 3, 31), 100.0), Point(date(2022, 3, 31), 80.0)]
-    down = assess(pts, [Milestone(date(2024, 3, 31), 70.0)], Direction.DECREASE, today=TODAY)
+    down = assess(pts, [Milestone(date(2024, 3, 31), 70.0)], Direction.DECREASE, today=BEFORE_DUE)
     assert down.status is Status.ON_TRACK
-    up = assess(pts, [Milestone(date(2024, 3, 31), 120.0)], Direction.INCREASE, today=TODAY)
+    up = assess(pts, [Milestone(date(2024, 3, 31), 120.0)], Direction.INCREASE, today=BEFORE_DUE)
     assert up.status is Status.DETERIORATING
 
 
@@ -128,7 +138,7 @@ def test_cumulative_window_is_judged_on_even_pace() -> None:
 
 def test_base_of_zero_uses_linear_growth() -> None:
     pts = [Point(date(2023, 3, 31), 0), Point(date(2024, 3, 31), 10)]
-    a = assess(pts, [Milestone(date(2026, 3, 31), 30)], Direction.INCREASE, today=TODAY)
+    a = assess(pts, [Milestone(date(2026, 3, 31), 30)], Direction.INCREASE, today=date(2025, 6, 30))
     assert a.method == "linear_ratio" and a.status is Status.ON_TRACK
     assert a.forecast is not None and abs((a.forecast - date(2026, 3, 31)).days) <= 3
 
@@ -225,3 +235,82 @@ def test_a_bound_that_states_no_progress_is_not_read_as_a_stall(targets: list[Mi
     down = [Point(date(2022, 12, 31), 100), Point(date(2023, 6, 30), 100, Qualifier.UNDER)]
     assert assess(down, [Milestone(date(2028, 3, 31), 50)], Direction.DECREASE,
                   today=TODAY).status is Status.NOT_ASSESSABLE
+
+
+# ---------------------------------------------------------------- statuses that do not mislead (issue 13)
+
+SCHOOL = [Point(date(2022, 4, 19), 55.4), Point(date(2023, 4, 18), 65.3)]   # 小学校, 2022 and 2023
+SCHOOL_TARGET = [Milestone(date(2026, 3, 31), 100)]                          # 100% by FY2025
+NOV_2026 = date(2026, 11, 30)
+
+
+def test_a_passed_deadline_with_nothing_published_since_is_awaiting_data_not_on_track() -> None:
+    """The school-device KPI: a FY2025 target judged in November 2026 on April 2023 data."""
+    before = assess(SCHOOL, SCHOOL_TARGET, Direction.INCREASE, today=date(2025, 6, 30))
+    assert before.status is Status.ON_TRACK
+    a = assess(SCHOOL, SCHOOL_TARGET, Direction.INCREASE, today=NOV_2026)
+    assert a.status is Status.AWAITING_DATA and a.status.label == "実績未公表"
+    assert a.milestones[0].state is MilestoneState.NOT_PUBLISHED
+    assert a.milestones[0].state.label == "実績未公表"
+    assert "2026年3月末" in a.reason and "まだ公表されていません" in a.reason
+    # the pace the data showed before the deadline is told as history, in words
+    assert "2023年4月18日" in a.reason and "必要なペースの" in a.reason
+    assert a.ratio is not None and a.ratio > 1
+
+
+def test_a_passed_deadline_is_judged_on_the_data_at_the_deadline() -> None:
+    met = assess(SCHOOL + [Point(date(2026, 3, 31), 100)], SCHOOL_TARGET + [Milestone(date(2031, 3, 31), 100.5)],
+                 Direction.INCREASE, today=NOV_2026)
+    assert met.milestones[0].state is MilestoneState.MET
+    missed = assess(SCHOOL + [Point(date(2026, 3, 31), 80)], SCHOOL_TARGET, Direction.INCREASE, today=NOV_2026)
+    assert missed.milestones[0].state is MilestoneState.MISSED
+    assert missed.status is Status.NEEDS_ACCELERATION and "2026年3月末" in missed.reason
+
+
+def test_no_observation_at_all_after_a_deadline_is_awaiting_data_with_its_reason() -> None:
+    due = assess([], [Milestone(date(2025, 12, 31), 700)], Direction.INCREASE, today=NOV_2026)
+    assert due.status is Status.AWAITING_DATA
+    assert "2025年12月末" in due.reason and "観測値がありません" in due.reason
+    assert due.milestones[0].state is MilestoneState.NOT_PUBLISHED
+    future = assess([], [Milestone(date(2028, 3, 31), 150)], Direction.INCREASE, today=NOV_2026)
+    assert future.status is Status.NOT_ASSESSABLE and "観測値がありません" in future.reason
+
+
+def test_awaiting_data_outranks_on_track_but_not_a_known_shortfall() -> None:
+    mk = lambda s: assess([], [], Direction.INCREASE, today=TODAY).__class__(s, "", "", "x")  # noqa: E731
+    assert combine([mk(Status.ON_TRACK), mk(Status.AWAITING_DATA)]) is Status.AWAITING_DATA
+    assert combine([mk(Status.STALLED), mk(Status.AWAITING_DATA)]) is Status.STALLED
+    assert combine([mk(Status.AWAITING_DATA), mk(Status.NOT_ASSESSABLE)]) is Status.AWAITING_DATA
+
+
+@given(st.floats(min_value=1.0, max_value=1e6), st.floats(min_value=1.01, max_value=3),
+       st.floats(min_value=1.01, max_value=3), st.integers(min_value=1, max_value=2000))
+def test_never_a_pace_status_on_data_older_than_a_passed_deadline(base: float, f: float, goal: float,
+                                                                  days_after: int) -> None:
+    pts = [Point(date(2021, 3, 31), base), Point(date(2023, 3, 31), base * f)]
+    deadline = date(2024, 3, 31)
+    today = date.fromordinal(deadline.toordinal() + days_after)
+    a = assess(pts, [Milestone(deadline, base * f * goal)], Direction.INCREASE, today=today)
+    assert a.status is Status.AWAITING_DATA
+
+
+def test_the_ratio_is_explained_in_words() -> None:
+    assert ratio_words(3.853) == "実績のペースは必要なペースの3.9倍"
+    assert ratio_words(0.46) == "実績のペースは必要なペースの0.46倍"
+    assert ratio_words(0.0) == "実績は最初の観測値から動いていません"
+    assert ratio_words(-0.3) == "実績は目標と逆の方向に動いています"
+    assert ratio_words(1.2, "cumulative_pace") == "累計は期間内の均等なペースの1.2倍"
+    a = assess(FIVE_G, FIVE_G_TARGETS, Direction.INCREASE, today=TODAY)
+    assert "必要なペースの3.9倍" in a.reason and "R = 3.85" in a.reason
+
+
+def test_age_of_data_and_the_staleness_limit() -> None:
+    assert date_ja(date(2025, 3, 31)) == "2025年3月末" and date_ja(date(2023, 4, 18)) == "2023年4月18日"
+    assert date_ja(date(2024, 2, 29)) == "2024年2月末"
+    assert months_between(date(2025, 3, 31), NOV_2026) == 20
+    assert age_words(0) == "今月" and age_words(20) == "20か月前"
+    assert STALE_AFTER_MONTHS == 24
+    assert not is_stale(date(2024, 11, 30), NOV_2026)          # 24 months: within the limit
+    assert is_stale(date(2024, 10, 31), NOV_2026)              # 25 months
+    assert forecast_passed(date(2025, 8, 1), NOV_2026) and not forecast_passed(date(2027, 1, 1), NOV_2026)
+    assert not forecast_passed(None, NOV_2026)

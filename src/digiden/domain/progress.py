@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from digiden.domain.calendar import add_years, years_between
@@ -29,6 +29,7 @@ TREND_ACCELERATE = 0.005
 ABOUT_TOLERANCE = 0.05      # 程度: within 5 % of the stated value counts as met
 FORECAST_HORIZON_YEARS = 50  # beyond this a forecast says "not in sight"
 COMPLETE_VALUE = 100.0       # completion milestones are tracked as 進捗率 (%)
+STALE_AFTER_MONTHS = 24      # data older than this: the badge says so (one annual release missed)
 
 
 class Direction(StrEnum):
@@ -53,6 +54,7 @@ class Status(StrEnum):
     NEEDS_ACCELERATION = "needs_acceleration"
     STALLED = "stalled"
     DETERIORATING = "deteriorating"
+    AWAITING_DATA = "awaiting_data"
     NOT_ASSESSABLE = "not_assessable"
 
     @property
@@ -70,10 +72,14 @@ STATUS_LABELS = {
     Status.NEEDS_ACCELERATION: "要加速",
     Status.STALLED: "停滞",
     Status.DETERIORATING: "悪化",
+    Status.AWAITING_DATA: "実績未公表",
     Status.NOT_ASSESSABLE: "判定不能",
 }
-_SEVERITY = {Status.ACHIEVED: 0, Status.ON_TRACK: 1, Status.NEEDS_ACCELERATION: 2,
-             Status.STALLED: 3, Status.DETERIORATING: 4, Status.NOT_ASSESSABLE: -1}
+# 実績未公表 (a deadline passed, no figure since) ranks above 順調 and below the known shortfalls:
+# a part whose deadline passed unreported must not let the KPI show 順調.
+_SEVERITY = {Status.ACHIEVED: 0, Status.ON_TRACK: 1, Status.AWAITING_DATA: 2,
+             Status.NEEDS_ACCELERATION: 3, Status.STALLED: 4, Status.DETERIORATING: 5,
+             Status.NOT_ASSESSABLE: -1}
 
 
 class MilestoneState(StrEnum):
@@ -81,12 +87,14 @@ class MilestoneState(StrEnum):
     ON_COURSE = "on_course"
     AT_RISK = "at_risk"
     MISSED = "missed"
+    NOT_PUBLISHED = "not_published"
     NOT_ASSESSABLE = "not_assessable"
 
     @property
     def label(self) -> str:
         return {"met": "達成済み", "on_course": "達成見込み", "at_risk": "達成困難のおそれ",
-                "missed": "期限内未達", "not_assessable": "判定不能"}[self.value]
+                "missed": "期限内未達", "not_published": "実績未公表",
+                "not_assessable": "判定不能"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -143,7 +151,8 @@ class Assessment:
     status: Status
     reason: str          # Japanese, shown in the UI
     reason_en: str
-    method: str          # growth_ratio | linear_ratio | cumulative_pace | trend | overdue | none
+    method: str          # growth_ratio | linear_ratio | cumulative_pace | trend | overdue |
+                         # awaiting_data | achieved | none
     milestones: tuple[MilestoneReport, ...] = ()
     next_milestone: Milestone | None = None
     forecast: date | None = None
@@ -238,16 +247,92 @@ def _sort_milestones(milestones: Iterable[Milestone]) -> list[Milestone]:
     return sorted(milestones, key=lambda m: (m.deadline is None, m.deadline or date.max))
 
 
+def date_ja(d: date) -> str:
+    """A date as the pages say it: 2025年3月末 for a month's last day (how fiscal-year figures and
+    deadlines are dated), else 2023年4月18日."""
+    if (d + timedelta(days=1)).month != d.month:
+        return f"{d.year}年{d.month}月末"
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def months_between(earlier: date, later: date) -> int:
+    """Calendar months from one date to a later one (2025-03-31 → 2026-11-30: 20)."""
+    return max(0, (later.year - earlier.year) * 12 + later.month - earlier.month)
+
+
+def is_stale(latest: date, today: date) -> bool:
+    """Are the latest data older than the documented limit (STALE_AFTER_MONTHS)?"""
+    return months_between(latest, today) > STALE_AFTER_MONTHS
+
+
+def age_words(months: int) -> str:
+    return "今月" if months == 0 else f"{months}か月前"
+
+
+def forecast_passed(forecast: date | None, today: date) -> bool:
+    """A forecast reach date already behind us is no longer a forecast: the next figure is awaited."""
+    return forecast is not None and forecast < today
+
+
+def ratio_words(ratio: float, method: str = "growth_ratio") -> str:
+    """R in words, for the reader who does not know what R is (「必要なペースの3.9倍」)."""
+    if math.isinf(ratio):
+        return ("実績は目標と逆の方向に動いています" if ratio < 0
+                else "必要な伸びはなく、実績は保たれています")
+    if ratio < 0:
+        return "実績は目標と逆の方向に動いています"
+    if ratio == 0:
+        return "実績は最初の観測値から動いていません"
+    shown = f"{ratio:.1f}" if ratio >= 1 else f"{ratio:.2f}"
+    if method == "cumulative_pace":
+        return f"累計は期間内の均等なペースの{shown}倍"
+    return f"実績のペースは必要なペースの{shown}倍"
+
+
+def _passed(m: Milestone, today: date) -> bool:
+    return m.deadline is not None and today > m.deadline
+
+
+def _awaiting_reason(m: Milestone) -> tuple[str, str]:
+    assert m.deadline is not None
+    return (f"期限（{date_ja(m.deadline)}）を過ぎましたが、期限以降の実績値はまだ公表されていません。",
+            f"The deadline {m.deadline.isoformat()} has passed and no value at or after it is published yet.")
+
+
+def _pace(base: Point, current: Point, target: float, deadline: date,
+          window: Window | None) -> tuple[float, str, float | None, float | None]:
+    """(R, method, actual growth, required growth) of the series against one dated target."""
+    if window is not None:
+        total = years_between(window.start, deadline)
+        elapsed = years_between(window.start, current.as_of)
+        expected = target * elapsed / total if total > 0 else target
+        ratio = current.value / expected if expected > 0 else math.inf
+        return ratio, "cumulative_pace", None, None
+    if base.value > 0 and current.value > 0 and target > 0:
+        g_act = compound_growth(current.value, base.value, years_between(base.as_of, current.as_of))
+        g_req = compound_growth(target, base.value, years_between(base.as_of, deadline))
+        return _ratio(g_act, g_req), "growth_ratio", g_act, g_req
+    g_act = (current.value - base.value) / years_between(base.as_of, current.as_of)
+    g_req = (target - base.value) / years_between(base.as_of, deadline)
+    return _ratio(g_act, g_req), "linear_ratio", g_act, g_req
+
+
 def assess(points: Sequence[Point], milestones: Sequence[Milestone], direction: Direction, *,
            today: date, window: Window | None = None) -> Assessment:
     """Assess one series (one KPI, one breakdown) on ``today``."""
     pts = sorted((p for p in points if p.as_of <= today), key=lambda p: p.as_of)
     ms = _sort_milestones(milestones)
     if not pts:
+        empty = tuple(MilestoneReport(m, MilestoneState.NOT_PUBLISHED if _passed(m, today)
+                                      else MilestoneState.NOT_ASSESSABLE) for m in ms)
+        due = next((r.milestone for r in empty if r.state is MilestoneState.NOT_PUBLISHED), None)
+        if due is not None:
+            ja, en = _awaiting_reason(due)
+            return Assessment(Status.AWAITING_DATA, ja + "実績値はまだ1件も登録されていません。",
+                              en + " No value is recorded at all.",
+                              "awaiting_data", empty, next_milestone=due)
         return Assessment(Status.NOT_ASSESSABLE, "観測値がありません。", "No observations yet.",
-                          "none", tuple(MilestoneReport(m, MilestoneState.NOT_ASSESSABLE)
-                                        for m in ms),
-                          next_milestone=ms[0] if ms else None)
+                          "none", empty, next_milestone=ms[0] if ms else None)
     base, current = pts[0], pts[-1]
     unknown = len(pts) >= 2 and base.as_of < current.as_of and change_unknown(base, current, direction)
     two_points = len(pts) >= 2 and base.as_of < current.as_of and not unknown
@@ -265,7 +350,9 @@ def assess(points: Sequence[Point], milestones: Sequence[Milestone], direction: 
             continue
         fc = _forecast(base, current, m.threshold, direction, window) if two_points else None
         if m.deadline is not None and current.as_of >= m.deadline:
-            state = MilestoneState.MISSED
+            state = MilestoneState.MISSED        # judged on the data at (or after) the deadline
+        elif _passed(m, today):
+            state = MilestoneState.NOT_PUBLISHED  # due, and nothing published since
         elif not two_points:
             state = MilestoneState.NOT_ASSESSABLE
         elif fc is not None and (m.deadline is None or fc <= m.deadline):
@@ -289,6 +376,21 @@ def assess(points: Sequence[Point], milestones: Sequence[Milestone], direction: 
     if nxt.milestone.deadline is None:
         return replace(proto, reason="期限の定めがない目標のため、進捗の速さを判定できません。",
                        reason_en="The target has no date, so the pace cannot be judged.")
+    if nxt.state is MilestoneState.NOT_PUBLISHED:
+        # Never 順調 (or any pace) on data from before a deadline that has passed: the result
+        # at the deadline is what counts, and it is not out yet. The pace the data showed
+        # before the deadline is told, as history, in the reason.
+        ja, en = _awaiting_reason(nxt.milestone)
+        ratio = g_act = g_req = None
+        if two_points:
+            ratio, method, g_act, g_req = _pace(base, current, nxt.milestone.threshold,
+                                                nxt.milestone.deadline, window)
+            shown = "∞" if math.isinf(ratio) else f"{ratio:.2f}"
+            ja += (f"期限前の最新の実績（{date_ja(current.as_of)}）の時点では、{ratio_words(ratio, method)}"
+                   f"でした（R = {shown}、当時のペースでは{_status_from_ratio(ratio).label}）。")
+            en += f" Before the deadline the ratio of actual to required pace was {shown}."
+        return replace(proto, status=Status.AWAITING_DATA, reason=ja, reason_en=en, method="awaiting_data",
+                       ratio=ratio, growth_actual=g_act, growth_required=g_req)
     if unknown:
         return replace(proto, reason=UNKNOWN_CHANGE_JA, reason_en=UNKNOWN_CHANGE_EN)
     if not two_points:
@@ -299,33 +401,14 @@ def assess(points: Sequence[Point], milestones: Sequence[Milestone], direction: 
         status = (Status.NEEDS_ACCELERATION if moved > 0 else
                   Status.STALLED if moved == 0 else Status.DETERIORATING)
         return replace(proto, status=status,
-                       reason=f"期限（{nxt.milestone.deadline.isoformat()}）を過ぎて未達です。",
+                       reason=f"期限（{date_ja(nxt.milestone.deadline)}）を過ぎて未達です。",
                        reason_en=f"The milestone due {nxt.milestone.deadline.isoformat()} was missed.",
                        method="overdue")
 
-    target = nxt.milestone.threshold
-    deadline = nxt.milestone.deadline
-    if window is not None:
-        total = years_between(window.start, deadline)
-        elapsed = years_between(window.start, current.as_of)
-        expected = target * elapsed / total if total > 0 else target
-        ratio = current.value / expected if expected > 0 else math.inf
-        method, g_act, g_req = "cumulative_pace", None, None
-    elif base.value > 0 and current.value > 0 and target > 0:
-        g_act = compound_growth(current.value, base.value, years_between(base.as_of, current.as_of))
-        g_req = compound_growth(target, base.value, years_between(base.as_of, deadline))
-        method = "growth_ratio"
-        ratio = _ratio(g_act, g_req)
-    else:
-        g_act = (current.value - base.value) / years_between(base.as_of, current.as_of)
-        g_req = (target - base.value) / years_between(base.as_of, deadline)
-        method = "linear_ratio"
-        ratio = _ratio(g_act, g_req)
+    ratio, method, g_act, g_req = _pace(base, current, nxt.milestone.threshold, nxt.milestone.deadline,
+                                        window)
     status = _status_from_ratio(ratio)
-    reason, reason_en = _ratio_reason(ratio, status), f"Ratio of actual to required pace: {ratio:.2f}."
-    if today > deadline > current.as_of:
-        reason += f" 期限（{deadline.isoformat()}）を過ぎていますが、期限以降の実績値は未登録です。"
-        reason_en += f" The deadline {deadline.isoformat()} has passed; no value after it is recorded yet."
+    reason, reason_en = _ratio_reason(ratio, status, method), f"Ratio of actual to required pace: {ratio:.2f}."
     return replace(proto, status=status, reason=reason, reason_en=reason_en, method=method,
                    ratio=ratio, growth_actual=g_act, growth_required=g_req)
 
@@ -346,9 +429,9 @@ def _status_from_ratio(ratio: float) -> Status:
     return Status.DETERIORATING
 
 
-def _ratio_reason(ratio: float, status: Status) -> str:
+def _ratio_reason(ratio: float, status: Status, method: str) -> str:
     shown = "∞" if math.isinf(ratio) else f"{ratio:.2f}"
-    return f"必要なペースに対する実績ペースの比 R = {shown}（{status.label}）。"
+    return f"{ratio_words(ratio, method)}（R = {shown}、{status.label}）。"
 
 
 def _trend_only(pts: Sequence[Point], direction: Direction, base: Point, current: Point,
@@ -379,7 +462,8 @@ def _trend_only(pts: Sequence[Point], direction: Direction, base: Point, current
 
 def combine(assessments: Sequence[Assessment]) -> Status:
     """The status of a KPI with several parts (小学校/中学校, 選定/実現): the least favourable
-    assessable part; 判定不能 only when no part can be assessed."""
+    assessable part (実績未公表 ranks between 順調 and 要加速); 判定不能 only when no part can be
+    assessed."""
     assessable = [a.status for a in assessments if a.status is not Status.NOT_ASSESSABLE]
     if not assessable:
         return Status.NOT_ASSESSABLE

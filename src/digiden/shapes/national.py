@@ -109,6 +109,8 @@ class MilestoneStateOut(Shape):
     label: str
     met_on: str | None
     forecast: str | None
+    forecast_passed: bool = Field(default=False, description="the forecast date is already past: not a forecast "
+                                  "any more, the next figure is awaited")
 
 
 class PartStatusOut(Shape):
@@ -120,17 +122,29 @@ class PartStatusOut(Shape):
     reason: str
     method: str
     ratio: float | None
+    ratio_text: str | None = Field(default=None, description="R in words (実績のペースは必要なペースの3.9倍)")
     milestones: list[MilestoneStateOut]
 
 
 class StatusOut(Shape):
-    key: str = Field(description="achieved, on_track, behind, no_data, ...")
+    key: str = Field(description="achieved, on_track, needs_acceleration, stalled, deteriorating, "
+                     "awaiting_data (a deadline passed with no value published since), not_assessable")
     label: str
     next_milestone: NextMilestoneOut | None
-    forecast: str | None
+    forecast: str | None = Field(description="YYYY-MM-DD the trend reaches the next milestone; see forecast_passed")
     reason: str
     reason_en: str
     parts: list[PartStatusOut]
+    forecast_passed: bool = Field(default=False, description="the forecast date is already past: the pages do not "
+                                  "show it as a forecast, the next figure is awaited")
+    forecast_text: str | None = Field(default=None, description="the forecast as the pages say it")
+    latest_as_of: str | None = Field(default=None, description="date of the newest value the status rests on")
+    data_age_months: int | None = Field(default=None, description="calendar months from latest_as_of to the day "
+                                        "of assessment")
+    stale: bool = Field(default=False, description="data_age_months is above stale_after_months")
+    stale_after_months: int = Field(default=24, description="the documented limit (docs/methodology.md)")
+    age_text: str = Field(default="", description="最新の実績: 2025年3月末（20か月前）")
+    badge_text: str = Field(default="", description="the badge's words, with a note when the data are stale")
 
 
 class CumulativeOut(Shape):
@@ -225,6 +239,7 @@ class ReportedOut(Shape):
     value: float
     as_of: str | None
     source: str
+    display: str | None = Field(default=None, description="as published: 1,000団体超")
 
 
 class ComputedKpiOut(Shape):
@@ -241,7 +256,8 @@ class ComputedKpiOut(Shape):
     synthetic_records: int = Field(description="counted records that are synthetic (demo data)")
     by_prefecture: list[PrefectureCountOut]
     reported: ReportedOut | None = Field(description="the published national figure, where there is one")
-    difference: float | None
+    difference: float | None = Field(description="value − reported; kept for scripts, not shown on the pages: "
+                                     "a count of digiden's records is not a measurement of the published total")
 
 
 class KpiDetailOut(KpiOut):

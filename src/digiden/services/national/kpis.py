@@ -15,14 +15,21 @@ from digiden.domain.calendar import AsOf, Precision, fiscal_year_end, fiscal_yea
 from digiden.domain.codes import NATION_CODE
 from digiden.domain.errors import NotFound
 from digiden.domain.progress import (
+    STALE_AFTER_MONTHS,
     Assessment,
     Direction,
     Milestone,
     Point,
     Status,
     Window,
+    age_words,
     assess,
     combine,
+    date_ja,
+    forecast_passed,
+    is_stale,
+    months_between,
+    ratio_words,
 )
 from digiden.domain.quantities import Qualifier, format_quantity
 from digiden.domain.text import bounded, match_key
@@ -103,6 +110,27 @@ class PartStatus:
     breakdown: str
     assessment: Assessment
 
+    @property
+    def ratio_text(self) -> str | None:
+        """R in words (「実績のペースは必要なペースの3.9倍」), when there is an R."""
+        a = self.assessment
+        if a.ratio is None:
+            return None
+        return ratio_words(a.ratio, a.method)
+
+
+STALE_NOTE = f"{STALE_AFTER_MONTHS // 12}年以上前の実績"
+FORECAST_PASSED_JA = "傾向から見込んだ到達日（{d}）は過ぎました。次の実績の公表を待っています。"
+
+
+def forecast_text(forecast: date | None, today: date) -> str | None:
+    """A forecast as the pages say it; one already behind ``today`` is not shown as a forecast."""
+    if forecast is None:
+        return None
+    if forecast_passed(forecast, today):
+        return FORECAST_PASSED_JA.format(d=date_ja(forecast))
+    return f"到達見込み: {date_ja(forecast)}"
+
 
 @dataclass(frozen=True)
 class StatusView:
@@ -112,6 +140,40 @@ class StatusView:
     forecast: date | None
     reason: str
     reason_en: str
+    today: date | None = None          # the day of assessment (statuses and ages depend on it)
+    latest_as_of: AsOf | None = None   # the newest value the status rests on
+
+    @property
+    def age_months(self) -> int | None:
+        if self.latest_as_of is None or self.today is None:
+            return None
+        return months_between(self.latest_as_of.date, self.today)
+
+    @property
+    def stale(self) -> bool:
+        """The latest data are older than the documented limit (STALE_AFTER_MONTHS)."""
+        return (self.latest_as_of is not None and self.today is not None
+                and is_stale(self.latest_as_of.date, self.today))
+
+    @property
+    def age_text(self) -> str:
+        """「最新の実績: 2025年3月末（20か月前）」."""
+        if self.latest_as_of is None or self.age_months is None:
+            return "最新の実績: なし（実績値は登録されていません）"
+        return f"最新の実績: {_as_of_ja(self.latest_as_of)}（{age_words(self.age_months)}）"
+
+    @property
+    def badge_text(self) -> str:
+        """The badge's words: the label, and a note when the data are past the limit."""
+        return f"{self.status.label}（{STALE_NOTE}）" if self.stale else self.status.label
+
+    @property
+    def forecast_passed(self) -> bool:
+        return self.today is not None and forecast_passed(self.forecast, self.today)
+
+    @property
+    def forecast_text(self) -> str | None:
+        return forecast_text(self.forecast, self.today) if self.today is not None else None
 
     def shape(self) -> StatusOut:
         nm = self.next_milestone
@@ -124,11 +186,23 @@ class StatusView:
             parts=[PartStatusOut(
                 breakdown=p.breakdown or None, key=p.assessment.status.value, label=p.assessment.status.label,
                 reason=p.assessment.reason, method=p.assessment.method, ratio=_finite(p.assessment.ratio),
+                ratio_text=p.ratio_text,
                 milestones=[MilestoneStateOut(deadline=_iso(r.milestone.deadline), value=r.milestone.value,
                                               state=r.state.value, label=r.state.label, met_on=_iso(r.met_on),
-                                              forecast=_iso(r.forecast))
+                                              forecast=_iso(r.forecast),
+                                              forecast_passed=(self.today is not None
+                                                               and forecast_passed(r.forecast, self.today)))
                             for r in p.assessment.milestones])
-                for p in self.parts])
+                for p in self.parts],
+            forecast_passed=self.forecast_passed, forecast_text=self.forecast_text,
+            latest_as_of=self.latest_as_of.iso() if self.latest_as_of else None,
+            data_age_months=self.age_months, stale=self.stale, stale_after_months=STALE_AFTER_MONTHS,
+            age_text=self.age_text, badge_text=self.badge_text)
+
+
+def _as_of_ja(a: AsOf) -> str:
+    """2025年3月末 (a fiscal year's figure), 2023年4月18日, 2025年1月 (month precision)."""
+    return date_ja(a.date) if a.precision is Precision.DAY else a.label()
 
 
 def _iso(d: date | None) -> str | None:
@@ -206,13 +280,18 @@ def assess_kpi(kpi: Kpi, targets: list[TargetView], observations: list[Observati
     window = (Window(fiscal_year_start(kpi.cumulative_from_fy), fiscal_year_end(kpi.cumulative_to_fy))
               if kpi.cumulative_from_fy is not None and kpi.cumulative_to_fy is not None else None)
     series: dict[str, list[Point]] = defaultdict(list)
+    latest: AsOf | None = None
     for o in observations:
         series[o.breakdown].append(Point(o.as_of.date, o.value, o.qualifier))
+        if o.as_of.date <= today and (latest is None or o.as_of.date >= latest.date):
+            latest = o.as_of
     if kpi.baseline_value is not None and kpi.baseline_as_of is not None:
         pts = series[""]
         if not any(p.as_of == kpi.baseline_as_of for p in pts):
             pts.append(Point(kpi.baseline_as_of, kpi.baseline_value,
                              Qualifier(kpi.baseline_qualifier or "exact")))
+            if kpi.baseline_as_of <= today and (latest is None or kpi.baseline_as_of > latest.date):
+                latest = AsOf(kpi.baseline_as_of, Precision(kpi.baseline_precision or "day"))
     parts_keys = list(dict.fromkeys([t.breakdown for t in targets] + [
         k for k in series if k or not kpi.breakdowns]))
     if not parts_keys:
@@ -240,7 +319,7 @@ def assess_kpi(kpi: Kpi, targets: list[TargetView], observations: list[Observati
         reason = f"{worst.breakdown}: {reason}"
     return StatusView(status, tuple(parts), next_target,
                       lead.assessment.forecast if lead else None, reason,
-                      worst.assessment.reason_en)
+                      worst.assessment.reason_en, today, latest)
 
 
 def _breakdown_order(breakdowns: list[str] | None):  # type: ignore[no-untyped-def]
