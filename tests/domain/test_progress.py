@@ -270,7 +270,7 @@ def test_a_passed_deadline_is_judged_on_the_data_at_the_deadline() -> None:
 def test_no_observation_at_all_after_a_deadline_is_awaiting_data_with_its_reason() -> None:
     due = assess([], [Milestone(date(2025, 12, 31), 700)], Direction.INCREASE, today=NOV_2026)
     assert due.status is Status.AWAITING_DATA
-    assert "2025年12月末" in due.reason and "観測値がありません" in due.reason
+    assert "2025年12月末" in due.reason and "実績値はまだ1件も登録されていません" in due.reason
     assert due.milestones[0].state is MilestoneState.NOT_PUBLISHED
     future = assess([], [Milestone(date(2028, 3, 31), 150)], Direction.INCREASE, today=NOV_2026)
     assert future.status is Status.NOT_ASSESSABLE and "観測値がありません" in future.reason
