@@ -32,14 +32,17 @@ test: install
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
-## Benchmarks on synthetic national-scale data (about 16 minutes on 2 cores): imports, dashboard, search,
-## similarity, concurrent writers, HTTP throughput against Datasette (wrk from apt, Datasette in bench/out).
+## Benchmarks on synthetic national-scale data (about 20 minutes on 2 cores): imports, dashboard, search,
+## similarity, concurrent writers, HTTP throughput against Datasette (wrk from apt, Datasette in bench/out),
+## then the PostgreSQL import of the same 5.4M-row file against psql \copy (needs psql; skipped without).
 bench: install
 	@command -v sqlite3 >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq sqlite3 >/dev/null 2>&1; } || \
 	  echo "note: the sqlite3 command is missing; the floor reference will be skipped"
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null 2>&1; } || \
 	  echo "note: wrk is missing; the HTTP step falls back to a slower Python load generator"
 	$(BIN)/python bench/run.py
+	@if command -v psql >/dev/null 2>&1; then PYTHONPATH=src $(BIN)/python bench/import_pg.py; \
+	  else echo "note: psql is missing; the PostgreSQL import step is skipped"; fi
 
 ## Search quality: nDCG@10 and MRR of tests/search_eval/queries.yaml on a fresh SQLite database
 ## (add PG=1 for PostgreSQL at 127.0.0.1:5432, database test).
