@@ -119,3 +119,27 @@ def test_finished_jobs_are_forgotten_after_a_week_with_their_files(session_facto
                        Job(new_id(), "new.csv", tmp_path / "new.csv", ImportOptions(dry_run=True), system("t")))
     assert elsewhere.get(job.id) is None and not upload.exists()
     assert elsewhere.get(fresh.id) is not None
+
+
+def test_a_jobs_progress_leaves_the_data_version_alone(session_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Polling an import's progress must not make every worker recompute the dashboard; the
+    import's own commit does change the data version (tests/services/test_kpi_cache.py)."""
+    from digiden.services.uow import UnitOfWork
+    from digiden.store import dataversion
+    with UnitOfWork(session_factory) as uow:          # a version to compare with
+        dataversion.bump(uow.session)
+        uow.commit()
+
+    def version() -> str | None:
+        with UnitOfWork(session_factory).for_reading() as r:
+            return dataversion.current(r.session)
+    before = version()
+    runner = JobRunner(inline=True, session_factory=session_factory)
+
+    def fn(job: Job) -> None:
+        job.state, job.progress = "running", 0.5
+        runner.save(job)
+        job.state = "done"
+
+    runner.submit(fn, Job(new_id(), "x.csv", tmp_path / "x.csv", ImportOptions(dry_run=True), system("t")))
+    assert version() == before

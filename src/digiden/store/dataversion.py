@@ -59,9 +59,19 @@ def bump(s: Session) -> str:
     return token
 
 
+def unversioned(session: Session) -> None:
+    """Mark this session's transaction as bookkeeping that no computed value depends on (an
+    import job's progress, a token's last use): its commit leaves the data version alone, so a
+    browser polling an import does not make every worker recompute the dashboard. Only for
+    transactions that write nothing else."""
+    session.info["digiden_unversioned"] = True
+
+
 def _bump_before_commit(session: Session) -> None:
     if reading.now:
         return   # a reading unit of work writes nothing (and may not)
+    if session.info.pop("digiden_unversioned", False):
+        return
     session.flush()   # what is pending first: the bump is the transaction's last statement
     bump(session)
 

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 
 from digiden.domain.access import Principal, Role
 from digiden.services.uow import UnitOfWork
+from digiden.store.dataversion import unversioned
 from digiden.store.models import ImportJob
 
 #: Finished jobs older than this are forgotten (their batches stay).
@@ -38,6 +39,7 @@ def principal_from(d: dict[str, Any]) -> Principal:
 def record(uow: UnitOfWork, fields: dict[str, Any], *, now: datetime) -> None:
     """Insert or update one job (``fields`` holds the columns of ``ImportJob`` but the times)."""
     with uow:
+        unversioned(uow.session)      # progress, not data: the dashboard's cache stays
         row = uow.session.get(ImportJob, fields["id"])
         if row is None:
             uow.session.add(ImportJob(**fields, created_at=now, updated_at=now))
@@ -69,6 +71,7 @@ def forget_finished(uow: UnitOfWork, *, now: datetime) -> list[str]:
     if not rows:
         return []
     with uow.for_writing(wait_seconds=0.2) as w:
+        unversioned(w.session)
         w.session.execute(delete(ImportJob).where(ImportJob.id.in_([row.id for row in rows])))
         w.commit()
     return [row.path for row in rows]

@@ -33,6 +33,7 @@ from digiden.services import audit
 from digiden.services.registry.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
 from digiden.shapes.accounts import TokenOut, UserOut
+from digiden.store.dataversion import unversioned
 from digiden.store.db import as_utc
 from digiden.store.models import ApiToken, OrgUnit, UserAccount, WebSession
 
@@ -476,6 +477,7 @@ def token_principal(uow: UnitOfWork, secret: str, *, now: datetime) -> Principal
 def _touch_token(uow: UnitOfWork, token_id: int, now: datetime) -> None:
     try:
         with uow.for_writing(wait_seconds=0.2) as w:
+            unversioned(w.session)     # a token's last use changes no figure anyone computes
             w.session.execute(update(ApiToken).where(
                 ApiToken.id == token_id,
                 or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOKEN_TOUCH_EVERY))
