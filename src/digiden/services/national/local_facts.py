@@ -3,19 +3,24 @@
 A KPI with ``local_fact`` (strategy YAML) counts the local governments whose latest accepted
 (公開) strategy revision establishes that fact (domain.local.facts_of). Only accepted data
 counts: it is what the public sees, and what the nation has signed off. The published national
-figure (the reported actuals), where there is one, is shown beside it with the difference.
+figure (the reported actuals), where there is one, is shown beside it, each labelled for what it
+is. The pages show no difference between them: a published national total and a count of the
+records in digiden (demo records among them) are not two measurements of one thing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from digiden.domain.calendar import AsOf, Precision
 from digiden.domain.errors import NotFound
 from digiden.domain.local import FACT_LABELS_JA, Fact, MeasureFacts, MeasureKind, MeasureState, Status, facts_of
+from digiden.domain.progress import date_ja
+from digiden.domain.quantities import Qualifier, format_quantity
 from digiden.services.registry.localgov import KINDS
 from digiden.services.uow import UnitOfWork
 from digiden.shapes.local import CoverageOut, PrefectureOut, PrefecturePlacesOut
@@ -71,9 +76,19 @@ class ComputedKpi:
     reported_as_of: str | None
     reported_source: str
     synthetic_count: int        # counted records that are synthetic (demo data)
+    reported_qualifier: Qualifier = Qualifier.EXACT   # 超, 強, 約 … as the published figure says it
+    reported_as_of_label: str = ""                    # 2023年6月, 2025年3月末
+
+    @property
+    def reported_display(self) -> str | None:
+        """The published figure as published: 1,000団体超."""
+        if self.reported_value is None:
+            return None
+        return format_quantity(self.reported_value, self.unit, self.reported_qualifier)
 
     @property
     def difference(self) -> float | None:
+        """Kept in the JSON for scripts; not shown on the pages (see the module docstring)."""
         return None if self.reported_value is None else self.value - self.reported_value
 
     @property
@@ -86,7 +101,8 @@ class ComputedKpi:
             denominator=self.denominator, as_of=self.as_of.isoformat() if self.as_of else None,
             org_units=self.codes, synthetic_records=self.synthetic_count,
             by_prefecture=[PrefectureCountOut.model_validate(r) for r in self.by_prefecture],
-            reported=(ReportedOut(value=self.reported_value, as_of=self.reported_as_of, source=self.reported_source)
+            reported=(ReportedOut(value=self.reported_value, as_of=self.reported_as_of, source=self.reported_source,
+                                  display=self.reported_display)
                       if self.reported_value is not None else None),
             difference=self.difference)
 
@@ -150,7 +166,13 @@ def _computed(s: Session, k: Kpi) -> ComputedKpi:
     return ComputedKpi(k.code, k.name, k.unit, fact, FACT_LABELS_JA[fact], len(orgs), denominator,
                        max(times) if times else None, orgs, rollup,
                        reported.value if reported else None, reported.as_of.isoformat() if reported else None,
-                       (reported.source_title if reported else ""), sum(1 for o in orgs if o.synthetic))
+                       (reported.source_title if reported else ""), sum(1 for o in orgs if o.synthetic),
+                       Qualifier(reported.qualifier) if reported else Qualifier.EXACT,
+                       _as_of_label(reported.as_of, reported.as_of_precision) if reported else "")
+
+
+def _as_of_label(d: date, precision: str) -> str:
+    return date_ja(d) if precision == Precision.DAY.value else AsOf(d, Precision(precision)).label()
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from digiden.domain.errors import DigidenError, InvalidInput
-from digiden.domain.progress import MilestoneReport, Status
+from digiden.domain.progress import STALE_AFTER_MONTHS, MilestoneReport, Status, forecast_passed
 from digiden.render.charts import ChartSeries, line_chart
 from digiden.render.geo import JapanMap, color_for, japan_map
 from digiden.services import audit
@@ -60,7 +60,9 @@ def kpi_chart(k: kpis.KpiView, obs: tuple[ObservationView, ...] | list[Any],
                    for t in k.targets if t.breakdown == key and t.deadline is not None)
         a = parts.get(key)
         fc = None
-        if a and a.forecast and a.next_milestone:
+        # a forecast date already behind us is not drawn as a forecast (the next figure is awaited)
+        if a and a.forecast and a.next_milestone and not (
+                k.status.today is not None and forecast_passed(a.forecast, k.status.today)):
             fc = (a.forecast, a.next_milestone.threshold)
         labels = {o.as_of.date: o.display for o in obs if o.breakdown == key}
         series.append(ChartSeries(key or k.name, pts, fc, ms, labels))
@@ -103,6 +105,7 @@ class DashboardContext:
     counts: tuple[tuple[Status, int], ...]
     choropleth: MapContext
     synthetic: bool = False
+    stale_after_months: int = STALE_AFTER_MONTHS
 
 
 def case_study_map(uow: UnitOfWork) -> MapContext:
@@ -149,6 +152,11 @@ class KpiPageContext:
     history: tuple[audit.AuditView, ...]
     milestone_rows: tuple[tuple[str, kpis.TargetView, MilestoneReport], ...]
     computed: local_facts.ComputedKpi | None = None
+    today: date | None = None
+    stale_after_months: int = STALE_AFTER_MONTHS
+
+    def forecast_text(self, forecast: date | None) -> str | None:
+        return kpis.forecast_text(forecast, self.today) if self.today is not None else None
 
 
 def milestone_rows(k: kpis.KpiView) -> tuple[tuple[str, kpis.TargetView, MilestoneReport], ...]:
@@ -174,7 +182,7 @@ def kpi_page(code: str, request: Request, uow: Uow, today: Today, actor: Actor,
     hist = tuple(audit.history(uow, actor, kpi_code=code, limit=20)) if actor.signed_in else ()
     computed = local_facts.computed(uow, d.kpi.code) if d.kpi.local_fact else None
     ctx = KpiPageContext(d.kpi.name, d, kpi_chart(d.kpi, d.observations, compact=False),
-                         METHOD_SUMMARY, bool(saved), hist, milestone_rows(d.kpi), computed)
+                         METHOD_SUMMARY, bool(saved), hist, milestone_rows(d.kpi), computed, today)
     return render(request, "kpis/detail.html", ctx)
 
 
