@@ -89,3 +89,11 @@ def test_counted_kpis_show_both_numbers_labelled_and_no_difference(anon, session
     # the JSON keeps its fields for scripts, and says what the published figure is
     c = anon.get("/api/v1/kpis/digital-implementation").json()["computed"]
     assert c["reported"]["display"] == "1,000団体超" and "difference" in c
+
+
+def test_the_method_link_lands_on_a_table_that_explains_every_status(anon) -> None:  # type: ignore[no-untyped-def]
+    from digiden.domain.progress import Status
+    about = anon.get("/about").text
+    section = about.split('id="method"', 1)[1].split("<h2", 1)[0]
+    for s in Status:
+        assert f"<td>{s.label}</td><td>{s.value}</td>" in section, s

@@ -69,5 +69,3 @@ env.filters["dt"] = _dt
 # every stored URL that becomes an href goes through this: http(s) only, never javascript:/data:
 env.filters["safe_url"] = http_url
 env.globals["ROLE_LABELS"] = ROLE_LABELS
-env.globals["STATUS_ORDER"] = ["achieved", "on_track", "needs_acceleration", "stalled",
-                               "deteriorating", "not_assessable"]
