@@ -172,7 +172,9 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
             return JSONResponse(exc.envelope(), status_code=exc.status_code, headers=headers)
         if isinstance(exc, SignInRequired) and request.method == "GET":
             from urllib.parse import quote
-            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+            # the whole return address, query string included (?, & and = encoded inside next)
+            back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(back, safe='/')}", status_code=303)
         return templates.TemplateResponse(
             request, "error.html", {"error": exc, "title": "エラー"},
             status_code=exc.status_code)

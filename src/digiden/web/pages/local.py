@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from digiden.domain import access
 from digiden.domain.calendar import fiscal_year
-from digiden.domain.errors import DigidenError
+from digiden.domain.errors import Conflict, DigidenError
 from digiden.domain.local import (
     MEASURE_KIND_LABELS_JA,
     SECTION_LABELS_JA,
@@ -41,16 +42,26 @@ from digiden.web.auth import (
 from digiden.web.deps import Now, Today, Uow
 from digiden.web.edge import INT64_MAX, RevisionPath, RevisionQuery, form_version
 from digiden.web.pages import MapContext, render
+from digiden.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
+
+# A page offers an action only to whom the service would let take it: the same rule, not a copy.
+templates.env.globals["can_write_observation"] = access.can_write_observation
 
 BLANK_ROWS = 2
 
 
 def _safe_next(target: str) -> str:
-    """Only local paths: never send a signed-in user to another site."""
-    parts = urlsplit(target or "/")
-    if parts.scheme or parts.netloc or not (target or "/").startswith("/") or target.startswith("//"):
+    """Only a path on this site (its query string kept): never send a signed-in user elsewhere.
+    Browsers read a backslash as a slash and drop tabs and newlines, so a path with either
+    (``/\\evil``) is refused like ``//evil``; so is anything with a scheme or a host."""
+    target = target or "/"
+    if (not target.startswith("/") or "\\" in target
+            or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
         return "/"
     return target
 
@@ -87,8 +98,8 @@ def login(request: Request, uow: Uow, now: Now, username: Annotated[str, Form(ma
         check_prelogin(request, csrf_token)
         secret, _csrf, _p = accounts.sign_in(uow, username, password, now=now)
     except DigidenError as e:
-        return _login_page(request, LoginContext("サインイン", target, prelogin_token(request), username[:64], e),
-                           e.status_code)
+        return _login_page(request, LoginContext("エラー: サインイン", target, prelogin_token(request),
+                                                 username[:64], e), e.status_code)
     resp = RedirectResponse(target, status_code=303)
     resp.set_cookie(SESSION_COOKIE, secret, max_age=int(accounts.SESSION_TTL.total_seconds()), **cookie_args(request))
     resp.delete_cookie(PRELOGIN_COOKIE, path="/")
@@ -182,6 +193,51 @@ def local_act(code: str, revision: RevisionPath, request: Request, uow: Uow, act
                             status_code=303)
 
 
+_TOP_LABELS_JA = {"title": "戦略の名称", "fiscal_year": "対象年度", "vision": "地域ビジョン",
+                  "model_types": "地域ビジョンの類型", "version": "編集中の版", "status": "戦略の状態"}
+_ROW_LABELS_JA = {
+    "issues": ("社会課題", {"field": "分野", "text": "内容"}),
+    "measures": ("施策", {"title": "名称", "field": "分野", "kind": "種類", "digital": "デジタル実装",
+                          "state": "状況", "start_year": "開始年度", "support": "国の支援", "description": "説明"}),
+    "kpis": ("KPI", {"name": "名称", "unit": "単位", "baseline": "基準値", "baseline_year": "基準値の年度",
+                     "target": "目標値", "target_year": "目標値の年度", "actual": "実績値",
+                     "actual_year": "実績値の年度", "national_kpi": "関連する国のKPI", "pillar": "関連する柱・分野"}),
+}
+_PATH = re.compile(r"^(issues|measures|kpis)\[(\d{1,3})\](?:\.([a-z_]+))?$")
+
+
+def field_label_ja(path: str | None) -> str:
+    """An error's field path as the form names it: ``measures[0].field`` → 「施策1の分野」,
+    ``fiscal_year`` → 「対象年度」; never the raw key (an unknown one is 「入力内容」)."""
+    if not path:
+        return ""
+    top = path.split("[", 1)[0]
+    if top in _TOP_LABELS_JA:
+        return _TOP_LABELS_JA[top]
+    m = _PATH.match(path)
+    if m is None:
+        return "入力内容"
+    row, sub = _ROW_LABELS_JA[m[1]]
+    item = f"{row}{int(m[2]) + 1}"
+    return f"{item}の{sub[m[3]]}" if m[3] in sub else item
+
+
+def field_anchor(path: str | None) -> str:
+    """The id of the form control an error's field path points at ("" when there is none)."""
+    if not path:
+        return ""
+    if path.startswith("model_types"):
+        return "f-model_types"
+    if path in ("title", "fiscal_year", "vision"):
+        return f"f-{path}"
+    m = _PATH.match(path)
+    if m is None:
+        return ""
+    if m[3] is None or m[3] not in _ROW_LABELS_JA[m[1]][1] or m[3] == "digital":
+        return f"f-{m[1]}[{m[2]}].{'text' if m[1] == 'issues' else 'name' if m[1] == 'kpis' else 'title'}"
+    return f"f-{path}"
+
+
 @dataclass(frozen=True)
 class EditContext:
     title: str
@@ -195,21 +251,43 @@ class EditContext:
     supports: dict[str, str]
     error: DigidenError | None = None
 
+    heading: str = ""
+
     def rows(self, key: str) -> list[dict[str, Any]]:
         items = list(self.v.get(key) or [])
         return items + [{} for _ in range(BLANK_ROWS)]
 
+    @property
+    def error_label(self) -> str:
+        return field_label_ja(self.error.field if self.error else None)
+
+    @property
+    def error_anchor(self) -> str:
+        return field_anchor(self.error.field if self.error else None)
+
 
 def _edit_ctx(uow: UnitOfWork, code: str, name: str, v: dict[str, Any], version: int,
               error: DigidenError | None = None) -> EditContext:
-    return EditContext(f"{name} 地方版総合戦略の編集", code, name, v, version, local_strategies.choices(uow),
+    heading = f"{name} 地方版総合戦略の編集"
+    # A screen reader announces the title first: an error says so before anything else.
+    title = f"エラー: {heading}" if error else heading
+    return EditContext(title, code, name, v, version, local_strategies.choices(uow),
                        MEASURE_KIND_LABELS_JA, tuple((s.value, s.label_ja) for s in MeasureState),
-                       SUPPORT_LABELS_JA, error)
+                       SUPPORT_LABELS_JA, error, heading)
 
 
 @router.get("/local-governments/{code}/strategy/edit", response_class=HTMLResponse)
 def local_edit(code: str, request: Request, uow: Uow, actor: Actor, today: Today) -> HTMLResponse:
-    v, version = local_strategies.editable_start(uow, actor, code, fiscal_year=fiscal_year(today))
+    try:
+        v, version = local_strategies.editable_start(uow, actor, code, fiscal_year=fiscal_year(today))
+    except Conflict as e:
+        # Under review: not a bare refusal but the strategy as it stands, with what happened and
+        # what to do next (the edit links only lead here from a list that cannot know the state).
+        d = local_strategies.get(uow, actor, code, None)
+        why = Conflict(e.message, field=e.field, message_ja=(
+            f"{e.message_ja}。審査が終わる（受理される）か差し戻されると、また編集できます。"
+            "急いで直す必要があるときは、審査している都道府県（または国）の担当者に差し戻しを依頼してください"))
+        return render(request, "local/view.html", _view_ctx(d, error=why), status_code=e.status_code)
     o = localgov.get(uow, code)
     return render(request, "local/edit.html", _edit_ctx(uow, o.unit.code, o.unit.full_name, v, version))
 
