@@ -174,3 +174,41 @@ def test_a_good_save_is_not_titled_as_an_error(client_as) -> None:  # type: igno
     assert not _title(c.get(EDIT).text).startswith("エラー")
     r = c.post(SAVE, data={"title": "戦略", "fiscal_year": "R6"}, follow_redirects=True)
     assert r.status_code == 200 and not _title(r.text).startswith("エラー")
+
+
+def _form(html: str) -> dict[str, str]:
+    """The edit form's fields as a browser would post them (text, hidden, selected options)."""
+    field = r'<input type="(?:text|hidden)"[^>]*?name="([^"]+)"[^>]*?value="([^"]*)"'
+    data = {m[1]: m[2] for m in re.finditer(field, html)}
+    for m in re.finditer(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
+        sel = re.search(r'<option value="([^"]*)" selected', m[2]) or re.search(r'<option value="([^"]*)"', m[2])
+        data[m[1]] = sel[1] if sel else ""
+    return data
+
+
+def test_a_row_is_added_without_saving_with_or_without_javascript(client_as) -> None:  # type: ignore[no-untyped-def]
+    c = client_as("aizu")
+    form = _form(c.get(EDIT).text)
+    assert "measures-1-title" in form and "measures-2-title" not in form        # two blank rows to start
+    form |= {"title": "まだ保存しない戦略", "fiscal_year": "R6", "measures-0-title": "書きかけの施策"}
+    # without JavaScript: the button submits the form; the page comes back with one more row
+    r = c.post(SAVE, data=form | {"add": "measures"}, follow_redirects=False)
+    assert r.status_code == 200 and not _title(r.text).startswith("エラー")
+    assert 'value="書きかけの施策"' in r.text and 'value="まだ保存しない戦略"' in r.text
+    new = re.search(r'<input type="text" id="f-measures\[2\]\.title"[^>]*>', r.text)
+    assert new and "autofocus" in new[0]                                      # the new row takes the focus
+    assert "f-measures[3].title" not in r.text and "f-kpis[2].name" not in r.text
+    assert c.get("/api/v1/local-strategies/072028").status_code == 404        # nothing was saved
+    # with htmx: the same request, and the section to swap in is in the answer
+    r = c.post(SAVE, data=_form(r.text) | {"add": "kpis"}, headers={"HX-Request": "true"})
+    assert r.status_code == 200 and 'id="kpis-rows"' in r.text and "f-kpis[2].name" in r.text
+    assert "f-measures[2].title" in r.text and "f-measures[3].title" not in r.text
+    # and saving afterwards still saves what was typed
+    done = c.post(SAVE, data=_form(r.text), follow_redirects=False)
+    assert done.status_code == 303
+    assert [m["title"] for m in c.get("/api/v1/local-strategies/072028").json()["measures"]] == ["書きかけの施策"]
+
+
+def test_only_who_may_edit_may_add_a_row(client_as) -> None:  # type: ignore[no-untyped-def]
+    r = client_as("fukushima").post(SAVE, data={"title": "x", "fiscal_year": "R6", "add": "issues"})
+    assert r.status_code == 403

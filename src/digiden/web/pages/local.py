@@ -50,6 +50,7 @@ router = APIRouter(include_in_schema=False)
 templates.env.globals["can_write_observation"] = access.can_write_observation
 
 BLANK_ROWS = 2
+ROW_SECTIONS = ("issues", "measures", "kpis")
 
 
 def _safe_next(target: str) -> str:
@@ -250,12 +251,18 @@ class EditContext:
     states: tuple[tuple[str, str], ...]
     supports: dict[str, str]
     error: DigidenError | None = None
-
     heading: str = ""
+    added: str = ""          # the section a row was just added to (nothing saved)
 
     def rows(self, key: str) -> list[dict[str, Any]]:
         items = list(self.v.get(key) or [])
+        if self.added:       # the rows as posted, blank ones included, and one more where asked
+            return items + ([{}] if key == self.added else [])
         return items + [{} for _ in range(BLANK_ROWS)]
+
+    def new_row(self, key: str, index: int) -> bool:
+        """The row just added (its first field takes the focus)."""
+        return key == self.added and index == len(self.v.get(key) or [])
 
     @property
     def error_label(self) -> str:
@@ -267,13 +274,13 @@ class EditContext:
 
 
 def _edit_ctx(uow: UnitOfWork, code: str, name: str, v: dict[str, Any], version: int,
-              error: DigidenError | None = None) -> EditContext:
+              error: DigidenError | None = None, added: str = "") -> EditContext:
     heading = f"{name} 地方版総合戦略の編集"
     # A screen reader announces the title first: an error says so before anything else.
     title = f"エラー: {heading}" if error else heading
     return EditContext(title, code, name, v, version, local_strategies.choices(uow),
                        MEASURE_KIND_LABELS_JA, tuple((s.value, s.label_ja) for s in MeasureState),
-                       SUPPORT_LABELS_JA, error, heading)
+                       SUPPORT_LABELS_JA, error, heading, added)
 
 
 @router.get("/local-governments/{code}/strategy/edit", response_class=HTMLResponse)
@@ -317,6 +324,16 @@ async def local_save(code: str, request: Request, actor: Actor) -> Response:
     version = form_version(form.get("version"))
     uow = deps.uow(request)
     now = deps.now(request)
+    add = str(form.get("add") or "")
+    if add in ROW_SECTIONS and len(doc[add]) < local_strategies.MAX_ITEMS:
+        # 「行を追加」: nothing is saved; the form comes back as posted with one more row in that
+        # section (htmx swaps in just that section; without JavaScript the whole page reloads).
+        # Only who may open the form may do this (the same check as opening it).
+        today = deps.today(request)
+        await run_in_threadpool(local_strategies.editable_start, uow, actor, code, fiscal_year=fiscal_year(today))
+        o = await run_in_threadpool(localgov.get, uow, code)
+        ctx = await run_in_threadpool(_edit_ctx, uow, o.unit.code, o.unit.full_name, doc, version or 0, None, add)
+        return render(request, "local/edit.html", ctx)
     try:
         d = await run_in_threadpool(local_strategies.save, uow, actor, code, doc, now=now, expected_version=version)
     except DigidenError as e:
