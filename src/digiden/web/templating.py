@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from digiden.domain.access import PUBLIC
 from digiden.domain.calendar import fiscal_year, format_wareki_date, format_wareki_fiscal_year
+from digiden.domain.labels import SYSTEM_ACTOR_JA, audit_action_ja
 from digiden.domain.quantities import format_number
 from digiden.domain.text import http_url
 from digiden.services.data.imports.columns import ROLE_LABELS
+from digiden.services.local.actors import public_actor_labels
 from digiden.services.local.local_strategies import inbox
 from digiden.services.uow import UnitOfWork
 
@@ -25,7 +30,8 @@ def _auth_context(request: Request) -> dict[str, Any]:
     csrf = getattr(request.state, "csrf", None)
     count = 0
     if me.signed_in and hasattr(request.app.state, "session_factory"):
-        count = inbox(UnitOfWork(request.app.state.session_factory, read_only=True), me, limit=1).total
+        # the same list the inbox page shows, so that the number is the number of its items
+        count = inbox(UnitOfWork(request.app.state.session_factory, read_only=True), me).total
 
     def csrf_input() -> Markup:
         if not csrf:
@@ -56,8 +62,37 @@ def _fy(d: date | None) -> str:
     return f"{fy}年度（{format_wareki_fiscal_year(fy)}）"
 
 
+JST = ZoneInfo("Asia/Tokyo")
+
+
 def _dt(d: datetime | None) -> str:
-    return d.strftime("%Y-%m-%d %H:%M") if d else "—"
+    """A moment as people in Japan read it: Japan time, 2026年11月30日 14:05. Stored times are
+    UTC (a naive one, as SQLite returns them, is UTC too); the API keeps ISO 8601 with offset."""
+    if d is None:
+        return "—"
+    local = (d if d.tzinfo else d.replace(tzinfo=UTC)).astimezone(JST)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+@pass_context
+def _actor(ctx: Context, name: str | None) -> str:
+    """Who acted, for the reader in front of the page: signed-in staff see the recorded name;
+    the public sees the organisation (or the system's administrator), never a login."""
+    if not name:
+        return "—"
+    me = ctx.get("me", PUBLIC)
+    if me.signed_in:
+        return name
+    request: Request | None = ctx.get("request")
+    if request is None or not hasattr(request.app.state, "session_factory"):
+        return SYSTEM_ACTOR_JA
+    cache: dict[str, str] | None = getattr(request.state, "public_actors", None)
+    if cache is None:
+        cache = {}
+        request.state.public_actors = cache
+    if name not in cache:
+        cache.update(public_actor_labels(UnitOfWork(request.app.state.session_factory, read_only=True), [name]))
+    return cache.get(name, SYSTEM_ACTOR_JA)
 
 
 env = templates.env
@@ -66,6 +101,8 @@ env.filters["date_ja"] = _date_ja
 env.filters["wareki"] = _wareki
 env.filters["fy"] = _fy
 env.filters["dt"] = _dt
+env.filters["actor"] = _actor
+env.filters["action_ja"] = audit_action_ja
 # every stored URL that becomes an href goes through this: http(s) only, never javascript:/data:
 env.filters["safe_url"] = http_url
 env.globals["ROLE_LABELS"] = ROLE_LABELS

@@ -51,6 +51,7 @@ from digiden.store import fulltext
 from digiden.store.db import engine_key
 from digiden.store.models import (
     Area,
+    Kpi,
     LocalIssue,
     LocalMeasure,
     LocalStrategyModelType,
@@ -67,13 +68,13 @@ from digiden.store.models import (
     SearchMeta,
 )
 
-KINDS = {"measure": "施策", "practice": "優良事例", "local_government": "地方公共団体"}
+KINDS = {"measure": "施策", "practice": "優良事例", "kpi": "KPI", "local_government": "地方公共団体"}
 FACETS = ("kind", "pillar", "field", "model_type", "pref", "support")
 FACET_LABELS = {"kind": "種類", "pillar": "柱・基礎条件", "field": "分野", "model_type": "モデル地域・重点分野",
                 "pref": "都道府県", "support": "支援の種類"}
 # How much a record of each kind weighs before its text is compared: a planner's words are
 # mostly about what to do, so measures and practices come before a place of the same score.
-KIND_BOOST = {"measure": 1.0, "practice": 1.1, "local_government": 0.6}
+KIND_BOOST = {"measure": 1.0, "practice": 1.1, "kpi": 1.0, "local_government": 0.6}
 CANDIDATES = 60
 BATCH = 500          # records read and written per step while indexing
 Progress = Callable[[str, int, int], None]
@@ -202,6 +203,21 @@ def measure_docs(s: Session, measures: list[Measure]) -> list[DocIn]:
     return out
 
 
+def kpi_docs(s: Session, kpis: list[Kpi]) -> list[DocIn]:
+    """A KPI of the national strategy: its name, its lead and outlook, and its field, so that
+    「自動運転」 finds the KPI of level-4 driverless services. Not its code nor its target
+    wording (「95%（2023年度）」): FTS5's tokenizer splits hyphens, 「%」 and decimals apart
+    where textja keeps them, and the two backends' BM25 would part; the words are in the name."""
+    by_id, _ = _area_maps(s)
+    out = []
+    for k in kpis:
+        area = by_id.get(k.area_id or 0)
+        body = _join([k.lead, k.outlook_text or "", area.name if area else "", "KPI（重要業績評価指標）"])
+        facets = [("kind", "kpi")] + ([("field", area.code), ("pillar", _pillar(area.code))] if area else [])
+        out.append(DocIn("kpi", k.id, k.code, k.name, body, 1.0, bool(k.synthetic), tuple(facets)))
+    return out
+
+
 def org_docs(s: Session, units: list[OrgUnit]) -> list[DocIn]:
     """A local government: its name, kind, prefecture and catchphrase, and what its latest
     accepted (public) strategy says — vision, social issues, measures — with the fields and
@@ -282,6 +298,7 @@ def rebuild(s: Session, progress: Progress | None = None, *, batch: int = BATCH)
     jobs: list[tuple[str, Any, Callable[[Session, list[Any]], list[DocIn]]]] = [
         ("measure", select(Measure).order_by(Measure.id), measure_docs),
         ("practice", select(Practice).where(Practice.status == "published").order_by(Practice.id), practice_docs),
+        ("kpi", select(Kpi).order_by(Kpi.position, Kpi.id), kpi_docs),
         ("local_government", select(OrgUnit).where(OrgUnit.kind != "nation").order_by(OrgUnit.id), org_docs),
     ]
     for kind, q, make in jobs:
@@ -321,7 +338,7 @@ class Hit:
 
     @property
     def url(self) -> str:
-        return {"measure": f"/measures/{self.id}", "practice": f"/practices/{self.id}",
+        return {"measure": f"/measures/{self.id}", "practice": f"/practices/{self.id}", "kpi": f"/kpis/{self.id}",
                 "local_government": f"/local-governments/{self.id}"}[self.kind]
 
 
@@ -341,6 +358,10 @@ class SearchResult:
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     filters: dict[str, str] = field(default_factory=dict)
     message: str = ""
+    # when nothing was found: fields of the strategy to look in instead (facet, value, label,
+    # records), and whether they are near the query's words or simply every top-level field
+    nearest: list[tuple[str, FacetValue]] = field(default_factory=list)
+    nearest_by_words: bool = False
 
 
 def _filters(raw: dict[str, str | None]) -> dict[str, str]:
@@ -584,6 +605,8 @@ def search(uow: UnitOfWork, principal: Principal, q: str | None, *, limit: int =
         for score, _, d in scored[:limit]:
             plain, marked = snippet(d.body, _spans(d, qt) if terms else [])
             result.hits.append(Hit(d.kind, d.ref_code, d.title, score, plain, marked, d.synthetic))
+        if not matched and query:
+            result.nearest, result.nearest_by_words = _nearest(index, query)
         if with_facets:
             counts = index.count(matched)
             for facet in FACETS:
@@ -591,6 +614,35 @@ def search(uow: UnitOfWork, principal: Principal, q: str | None, *, limit: int =
                 if vals:
                     result.facets[facet] = [FacetValue(v, index.labels[facet].get(v, v), n) for v, n in vals[:60]]
         return result
+
+
+def _bigrams(text: str) -> set[str]:
+    t = "".join(ch for ch in text if ch.isalnum())
+    return {t[i:i + 2] for i in range(len(t) - 1)} | ({t} if len(t) == 1 else set())
+
+
+def _nearest(index: _Index, query: str) -> tuple[list[tuple[str, FacetValue]], bool]:
+    """Where to look when nothing matched: the fields of the strategy whose names share two
+    characters in a row with the query (most shared first), or else every top-level field —
+    each with how many records it holds, so the offer is never a dead end."""
+    grams = _bigrams(query)
+    scored = []
+    for (facet, value), ids in index.members.items():
+        if facet not in ("field", "pillar"):
+            continue
+        label = index.labels[facet].get(value, value)
+        if n := len(grams & _bigrams(label)):
+            scored.append((-n, -len(ids), facet, value, label, len(ids)))
+    if scored:
+        scored.sort()
+        return [(f, FacetValue(v, lab, c)) for _, _, f, v, lab, c in scored[:6]], True
+    tops = sorted(((v, len(ids)) for (f, v), ids in index.members.items() if f == "pillar"),
+                  key=lambda x: _pillar_order(x[0]))
+    return [("pillar", FacetValue(v, index.labels["pillar"].get(v, v), c)) for v, c in tops], False
+
+
+def _pillar_order(code: str) -> tuple[int, str]:
+    return (0 if code.startswith("P") else 1, code)
 
 
 def document_count(uow: UnitOfWork) -> dict[str, int]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digiden.domain import access
@@ -688,6 +688,19 @@ def _recipient_filter(p: Principal) -> Any:
     return None
 
 
+def _request_done(n: Notification, status: Status, owner_id: int, *, newer: bool) -> bool:
+    """A notification that asks a reviewer to act (a prefecture to check a submission, the
+    nation to decide on an approved one) is done once the revision has moved on from the
+    status it asked about, or once a newer request about the same strategy has come. What
+    tells the owner what happened (accepted, returned) stays until it is read."""
+    if n.recipient_org_unit_id == owner_id:
+        return False
+    if newer:
+        return True
+    waits_for = Status.PREFECTURE_APPROVED if n.recipient_org_unit_id is None else Status.SUBMITTED
+    return status is not waits_for
+
+
 def inbox(uow: UnitOfWork, p: Principal, *, limit: int = 50) -> Inbox:
     """What waits for the principal: submissions to review (prefecture: its municipalities;
     nation: everything approved by a prefecture), returned revisions to fix (owner), and the
@@ -718,13 +731,20 @@ def inbox(uow: UnitOfWork, p: Principal, *, limit: int = 50) -> Inbox:
         notes: list[NotificationView] = []
         unread = 0
         if cond is not None:
-            rows = s.execute(select(Notification, LocalStrategy.revision, OrgUnit.code)
+            rows = s.execute(select(Notification, LocalStrategy.revision, LocalStrategy.status,
+                                    LocalStrategy.org_unit_id, OrgUnit.code)
                              .join(LocalStrategy, LocalStrategy.id == Notification.strategy_id)
                              .join(OrgUnit, OrgUnit.id == LocalStrategy.org_unit_id)
-                             .where(cond).order_by(Notification.id.desc()).limit(limit))
-            notes = [NotificationView(n.id, n.at, n.message, code, rev, n.read_at is not None) for n, rev, code in rows]
-            unread = s.scalar(select(func.count()).select_from(Notification).where(
-                cond, Notification.read_at.is_(None))) or 0
+                             .where(cond).order_by(Notification.id.desc()))
+            seen: set[int] = set()   # strategies with a newer request to the same reader
+            for n, rev, status, owner_id, code in rows:
+                if _request_done(n, Status(status), owner_id, newer=n.strategy_id in seen):
+                    continue   # a request for something already done (or asked again since) is gone
+                seen.add(n.strategy_id)
+                if len(notes) < limit:
+                    notes.append(NotificationView(n.id, n.at, n.message, code, rev, n.read_at is not None))
+            # counted from the list the page shows, so that the count is the number of its items
+            unread = sum(1 for n in notes if not n.read)
         counts: dict[str, int] = {}
         for r in waiting:
             counts[r.status.value] = counts.get(r.status.value, 0) + 1

@@ -1,0 +1,61 @@
+"""Japanese words for what machines record in English: audit actions, and who acted as the
+public may see it. The keys stay as they are in the database and the API; pages show these."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# One mapping for every audit action key the services record (services/*: ``audit.record``).
+# An action that means different things for different entities is keyed "entity:action".
+AUDIT_ACTIONS_JA: Mapping[str, str] = {
+    "import.apply": "データの取込み",
+    "import.revert": "取込みの取消し",
+    "mapping.save": "取込み設定の保存",
+    "observation.create": "実績値の登録",
+    "observation.update": "実績値の更新",
+    "observation.withdraw": "実績値の取下げ",
+    "reference.load": "参照データの読込み",
+    "catalogue.load": "施策カタログの読込み",
+    "strategy.load": "国の総合戦略の読込み",
+    "assign": "KPIの担当の割当て",
+    "collaboration.create": "連携グループの作成",
+    "practice.create": "優良事例の作成",
+    "practice.update": "優良事例の更新",
+    "practice.save": "優良事例の下書き保存",
+    "practice.submit": "優良事例の審査への提出",
+    "practice.publish": "優良事例の公開",
+    "practice.return": "優良事例の差戻し",
+    "practice.unpublish": "優良事例の公開取下げ",
+    "practice.adopt": "優良事例の採用",
+    "practice.import": "優良事例の一括取込み",
+    "local_strategy:create": "地方版総合戦略の作成",
+    "local_strategy:update": "地方版総合戦略の更新",
+    "local_strategy:submit": "地方版総合戦略の提出",
+    "local_strategy:approve": "地方版総合戦略の都道府県承認",
+    "local_strategy:accept": "地方版総合戦略の国の受理",
+    "local_strategy:return": "地方版総合戦略の差戻し",
+    "local_strategy:reopen": "地方版総合戦略の再開（ロック解除）",
+    "user:create": "利用者の登録",
+    "user:disable": "利用者の無効化",
+    "user:enable": "利用者の有効化",
+    "user:lock": "利用者のロック",
+    "user:sign_in": "サインイン",
+    "user:sign_in_failed": "サインインの失敗",
+    "user:sign_out": "サインアウト",
+    "api_token:create": "APIトークンの発行",
+    "api_token:revoke": "APIトークンの失効",
+    "notification:read": "通知の既読",
+}
+
+
+def audit_action_ja(action: str, entity: str = "") -> str:
+    """The Japanese label of an audit action key (the key itself if none is known, so that a
+    new action still shows something true rather than nothing)."""
+    return AUDIT_ACTIONS_JA.get(f"{entity}:{action}") or AUDIT_ACTIONS_JA.get(action) or action
+
+
+# Who the public sees instead of an operator's login at the command line.
+SYSTEM_ACTOR_JA = "デジタル庁（システム管理者）"
+NATION_ACTOR_JA = "デジタル庁（国の担当者）"
+MINISTRY_ACTOR_JA = "府省の担当者"
+UNKNOWN_ACTOR_JA = "登録者"
