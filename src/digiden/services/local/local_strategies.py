@@ -741,8 +741,9 @@ def inbox(uow: UnitOfWork, p: Principal, *, limit: int = 50) -> Inbox:
                 if _request_done(n, Status(status), owner_id, newer=n.strategy_id in seen):
                     continue   # a request for something already done (or asked again since) is gone
                 seen.add(n.strategy_id)
-                if len(notes) < limit:
-                    notes.append(NotificationView(n.id, n.at, n.message, code, rev, n.read_at is not None))
+                notes.append(NotificationView(n.id, n.at, n.message, code, rev, n.read_at is not None))
+                if len(notes) >= limit:
+                    break       # newest first: what is left is older than anything the page shows
             # counted from the list the page shows, so that the count is the number of its items
             unread = sum(1 for n in notes if not n.read)
         counts: dict[str, int] = {}
