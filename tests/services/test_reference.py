@@ -39,7 +39,7 @@ def test_a_second_load_changes_nothing(uow: UnitOfWork) -> None:
     assert report.created == {"observation": 0}
     assert report.updated == {"observation": 0}
     assert report.unchanged == {"org_unit": 1788, "strategy": 1, "observation": 30, "problem": 14,
-                                "measure": 33, "fiscal_index": 1741, "adjacency": 8804, "search_doc": 1833}
+                                "measure": 33, "fiscal_index": 1741, "adjacency": 8804, "search_doc": 1851}
     with uow:
         s = uow.session
         assert s.scalar(select(func.count()).select_from(OrgUnit)) == 1789   # + the nation
@@ -92,3 +92,18 @@ def test_a_case_study_pointing_at_the_wrong_place_is_refused(uow: UnitOfWork,
     with pytest.raises(InvalidInput) as e:
         init_reference_data(uow, actor="t", now=NOW, strategy_path=p)
     assert "会津若松市" in e.value.message_ja
+
+
+def test_an_index_built_before_kpis_were_searchable_is_rebuilt_once(uow: UnitOfWork) -> None:
+    """`make run` on a database indexed by an earlier digiden (no KPI documents): the KPIs
+    become searchable without anyone running `digiden reindex`."""
+    from sqlalchemy import delete
+
+    from digiden.store.models import SearchDoc
+    with uow:
+        uow.session.execute(delete(SearchDoc).where(SearchDoc.kind == "kpi"))
+        uow.commit()
+    report = init_reference_data(uow, actor="again", now=NOW)
+    assert report.created.get("search_doc") == 1851
+    with uow:
+        assert uow.session.scalar(select(func.count()).select_from(SearchDoc).where(SearchDoc.kind == "kpi")) == 18

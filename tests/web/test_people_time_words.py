@@ -166,3 +166,27 @@ def test_the_facts_page_shows_both_numbers_and_no_difference(anon) -> None:  # t
     assert "全国の公表値" in html and "digidenの記録から数えた団体" in html
     assert "差" not in re.sub(r"差は比べられないため示しません", "", html)
     assert "集計値 − 公表値" not in html
+
+
+def test_an_accepted_strategy_shows_the_public_organisations_not_logins(client_as, anon, session_factory,  # type: ignore[no-untyped-def]
+                                                                          accounts) -> None:
+    aizu = client_as("aizu")
+    assert aizu.post(SAVE, data={"title": "会津若松市 戦略", "fiscal_year": "R6"},
+                     follow_redirects=False).status_code == 303
+    for who, action in (("aizu", "submit"), ("fukushima", "approve"), ("admin", "accept")):
+        ls.act(UnitOfWork(session_factory), accounts[who], "072028", 1, action, now=FIXED_NOW)
+    page = anon.get("/local-governments/072028/strategy").text
+    assert "会津若松市 戦略" in page
+    for login in ("aizu", "fukushima", "admin"):
+        assert not re.search(rf"[>\s（]{login}[:：<\s・]", page), login
+    staff = aizu.get("/local-governments/072028/strategy").text
+    assert re.search(r"[>\s（]aizu[:：<\s・]", staff)             # staff still see who did it
+
+
+def test_the_sign_in_link_keeps_the_query(anon) -> None:  # type: ignore[no-untyped-def]
+    page = anon.get("/measures", params={"field": "P4", "q": "交通"}).text
+    link = re.search(r'href="(/login\?next=[^"]+)"', page)
+    assert link is not None
+    from urllib.parse import parse_qs, urlsplit
+    nxt = parse_qs(urlsplit(link.group(1).replace("&amp;", "&")).query)["next"][0]
+    assert nxt.startswith("/measures?") and "field=P4" in nxt and "q=" in nxt

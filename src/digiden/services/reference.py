@@ -509,9 +509,11 @@ def init_reference_data(uow: UnitOfWork, *, actor: str, now: datetime,
         catalogue.load_fiscal_indices(s, report)
         catalogue.load_adjacency(s, report)
         indexed = s.scalar(select(func.count()).select_from(SearchDoc)) or 0
+        # an index built before KPIs were searchable holds none: build it again once
+        kpis_indexed = s.scalar(select(func.count()).select_from(SearchDoc).where(SearchDoc.kind == "kpi")) or 0
         touched = any(report.created.get(k) or report.updated.get(k)
                       for k in ("org_unit", "strategy", "measure", "problem"))
-        if touched or not indexed:
+        if touched or not indexed or not kpis_indexed:
             built = search.rebuild(s, progress)
             report.add("search_doc", "created", sum(built.documents.values()))
         else:
