@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     env: str = Field(default="development")
     actor: str = Field(default="cli", description="who the CLI records as the author")
     max_upload_mb: int = Field(default=200, description="largest file the web app accepts")
+    operator: str = Field(default="", description="who runs this site, shown on /about (e.g. ○○県デジタル推進課)")
+    contact: str = Field(default="", description="where to report an error in a figure, shown on /about "
+                                                 "(an e-mail address or a URL)")
     secure_cookies: bool | None = Field(
         default=None, description="mark cookies Secure: true behind a TLS proxy; unset = when the request is HTTPS")
     user: str | None = Field(default=None, description="the CLI acts as this account (else as an administrator)")

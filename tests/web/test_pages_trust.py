@@ -212,3 +212,42 @@ def test_a_row_is_added_without_saving_with_or_without_javascript(client_as) -> 
 def test_only_who_may_edit_may_add_a_row(client_as) -> None:  # type: ignore[no-untyped-def]
     r = client_as("fukushima").post(SAVE, data={"title": "x", "fiscal_year": "R6", "add": "issues"})
     assert r.status_code == 403
+
+
+def test_about_says_who_runs_the_site_and_how_to_report_an_error(anon, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from digiden.config import get_settings
+    page = anon.get("/about").text
+    assert 'id="operator"' in page and 'id="report"' in page and "DIGIDEN_OPERATOR" in page
+    assert "データの出典" in page
+    monkeypatch.setenv("DIGIDEN_OPERATOR", "福島県 デジタル変革課")
+    monkeypatch.setenv("DIGIDEN_CONTACT", "digital@example.jp")
+    get_settings.cache_clear()
+    try:
+        page = anon.get("/about").text
+        assert "このサイトは福島県 デジタル変革課が運営しています" in page
+        assert 'href="mailto:digital%40example.jp"' in page or 'href="mailto:digital@example.jp"' in page
+        monkeypatch.setenv("DIGIDEN_CONTACT", "javascript:alert(1)")
+        get_settings.cache_clear()
+        page = anon.get("/about").text
+        assert "javascript:alert(1)" in page and 'href="javascript' not in page      # shown, never a link
+    finally:
+        monkeypatch.delenv("DIGIDEN_OPERATOR")
+        monkeypatch.delenv("DIGIDEN_CONTACT")
+        get_settings.cache_clear()
+
+
+def test_the_map_is_not_47_tab_stops_and_its_table_is_the_keyboard_path(anon) -> None:  # type: ignore[no-untyped-def]
+    import re
+    page = anon.get("/map").text
+    svg = page.split("<svg", 1)[1].split("</svg>", 1)[0]
+    links = re.findall(r"<a [^>]*>", svg)
+    assert len(links) >= 47 and all('tabindex="-1"' in a for a in links)
+    table = page.split("地図のデータを表で見る", 1)[1].split("</table>", 1)[0]
+    assert len(re.findall(r'<a href="/local-governments\?prefecture=\d\d"', table)) >= 47
+
+
+def test_the_focus_ring_is_black_inside_yellow() -> None:
+    from pathlib import Path
+    css = (Path(__file__).parents[2] / "src/digiden/web/static/css/app.css").read_text(encoding="utf-8")
+    rule = css.split("a:focus-visible", 1)[1].split("}", 1)[0]
+    assert "outline: 3px solid #000" in rule and "var(--focus)" in rule and "--focus: #ffd43d" in css

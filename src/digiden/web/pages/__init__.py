@@ -370,8 +370,14 @@ def audit_page(request: Request, uow: Uow, actor: Actor, kpi: str = "", org_unit
 
 @router.get("/about", response_class=HTMLResponse)
 def about(request: Request) -> HTMLResponse:
+    from digiden.config import get_settings
+
     @dataclass(frozen=True)
     class About:
         title: str
         method: str
-    return render(request, "about.html", About("このサイトについて", METHOD_SUMMARY))
+        operator: str
+        contact: str
+    settings = get_settings()
+    return render(request, "about.html", About("このサイトについて", METHOD_SUMMARY, settings.operator.strip(),
+                                               settings.contact.strip()))
