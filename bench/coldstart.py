@@ -35,6 +35,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from http_load import process_tree  # bench/ is this script's directory
+
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 WARM_UP = ("/", "/kpis", "/api/v1/kpis", "/local-governments/072028", "/local-governments?q=%E4%BC%9A%E6%B4%A5",
@@ -78,23 +80,10 @@ def get(url: str) -> int:
         return 0
 
 
-def tree(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*"):
-            try:
-                todo += [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                pass
-    return out
-
-
 def rss_mib(pid: int, field: str = "VmRSS") -> float:
     """VmRSS (now) or VmHWM (the peak) of the process and its children, summed."""
     total = 0
-    for p in tree(pid):
+    for p in process_tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith(field + ":"):
@@ -106,7 +95,7 @@ def rss_mib(pid: int, field: str = "VmRSS") -> float:
 
 def cpu_seconds(pid: int) -> float:
     total = 0.0
-    for p in tree(pid):
+    for p in process_tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:

@@ -201,7 +201,7 @@ def _get(url: str, timeout: float = 30) -> tuple[int, int]:
         return 0, 0
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
     """The process and all its descendants (from /proc/PID/task/*/children)."""
     out, todo = [], [pid]
     while todo:
@@ -218,7 +218,7 @@ def _tree(pid: int) -> list[int]:
 def rss_mb(pid: int) -> float | None:
     total = 0
     try:
-        for p in _tree(pid):
+        for p in process_tree(pid):
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
@@ -230,7 +230,7 @@ def rss_mb(pid: int) -> float | None:
 def cpu_seconds(pid: int) -> float | None:
     total = 0.0
     try:
-        for p in _tree(pid):
+        for p in process_tree(pid):
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except OSError:

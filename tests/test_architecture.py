@@ -240,25 +240,7 @@ def test_shapes_import_only_shapes_domain_the_standard_library_and_pydantic() ->
 
 
 def test_domain_imports_only_domain_the_standard_library_and_pure_libraries() -> None:
-    bad = []
-    for m, tree in TREES.items():
-        if not (m == "digiden.domain" or m.startswith("digiden.domain.")):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [_resolve(m, node)] if node.level or node.module else []
-            else:
-                continue
-            for n in names:
-                top = n.partition(".")[0]
-                if top == "digiden":
-                    ok = n == "digiden.domain" or n.startswith("digiden.domain.")
-                else:
-                    ok = top in sys.stdlib_module_names or top == "__future__" or top in PURE_LIBRARIES
-                if not ok:
-                    bad.append(f"{_where(m, node)}: {m} imports {n}")
+    bad = _impure_imports("digiden.domain", ("digiden.domain",), PURE_LIBRARIES)
     assert not bad, "domain/ must stay pure:\n" + "\n".join(bad)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class Shape(BaseModel):
@@ -20,3 +23,15 @@ class Shape(BaseModel):
 class CodeName(Shape):
     code: str
     name: str
+
+
+def _iso(v: Any) -> Any:
+    """ISO 8601 with the offset. SQLite gives back stored times without one; they are UTC (as
+    PostgreSQL answers them), so the same instant reads the same on both databases."""
+    if isinstance(v, datetime):
+        return (v if v.tzinfo is not None else v.replace(tzinfo=UTC)).isoformat()
+    return v
+
+
+#: A stored time as the API shows it: ISO 8601 with its offset.
+IsoTime = Annotated[str, BeforeValidator(_iso), Field(json_schema_extra={"format": "date-time"})]

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BeforeValidator, Field
 
-from digiden.shapes.knowledge import IsoTime, Shape, or_none
+from digiden.shapes.base import IsoTime, Shape
+from digiden.shapes.knowledge import or_none
 
 OptionalText = Annotated[str | None, BeforeValidator(or_none)]
 Number = int | float

@@ -8,19 +8,13 @@ a ``datetime`` its ISO text, a score its rounded value."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, Field
 
 from digiden.domain.quantities import INT64_MAX
 from digiden.domain.similarity import LABELS_JA
-
-
-class Shape(BaseModel):
-    """A response body read from a view's attributes (or from a mapping)."""
-
-    model_config = ConfigDict(from_attributes=True)
+from digiden.shapes.base import CodeName, IsoTime, Shape
 
 
 def _pair(*names: str) -> Any:
@@ -40,25 +34,11 @@ def _value_of(v: Any) -> Any:
     return getattr(v, "value", v)
 
 
-def _iso(v: Any) -> Any:
-    """ISO 8601 with the offset. SQLite gives back stored times without one; they are UTC (as
-    PostgreSQL answers them), so the same instant reads the same on both databases."""
-    if isinstance(v, datetime):
-        return (v if v.tzinfo is not None else v.replace(tzinfo=UTC)).isoformat()
-    return v
-
-
 def or_none(v: Any) -> Any:
     return v or None
 
 
-IsoTime = Annotated[str, BeforeValidator(_iso), Field(json_schema_extra={"format": "date-time"})]
 EnumValue = Annotated[str, BeforeValidator(_value_of)]
-
-
-class CodeName(Shape):
-    code: str
-    name: str
 
 
 class CodeTitle(Shape):

@@ -13,7 +13,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from digiden.domain.access import PUBLIC
+from digiden.domain.access import PUBLIC, can_write_observation
 from digiden.domain.calendar import fiscal_year, format_wareki_date, format_wareki_fiscal_year
 from digiden.domain.labels import SYSTEM_ACTOR_JA, audit_action_ja
 from digiden.domain.quantities import format_number
@@ -106,3 +106,5 @@ env.filters["action_ja"] = audit_action_ja
 # every stored URL that becomes an href goes through this: http(s) only, never javascript:/data:
 env.filters["safe_url"] = http_url
 env.globals["ROLE_LABELS"] = ROLE_LABELS
+# A page offers an action only to whom the service would let take it: the same rule, not a copy.
+env.globals["can_write_observation"] = can_write_observation

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from digiden.domain import access
 from digiden.domain.calendar import fiscal_year
 from digiden.domain.errors import Conflict, DigidenError
 from digiden.domain.local import (
@@ -42,12 +41,8 @@ from digiden.web.auth import (
 from digiden.web.deps import Now, Today, Uow
 from digiden.web.edge import INT64_MAX, RevisionPath, RevisionQuery, form_version
 from digiden.web.pages import MapContext, render
-from digiden.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-
-# A page offers an action only to whom the service would let take it: the same rule, not a copy.
-templates.env.globals["can_write_observation"] = access.can_write_observation
 
 BLANK_ROWS = 2
 ROW_SECTIONS = ("issues", "measures", "kpis")
