@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -707,3 +708,182 @@ class DataVersion(Base):
     __tablename__ = "data_version"
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(32))
+
+
+# --- 重点支援: programmes, calls, applications, review, selections (issue 14) -------------------
+
+
+class SupportProgramme(Base):
+    """A national support programme (制度): 選定 / 登録 / 採択 / 交付金, the model-vision type it
+    builds and the national KPI that counts its selections."""
+
+    __tablename__ = "support_programme"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))              # domain.support.ProgrammeKind
+    ministry: Mapped[str] = mapped_column(String(100), default="")
+    model_type_id: Mapped[int | None] = mapped_column(ForeignKey("model_type.id"))
+    kpi_id: Mapped[int | None] = mapped_column(ForeignKey("kpi.id"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(String(16), default="seed")   # seed | admin
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SupportCall(Base):
+    """A call for proposals (公募) of a programme, with its rubric (criteria) and, once decided,
+    the selection's settings and result."""
+
+    __tablename__ = "support_call"
+    __table_args__ = (UniqueConstraint("programme_id", "round", name="uq_support_call_round"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("support_programme.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    opens_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    budget: Mapped[int | None] = mapped_column(BigInteger)                 # yen
+    per_application_cap: Mapped[int | None] = mapped_column(BigInteger)    # yen
+    eligible_kinds: Mapped[list[Any]] = mapped_column(default=list)
+    joint_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    joint_bonus: Mapped[float] = mapped_column(Float, default=0.0)
+    policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)        # the selection's switches
+    proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)      # the last proposal computed
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)      # what was decided, and why
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    criteria: Mapped[list[SupportCriterion]] = relationship(order_by="SupportCriterion.position",
+                                                            cascade="all, delete-orphan")
+
+
+class SupportCriterion(Base):
+    """One criterion of a call's rubric: weight (the weights sum to 100) and maximum points."""
+
+    __tablename__ = "support_criterion"
+    __table_args__ = (UniqueConstraint("call_id", "code", name="uq_support_criterion_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("support_call.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    weight: Mapped[float] = mapped_column(Float)
+    max_points: Mapped[float] = mapped_column(Float)
+    regional_collaboration: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SupportApplication(Base):
+    """A proposal to a call by one local government (the lead) or jointly with members."""
+
+    __tablename__ = "support_application"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("support_call.id"), index=True)
+    lead_org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    collaboration_group_id: Mapped[int | None] = mapped_column(ForeignKey("collaboration_group.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    fields: Mapped[list[Any]] = mapped_column(default=list)       # area codes (分野)
+    issues: Mapped[str] = mapped_column(Text, default="")
+    measures: Mapped[list[Any]] = mapped_column(default=list)     # [{title, digital, description}]
+    # [{name, unit, baseline, target, target_fy, national_kpi}]
+    kpis: Mapped[list[Any]] = mapped_column(default=list)
+    requested_amount: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), index=True)   # domain.support.AppStatus
+    override_reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    members: Mapped[list[SupportApplicationMember]] = relationship(cascade="all, delete-orphan")
+
+
+class SupportApplicationMember(Base):
+    """A member of a joint proposal; it confirms its participation itself."""
+
+    __tablename__ = "support_application_member"
+    application_id: Mapped[int] = mapped_column(ForeignKey("support_application.id"), primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class SupportReviewer(Base):
+    """An account assigned to review a call; ``home_org_unit_id`` is the local government it works
+    for (its own and its prefecture's applications are conflicts)."""
+
+    __tablename__ = "support_reviewer"
+    call_id: Mapped[int] = mapped_column(ForeignKey("support_call.id"), primary_key=True)
+    reviewer: Mapped[str] = mapped_column(String(64), primary_key=True)   # username
+    home_org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    assigned_by: Mapped[str] = mapped_column(String(64))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SupportConflict(Base):
+    """A conflict of interest a reviewer declared for one application."""
+
+    __tablename__ = "support_conflict"
+    application_id: Mapped[int] = mapped_column(ForeignKey("support_application.id"), primary_key=True)
+    reviewer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    declared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SupportReview(Base):
+    """One reviewer's scores of one application: points per criterion (raw) and comments; the
+    weighted raw total on 0–100. Normalised scores are computed, never stored."""
+
+    __tablename__ = "support_review"
+    __table_args__ = (UniqueConstraint("application_id", "reviewer", name="uq_support_review_reviewer"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("support_application.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(64), index=True)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON)
+    comments: Mapped[dict[str, Any]] = mapped_column(JSON)
+    total: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SupportSelection(Base):
+    """A published selection (選定・登録・採択): a model region. Either decided in digiden
+    (``application_id``) or a published selection loaded from its source (``origin`` published)."""
+
+    __tablename__ = "support_selection"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("support_programme.id"), index=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("support_call.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("support_application.id"), unique=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)     # stable: programme, round and lead
+    round: Mapped[int | None] = mapped_column(Integer)
+    selected_on: Mapped[date] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    lead_org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="selected")   # selected | realised | registered | cancelled
+    origin: Mapped[str] = mapped_column(String(16))                      # published | decision
+    source_url: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    members: Mapped[list[SupportSelectionMember]] = relationship(cascade="all, delete-orphan")
+
+
+class SupportSelectionMember(Base):
+    __tablename__ = "support_selection_member"
+    selection_id: Mapped[int] = mapped_column(ForeignKey("support_selection.id"), primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True)
