@@ -16,8 +16,10 @@ import yaml
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from digiden.domain.calendar import fiscal_year, format_fiscal_year
+from digiden.domain.calendar import AsOf, Precision, fiscal_year, fiscal_year_end, fiscal_year_start, format_fiscal_year
+from digiden.domain.codes import NATION_CODE
 from digiden.domain.errors import InvalidInput, NotFound
+from digiden.domain.quantities import format_quantity
 from digiden.services import audit
 from digiden.services.common import LoadReport, data_path, set_fields
 from digiden.services.knowledge.practices import place_of
@@ -25,10 +27,12 @@ from digiden.services.national.kpis import target_view
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import (
     Adjacency,
+    Adoption,
     Area,
     FiscalIndex,
     Kpi,
     Measure,
+    Observation,
     OrgUnit,
     Practice,
     PracticeMeasure,
@@ -233,10 +237,31 @@ class ProblemView:
 
 @dataclass(frozen=True)
 class RoadmapView:
+    """One fiscal year of a measure. ``text`` is the stored item (a milestone names its target; any
+    other year says only that the year is in the strategy period); ``activities`` is what the
+    database shows happened that year: a national figure of a KPI the measure serves was
+    published, a published practice that used the measure ran, local governments took such a
+    practice up. A year is *filled* on the roadmap when it has a milestone or an activity."""
+
     fiscal_year: int
     text: str
     milestone: bool
     basis: str
+    activities: tuple[str, ...] = ()
+
+    @property
+    def filled(self) -> bool:
+        return self.milestone or bool(self.activities)
+
+    @property
+    def year_label(self) -> str:
+        return format_fiscal_year(self.fiscal_year)
+
+    @property
+    def summary(self) -> str:
+        """What the year holds, in a few words (a roadmap cell's text for screen readers)."""
+        parts = (["KPIの目標期限"] if self.milestone else []) + (["実績・事例"] if self.activities else [])
+        return "・".join(parts) if parts else "記録なし"
 
 
 @dataclass(frozen=True)
@@ -294,22 +319,94 @@ def _practice_links(s: Session, measure_ids: list[int]) -> dict[int, list[Practi
 
 
 def _view(m: Measure, names: tuple[dict[str, str], dict[str, str], dict[str, str]],
-          roadmap: list[RoadmapItem], practices: list[PracticeLink]) -> MeasureView:
+          roadmap: list[RoadmapItem], practices: list[PracticeLink],
+          activity: dict[tuple[int, int], list[str]] | None = None) -> MeasureView:
     fields, probs, kpis = names
+    activity = activity or {}
     return MeasureView(
         m.code, m.title, m.ministry, m.support, m.eligible, m.summary, m.in_seed,
         tuple((c, fields.get(c, c)) for c in m.field_codes),
         tuple((c, probs.get(c, c)) for c in m.problem_codes),
         tuple((c, kpis.get(c, c)) for c in m.kpi_codes),
-        tuple(RoadmapView(r.fiscal_year, r.text, r.milestone, r.basis)
+        tuple(RoadmapView(r.fiscal_year, r.text, r.milestone, r.basis,
+                          tuple(activity.get((m.id, r.fiscal_year), ())))
               for r in sorted(roadmap, key=lambda r: r.fiscal_year)),
         tuple(practices))
 
 
+def _activities(s: Session, measures: list[Measure]) -> dict[tuple[int, int], list[str]]:
+    """What happened in each roadmap year of these measures, by (measure id, fiscal year), from
+    the database alone: the latest approved national figure of each KPI a measure serves
+    published in that fiscal year; each published practice that used the measure and ran that
+    year; how many local governments took such a practice up that year. Nothing is inferred
+    from the strategy period."""
+    first, last = ROADMAP_YEARS[0], ROADMAP_YEARS[-1]
+    out: dict[tuple[int, int], list[str]] = {}
+    by_kpi: dict[str, list[int]] = {}
+    for m in measures:
+        for c in m.kpi_codes:
+            by_kpi.setdefault(c, []).append(m.id)
+    if by_kpi:
+        kpis = {k.id: k for k in s.scalars(select(Kpi).where(Kpi.code.in_(list(by_kpi))))}
+        o = Observation
+        latest: dict[tuple[int, int], list[tuple[AsOf, str, str]]] = {}
+        for kpi_id, as_of, precision, breakdown, value, qualifier in s.execute(
+                select(o.kpi_id, o.as_of, o.as_of_precision, o.breakdown, o.value, o.qualifier)
+                .join(OrgUnit, OrgUnit.id == o.org_unit_id)
+                .where(o.kpi_id.in_(list(kpis)), OrgUnit.code == NATION_CODE, o.status == "approved",
+                       o.as_of >= fiscal_year_start(first), o.as_of <= fiscal_year_end(last))
+                .order_by(o.kpi_id, o.as_of, o.breakdown)):
+            key = (kpi_id, fiscal_year(as_of))
+            when = AsOf(as_of, Precision(precision))
+            if key in latest and latest[key][0][0].date != as_of:
+                del latest[key]       # a later figure of the same fiscal year replaces it
+            display = format_quantity(value, kpis[kpi_id].unit, qualifier)
+            latest.setdefault(key, []).append((when, breakdown, display))
+        for (kpi_id, fy), points in sorted(latest.items(), key=lambda kv: kv[0]):
+            k = kpis[kpi_id]
+            values = "・".join(f"{b} {d}" if b else d for _, b, d in points)
+            text = f"KPI「{k.name}」の実績 {values}（{points[0][0].label()}時点）"
+            for mid in by_kpi[k.code]:
+                out.setdefault((mid, fy), []).append(text)
+    ids = [m.id for m in measures]
+    rows = s.execute(select(PracticeMeasure.measure_id, Practice)
+                     .join(Practice, Practice.id == PracticeMeasure.practice_id)
+                     .where(PracticeMeasure.measure_id.in_(ids), Practice.status == "published")
+                     .order_by(Practice.position, Practice.id)).all()
+    places = place_of(s, [p.id for _, p in rows])
+    for mid, p in rows:
+        if p.fy_from is None:
+            continue
+        mark = "（合成データ）" if p.synthetic else ""
+        where = places.get(p.id, p.place or "")
+        for fy in range(max(p.fy_from, first), min(p.fy_to or p.fy_from, last) + 1):
+            out.setdefault((mid, fy), []).append(
+                f"事例「{p.title}」{f'（{where}）' if where else ''}を実施{mark}")
+    practice_ids = sorted({p.id for _, p in rows})
+    adopted: dict[tuple[int, int], tuple[int, bool]] = {}
+    if practice_ids:
+        for pid, fy, synthetic in s.execute(
+                select(Adoption.practice_id, Adoption.fiscal_year, Adoption.synthetic)
+                .where(Adoption.practice_id.in_(practice_ids), Adoption.fiscal_year >= first,
+                       Adoption.fiscal_year <= last)):
+            n, synth = adopted.get((pid, fy), (0, False))
+            adopted[pid, fy] = (n + 1, synth or synthetic)
+    titles = {p.id: p.title for _, p in rows}
+    for mid, p in rows:
+        for fy in ROADMAP_YEARS:
+            if (p.id, fy) in adopted:
+                n, synth = adopted[p.id, fy]
+                out.setdefault((mid, fy), []).append(
+                    f"事例「{titles[p.id]}」を{n:,}団体が導入（横展開）{'（合成データを含む）' if synth else ''}")
+    return out
+
+
 def list_measures(uow: UnitOfWork, *, problem: str | None = None, field: str | None = None,
-                  support: str | None = None, ministry: str | None = None) -> list[MeasureView]:
+                  support: str | None = None, ministry: str | None = None,
+                  with_activity: bool = False) -> list[MeasureView]:
     """Measures for a problem (社会課題), a field or pillar (P4 covers P4.1–P4.7), a kind of
-    support or a ministry; all of them without a filter."""
+    support or a ministry; all of them without a filter. ``with_activity``: each roadmap year
+    with what happened in it (``RoadmapView.activities``)."""
     with uow:
         s = uow.session
         names = _names(s)
@@ -325,6 +422,7 @@ def list_measures(uow: UnitOfWork, *, problem: str | None = None, field: str | N
         for r in s.scalars(select(RoadmapItem)):
             road.setdefault(r.measure_id, []).append(r)
         links = _practice_links(s, [m.id for m in ms])
+        activity = _activities(s, ms) if with_activity else {}
         for m in ms:
             if problem and problem not in m.problem_codes:
                 continue
@@ -334,7 +432,7 @@ def list_measures(uow: UnitOfWork, *, problem: str | None = None, field: str | N
                 continue
             if ministry and ministry not in m.ministry:
                 continue
-            out.append(_view(m, names, road.get(m.id, []), links.get(m.id, [])))
+            out.append(_view(m, names, road.get(m.id, []), links.get(m.id, []), activity))
         return out
 
 
@@ -345,7 +443,7 @@ def get_measure(uow: UnitOfWork, code: str) -> MeasureView:
         if m is None:
             raise NotFound(f"no measure {code!r}", message_ja=f"施策「{code}」は見つかりません")
         road = list(s.scalars(select(RoadmapItem).where(RoadmapItem.measure_id == m.id)))
-        return _view(m, _names(s), road, _practice_links(s, [m.id]).get(m.id, []))
+        return _view(m, _names(s), road, _practice_links(s, [m.id]).get(m.id, []), _activities(s, [m]))
 
 
 @dataclass(frozen=True)
@@ -361,7 +459,7 @@ def roadmap(uow: UnitOfWork, *, by: str = "field") -> list[RoadmapGroup]:
     if by not in ("field", "ministry"):
         raise InvalidInput(f"group by field or ministry, not {by!r}",
                            message_ja="並べ方は「分野」か「府省」を選んでください", field="by")
-    ms = list_measures(uow)
+    ms = list_measures(uow, with_activity=True)
     groups: dict[str, list[MeasureView]] = {}
     labels: dict[str, str] = {}
     with uow:

@@ -99,12 +99,13 @@ def measures_page(request: Request, uow: Uow, problem: str = "", field: str = ""
 class MeasureContext:
     title: str
     measure: catalogue.MeasureView
+    current_fy: int
 
 
 @router.get("/measures/{code}", response_class=HTMLResponse)
-def measure_page(code: str, request: Request, uow: Uow) -> Response:
+def measure_page(code: str, request: Request, uow: Uow, today: Today) -> Response:
     m = catalogue.get_measure(uow, code)
-    return render(request, "catalogue/measure.html", MeasureContext(m.title, m))
+    return render(request, "catalogue/measure.html", MeasureContext(m.title, m, fiscal_year(today)))
 
 
 @dataclass(frozen=True)
