@@ -1,5 +1,12 @@
 """The menu book as a printable HTML page and as a PDF with IPAexGothic embedded (subset), so it
-prints the same on any machine, with no internet and no fonts installed."""
+prints the same on any machine, with no internet and no fonts installed.
+
+The PDF states its language (ja), shows its title as the window title, has bookmarks for
+every chapter and section and a linked 目次, and its text can be copied and read aloud (the
+font carries a ToUnicode map). It is not a tagged PDF: fpdf2 (2.8.9) builds a structure tree
+only for images with alt text and for links — its ``structure_tree`` module is internal, and
+the maintainers say there is no public API for tagging text (py-pdf/fpdf2 issues 355 and 792,
+the latter open). Tagging would need another PDF library."""
 
 from __future__ import annotations
 
@@ -26,7 +33,28 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 @lru_cache(maxsize=1)
 def _env() -> Environment:
     # the options Starlette's Jinja2Templates uses, so the page is the same byte for byte
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape())
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape())
+    env.filters["with_place"] = with_place
+    env.filters["period"] = period
+    return env
+
+
+def with_place(title: str, place: str | None) -> str:
+    """「事例名（実施団体）」, or the title alone where no place is recorded: never 「（）」."""
+    return f"{title}（{place}）" if place and place.strip() else title
+
+
+def period(fy_from: int | None, fy_to: int | None) -> str:
+    """「2021〜2023年度」, 「2021年度〜」 while it runs, or nothing without a start year."""
+    if not fy_from:
+        return ""
+    return f"{fy_from}〜{fy_to}年度" if fy_to else f"{fy_from}年度〜"
+
+
+def implementer(place: str | None, fy_from: int | None, fy_to: int | None) -> str:
+    """The 実施団体 line of a practice: 「記載なし」 rather than an empty or bracketed place."""
+    when = period(fy_from, fy_to)
+    return f"実施団体: {place or '記載なし'}" + (f"　期間: {when}" if when else "")
 
 
 def render_html(book: MenuBook) -> str:
@@ -46,6 +74,7 @@ def _fpdf() -> _Fpdf:
     app and the CLI do not need its imports (0.3-0.9 s on the 2-core bench machine)."""
     from fpdf import FPDF
     from fpdf.enums import WrapMode, XPos, YPos
+    from fpdf.prefs import ViewerPreferences
 
     class Book(FPDF):
         def __init__(self, title: str) -> None:
@@ -57,6 +86,8 @@ def _fpdf() -> _Fpdf:
             self.set_title(title)
             self.set_creator("digiden")
             self.set_lang("ja")
+            # what a reader's title bar shows: the book's title, not the file name
+            self.viewer_preferences = ViewerPreferences(display_doc_title=True)
 
         def footer(self) -> None:
             self.set_y(-12)
@@ -66,19 +97,39 @@ def _fpdf() -> _Fpdf:
     return _Fpdf(Book, WrapMode, XPos, YPos)
 
 
+TOC_HEADING_H = 12.0
+TOC_LINE_H = (6.5, 5.5)          # a chapter's line, a section's line (mm)
+
+
 def _toc(pdf: FPDF, outline: list) -> None:  # type: ignore[type-arg]
     _, WrapMode, XPos, YPos = _fpdf()  # noqa: N806 - the library's names
+    # fpdf2 draws the contents last, with x wherever the last page's footer left it (at the
+    # right margin, which put 「目次」 off the page): start at the left margin
+    pdf.set_x(pdf.l_margin)
     pdf.set_font(FONT_NAME, size=16)
-    pdf.cell(0, 12, "目次", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, TOC_HEADING_H, "目次", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     for s in outline:
         pdf.set_font(FONT_NAME, size=11 if s.level == 0 else 9.5)
         indent = 4 + 6 * s.level
         link = pdf.add_link(page=s.page_number)
         pdf.set_x(pdf.l_margin + indent)
         width = pdf.epw - indent - 14
-        pdf.cell(width, 6.5 if s.level == 0 else 5.5, s.name, link=link)
-        pdf.cell(14, 6.5 if s.level == 0 else 5.5, str(s.page_number), align="R",
+        pdf.cell(width, TOC_LINE_H[min(s.level, 1)], s.name, link=link)
+        pdf.cell(14, TOC_LINE_H[min(s.level, 1)], str(s.page_number), align="R",
                  new_x=XPos.LMARGIN, new_y=YPos.NEXT, link=link)
+
+
+def _toc_pages(pdf: FPDF, book: MenuBook) -> int:
+    """How many pages the contents take: the heading and one line per chapter and section,
+    broken where fpdf2's automatic page break will break them. fpdf2 needs the exact number
+    before the chapters are drawn, and a guess too high leaves a blank page."""
+    pages, y = 1, pdf.t_margin + TOC_HEADING_H
+    for ch in book.chapters:
+        for h in (TOC_LINE_H[0], *(TOC_LINE_H[1] for _ in ch.sections)):
+            if y + h > pdf.page_break_trigger:
+                pages, y = pages + 1, pdf.t_margin
+            y += h
+    return pages
 
 
 def _para(pdf: FPDF, text: str, size: float = 9.5, h: float = 5.2) -> None:
@@ -93,7 +144,9 @@ def render_pdf(book: MenuBook) -> bytes:
     pdf.add_page()
     pdf.set_font(FONT_NAME, size=22)
     pdf.ln(40)
-    pdf.multi_cell(0, 12, book.title, align="C", wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    # the subtitle in brackets on a line of its own rather than broken wherever the line is full
+    pdf.multi_cell(0, 12, book.title.replace("（", "\n（", 1), align="C", wrapmode=WrapMode.CHAR,
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(8)
     _para(pdf, f"{book.edition.year}年{book.edition.month}月{book.edition.day}日版　施策 {book.measure_count}件・"
                f"優良事例 {book.practice_count}件", size=12, h=7)
@@ -103,11 +156,16 @@ def render_pdf(book: MenuBook) -> bytes:
                "施策の概要・分類は digiden による整理で、申請の際は各府省の公募要領を確認してください。")
     if book.synthetic_practices:
         _para(pdf, f"※ 合成データ（デモ・試験用）の事例が {book.synthetic_practices} 件含まれています。")
+    if not book.chapters:
+        _para(pdf, "該当する施策・優良事例はありません。", size=12, h=7)
+        return bytes(pdf.output())
     pdf.add_page()
-    pages = max(1, (sum(1 + len(c.sections) for c in book.chapters) + 30) // 40)
-    pdf.insert_toc_placeholder(_toc, pages=pages)
-    for ch in book.chapters:
-        pdf.add_page()
+    # the placeholder breaks the page after the contents itself: that new page is the first
+    # chapter's (a page added here too was the blank page 3)
+    pdf.insert_toc_placeholder(_toc, pages=_toc_pages(pdf, book))
+    for n, ch in enumerate(book.chapters):
+        if n:
+            pdf.add_page()
         pdf.start_section(f"{ch.code} {ch.name}", level=0)
         pdf.set_font(FONT_NAME, size=18)
         pdf.multi_cell(0, 10, f"{ch.code}　{ch.name}", wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -128,14 +186,13 @@ def render_pdf(book: MenuBook) -> bytes:
                 if marks:
                     _para(pdf, "工程表の節目: " + "、".join(marks) + "（目標期限のある年度）", size=8.5, h=4.6)
                 if m.practices:
-                    _para(pdf, "活用事例: " + "、".join(f"{p.title}（{p.place}）" for p in m.practices),
+                    _para(pdf, "活用事例: " + "、".join(with_place(p.title, p.place) for p in m.practices),
                           size=8.5, h=4.6)
             for p in sec.practices:
                 pdf.ln(1.5)
                 label = "【優良事例・合成データ】" if p.synthetic else "【優良事例】"
                 _para(pdf, f"{label}{p.title}", size=11, h=6)
-                _para(pdf, f"実施団体: {p.place or '（団体名なし）'}"
-                           + (f"　期間: {p.fy_from}〜{p.fy_to or ''}年度" if p.fy_from else ""), size=8.5, h=4.6)
+                _para(pdf, implementer(p.place, p.fy_from, p.fy_to), size=8.5, h=4.6)
                 if p.problem:
                     _para(pdf, f"課題: {p.problem}")
                 if p.solution:
