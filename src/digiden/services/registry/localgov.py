@@ -6,14 +6,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
+from digiden.domain.calendar import AsOf
 from digiden.domain.codes import normalize_code
 from digiden.domain.errors import InvalidInput, NotFound
+from digiden.domain.quantities import Qualifier, format_quantity
 from digiden.domain.text import search_key
-from digiden.services.common import ObservationView, observation_view
+from digiden.services.common import PRECISIONS, QUALIFIERS, ObservationView
 from digiden.services.uow import UnitOfWork
 from digiden.shapes.registry import LatLngOut, LocalGovernmentDetailOut, LocalGovernmentOut, PracticeRefOut
 from digiden.store.models import Kpi, Observation, OrgUnit, Practice, PracticeOrgUnit
@@ -48,6 +52,29 @@ class PracticeRef:
     title: str
 
 
+@dataclass(frozen=True, slots=True)
+class LatestValue:
+    """The newest value of one KPI (and breakdown) for a local government, with the extent of
+    the series it ends: what the local government's page shows instead of every value."""
+
+    kpi_code: str
+    kpi_name: str
+    unit: str
+    breakdown: str
+    as_of: AsOf
+    value: float
+    qualifier: Qualifier
+    source_title: str
+    source_url: str | None
+    first: AsOf          # the series' first as-of date
+    count: int           # values in the series (this KPI, breakdown and local government)
+    kpi_count: int       # values of this KPI and local government, every breakdown
+
+    @property
+    def display(self) -> str:
+        return format_quantity(self.value, self.unit, self.qualifier)
+
+
 @dataclass(frozen=True)
 class OrgUnitDetail:
     unit: OrgUnitView
@@ -61,10 +88,22 @@ class OrgUnitDetail:
     website: str | None
     catchphrase: str | None
     practices: tuple[PracticeRef, ...]
-    observations: tuple[ObservationView, ...]
+    latest: tuple[LatestValue, ...]           # per KPI and breakdown, in KPI order
     municipalities: tuple[OrgUnitView, ...]   # for a prefecture: its municipalities
+    # every value, only when asked for (the JSON API's detail); None otherwise
+    observations: tuple[ObservationView, ...] | None = None
+
+    @property
+    def observation_count(self) -> int:
+        return sum(v.count for v in self.latest)
+
+    @property
+    def kpi_count(self) -> int:
+        return len({v.kpi_code for v in self.latest})
 
     def shape(self) -> LocalGovernmentDetailOut:
+        if self.observations is None:
+            raise ValueError("the JSON shape lists every value: get(..., with_observations=True)")
         return LocalGovernmentDetailOut(
             **dict(self.unit.shape()), population=self.population, households=self.households,
             population_65_plus=self.population_65_plus, aging_rate_pct=self.aging_rate_pct,
@@ -160,8 +199,10 @@ def resolve_org(session: Session, code: str) -> OrgUnit:
     return o
 
 
-def get(uow: UnitOfWork, code: str) -> OrgUnitDetail:
-    """One local government by its 5- or 6-digit code."""
+def get(uow: UnitOfWork, code: str, *, with_observations: bool = False) -> OrgUnitDetail:
+    """One local government by its 5- or 6-digit code, with the newest value of each KPI it has
+    values for (``latest``); every value as well only ``with_observations`` (a local government
+    of the 5.4M-row bench database has 3,000, and its page shows the 50 newest)."""
     key = normalize_code(code)
     with uow:
         s = uow.session
@@ -170,20 +211,70 @@ def get(uow: UnitOfWork, code: str) -> OrgUnitDetail:
             raise NotFound(f"no local government has code {key}",
                            message_ja=f"団体コード {key} の地方公共団体はありません", field="code")
         prefs, parents = _prefecture_names(s), _parent_codes(s)
-        practices = tuple(PracticeRef(p.code, p.title) for p in s.scalars(
-            select(Practice).join(PracticeOrgUnit, PracticeOrgUnit.practice_id == Practice.id)
+        practices = tuple(PracticeRef(c, t) for c, t in s.execute(
+            select(Practice.code, Practice.title).join(PracticeOrgUnit, PracticeOrgUnit.practice_id == Practice.id)
             .where(PracticeOrgUnit.org_unit_id == o.id).order_by(Practice.position)))
-        obs = tuple(observation_view(ob, k, o) for ob, k in s.execute(
-            select(Observation, Kpi).join(Kpi, Kpi.id == Observation.kpi_id)
-            .where(Observation.kpi_id.in_(select(Kpi.id)), Observation.org_unit_id == o.id)
-            .order_by(Kpi.position, Observation.as_of)))
+        latest = _latest_values(s, o.id)
+        obs = _all_observations(s, o) if with_observations else None
         munis: tuple[OrgUnitView, ...] = ()
         if o.kind == "prefecture":
             munis = tuple(_view(m, prefs, parents) for m in s.scalars(
                 select(OrgUnit).where(OrgUnit.parent_id == o.id).order_by(OrgUnit.code)))
         return OrgUnitDetail(_view(o, prefs, parents), o.population, o.households,
                              o.population_65_plus, o.aging_rate_pct, o.population_as_of, o.lat,
-                             o.lng, o.website, o.catchphrase, practices, obs, munis)
+                             o.lng, o.website, o.catchphrase, practices, latest, munis, obs)
+
+
+@cache
+def _latest_statement() -> Select[Any]:
+    """Built once: composing the aliases and the subquery cost ~10 ms a call, more than the query."""
+    org: Any = bindparam("org")
+    o, f = aliased(Observation), aliased(Observation)
+    ext = (select(Observation.kpi_id, Observation.breakdown, func.max(Observation.as_of).label("last"),
+                  func.min(Observation.as_of).label("first"), func.count().label("n"))
+           .where(Observation.kpi_id.in_(select(Kpi.id)), Observation.org_unit_id == org)
+           .group_by(Observation.kpi_id, Observation.breakdown).subquery())
+
+    def point(row: Any, as_of: Any) -> Any:
+        return and_(row.kpi_id == ext.c.kpi_id, row.org_unit_id == org, row.as_of == as_of,
+                    row.breakdown == ext.c.breakdown)
+
+    return (select(Kpi.code, Kpi.name, Kpi.unit, ext.c.breakdown, o.as_of, o.as_of_precision, o.value,
+                   o.qualifier, o.source_title, o.source_url, f.as_of, f.as_of_precision, ext.c.n)
+            .select_from(ext).join(o, point(o, ext.c.last)).join(f, point(f, ext.c.first))
+            .join(Kpi, Kpi.id == ext.c.kpi_id)
+            .order_by(Kpi.position, Kpi.id, ext.c.breakdown))
+
+
+def _latest_values(s: Session, org_unit_id: int) -> tuple[LatestValue, ...]:
+    """The newest value per KPI and breakdown, with the first as-of date and the count of its
+    series, in one query of tuples. The series' extents come from the unique (kpi, org_unit,
+    as_of, breakdown) index alone (the KPI ids as an IN-list let it serve the lookup; no table
+    row is read), then only the newest and the first row of each series are fetched by that
+    key: a local government of the bench database has 3,000 values, and reading each row was
+    ~100 ms where the index alone takes ~2 ms."""
+    rows = s.connection().execute(_latest_statement(), {"org": org_unit_id}).all()
+    per_kpi: dict[str, int] = {}
+    for r in rows:
+        per_kpi[r[0]] = per_kpi.get(r[0], 0) + r[12]
+    return tuple(LatestValue(r[0], r[1], r[2], r[3], AsOf(r[4], PRECISIONS[r[5]]), r[6], QUALIFIERS[r[7]],
+                             r[8], r[9], AsOf(r[10], PRECISIONS[r[11]]), r[12], per_kpi[r[0]])
+                 for r in rows)
+
+
+def _all_observations(s: Session, o: OrgUnit) -> tuple[ObservationView, ...]:
+    """Every value of the local government, as tuples (no ORM entity per row)."""
+    rows = s.connection().execute(
+        select(Observation.id, Kpi.code, Observation.as_of, Observation.as_of_precision,
+               Observation.breakdown, Observation.value, Kpi.unit, Observation.qualifier,
+               Observation.source_title, Observation.source_url, Observation.status,
+               Observation.created_by, Observation.created_at, Observation.batch_id, Observation.note)
+        .join(Kpi, Kpi.id == Observation.kpi_id)
+        .where(Observation.kpi_id.in_(select(Kpi.id)), Observation.org_unit_id == o.id)
+        .order_by(Kpi.position, Observation.as_of, Observation.breakdown, Observation.id)).all()
+    return tuple(ObservationView(r[0], r[1], o.code, o.full_name, AsOf(r[2], PRECISIONS[r[3]]), r[4], r[5],
+                                 r[6], QUALIFIERS[r[7]], r[8], r[9], r[10], r[11], r[12], r[13], r[14])
+                 for r in rows)
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ def search_local_governments(
 @router.get("/local-governments/{code}", tags=["local governments"],
             summary="One local government with population, city hall and case studies")
 def get_local_government(code: str, uow: Uow) -> LocalGovernmentDetailOut:
-    return localgov.get(uow, code).shape()
+    return localgov.get(uow, code, with_observations=True).shape()
 
 
 @router.get("/audit", tags=["audit"], summary="Audit history, newest first")
