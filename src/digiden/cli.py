@@ -291,6 +291,28 @@ def kpi_list(ctx: typer.Context, json_out: JsonOpt = False,
     out.print(t)
 
 
+def _print_counted(c: Any) -> None:
+    """A KPI counted from records in digiden: the published national figure and the count of
+    the records side by side, each labelled for what it is, and no difference between them (a
+    national total and a count of the records in digiden, demo records among them, are not two
+    measurements of one thing; the KPI page says the same)."""
+    if c.reported_value is not None:
+        out.print(f"全国の公表値 / published national figure: {c.reported_display}"
+                  f"（{c.reported_as_of_label or c.reported_as_of}時点、出典: {c.reported_source}）",
+                  markup=False, highlight=False, soft_wrap=True)
+    else:
+        out.print("全国の公表値 / published national figure: —（登録されていません / none recorded）",
+                  markup=False, highlight=False, soft_wrap=True)
+    demo = f"、うち合成データ（デモ用）{c.synthetic_count}団体 / {c.synthetic_count} synthetic (demo)" \
+        if c.synthetic_count else ""
+    out.print(f"digidenの記録から数えた団体 / counted from records in digiden: {c.value:,}{c.unit}"
+              f"（受理された地方版総合戦略で「{c.rule_ja}」、{c.denominator:,}団体中{demo}; "
+              f"newest acceptance {c.as_of.isoformat() if c.as_of else '—'}）",
+              markup=False, highlight=False, soft_wrap=True)
+    out.print("二つは別のものなので差は示しません / two different things: no difference is shown",
+              markup=False, highlight=False, soft_wrap=True)
+
+
 @kpi_app.command("show")
 def kpi_show(ctx: typer.Context, code: KpiArg, json_out: JsonOpt = False) -> None:
     """One KPI: targets, milestones, status and observations.
@@ -314,10 +336,7 @@ def kpi_show(ctx: typer.Context, code: KpiArg, json_out: JsonOpt = False) -> Non
         return
     out.print(f"[bold]{k.name}[/bold] ({k.code})")
     if computed:
-        rep = (f"; published {computed.reported_value:,.0f} ({computed.reported_as_of}, {computed.reported_source}), "
-               f"difference {computed.difference:+,.0f}" if computed.reported_value is not None else "")
-        out.print(f"counted from accepted local strategies: {computed.value:,} of {computed.denominator:,} "
-                  f"(as of {computed.as_of.isoformat() if computed.as_of else '—'}){rep}")
+        _print_counted(computed)
     out.print(f"strategy wording: {k.wording}")
     out.print(f"status: {k.status.status.label} ({k.status.status.value}) — {k.status.reason}")
     t = Table(title="targets")
