@@ -10,6 +10,7 @@ model type, prefecture, kind of support. See docs/search.md."""
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 import sys
@@ -79,6 +80,27 @@ FACET_LABELS = {"kind": "種類", "pillar": "柱・基礎条件", "field": "分�
 # a KPI's exact title beat the measure for 7 of them (MRR 0.929).
 KIND_BOOST = {"measure": 1.0, "practice": 1.1, "kpi": 0.6, "local_government": 0.6}
 CANDIDATES = 60
+# Sudachi's synonym dictionary widens every query (textja.synonym_groups): each query word also
+# finds the index's words that share a synonym group with it (利用 → 活用, 支援 → 援助 · 後押し,
+# 計画 → 構想 · プラン), at a quarter of the weight of the word itself, matched whole (プラン
+# does not find プラント): a record with the word itself comes first. tests/search_eval
+# measured the weight: 0.1-0.25 nDCG@10 0.9834, 0.3 and 0.5 0.9824 (for 子育て支援 the
+# こども家庭センター KPI passed a judged practice), none 0.9825 (docs/search.md).
+SYNONYM_WEIGHT = 0.25
+MAX_SYNONYMS = 6                  # per query word, those in the most records first
+# Words a planner searches for that name a problem rather than a measure, none of them in the
+# catalogue's text: when a query with one of them finds nothing (with synonyms), the words the
+# measures and practices for that problem use are searched instead and their records returned
+# beside the empty result (``related_hits``). Each entry is a judgement, written for the
+# packaged catalogue (docs/search.md); they are not synonyms, so they never widen a query that
+# finds something.
+RELATED_WORDS: dict[str, tuple[str, ...]] = {
+    "買い物弱者": ("移動手段", "配送", "物流"),
+    "買い物難民": ("移動手段", "配送", "物流"),
+    "交通弱者": ("移動手段", "地域交通"),
+    "空き家": ("空き蔵", "改修", "移住"),
+    "空き店舗": ("空き蔵", "改修", "サテライトオフィス"),
+}
 BATCH = 500          # records read and written per step while indexing
 Progress = Callable[[str, int, int], None]
 
@@ -365,6 +387,16 @@ class SearchResult:
     # records), and whether they are near the query's words or simply every top-level field
     nearest: list[tuple[str, FacetValue]] = field(default_factory=list)
     nearest_by_words: bool = False
+    # query word → the synonyms (Sudachi) that were searched with it, where any
+    synonyms: dict[str, list[str]] = field(default_factory=dict)
+    # when the query's own words found nothing: words to try instead (RELATED_WORDS, then the
+    # synonyms), each with how many records a search for it alone finds, if any
+    related: list[tuple[str, int]] = field(default_factory=list)
+    # when the query and its synonyms found nothing: the related words (RELATED_WORDS) that
+    # were searched instead, and the records they found, kept apart from ``hits`` (which stay
+    # empty, as ``total`` stays 0: nothing matched the query itself)
+    searched_instead: list[str] = field(default_factory=list)
+    related_hits: list[Hit] = field(default_factory=list)
 
 
 def _filters(raw: dict[str, str | None]) -> dict[str, str]:
@@ -407,6 +439,27 @@ class _Doc:
     facets: tuple[tuple[str, str], ...]
 
 
+class _SynonymMap:
+    """Synonym group → the index's words in it, built at the first query that needs it (one
+    dictionary look-up per word of the index, cached per word for the process: ~0.3 s for the
+    4,000 words of the packaged catalogue)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._groups: dict[int, tuple[str, ...]] | None = None
+
+    def groups(self, words: Iterable[str]) -> dict[int, tuple[str, ...]]:
+        if self._groups is None:
+            with self._lock:
+                if self._groups is None:
+                    out: dict[int, list[str]] = {}
+                    for w in words:
+                        for g in textja.synonym_groups(w):
+                            out.setdefault(g, []).append(w)
+                    self._groups = {g: tuple(ws) for g, ws in out.items() if len(ws) > 1}
+        return self._groups
+
+
 @dataclass(frozen=True)
 class _Index:
     """The indexed documents of one index version, as this process keeps them."""
@@ -421,6 +474,22 @@ class _Index:
     avg_len: float = 1.0                      # mean document length in terms (BM25)
     postings: dict[str, tuple[array[int], array[float]]] = field(default_factory=dict)
     lengths: dict[int, int] = field(default_factory=dict)
+    synonym_map: _SynonymMap = field(default_factory=_SynonymMap)
+
+    def synonyms(self, term: str) -> tuple[str, ...]:
+        """The index's words that share a synonym group with ``term`` (not ``term`` itself)."""
+        groups = textja.synonym_groups(term)
+        if not groups:
+            return ()
+        by_group = self.synonym_map.groups(self.postings)
+        words = {w for g in groups for w in by_group.get(g, ()) if w != term}
+        return tuple(sorted(words, key=lambda w: (-len(self.postings[w][0]), w))[:MAX_SYNONYMS])
+
+    def ids_of(self, term: str, *, exact: bool = False) -> set[int]:
+        """The documents a search for ``term`` matches (by prefix where the search would)."""
+        if exact or not wants_prefix(term):
+            return set(self.postings[term][0]) if term in self.postings else set()
+        return {i for w, (ids, _) in self.postings.items() if w.startswith(term) for i in ids}
 
     def count(self, matched: list[tuple[int, float]]) -> dict[tuple[str, str], int]:
         """Facet counts over the matched documents: one bit set, one AND per facet value."""
@@ -524,18 +593,19 @@ K1, B = 1.2, 0.75                 # BM25 parameters, FTS5's defaults
 TITLE_WEIGHT, BODY_WEIGHT = 4.0, 1.0
 
 
-def _bm25(index: _Index, ids: list[int], terms: list[str]) -> list[tuple[int, float]]:
+def _bm25(index: _Index, ids: list[int], terms: list[str], *, exact: bool = False) -> list[tuple[int, float]]:
     """BM25 as SQLite FTS5 computes it (``bm25(search_fts, 4.0, 1.0)``: per term, the
     column-weighted term frequency over the whole document length, times IDF), for the
     PostgreSQL backend, which finds the matches but has no BM25 of its own. Every document
     containing a query term matches the OR query, so a term's document frequency is counted
-    among the matches themselves."""
+    among the matches themselves. ``exact``: no term matches by prefix (synonyms)."""
     n_docs, avg, lengths, postings = len(index.docs), index.avg_len, index.lengths, index.postings
     base, per_len = K1 * (1 - B), K1 * B / avg
     scores: dict[int, float] = {}
     for t in terms:
         # a prefix term stands for every indexed word that starts with it (コミュニティ → コミュニティバス …)
-        words = [w for w in postings if w.startswith(t)] if wants_prefix(t) else [t] if t in postings else []
+        words = ([w for w in postings if w.startswith(t)] if wants_prefix(t) and not exact
+                 else [t] if t in postings else [])
         if len(words) == 1:
             doc_ids, tfs = postings[words[0]]
             pairs: Iterable[tuple[int, float]] = zip(doc_ids, tfs, strict=True)
@@ -564,6 +634,47 @@ def _matches(s: Session, index: _Index, terms: list[str]) -> list[tuple[int, flo
     return fulltext.match_bm25(s, fts5_expression(terms))
 
 
+def _with_synonyms(index: _Index, matched: list[tuple[int, float]],
+                   words: list[str]) -> list[tuple[int, float]]:
+    """The matches widened by the query's synonyms: each document's score plus SYNONYM_WEIGHT
+    times the BM25 of the synonyms it has, computed from the postings kept in memory, the same
+    on both backends (no second round trip)."""
+    ids: set[int] = set()
+    for w in words:
+        ids |= index.ids_of(w, exact=True)
+    if not ids:
+        return matched
+    extra = dict(_bm25(index, sorted(ids), words, exact=True))
+    out = [(i, r + SYNONYM_WEIGHT * extra.pop(i, 0.0)) for i, r in matched]
+    return out + [(i, SYNONYM_WEIGHT * r) for i, r in sorted(extra.items())]
+
+
+def _related_words(terms: list[str]) -> list[str]:
+    """The RELATED_WORDS of every entry whose words are all among the query's."""
+    have = set(terms)
+    out: list[str] = []
+    for key, words in RELATED_WORDS.items():
+        if set(_terms_of(key)) <= have:
+            out += [w for w in words if w not in out]
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _terms_of(text: str) -> tuple[str, ...]:
+    return tuple(unique_terms(textja.terms(text)))
+
+
+def _count(index: _Index, text: str) -> int:
+    """How many documents a search for ``text`` alone finds: its words OR-ed with their
+    synonyms, as ``search`` does (without filters)."""
+    ids: set[int] = set()
+    for t in _terms_of(text):
+        ids |= index.ids_of(t)
+        for w in index.synonyms(t):
+            ids |= index.ids_of(w, exact=True)
+    return len(ids)
+
+
 def search(uow: UnitOfWork, principal: Principal, q: str | None, *, limit: int = 20,
            with_facets: bool = True, **filters: str | None) -> SearchResult:
     """Only published records are indexed, so every principal may search everything indexed."""
@@ -583,31 +694,32 @@ def search(uow: UnitOfWork, principal: Principal, q: str | None, *, limit: int =
         s = uow.session
         index = _documents(s)
         docs = index.docs
-        matched = _matches(s, index, terms) if terms else [(i, 1.0) for i in docs]
-        if flt:
-            allowed = frozenset.intersection(*(index.members.get(fv, frozenset()) for fv in flt.items()))
-            matched = [m for m in matched if m[0] in allowed]
+        allowed = (frozenset.intersection(*(index.members.get(fv, frozenset()) for fv in flt.items()))
+                   if flt else None)
+
+        def narrowed(m: list[tuple[int, float]]) -> list[tuple[int, float]]:
+            return m if allowed is None else [x for x in m if x[0] in allowed]
+
+        synonyms = {t: [w for w in index.synonyms(t) if w not in terms] for t in terms}
+        result.synonyms = {t: ws for t, ws in synonyms.items() if ws}
+        extra = unique_terms(w for ws in synonyms.values() for w in ws)
+        own = narrowed(_matches(s, index, terms) if terms else [(i, 1.0) for i in docs])
+        matched = narrowed(_with_synonyms(index, own, extra)) if extra else own
+        related = _related_words(terms)
+        if terms and not own:       # words to offer when the query's own words found nothing
+            result.related = [(w, n) for w in related + extra if (n := _count(index, w))][:8]
         result.total = len(matched)
-        boost = index.boost
-        top = heapq.nlargest(CANDIDATES, matched, key=lambda m: m[1] * boost[m[0]])
-        scored = []
-        bare = query.replace(" ", "")
-        qt = _Query.of(terms)
-        for doc_id, r in top:
-            d = docs[doc_id]
-            if terms:
-                covered = sum(1 for t in terms if qt.has(d.terms, t)) / len(terms)
-                in_title = sum(1 for t in terms if qt.has(d.title_terms, t)) / len(terms)
-            else:
-                covered, in_title = 1.0, 0.0
-            score = r * d.boost * (1 + covered) * (1 + 0.5 * in_title)
-            if bare and bare in d.title.replace(" ", ""):
-                score *= 2
-            scored.append((score, doc_id, d))
-        scored.sort(key=lambda x: (-x[0], x[1]))
-        for score, _, d in scored[:limit]:
-            plain, marked = snippet(d.body, _spans(d, qt) if terms else [])
-            result.hits.append(Hit(d.kind, d.ref_code, d.title, score, plain, marked, d.synthetic))
+        if terms and not own and matched:
+            result.message = _said_plainly(query, result)
+        result.hits = _rank(index, matched, query, terms, synonyms, limit)
+        if terms and not matched and related:
+            # nothing has the query's words or their synonyms: the records the related words
+            # find, apart from the hits (the query itself found nothing, and says so)
+            instead = unique_terms(t for w in related for t in _terms_of(w))
+            found = narrowed(_matches(s, index, instead))
+            if found:
+                result.searched_instead = [w for w in related if _count(index, w)]
+                result.related_hits = _rank(index, found, query, instead, {t: [] for t in instead}, limit)
         if not matched and query:
             result.nearest, result.nearest_by_words = _nearest(index, query)
         if with_facets:
@@ -617,6 +729,51 @@ def search(uow: UnitOfWork, principal: Principal, q: str | None, *, limit: int =
                 if vals:
                     result.facets[facet] = [FacetValue(v, index.labels[facet].get(v, v), n) for v, n in vals[:60]]
         return result
+
+
+def _rank(index: _Index, matched: list[tuple[int, float]], query: str, terms: list[str],
+          synonyms: dict[str, list[str]], limit: int) -> list[Hit]:
+    """The first ``limit`` matches, re-ranked the same way on both backends: engine score ×
+    record boost × (1 + the share of query words the record has, a synonym counting
+    SYNONYM_WEIGHT) × (1 + half the share in its title), × 2 for the whole query in the title."""
+    docs, boost = index.docs, index.boost
+    top = heapq.nlargest(CANDIDATES, matched, key=lambda m: m[1] * boost[m[0]])
+    scored = []
+    bare = query.replace(" ", "")
+    qt = _Query.of(terms)
+    shown = _Query(tuple(terms) + tuple(w for ws in synonyms.values() for w in ws), qt.prefixes)
+    for doc_id, r in top:
+        d = docs[doc_id]
+        if terms:
+            covered = sum(_credit(qt, d.terms, t, synonyms[t]) for t in terms) / len(terms)
+            in_title = sum(_credit(qt, d.title_terms, t, synonyms[t]) for t in terms) / len(terms)
+        else:
+            covered, in_title = 1.0, 0.0
+        score = r * d.boost * (1 + covered) * (1 + 0.5 * in_title)
+        if bare and bare in d.title.replace(" ", ""):
+            score *= 2
+        scored.append((score, doc_id, d))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    hits = []
+    for score, _, d in scored[:limit]:
+        plain, marked = snippet(d.body, _spans(d, shown) if terms else [])
+        hits.append(Hit(d.kind, d.ref_code, d.title, score, plain, marked, d.synthetic))
+    return hits
+
+
+def _credit(qt: _Query, doc_terms: Collection[str], term: str, synonyms: list[str]) -> float:
+    """How far a document answers one query word: 1 with the word, SYNONYM_WEIGHT with only a
+    synonym of it, else 0."""
+    if qt.has(doc_terms, term):
+        return 1.0
+    return SYNONYM_WEIGHT if any(w in doc_terms for w in synonyms) else 0.0
+
+
+def _said_plainly(query: str, r: SearchResult) -> str:
+    """The status line when the query's own words found nothing but their synonyms did."""
+    where = "絞り込んだ範囲に" if r.filters else ""
+    words = "・".join(w for ws in r.synonyms.values() for w in ws)
+    return f"{where}「{query}」を含む記録は見つかりませんでした。同じ意味の語（{words}）を含む記録を表示しています。"
 
 
 def _bigrams(text: str) -> set[str]:
