@@ -8,13 +8,15 @@ digiden.cli_common, which digiden.cli_knowledge imports too."""
 from __future__ import annotations
 
 import sys
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+import typer.main
 from rich.table import Table
 from sqlalchemy import Engine
+from typer.core import TyperGroup
 
 from digiden.cli_common import JsonOpt, LgArg, app, emit_json, err, out, runtime
 from digiden.cli_common import Runtime as Runtime  # re-exported: tests and embedders build one from digiden.cli
@@ -178,6 +180,7 @@ def db_init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     from digiden.services.reference import init_reference_data
     rt = runtime(ctx)
     require_schema(rt.engine)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=err, disable=json_out or not err.is_terminal) as bar:
         tasks: dict[str, Any] = {}
@@ -474,7 +477,7 @@ def lg_show(ctx: typer.Context, code: Annotated[str, typer.Argument(help="5- or 
     """
     from digiden.services.registry.localgov import get
     rt = runtime(ctx)
-    d = get(rt.uow(), code)
+    d = get(rt.uow(), code, with_observations=json_out)
     if json_out:
         emit_json(d.shape().json_data())
         return
@@ -594,6 +597,7 @@ def import_cmd(
     opts = ImportOptions(dry_run=dry_run, kpi=kpi, encoding=encoding, sheet=sheet,
                          mapping=cols or None, mapping_name=mapping, save_mapping=save_mapping,
                          source_title=source)
+    from rich.progress import BarColumn, Progress, TextColumn
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   console=err, disable=json_out or not err.is_terminal) as bar:
         task = bar.add_task(f"importing {file.name}", total=1.0)
@@ -1167,8 +1171,40 @@ def demo(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     out.print(f"local strategies: {len(report['strategies'])} created (synthetic). Sign in at /login.")
 
 
-# Commands of the knowledge side (search, catalogue, practices, similarity) live in their own module.
-from digiden import cli_knowledge  # noqa: E402,F401
+# Commands of the knowledge side (search, catalogue, practices, similarity) live in their own
+# module, digiden.cli_knowledge, loaded when one of them is asked for (or the list of commands,
+# for --help): a command of this module — `digiden serve` above all — does not import it (its
+# models, rich.progress and the module itself were ~0.1 s of a cold start, issue 12 goal 6).
+
+class _Commands(TyperGroup):
+    """The top-level group: this module's commands, and cli_knowledge's from the first time the
+    whole set is asked for (``commands``, ``list_commands``: --help, the command reference) or
+    a name is not among this module's. Resolving one of this module's commands reads
+    ``_commands`` alone."""
+
+    _commands: MutableMapping[str, Any]
+    _complete = False
+
+    @property  # type: ignore[override]
+    def commands(self) -> MutableMapping[str, Any]:
+        if not self._complete:
+            self._complete = True
+            import digiden.cli_knowledge  # noqa: F401 - registers its commands on `app`
+            # in the order of the group built with every command registered (as before)
+            full = typer.main.get_group(app)._commands     # type: ignore[attr-defined]
+            self._commands = {name: self._commands.get(name) or command for name, command in full.items()}
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: MutableMapping[str, Any]) -> None:
+        self._commands = value
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+        command = self._commands.get(cmd_name)
+        return command if command is not None else self.commands.get(cmd_name)
+
+
+app.info.cls = _Commands
 
 
 class DatabaseNotReady(Conflict):
