@@ -324,3 +324,23 @@ def test_the_optimum_holds_every_constraint_and_is_never_worse_than_greedy(rows,
         assert s.optimal.total_score >= s.greedy.total_score - 1e-9
     assert {o.application for o in s.outcomes} == {c.id for c in cs}
     assert {o.application for o in s.outcomes if o.selected} == set(s.optimal.chosen)
+
+
+def test_who_sees_an_unpublished_application() -> None:
+    from digiden.domain.access import PUBLIC, Principal, Role, can_see_application
+    aizu = Principal(Role.MUNICIPALITY, "aizu", org_unit_id=AIZU.id, prefecture_code="07")
+    kita = Principal(Role.MUNICIPALITY, "kita", org_unit_id=KITAKATA.id, prefecture_code="07")
+    pref = Principal(Role.PREFECTURE, "fukushima", org_unit_id=FUKUSHIMA.id, prefecture_code="07")
+    other = Principal(Role.PREFECTURE, "hokkaido", org_unit_id=9, prefecture_code="01")
+    rev = Principal(Role.MINISTRY_EDITOR, "reviewer")
+    parties = [AIZU, KITAKATA]
+
+    def sees(p: Principal, **kw: bool) -> bool:
+        args = dict(draft=False, published_selection=False, reviewer=False, conflicted=False) | kw
+        return can_see_application(p, parties, **args)
+    assert sees(aizu, draft=True) and sees(kita, draft=True)
+    assert not sees(pref, draft=True) and sees(pref)
+    assert not sees(other) and not sees(PUBLIC) and not sees(rev)
+    assert sees(rev, reviewer=True) and not sees(rev, reviewer=True, conflicted=True)
+    assert not sees(rev, reviewer=True, draft=True)
+    assert sees(PUBLIC, published_selection=True)

@@ -287,3 +287,44 @@ def can_save_group(p: Principal, members: list[OrgRef]) -> bool:
     if p.role not in (Role.MUNICIPALITY, Role.PREFECTURE):
         return False
     return any(owns(p, m) for m in members) or all(in_jurisdiction(p, m) for m in members)
+
+
+# --- 重点支援: programmes, calls, applications, review, selection (domain/support.py) -------------
+
+def can_manage_programmes(p: Principal) -> bool:
+    """Programmes, calls, rubrics, reviewers and the selection decision are the nation's."""
+    return p.is_admin and p.can_write_at_all
+
+
+def can_apply_for(p: Principal, lead: OrgRef) -> bool:
+    """An application is written by staff of its lead local government (or the nation)."""
+    if not p.can_write_at_all or lead.is_nation:
+        return False
+    return p.is_admin or (p.role in (Role.MUNICIPALITY, Role.PREFECTURE) and owns(p, lead))
+
+
+def can_confirm_membership(p: Principal, member: OrgRef) -> bool:
+    """Only a member's own staff confirm that it takes part in a joint proposal."""
+    return p.can_write_at_all and p.role in (Role.MUNICIPALITY, Role.PREFECTURE) and owns(p, member)
+
+
+def can_see_application(p: Principal, parties: list[OrgRef], *, draft: bool, published_selection: bool,
+                        reviewer: bool, conflicted: bool) -> bool:
+    """Who sees an application:
+
+    - everyone, once it is a published selection (採択結果);
+    - the nation;
+    - its lead and members' staff, drafts included;
+    - their prefecture's staff, once submitted;
+    - a reviewer assigned to the call, once submitted, unless conflicted."""
+    if published_selection or p.is_admin or any(owns(p, o) for o in parties):
+        return True
+    if draft:
+        return False
+    if any(in_jurisdiction(p, o) for o in parties):
+        return True
+    return p.signed_in and reviewer and not conflicted
+
+
+def can_score(p: Principal, *, reviewer: bool, conflicted: bool) -> bool:
+    return p.can_write_at_all and reviewer and not conflicted

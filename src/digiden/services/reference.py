@@ -26,6 +26,7 @@ from digiden.services import audit
 from digiden.services.common import LoadReport, Progress, data_path, set_fields
 from digiden.services.knowledge import catalogue, search
 from digiden.services.national.observations import observation_snapshot
+from digiden.services.support import programmes
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import (
     Area,
@@ -298,9 +299,14 @@ class ReferenceLoadReport(LoadReport):
 
     withdrawn: dict[str, int] = field(default_factory=dict)
     kept: dict[str, int] = field(default_factory=dict)
+    # the support programmes and their published selections (services/support), reported apart:
+    # created / updated / unchanged per kind, and the selection rows matching no local government
+    support: LoadReport = field(default_factory=LoadReport)
 
     def as_dict(self) -> dict[str, dict[str, int]]:
-        return super().as_dict() | {"withdrawn": self.withdrawn, "kept": self.kept}
+        return super().as_dict() | {"withdrawn": self.withdrawn, "kept": self.kept,
+                                    "support": {f"{kind}.{outcome}": n for outcome, d in self.support.as_dict().items()
+                                                for kind, n in d.items()}}
 
 
 # What an update overwrote (value, qualifier, precision, source title, source URL, batch), kept
@@ -508,6 +514,7 @@ def init_reference_data(uow: UnitOfWork, *, actor: str, now: datetime,
         catalogue.load_catalogue(s, report, actor=actor, now=now)
         catalogue.load_fiscal_indices(s, report)
         catalogue.load_adjacency(s, report)
+        programmes.load_programmes(s, report.support, actor=actor, now=now)
         indexed = s.scalar(select(func.count()).select_from(SearchDoc)) or 0
         # an index built before KPIs were searchable holds none: build it again once
         kpis_indexed = s.scalar(select(func.count()).select_from(SearchDoc).where(SearchDoc.kind == "kpi")) or 0

@@ -1,0 +1,171 @@
+"""重点支援 as the API and the CLI's --json show it: programmes, calls and their rubric,
+applications, reviews and their progress, the selection proposal (optimal beside greedy, every
+outcome explained) and published selections. Built from the views of services/support with
+``Model.model_validate(view)``; the selection from ``services.support.selection.selection_dict``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import Field
+
+from digiden.shapes.base import IsoTime, Shape
+
+
+class ProgrammeOut(Shape):
+    code: str
+    name: str
+    kind: str = Field(description="selection | registration | adoption | grant")
+    kind_ja: str = Field(description="選定 / 登録 / 採択 / 交付金")
+    ministry: str
+    model_type: str | None
+    national_kpi: str | None = Field(description="code of the national KPI that counts its selections")
+    origin: str = Field(description="seed (shipped) or admin")
+    selections: int = Field(description="published selections not cancelled")
+
+
+class CriterionOut(Shape):
+    code: str
+    name: str
+    description: str
+    weight: float = Field(description="share of the 100 points; the weights of a call sum to 100")
+    max_points: float = Field(description="the scale reviewers mark on")
+    regional_collaboration: bool = Field(description="the 地域間連携 criterion")
+
+
+class CallOut(Shape):
+    id: int
+    programme: str
+    programme_name: str
+    kind: str
+    round: int
+    title: str
+    opens_at: IsoTime
+    closes_at: IsoTime
+    phase: str = Field(description="before | open | closed (at the time of the request)")
+    budget: int | None = Field(description="yen")
+    per_application_cap: int | None = Field(description="yen")
+    eligible_kinds: list[str]
+    joint_allowed: bool
+    joint_bonus: float = Field(description="points added to a joint proposal's score")
+    criteria: list[CriterionOut]
+    decided_at: IsoTime | None
+    published_at: IsoTime | None
+    synthetic: bool
+
+
+class ApplicationMemberOut(Shape):
+    code: str
+    name: str
+    confirmed: bool
+    confirmed_at: IsoTime | None
+
+
+class ApplicationOut(Shape):
+    id: int
+    call_id: int
+    title: str
+    lead_code: str
+    lead_name: str
+    members: list[ApplicationMemberOut]
+    joint: bool
+    summary: str
+    fields: list[str]
+    issues: str
+    measures: list[dict[str, Any]]
+    kpis: list[dict[str, Any]]
+    requested_amount: int | None
+    status: str = Field(description="draft | submitted | withdrawn | selected | not_selected")
+    status_ja: str
+    submitted_at: IsoTime | None
+    version: int
+    synthetic: bool
+
+
+class SupportReviewOut(Shape):
+    application: int
+    reviewer: str
+    scores: dict[str, float] = Field(description="raw points per criterion")
+    comments: dict[str, str]
+    total: float = Field(description="raw weighted score on 0–100")
+    updated_at: IsoTime
+
+
+class ReviewerProgressOut(Shape):
+    reviewer: str
+    assigned: int
+    done: int
+    conflicts: int
+
+
+class ApplicationProgressOut(Shape):
+    application: int
+    title: str
+    reviews: int
+    eligible_reviewers: int
+
+
+class ReviewProgressOut(Shape):
+    call_id: int
+    submitted: int
+    reviewed: int
+    reviewers: list[ReviewerProgressOut]
+    applications: list[ApplicationProgressOut]
+
+
+class ConstraintOut(Shape):
+    key: str
+    label_ja: str
+    met: bool
+    detail: str
+
+
+class PlanOut(Shape):
+    selected: list[int]
+    total_score: float
+    budget_used: int
+    feasible: bool
+    constraints: list[ConstraintOut]
+
+
+class OutcomeOut(Shape):
+    application: int
+    title: str
+    score: float | None
+    amount: int
+    reason: str = Field(description="selected | every_prefecture | not_reviewed | below_min_score | budget | "
+                                    "max_selections | per_prefecture_cap | min_joint_share | not_worth")
+    reason_ja: str
+    shortfall: int | None = Field(description="budget: yen missing to fit it in")
+
+
+class SelectionOut(Shape):
+    call: int
+    policy: dict[str, Any]
+    selected: list[int]
+    not_selected: list[OutcomeOut]
+    outcomes: list[OutcomeOut]
+    total_score: float
+    budget_used: int
+    budget: int | None
+    constraints: list[ConstraintOut]
+    greedy: PlanOut
+    gain: float = Field(description="optimal total score − greedy total score")
+    notes: list[str]
+
+
+class PublishedSelectionOut(Shape):
+    programme: str
+    round: int | None
+    selected_on: date
+    title: str
+    lead_code: str
+    lead_name: str
+    prefecture_code: str
+    members: list[tuple[str, str]]
+    state: str
+    origin: str = Field(description="published (loaded from its source) or decision (decided in digiden)")
+    source_url: str
+    note: str
+    synthetic: bool
