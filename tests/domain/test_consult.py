@@ -243,6 +243,9 @@ def test_percentiles_and_statistics() -> None:
     assert by_office[1].first_response_median is None
     by_field = desk_statistics(cases, CAL, by="field")
     assert [s.group for s in by_field] == ["digital", "green"]
+    assert [(s.group, s.received) for s in desk_statistics(cases, CAL, by="month")] == [("2026-11", 3)]
+    with pytest.raises(InvalidInput):
+        desk_statistics(cases, CAL, by="kind")
     assert age_band(0) == "0〜2開庁日" and age_band(25) == "21開庁日以上"
 
 

@@ -628,13 +628,16 @@ def _summary(group: str, cases: Sequence[CaseTimes], cal: WorkingCalendar) -> Su
 
 
 def desk_statistics(cases: Iterable[CaseTimes], cal: WorkingCalendar, *, by: str) -> list[Summary]:
-    """Per office (``by="office"``) or per field (``by="field"``): how many came in, how many are
-    open, and the median and 90th percentile of first-response and resolution times in 開庁日."""
-    if by not in ("office", "field"):
-        raise InvalidInput(f"unknown grouping {by}", field="by", message_ja="集計の単位は office か field です")
+    """Per office (``by="office"``), per field (``by="field"``) or per month of receipt in Japan
+    time (``by="month"``, YYYY-MM: the desk over time): how many came in, how many are open, and
+    the median and 90th percentile of first-response and resolution times in 開庁日."""
+    if by not in ("office", "field", "month"):
+        raise InvalidInput(f"unknown grouping {by}", field="by",
+                           message_ja="集計の単位は office（部局）、field（分野）、month（月）のいずれかです")
     groups: dict[str, list[CaseTimes]] = {}
     for c in cases:
-        groups.setdefault(getattr(c, by), []).append(c)
+        key = japan_date(c.received_at).strftime("%Y-%m") if by == "month" else getattr(c, by)
+        groups.setdefault(key, []).append(c)
     return [_summary(g, groups[g], cal) for g in sorted(groups)]
 
 

@@ -1,0 +1,126 @@
+"""The desk's clock and dashboard: the overdue check a scheduler (or ``digiden consult escalate``)
+calls, and the statistics in working days (開庁日) per office, per field and per month."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from digiden.domain.access import Principal, require
+from digiden.domain.consult import (
+    CaseTimes,
+    Kind,
+    State,
+    Summary,
+    Timing,
+    age_band,
+    desk_statistics,
+    is_national_desk,
+    overdue,
+)
+from digiden.domain.errors import InvalidInput
+from digiden.services import audit
+from digiden.services.consult import cases, notify, offices
+from digiden.services.consult.calendar import japan_calendar
+from digiden.services.consult.notify import SmtpSettings
+from digiden.services.uow import UnitOfWork
+from digiden.store.consult_models import ConsultCase, ConsultNotice, ConsultOffice
+
+
+@dataclass(frozen=True)
+class Escalated:
+    case_id: int
+    overdue: tuple[str, ...]
+
+
+def escalate_overdue(uow: UnitOfWork, *, now: datetime, actor: str = "desk-clock",
+                     smtp: SmtpSettings | None = None) -> list[Escalated]:
+    """Every open consultation that passed a service level since the last run: a notice to its
+    office (mailed to the office's address) and to the national desk, the desk brought in, the move
+    recorded and audited. Each lateness (first response, resolution) escalates once; running it
+    again at once does nothing. Safe to call from a scheduler or the CLI."""
+    out: list[Escalated] = []
+    notices: list[ConsultNotice] = []
+    with uow:
+        s = uow.session
+        for c, late in cases.pending_overdue(s, now):
+            labels = "・".join(o.label_ja for o in late)
+            reason = f"{labels}（目標は開庁日で計算）"
+            notices.append(cases.notify_office(s, c, c.office_id, "case_overdue", f"相談 #{c.id} が期限を過ぎています",
+                                               f"相談 #{c.id}「{c.subject}」: {reason}", now))
+            notices.extend(cases.escalate_case(s, c, actor, reason, now))
+            done = set(filter(None, c.overdue_noticed.split(","))) | {o.value for o in late}
+            c.overdue_noticed = ",".join(sorted(done))
+            audit.record(s, actor=actor, action="consult.overdue", entity="consult_case", entity_key=str(c.id),
+                         at=now, org_unit_id=c.org_unit_id, after={"overdue": [o.value for o in late]},
+                         summary=f"相談 #{c.id}: {labels}。国の相談窓口に通知しました")
+            out.append(Escalated(c.id, tuple(o.value for o in late)))
+        uow.commit()
+    if smtp is not None and notices:
+        notify.send_pending(uow, smtp, now=now, notice_ids=[n.id for n in notices if n.email_to])
+    return out
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    by_office: list[Summary]
+    by_field: list[Summary]
+    by_month: list[Summary]
+    open_by_age: dict[str, int]
+    overdue: int
+
+
+def _scope(uow: UnitOfWork, p: Principal) -> frozenset[int] | None:
+    """None: every office (the national desk); else the offices the principal answers for."""
+    s = uow.session
+    desk = offices.desk_of(s, p)
+    if is_national_desk(p, desk):
+        return None
+    require(p, bool(desk.office_ids), message="the dashboard is for the desk and its offices",
+            message_ja="相談窓口の集計は国の相談窓口と担当部局が閲覧できます",
+            sign_in_ja="集計の閲覧にはサインインが必要です")
+    return desk.office_ids
+
+
+def dashboard(uow: UnitOfWork, p: Principal, *, now: datetime, since: datetime | None = None,
+              until: datetime | None = None) -> Dashboard:
+    """Consultations received in [since, until): per office, per field and per month, the number
+    received and open and the median and 90th percentile of first-response and resolution times in
+    開庁日; the open ones by age; how many are overdue. Merged duplicates are left out (their
+    original counts). An office's responders see their offices only."""
+    if since is not None and until is not None and until <= since:
+        raise InvalidInput("until must be after since", field="until",
+                           message_ja="集計期間の終わりは始まりより後にしてください")
+    cal = japan_calendar()
+    with uow:
+        s = uow.session
+        scope = _scope(uow, p)
+        names = dict(s.execute(select(ConsultOffice.id, ConsultOffice.name)).all())
+        levels = offices.service_levels(s)
+        q = select(ConsultCase.office_id, ConsultCase.field_code, ConsultCase.received_at,
+                   ConsultCase.first_response_at, ConsultCase.resolved_at, ConsultCase.state,
+                   ConsultCase.kind).where(ConsultCase.state != State.MERGED.value)
+        if scope is not None:
+            q = q.where(ConsultCase.office_id.in_(scope))
+        if since is not None:
+            q = q.where(ConsultCase.received_at >= since)
+        if until is not None:
+            q = q.where(ConsultCase.received_at < until)
+        rows = s.execute(q).all()
+    times: list[CaseTimes] = []
+    ages: Counter[str] = Counter()
+    late = 0
+    for office_id, field, received, first, resolved, state, kind in rows:
+        st = State(state)
+        times.append(CaseTimes(names.get(office_id, str(office_id)), field or "（分野なし）", received, first,
+                               resolved, st))
+        if st.open:
+            ages[age_band(max(cal.count_between(received, now), 0))] += 1
+            if overdue(cal, Timing(received, first, resolved, st), levels[Kind(kind)], now):
+                late += 1
+    return Dashboard(desk_statistics(times, cal, by="office"), desk_statistics(times, cal, by="field"),
+                     desk_statistics(times, cal, by="month"), dict(ages), late)
+
