@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install db serve bench lint clean screenshot search-eval
+.PHONY: run test install db serve bench lint clean screenshots search-eval
 
 $(BIN)/digiden: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,7 +25,9 @@ run: db
 	$(BIN)/digiden serve --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite (SQLite and PostgreSQL), after lint and strict typing, on TEST_WORKERS
-## processes (pytest-xdist; each has its own databases; a module stays on one worker).
+## processes (pytest-xdist; each has its own databases; a module stays on one worker). It includes
+## the browser suite (tests/browser: axe-core and phone widths in Debian's headless chromium;
+## skipped without chromium unless CI=true, when it fails instead).
 TEST_WORKERS ?= 2
 test: install
 	$(BIN)/ruff check src tests bench
@@ -48,6 +50,11 @@ bench: install
 ## (add PG=1 for PostgreSQL at 127.0.0.1:5432, database test).
 search-eval: install
 	$(BIN)/python -m tests.search_eval.evaluate $(if $(PG),--url postgresql+psycopg://postgres@127.0.0.1:5432/test)
+
+## The screenshots in docs/images (dashboard, KPI page, strategy form at 1280 and 375 px, and the
+## pages the docs show), taken by the browser suite from synthetic demo data. Needs chromium.
+screenshots: install
+	CI=true DIGIDEN_SCREENSHOTS=docs/images $(BIN)/python -m pytest -q -n 0 tests/browser/test_screenshots.py
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -45,10 +45,28 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"),
                             context_processors=[_auth_context])
 
 
-def _date_ja(d: date | None) -> str:
-    if d is None:
+def _date_ja(d: date | str | None) -> str:
+    """2025年3月31日 for a date, or for an ISO date string (import reports carry dates as text);
+    text that is not an ISO date is shown as it is."""
+    if d is None or d == "":
         return "—"
+    if isinstance(d, str):
+        try:
+            d = date.fromisoformat(d[:10])
+        except ValueError:
+            return d
     return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _deadline_ja(t: Any) -> str:
+    """A target's deadline as the strategy words it, with the day as a Japanese date:
+    2024年度まで（2025年3月31日）. The API and the CSV keep ISO dates."""
+    if t.deadline is None:
+        return "期限の定めなし"
+    day = _date_ja(t.deadline)
+    if t.deadline_kind == "within":
+        return f"{t.deadline_label}（{day}頃）"
+    return f"{t.deadline_label}{'目途' if t.approximate else 'まで'}（{day}）"
 
 
 def _wareki(d: date | None) -> str:
@@ -98,6 +116,7 @@ def _actor(ctx: Context, name: str | None) -> str:
 env = templates.env
 env.filters["num"] = format_number
 env.filters["date_ja"] = _date_ja
+env.filters["deadline_ja"] = _deadline_ja
 env.filters["wareki"] = _wareki
 env.filters["fy"] = _fy
 env.filters["dt"] = _dt
