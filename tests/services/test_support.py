@@ -251,3 +251,16 @@ def test_selection_decision_override_and_publication(uow: UnitOfWork, accounts) 
     with uow.for_reading() as u:
         acts = set(u.session.scalars(select(AuditEvent.action).where(AuditEvent.entity == "support_call")))
     assert {"call.create", "call.reviewer", "call.decide", "call.publish"} <= acts
+
+
+def test_every_support_audit_action_has_a_japanese_label() -> None:
+    import re
+    from pathlib import Path
+
+    from digiden.domain.labels import AUDIT_ACTIONS_JA
+    root = Path(__file__).parents[2] / "src/digiden/services/support"
+    actions = set()
+    for path in root.glob("*.py"):
+        actions |= set(re.findall(r'action=f?"([a-z_]+\.[a-z_{}.]+)"', path.read_text(encoding="utf-8")))
+    expanded = {a.replace("{action.value}", v) for a in actions for v in ("submit", "withdraw")}
+    assert expanded and expanded <= set(AUDIT_ACTIONS_JA), expanded - set(AUDIT_ACTIONS_JA)

@@ -45,6 +45,20 @@ AUDIT_ACTIONS_JA: Mapping[str, str] = {
     "api_token:create": "APIトークンの発行",
     "api_token:revoke": "APIトークンの失効",
     "notification:read": "通知の既読",
+    "programme.load": "支援制度の読込み",
+    "selection.load": "公表された選定の読込み",
+    "programme.create": "支援制度の登録",
+    "call.create": "公募の登録",
+    "call.rubric": "公募の評価基準の変更",
+    "call.reviewer": "審査員の指名",
+    "call.decide": "選定の決定",
+    "call.publish": "選定結果の公表",
+    "application.save": "申請の下書き保存",
+    "application.confirm": "共同提案への参加確認",
+    "application.submit": "申請の提出",
+    "application.withdraw": "申請の取下げ",
+    "review.conflict": "利益相反の申告",
+    "review.score": "申請の採点",
 }
 
 
