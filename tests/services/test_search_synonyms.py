@@ -87,3 +87,10 @@ def test_only_unambiguous_nouns_are_expanded() -> None:
     assert textja.synonym_groups("支援") and textja.synonym_groups("利用")
     for word in ("家", "いま", "あか", "you", "5", "空き家", "見守る"):
         assert not textja.synonym_groups(word), word
+
+
+def test_the_nearest_fields_share_more_than_a_kana_syllable_pair(uow: UnitOfWork) -> None:
+    """量子コンピュータ and データ連携基盤 share only ータ: not a field near the query."""
+    r = search.search(uow, PUBLIC, "量子コンピュータ")
+    assert r.total == 0 and not r.nearest_by_words
+    assert [f for f, _ in r.nearest] and {f for f, _ in r.nearest} == {"pillar"}

@@ -13,9 +13,11 @@ from __future__ import annotations
 import functools
 import heapq
 import math
+import re
 import sys
 import threading
 import time
+import unicodedata
 import uuid
 from array import array
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -776,9 +778,15 @@ def _said_plainly(query: str, r: SearchResult) -> str:
     return f"{where}「{query}」を含む記録は見つかりませんでした。同じ意味の語（{words}）を含む記録を表示しています。"
 
 
+_KANA = re.compile(r"^[\u3040-\u30ffー]+$")
+
+
 def _bigrams(text: str) -> set[str]:
-    t = "".join(ch for ch in text if ch.isalnum())
-    return {t[i:i + 2] for i in range(len(t) - 1)} | ({t} if len(t) == 1 else set())
+    """Two characters in a row, NFKC and lower case, except pairs of kana alone: ータ or ンピ
+    are syllables that unrelated katakana words share (量子コンピュータ and データ連携基盤)."""
+    t = "".join(ch for ch in unicodedata.normalize("NFKC", text).lower() if ch.isalnum())
+    grams = {t[i:i + 2] for i in range(len(t) - 1)} | ({t} if len(t) == 1 else set())
+    return {g for g in grams if not _KANA.match(g)}
 
 
 def _nearest(index: _Index, query: str) -> tuple[list[tuple[str, FacetValue]], bool]:
