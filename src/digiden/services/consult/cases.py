@@ -154,7 +154,7 @@ class CaseDetail:
 # ---------------------------------------------------------------- helpers
 
 
-def _reach(s: Session, c: ConsultCase) -> CaseReach:
+def reach_of(s: Session, c: ConsultCase) -> CaseReach:
     org = s.get(OrgUnit, c.org_unit_id)
     assert org is not None
     shared = set(s.scalars(select(ConsultShare.office_id).where(ConsultShare.case_id == c.id)))
@@ -165,7 +165,7 @@ def _hidden(case_id: int) -> NotFound:
     return NotFound(f"no consultation {case_id}", field="case", message_ja=f"相談 {case_id} は見つかりません")
 
 
-def _load(s: Session, p: Principal, case_id: int, *, lock: bool = False) -> tuple[ConsultCase, CaseReach, Desk]:
+def load_visible(s: Session, p: Principal, case_id: int, *, lock: bool = False) -> tuple[ConsultCase, CaseReach, Desk]:
     """The consultation if the principal may see it (else NotFound, as if it did not exist)."""
     q = select(ConsultCase).where(ConsultCase.id == case_id)
     if lock:
@@ -173,7 +173,7 @@ def _load(s: Session, p: Principal, case_id: int, *, lock: bool = False) -> tupl
     c = s.scalars(q).one_or_none()
     if c is None:
         raise _hidden(case_id)
-    reach, desk = _reach(s, c), offices.desk_of(s, p)
+    reach, desk = reach_of(s, c), offices.desk_of(s, p)
     if not may_see_case(p, desk, reach):
         access.require_signed_in(p, "相談の閲覧にはサインインが必要です")
         raise _hidden(case_id)
@@ -337,7 +337,7 @@ def ask(uow: UnitOfWork, p: Principal, *, subject: str, body: str, kind: str = "
 def get(uow: UnitOfWork, p: Principal, case_id: int, *, now: datetime) -> CaseDetail:
     with uow:
         s = uow.session
-        c, reach, desk = _load(s, p, case_id)
+        c, reach, desk = load_visible(s, p, case_id)
         org = s.get(OrgUnit, c.org_unit_id)
         assert org is not None
         names = _office_names(s)
@@ -425,7 +425,7 @@ def attachment(uow: UnitOfWork, p: Principal, case_id: int, attachment_id: int) 
     """(file name, media type, content) of an attachment the principal may see."""
     with uow:
         s = uow.session
-        c, reach, desk = _load(s, p, case_id)
+        c, reach, desk = load_visible(s, p, case_id)
         a = s.get(ConsultAttachment, attachment_id)
         if a is None or a.case_id != c.id:
             raise NotFound("no such attachment", field="attachment", message_ja="添付ファイルが見つかりません")
@@ -447,7 +447,7 @@ def reply(uow: UnitOfWork, p: Principal, case_id: int, body: str, *, note: bool 
     body = text_field(body, max_len=BODY_MAX, field="body", label_ja="本文")
     with uow:
         s = uow.session
-        c, reach, desk = _load(s, p, case_id, lock=True)
+        c, reach, desk = load_visible(s, p, case_id, lock=True)
         responder = may_respond(p, desk, reach)
         asker = may_reply_as_asker(p, reach)
         if note:
@@ -505,7 +505,7 @@ def _step(uow: UnitOfWork, p: Principal, case_id: int, step: Step, *, comment: s
     comment = text_field(comment, max_len=REASON_MAX, field="comment", label_ja="コメント", required=False)
     with uow:
         s = uow.session
-        c, reach, desk = _load(s, p, case_id, lock=True)
+        c, reach, desk = load_visible(s, p, case_id, lock=True)
         responder, asker = may_respond(p, desk, reach), may_reply_as_asker(p, reach)
         require(p, responder or asker, message=f"you may not {step.value} this consultation",
                 message_ja=f"この相談を「{step.label_ja}」する権限がありません", sign_in_ja="サインインしてください")
@@ -561,7 +561,7 @@ def reassign(uow: UnitOfWork, p: Principal, case_id: int, office: str, *, reason
     reason = text_field(reason, max_len=REASON_MAX, field="reason", label_ja="理由")
     with uow:
         s = uow.session
-        c, reach, desk = _load(s, p, case_id, lock=True)
+        c, reach, desk = load_visible(s, p, case_id, lock=True)
         _require_responder(p, desk, reach, "担当の変更")
         to = offices.office_by_code(s, office)
         if to.id == c.office_id:
@@ -590,7 +590,7 @@ def share(uow: UnitOfWork, p: Principal, case_id: int, office: str, *, reason: s
     reason = text_field(reason, max_len=REASON_MAX, field="reason", label_ja="理由")
     with uow:
         s = uow.session
-        c, reach, desk = _load(s, p, case_id, lock=True)
+        c, reach, desk = load_visible(s, p, case_id, lock=True)
         _require_responder(p, desk, reach, "共有")
         if State(c.state) is State.MERGED:
             transition(State.MERGED, Step.ASSIGN)   # raises: the thread continues in the target
@@ -629,7 +629,7 @@ def escalate(uow: UnitOfWork, p: Principal, case_id: int, *, reason: str, now: d
     reason = text_field(reason, max_len=REASON_MAX, field="reason", label_ja="理由")
     with uow:
         s = uow.session
-        c, reach, desk = _load(s, p, case_id, lock=True)
+        c, reach, desk = load_visible(s, p, case_id, lock=True)
         require(p, may_respond(p, desk, reach) or may_reply_as_asker(p, reach), message="you may not escalate this",
                 message_ja="この相談をエスカレーションする権限がありません", sign_in_ja="サインインしてください")
         if not State(c.state).open:
@@ -647,8 +647,8 @@ def merge(uow: UnitOfWork, p: Principal, duplicate_id: int, into_id: int, *, now
     read-only, and points to the one the thread continues in."""
     with uow:
         s = uow.session
-        dup, reach_d, desk = _load(s, p, duplicate_id, lock=True)
-        target, reach_t, _ = _load(s, p, into_id, lock=True)
+        dup, reach_d, desk = load_visible(s, p, duplicate_id, lock=True)
+        target, reach_t, _ = load_visible(s, p, into_id, lock=True)
         require(p, may_respond(p, desk, reach_d) and may_respond(p, desk, reach_t),
                 message="only responders of both merge",
                 message_ja="統合は両方の相談の担当部局か国の相談窓口が行います",
