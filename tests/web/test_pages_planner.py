@@ -108,7 +108,9 @@ def test_the_edit_button_follows_the_state_of_the_own_strategy(client_as, sessio
     said = re.sub(r"<[^>]+>", "", own_section(html))
     assert "第1版は「提出済み（都道府県の確認待ち）」で審査中のため、今は編集できません" in said
     assert "差し戻し" in said and 'href="/local-governments/072028/strategy"' in own_section(html)
-    assert aizu.get("/local-governments/072028/strategy/edit").status_code == 409   # what the button led to
+    refused = aizu.get("/local-governments/072028/strategy/edit")       # what the button led to
+    assert refused.status_code == 409
+    assert re.search(r"<title>エラー: 福島県会津若松市 地方版総合戦略（第1版）", refused.text)  # said first
     # accepted: editing starts the next revision, which is allowed again
     ls.act(uow, accounts["fukushima"], "072028", 1, "approve", now=FIXED_NOW)
     assert button() is None

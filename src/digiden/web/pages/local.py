@@ -215,7 +215,10 @@ def local_view(code: str, request: Request, uow: Uow, actor: Actor, revision: Re
 
 
 def _view_ctx(d: RevisionDetail, done: str = "", error: DigidenError | None = None) -> StrategyContext:
-    return StrategyContext(f"{d.ref.org_name} 地方版総合戦略（第{d.ref.revision}版）", d,
+    # A refused step (editing under review, a stale version) shows the strategy with what
+    # happened; the title says so first, as the edit form's does.
+    title = f"{d.ref.org_name} 地方版総合戦略（第{d.ref.revision}版）"
+    return StrategyContext(f"エラー: {title}" if error else title, d,
                            tuple((a.value, a.label_ja) for a in d.actions), MEASURE_KIND_LABELS_JA, done, error)
 
 
