@@ -31,7 +31,7 @@ def test_a_problem_word_the_catalogue_does_not_use_finds_related_records(uow: Un
     key = q.replace("買物", "買い物")
     assert r.searched_instead and set(r.searched_instead) <= set(search.RELATED_WORDS[key])
     assert r.related_hits and r.related_hits[0].id in first, [h.id for h in r.related_hits[:5]]
-    assert [w for w, _ in r.related][:len(r.searched_instead)] == r.searched_instead
+    assert [x.word for x in r.related][:len(r.searched_instead)] == r.searched_instead
 
 
 def test_synonyms_find_records_without_the_word_and_say_so(uow: UnitOfWork) -> None:
@@ -55,8 +55,8 @@ def test_related_words_offered_find_what_they_say(uow: UnitOfWork) -> None:
     for q in ("買い物弱者", "空き家", "サポート"):
         r = search.search(uow, PUBLIC, q)
         assert r.related, q
-        for word, n in r.related:
-            assert search.search(uow, PUBLIC, word, with_facets=False).total == n, (q, word)
+        for x in r.related:
+            assert search.search(uow, PUBLIC, x.word, with_facets=False).total == x.count, (q, x)
 
 
 def test_nothing_related_still_offers_the_fields(uow: UnitOfWork) -> None:

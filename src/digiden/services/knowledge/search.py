@@ -376,6 +376,12 @@ class FacetValue:
     count: int
 
 
+@dataclass(frozen=True)
+class RelatedWord:
+    word: str
+    count: int          # records a search for the word alone finds
+
+
 @dataclass
 class SearchResult:
     query: str
@@ -393,7 +399,7 @@ class SearchResult:
     synonyms: dict[str, list[str]] = field(default_factory=dict)
     # when the query's own words found nothing: words to try instead (RELATED_WORDS, then the
     # synonyms), each with how many records a search for it alone finds, if any
-    related: list[tuple[str, int]] = field(default_factory=list)
+    related: list[RelatedWord] = field(default_factory=list)
     # when the query and its synonyms found nothing: the related words (RELATED_WORDS) that
     # were searched instead, and the records they found, kept apart from ``hits`` (which stay
     # empty, as ``total`` stays 0: nothing matched the query itself)
@@ -709,7 +715,7 @@ def search(uow: UnitOfWork, principal: Principal, q: str | None, *, limit: int =
         matched = narrowed(_with_synonyms(index, own, extra)) if extra else own
         related = _related_words(terms)
         if terms and not own:       # words to offer when the query's own words found nothing
-            result.related = [(w, n) for w in related + extra if (n := _count(index, w))][:8]
+            result.related = [RelatedWord(w, n) for w in related + extra if (n := _count(index, w))][:8]
         result.total = len(matched)
         if terms and not own and matched:
             result.message = _said_plainly(query, result)
