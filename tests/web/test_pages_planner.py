@@ -172,3 +172,13 @@ def test_a_403_page_offers_a_way_on(client_as) -> None:  # type: ignore[no-untyp
     assert "<h1>この操作はできません（権限がありません）</h1>" in main and "次にできること" in main
     assert 'href="/login?next=/local-governments/072028/strategy/edit"' in main
     assert 'href="/local-governments/070009"' in main and 'href="/"' in main
+
+
+@pytest.mark.parametrize(("path", "label"), [
+    ("measures", "施策"), ("kpis", "KPI"), ("issues", "社会課題"),            # a whole section (too many rows)
+    ("measures[0].title", "施策1の名称"), ("kpis[2].national_kpi", "KPI3の関連する国のKPI"),
+    ("fiscal_year", "対象年度"), ("model_types[3]", "地域ビジョンの類型"), ("nonsense", "入力内容"),
+])
+def test_the_edit_form_names_every_field_in_japanese(path, label) -> None:  # type: ignore[no-untyped-def]
+    from digiden.web.pages.local import field_label_ja
+    assert field_label_ja(path) == label

@@ -259,6 +259,8 @@ def field_label_ja(path: str | None) -> str:
     top = path.split("[", 1)[0]
     if top in _TOP_LABELS_JA:
         return _TOP_LABELS_JA[top]
+    if path in _ROW_LABELS_JA:          # the section as a whole (e.g. too many rows)
+        return _ROW_LABELS_JA[path][0]
     m = _PATH.match(path)
     if m is None:
         return "入力内容"
