@@ -8,13 +8,20 @@ from tests.browser.conftest import PHONE, WIDE, Pages, Site, axe_violations, ove
 from tests.browser.inventory import AXE_EXCLUDED, Row, concrete
 
 
-def check_page(pages: Pages, site: Site, row: Row, role: str) -> list[str]:
+def check_page(pages: Pages, site: Site, row: Row, role: str, status: int = 200) -> list[str]:
     """The problems found, each naming the rule or overflow, the selector, the page and the role."""
     page = pages.tab(role)
     path = concrete(row, site.ids)
     page.set_viewport_size({"width": WIDE, "height": 900})
     response = page.goto(path, wait_until="load")
-    assert response is not None and response.status == 200, f"{path} as {role}: HTTP {response and response.status}"
+    assert response is not None and response.status == status, \
+        f"{path} as {role}: HTTP {response and response.status}, not {status}"
+    return check_loaded(page, row, role, path)
+
+
+def check_loaded(page: Any, row: Row, role: str, path: str) -> list[str]:
+    """The checks of check_page on the page as it is now (after a form was sent, say)."""
+    page.set_viewport_size({"width": WIDE, "height": 900})
     problems: list[str] = []
     seen: set[tuple[str, str]] = set()
     excluded = AXE_EXCLUDED.get(row.route, set())
