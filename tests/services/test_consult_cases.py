@@ -16,6 +16,7 @@ from digiden.services.common import LoadReport
 from digiden.services.consult import cases, desk, offices
 from digiden.services.consult.cases import Attachment
 from digiden.services.uow import UnitOfWork
+from digiden.shapes.consult import CaseOut, CaseSummaryOut, DashboardOut
 from digiden.store.consult_models import ConsultCase, ConsultMove, ConsultNotice, ConsultRule
 from digiden.store.models import AuditEvent
 
@@ -54,6 +55,10 @@ def test_a_question_is_routed_to_the_regional_office_and_seen_only_by_those_it_c
     assert cases.get(uow, accounts["aizu"], cid, now=NOW).asker_email == "yamada@example.lg.jp"
     pref = cases.get(uow, accounts["fukushima"], cid, now=NOW)
     assert pref.asker_name is None and pref.asker_email is None and not pref.may_respond
+    shaped = CaseOut.model_validate(pref).json_data()
+    assert shaped["asker_email"] is None and shaped["summary"]["office"] == "東北総合通信局"
+    assert shaped["summary"]["received_at"].endswith("+00:00") and shaped["moves"][0]["action"] == "route"
+    assert "asker_email" not in CaseSummaryOut.model_fields
     assert cases.get(uow, accounts["admin"], cid, now=NOW).summary.id == cid
     # another local government, another prefecture and the public do not
     for who in ("kitakata", "sapporo", "hokkaido"):
@@ -204,6 +209,7 @@ def test_overdue_in_working_days_escalates_once_and_the_dashboard_counts_it(
     office = {s.group: s for s in board.by_office}["東北総合通信局"]
     assert office.received == 2 and office.first_response_median == 1.0 and board.overdue == 1
     assert sum(board.open_by_age.values()) == 2
+    assert DashboardOut.model_validate(board).json_data()["overdue"] == 1
     mine = desk.dashboard(uow, accounts["ministry"], now=datetime(2027, 1, 4, 3, tzinfo=UTC))
     assert {s.group for s in mine.by_office} == {"東北総合通信局"}
     with pytest.raises(PermissionDenied):

@@ -13,6 +13,7 @@ from digiden.domain.errors import Conflict, InvalidInput, NotFound, PermissionDe
 from digiden.services.common import LoadReport
 from digiden.services.consult import cases, faq, offices, plans
 from digiden.services.uow import UnitOfWork
+from digiden.shapes.consult import FaqOut, PlanOut
 from digiden.store.consult_models import ConsultNotice, ConsultRule
 from digiden.store.models import AuditEvent, Kpi
 
@@ -66,6 +67,8 @@ def test_an_answered_consultation_becomes_a_public_faq_without_the_asker(
     assert faq.act(uow, admin, fid, "publish", now=NOW) == "published"
     public = faq.get(uow, PUBLIC, fid)
     assert public.state == "published" and not hasattr(public, "case_id")
+    shaped = FaqOut.model_validate(public).json_data()
+    assert "case_id" not in shaped and shaped["measures"] == [measure]
     assert [f.id for f in faq.published(uow, measure=measure)] == [fid]
     assert faq.published(uow, measure="no-such-measure") == []
     with uow:
@@ -125,8 +128,11 @@ def test_a_support_plan_with_staff_goals_meetings_and_action_items(uow: UnitOfWo
     assert (view.progress.goals_achieved, view.progress.actions, view.progress.actions_done,
             view.progress.actions_overdue) == (1, 2, 1, 1)
     assert [a.overdue for a in view.actions] == [False, True]
-    assert [k for _, k, _ in view.timeline][0] == "start" and "done" in [k for _, k, _ in view.timeline]
+    assert view.timeline[0].kind == "start" and "done" in [e.kind for e in view.timeline]
     assert view.goals[0].measure == measure and view.goals[0].kpi == kpi_code
+    body = PlanOut.model_validate(view).json_data()
+    assert body["progress"]["percent"] == 50.0 and body["timeline"][0]["kind"] == "start"
+    assert body["starts_on"] == "2026-12-01" and body["staff"][0]["role_note"] == "地方創生コンシェルジュ"
     for who in ("kitakata", "sapporo", "hokkaido"):
         with pytest.raises(NotFound):
             plans.get(uow, accounts[who], pid, now=NOW)

@@ -97,6 +97,13 @@ class ActionView:
 
 
 @dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str        # start | meeting | action | done
+    text: str
+
+
+@dataclass(frozen=True)
 class PlanView:
     id: int
     org_unit: str
@@ -113,7 +120,7 @@ class PlanView:
     meetings: tuple[MeetingView, ...]
     actions: tuple[ActionView, ...]
     progress: Progress
-    timeline: tuple[tuple[datetime, str, str], ...]
+    timeline: tuple[TimelineEntry, ...]
     may_edit: bool
     synthetic: bool
 
@@ -355,7 +362,8 @@ def _view(s: Session, p: Principal, plan: ConsultPlan, now: datetime) -> PlanVie
     desk = offices.desk_of(s, p)
     st = PlanState(plan.state)
     return PlanView(plan.id, org.code, org.full_name, plan.title, plan.origin, st.value, st.label_ja, plan.starts_on,
-                    plan.ends_on, plan.case_id, staff, goals, meetings, actions, progress, tuple(timeline(events)),
+                    plan.ends_on, plan.case_id, staff, goals, meetings, actions, progress,
+                    tuple(TimelineEntry(*e) for e in timeline(events)),
                     may_edit_plan(p, desk, _reach(s, plan)), plan.synthetic)
 
 
