@@ -668,12 +668,15 @@ def merge(uow: UnitOfWork, p: Principal, duplicate_id: int, into_id: int, *, now
 
 
 def pending_overdue(s: Session, now: datetime) -> list[tuple[ConsultCase, list[Overdue]]]:
-    """Open consultations past a service level whose lateness was not escalated yet."""
+    """Open consultations past a service level whose lateness was not escalated yet. The rows are
+    locked for the caller's transaction, skipping those another transaction holds (PostgreSQL), so
+    two overdue checks running at once never escalate the same lateness twice; a skipped row is
+    escalated by the next run. On SQLite the writer's BEGIN IMMEDIATE serialises the runs."""
     cal = japan_calendar()
     levels = offices.service_levels(s)
     out: list[tuple[ConsultCase, list[Overdue]]] = []
     for c in s.scalars(select(ConsultCase).where(ConsultCase.state.in_([x.value for x in State if x.open]))
-                       .order_by(ConsultCase.id)):
+                       .order_by(ConsultCase.id).with_for_update(skip_locked=True)):
         late = overdue(cal, Timing(c.received_at, c.first_response_at, c.resolved_at, State(c.state)),
                        levels[Kind(c.kind)], now)
         done = set(filter(None, c.overdue_noticed.split(",")))
