@@ -85,7 +85,7 @@ def fiscal_year_field(value: object, field: str, label: str, *, required: bool =
         y = parse_year(text, default_kind=YearKind.FISCAL)
     except InvalidInput as e:
         raise InvalidInput(f"{field}: {e.message}",
-                           message_ja=f"{label}: {e.message_ja}（例: 2024年度、令和6年度、R6）",
+                           message_ja=f"{label}: {e.message_ja}",
                            field=field) from None
     if not 1989 <= y.year <= 2100:
         raise InvalidInput(f"{field}: year out of range", message_ja=f"{label}は1989〜2100年度の範囲で入力してください",

@@ -18,6 +18,7 @@ from digiden.domain.access import OrgRef, Principal, require_signed_in
 from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound, PermissionDenied
 from digiden.domain.events import StrategyAccepted, StrategyReopened
 from digiden.domain.local import (
+    SECTION_LABELS_JA,
     SUPPORT_LABELS_JA,
     Action,
     Change,
@@ -126,10 +127,11 @@ def _bool(value: object) -> bool:
 
 def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
     v = doc.get(key) or []
+    label = SECTION_LABELS_JA.get(key, key)
     if not isinstance(v, list):
-        raise InvalidInput(f"{key} must be a list", message_ja=f"{key} は一覧で指定してください", field=key)
+        raise InvalidInput(f"{key} must be a list", message_ja=f"{label}は一覧で指定してください", field=key)
     if len(v) > MAX_ITEMS:
-        raise InvalidInput(f"{key}: at most {MAX_ITEMS} items", message_ja=f"{key} は{MAX_ITEMS}件までです", field=key)
+        raise InvalidInput(f"{key}: at most {MAX_ITEMS} items", message_ja=f"{label}は{MAX_ITEMS}件までです", field=key)
     return v
 
 
