@@ -214,10 +214,12 @@ def test_service_levels_and_overdue_in_working_days() -> None:
     lvl = ServiceLevel(2, 5)
     received = datetime(2026, 12, 24, 1, 0, tzinfo=UTC)     # Thursday 10:00 JST
     t = Timing(received, None, None, State.ASSIGNED)
-    # due 12/28 (Mon) for the first response; the year-end closure pushes resolution to 1/7
+    # due 12/28 (Mon) for the first response
     assert overdue(CAL, t, lvl, datetime(2026, 12, 28, 14, 0, tzinfo=UTC)) == []
     assert overdue(CAL, t, lvl, datetime(2027, 1, 4, 0, 0, tzinfo=UTC)) == [Overdue.FIRST_RESPONSE]
-    assert overdue(CAL, t, lvl, datetime(2027, 1, 8, 0, 0, tzinfo=UTC)) == [Overdue.FIRST_RESPONSE, Overdue.RESOLUTION]
+    # the resolution target (5) is due 2027-01-06 because 12/29–1/3 are closed
+    assert overdue(CAL, t, lvl, datetime(2027, 1, 6, 14, 59, tzinfo=UTC)) == [Overdue.FIRST_RESPONSE]
+    assert overdue(CAL, t, lvl, datetime(2027, 1, 6, 15, 0, tzinfo=UTC)) == [Overdue.FIRST_RESPONSE, Overdue.RESOLUTION]
     answered = Timing(received, datetime(2026, 12, 25, tzinfo=UTC), None, State.ANSWERED)
     assert overdue(CAL, answered, lvl, datetime(2027, 1, 8, 0, 0, tzinfo=UTC)) == [Overdue.RESOLUTION]
     done = Timing(received, None, datetime(2026, 12, 25, tzinfo=UTC), State.RESOLVED)

@@ -217,3 +217,19 @@ def test_overdue_in_working_days_escalates_once_and_the_dashboard_counts_it(
     with uow:
         kinds = set(uow.session.scalars(select(ConsultNotice.kind).where(ConsultNotice.case_id == cid)))
     assert {"case_overdue", "case_escalated"} <= kinds
+
+
+def test_each_side_reads_its_own_notices(uow: UnitOfWork, accounts: dict[str, Principal], soumu_measure: str) -> None:
+    aizu, ministry = accounts["aizu"], accounts["ministry"]
+    cid = _ask(uow, aizu, soumu_measure)
+    cases.reply(uow, ministry, cid, "回答", now=NOW)
+    office_side = desk.notices(uow, ministry)
+    assert [(n.kind, n.case_id) for n in office_side] == [("case_new", cid)]
+    asker_side = desk.notices(uow, aizu)
+    assert [(n.kind, n.case_id) for n in asker_side] == [("case_reply", cid)]
+    assert desk.notices(uow, accounts["kitakata"]) == [] and desk.notices(uow, accounts["fukushima"]) == []
+    # the national desk's notices: nothing routed to it here
+    assert all(n.case_id != cid for n in desk.notices(uow, accounts["admin"]))
+    assert desk.mark_notices_read(uow, aizu, now=NOW) == 1
+    assert desk.notices(uow, aizu, unread_only=True) == []
+    assert desk.notices(uow, ministry, unread_only=True)[0].case_id == cid     # the office's stays unread

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from digiden.domain.access import Principal, require
+from digiden.domain.access import Principal, require, require_signed_in
 from digiden.domain.consult import (
     CaseTimes,
     Kind,
@@ -21,7 +22,7 @@ from digiden.domain.consult import (
     is_national_desk,
     overdue,
 )
-from digiden.domain.errors import InvalidInput
+from digiden.domain.errors import InvalidInput, PermissionDenied
 from digiden.services import audit
 from digiden.services.consult import cases, notify, offices
 from digiden.services.consult.calendar import japan_calendar
@@ -124,3 +125,73 @@ def dashboard(uow: UnitOfWork, p: Principal, *, now: datetime, since: datetime |
     return Dashboard(desk_statistics(times, cal, by="office"), desk_statistics(times, cal, by="field"),
                      desk_statistics(times, cal, by="month"), dict(ages), late)
 
+
+
+# ---------------------------------------------------------------- the desk's notices (for the inbox)
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    id: int
+    kind: str
+    subject: str
+    message: str
+    at: datetime
+    read: bool
+    case_id: int | None
+    plan_id: int | None
+
+
+def _recipients(uow: UnitOfWork, p: Principal) -> Any:
+    """The notices addressed to the principal: its offices' (the national desk's for its members
+    and the administrators) and its local government's. None: it has none."""
+    s = uow.session
+    d = offices.desk_of(s, p)
+    office_ids = set(d.office_ids)
+    if is_national_desk(p, d):
+        office_ids.add(offices.desk_office(s).id)
+    conds: list[Any] = []
+    if office_ids:
+        conds.append(ConsultNotice.recipient_office_id.in_(office_ids))
+    if p.org_unit_id is not None:
+        conds.append(ConsultNotice.recipient_org_unit_id == p.org_unit_id)
+    return or_(*conds) if conds else None
+
+
+def notices(uow: UnitOfWork, p: Principal, *, limit: int = 50, unread_only: bool = False) -> list[NoticeView]:
+    """The principal's notices of the desk, newest first (the inbox shows them beside the others)."""
+    require_signed_in(p, "受信箱を使うにはサインインしてください")
+    with uow:
+        cond = _recipients(uow, p)
+        if cond is None:
+            return []
+        q = select(ConsultNotice).where(cond)
+        if unread_only:
+            q = q.where(ConsultNotice.read_at.is_(None))
+        q = q.order_by(ConsultNotice.at.desc(), ConsultNotice.id.desc()).limit(max(1, min(limit, 500)))
+        return [NoticeView(n.id, n.kind, n.subject, n.message, n.at, n.read_at is not None, n.case_id, n.plan_id)
+                for n in uow.session.scalars(q)]
+
+
+def mark_notices_read(uow: UnitOfWork, p: Principal, *, now: datetime, ids: list[int] | None = None) -> int:
+    """Mark the principal's notices read (all, or the given ones); others' are untouched."""
+    require_signed_in(p, "受信箱を使うにはサインインしてください")
+    if not p.can_write_at_all:
+        raise PermissionDenied("read-only token", message_ja="この操作には書き込みの権限が必要です")
+    with uow:
+        s = uow.session
+        cond = _recipients(uow, p)
+        if cond is None:
+            return 0
+        q = select(ConsultNotice).where(cond, ConsultNotice.read_at.is_(None))
+        if ids is not None:
+            q = q.where(ConsultNotice.id.in_(ids))
+        n = 0
+        for note in s.scalars(q):
+            note.read_at = now
+            n += 1
+        if n:
+            audit.record(s, actor=p.name, action="read", entity="consult_notice", entity_key=str(n), at=now,
+                         org_unit_id=p.org_unit_id, summary=f"相談窓口の通知を既読にしました（{n}件）")
+        uow.commit()
+        return n
