@@ -66,6 +66,8 @@ class RoadmapEntry(Shape):
     text: str
     milestone: bool = Field(description="a milestone year (◆)")
     basis: str
+    activities: list[str] = Field(default_factory=list,
+                                  description="what happened that year (●): published figures, practices, spread")
 
 
 class PracticeLink(Shape):
@@ -258,14 +260,29 @@ class FacetValue(Shape):
     count: int
 
 
+class RelatedWord(Shape):
+    word: str
+    count: int = Field(description="records a search for this word alone finds")
+
+
 class SearchResult(Shape):
     query: str
     terms: list[str] = Field(description="the words searched for, after analysis")
     total: int
-    message: str = Field(description="why nothing was searched (only symbols or particles), else empty")
+    message: str = Field(description="why nothing was searched (only symbols or particles), or that only "
+                                     "synonyms of the query matched; else empty")
     filters: dict[str, str]
     results: list[SearchResultItem] = Field(validation_alias=AliasChoices("results", "hits"))
     facets: dict[str, list[FacetValue]]
+    synonyms: dict[str, list[str]] = Field(default_factory=dict,
+                                           description="query word → its synonyms (Sudachi) searched with it")
+    related: list[RelatedWord] = Field(default_factory=list,
+                                       description="when nothing matched: words to try instead, with their counts")
+    searched_instead: list[str] = Field(default_factory=list,
+                                        description="when nothing matched: the related words that were searched")
+    related_results: list[SearchResultItem] = Field(
+        default_factory=list, validation_alias=AliasChoices("related_results", "related_hits"),
+        description="what the related words found; kept apart from results (total stays 0)")
 
 
 class IndexReport(Shape):
