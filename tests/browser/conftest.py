@@ -89,14 +89,29 @@ def start_dry_run(page: Any) -> str:
     return str(r.headers["location"].rsplit("/", 1)[1])
 
 
-def _prepare(engine: Any) -> Any:
-    from tests.conftest import _prepare as prepare_reference
-    return prepare_reference(engine)
+def copy_of(reference: Any) -> Any:
+    """A database of one's own with the reference data, copied from the worker's session database
+    (tests/conftest.py's sqlite_db, migrated and loaded once per worker) instead of loading the
+    reference data again: SQLite's backup API, so the copy is consistent."""
+    import sqlite3
+
+    from digiden.store.db import make_engine, make_session_factory
+    from tests.live import LiveDb
+    folder = Path(tempfile.mkdtemp(prefix="digiden-browser-"))
+    target = folder / "digiden.sqlite3"
+    source = sqlite3.connect(str(reference.engine.url.database))
+    with sqlite3.connect(str(target)) as dest:
+        source.backup(dest)
+    source.close()
+    engine = make_engine(f"sqlite:///{target}")
+    db = LiveDb("sqlite", str(engine.url), engine, make_session_factory(engine))
+    db._cleanup.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+    return db
 
 
-def serve_site() -> Iterator[Site]:
-    from tests.live import LiveServer, open_live_db
-    db = open_live_db("sqlite", _prepare)
+def serve_site(reference: Any) -> Iterator[Site]:
+    from tests.live import LiveServer
+    db = copy_of(reference)
     ids = build_site(db.engine)
     server = LiveServer(db.session_factory, inline_jobs=True)
     with server:
@@ -105,10 +120,10 @@ def serve_site() -> Iterator[Site]:
 
 
 @pytest.fixture(scope="session")
-def site() -> Iterator[Site]:
+def site(sqlite_db: Any) -> Iterator[Site]:
     """One database and one server per worker for the modules that only read (a module that
     writes, such as test_keyboard.py, overrides this with a module-scoped one of its own)."""
-    yield from serve_site()
+    yield from serve_site(sqlite_db)
 
 
 @pytest.fixture(scope="session")

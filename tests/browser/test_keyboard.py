@@ -20,9 +20,9 @@ pytestmark = pytest.mark.sqlite_only
 
 
 @pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
+def site(sqlite_db: Any) -> Iterator[Site]:
     """A database of this module's own: the flows change it."""
-    yield from serve_site()
+    yield from serve_site(sqlite_db)
 
 FOCUSED = """() => { const e = document.activeElement; if (!e || e === document.body) return '';
   return (e.tagName + ' ' + (e.id || '') + ' ' + (e.getAttribute('name') || '') + ' ' + (e.getAttribute('value') || '')
