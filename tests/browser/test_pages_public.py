@@ -56,3 +56,28 @@ def test_the_dashboard_is_cards_on_a_phone_with_japanese_deadlines(browser: obje
     page.set_viewport_size({"width": WIDE, "height": 900})
     assert row.evaluate("e => getComputedStyle(e).display") == "table-row"
     assert not row.locator(".cell-label").first.is_visible()
+
+
+FOCUS_RING = """() => { const e = document.activeElement, s = getComputedStyle(e);
+  return {what: e.tagName + (e.id ? '#' + e.id : '') + ' ' + (e.textContent || '').trim().slice(0, 20),
+          inSvg: !!e.closest('svg'), outline: s.outlineStyle, width: parseFloat(s.outlineWidth),
+          shadow: s.boxShadow}; }"""
+
+
+@pytest.mark.parametrize("path", ["/", "/map", "/kpis/5g-population-coverage"])
+def test_every_tab_stop_shows_the_focus_ring_and_the_map_is_no_tab_trap(path: str, browser: object, pages: Pages,
+                                                                        site: Site) -> None:
+    """The Digital Agency's ring (black outline inside a yellow shadow) on every tab stop, on the
+    blue header and on white; the map's 47 regions are not tab stops (its table is the way)."""
+    page = pages.tab("anonymous")
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    page.goto(path)
+    stops = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement === document.body"):
+            break
+        f = page.evaluate(FOCUS_RING)
+        stops.append(f)
+        assert f["outline"] == "solid" and f["width"] >= 2 and "rgb(255, 212, 61)" in f["shadow"], f
+    assert stops and not any(f["inSvg"] for f in stops), [f["what"] for f in stops if f["inSvg"]]
