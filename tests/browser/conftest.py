@@ -167,7 +167,7 @@ class Pages:
                                            timezone_id="Asia/Tokyo", base_url=self.site.base_url)
             ctx.add_init_script(path=str(AXE))   # devtools-injected, so the page's CSP does not block it
             page = ctx.new_page()
-            page.set_default_timeout(20_000)
+            page.set_default_timeout(60_000)   # a loaded CI machine: generous, never relied on
             if ROLES[role]:
                 sign_in(page, ROLES[role])
             self.tabs[role] = page

@@ -51,7 +51,7 @@ def tab(browser: Any, site: Site) -> Any:
                                   timezone_id="Asia/Tokyo", base_url=site.base_url)
         opened.append(ctx)
         page = ctx.new_page()
-        page.set_default_timeout(20_000)
+        page.set_default_timeout(60_000)   # a loaded CI machine: generous, never relied on
         return page
     yield make
     for ctx in opened:
