@@ -236,18 +236,20 @@ def test_percentiles_and_statistics() -> None:
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert percentile(list(range(1, 11)), 90) == pytest.approx(9.1)
     mon = datetime(2026, 11, 30, 1, tzinfo=UTC)
-    cases = [CaseTimes("A局", "digital", mon, mon + timedelta(days=1), mon + timedelta(days=3), State.RESOLVED),
-             CaseTimes("A局", "green", mon, mon + timedelta(days=2), None, State.ANSWERED),
+    def days(days: int) -> int:
+        return CAL.count_between(mon, mon + timedelta(days=days))
+    cases = [CaseTimes("A局", "digital", mon, days(1), days(3), State.RESOLVED),
+             CaseTimes("A局", "green", mon, days(2), None, State.ANSWERED),
              CaseTimes("B局", "digital", mon, None, None, State.RECEIVED)]
-    by_office = desk_statistics(cases, CAL, by="office")
+    by_office = desk_statistics(cases, by="office")
     assert [(s.group, s.received, s.open) for s in by_office] == [("A局", 2, 1), ("B局", 1, 1)]
     assert by_office[0].first_response_median == 1.5 and by_office[0].resolution_median == 3
     assert by_office[1].first_response_median is None
-    by_field = desk_statistics(cases, CAL, by="field")
+    by_field = desk_statistics(cases, by="field")
     assert [s.group for s in by_field] == ["digital", "green"]
-    assert [(s.group, s.received) for s in desk_statistics(cases, CAL, by="month")] == [("2026-11", 3)]
+    assert [(s.group, s.received) for s in desk_statistics(cases, by="month")] == [("2026-11", 3)]
     with pytest.raises(InvalidInput):
-        desk_statistics(cases, CAL, by="kind")
+        desk_statistics(cases, by="kind")
     assert age_band(0) == "0〜2開庁日" and age_band(25) == "21開庁日以上"
 
 

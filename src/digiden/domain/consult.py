@@ -599,13 +599,14 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 @dataclass(frozen=True)
 class CaseTimes:
-    """What the statistics need of one consultation."""
+    """What the statistics need of one consultation: its times in 開庁日 from receipt (None: not
+    yet), counted when they happened (``WorkingCalendar.count_between``)."""
 
     office: str
     field: str
     received_at: datetime
-    first_response_at: datetime | None
-    resolved_at: datetime | None
+    first_response_days: int | None
+    resolution_days: int | None
     state: State
 
 
@@ -620,14 +621,14 @@ class Summary:
     resolution_p90: float | None
 
 
-def _summary(group: str, cases: Sequence[CaseTimes], cal: WorkingCalendar) -> Summary:
-    first = [cal.count_between(c.received_at, c.first_response_at) for c in cases if c.first_response_at]
-    res = [cal.count_between(c.received_at, c.resolved_at) for c in cases if c.resolved_at]
+def _summary(group: str, cases: Sequence[CaseTimes]) -> Summary:
+    first = [c.first_response_days for c in cases if c.first_response_days is not None]
+    res = [c.resolution_days for c in cases if c.resolution_days is not None]
     return Summary(group, len(cases), sum(1 for c in cases if c.state.open),
                    percentile(first, 50), percentile(first, 90), percentile(res, 50), percentile(res, 90))
 
 
-def desk_statistics(cases: Iterable[CaseTimes], cal: WorkingCalendar, *, by: str) -> list[Summary]:
+def desk_statistics(cases: Iterable[CaseTimes], *, by: str) -> list[Summary]:
     """Per office (``by="office"``), per field (``by="field"``) or per month of receipt in Japan
     time (``by="month"``, YYYY-MM: the desk over time): how many came in, how many are open, and
     the median and 90th percentile of first-response and resolution times in 開庁日."""
@@ -638,7 +639,7 @@ def desk_statistics(cases: Iterable[CaseTimes], cal: WorkingCalendar, *, by: str
     for c in cases:
         key = japan_date(c.received_at).strftime("%Y-%m") if by == "month" else getattr(c, by)
         groups.setdefault(key, []).append(c)
-    return [_summary(g, groups[g], cal) for g in sorted(groups)]
+    return [_summary(g, groups[g]) for g in sorted(groups)]
 
 
 AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (

@@ -114,6 +114,9 @@ class ConsultCase(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # 開庁日 from receipt, stored when it happens, so the dashboard aggregates integers
+    first_response_days: Mapped[int | None] = mapped_column(Integer)
+    resolution_days: Mapped[int | None] = mapped_column(Integer)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

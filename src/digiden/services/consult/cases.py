@@ -477,8 +477,9 @@ def reply(uow: UnitOfWork, p: Principal, case_id: int, body: str, *, note: bool 
         if not note:
             if responder and c.first_response_at is None:
                 c.first_response_at = now
+                c.first_response_days = japan_calendar().count_between(c.received_at, now)
             if new is not before and before is State.RESOLVED:
-                c.resolved_at = None
+                c.resolved_at = c.resolution_days = None
             if new is not before:
                 c.state = new.value
                 _move(s, c, "state", p.name, now, from_state=before.value, to_state=new.value,
@@ -514,10 +515,11 @@ def _step(uow: UnitOfWork, p: Principal, case_id: int, step: Step, *, comment: s
         c.state = new.value
         if new is State.RESOLVED:
             c.resolved_at = now
+            c.resolution_days = japan_calendar().count_between(c.received_at, now)
         if new is State.CLOSED:
             c.closed_at = now
         if step is Step.REOPEN:
-            c.resolved_at = c.closed_at = None
+            c.resolved_at = c.closed_at = c.resolution_days = None
         c.last_activity_at = now
         c.version += 1
         _move(s, c, "state", p.name, now, from_state=before.value, to_state=new.value, reason=comment)

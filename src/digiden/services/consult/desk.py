@@ -102,8 +102,8 @@ def dashboard(uow: UnitOfWork, p: Principal, *, now: datetime, since: datetime |
         names = dict(s.execute(select(ConsultOffice.id, ConsultOffice.name)).all())
         levels = offices.service_levels(s)
         q = select(ConsultCase.office_id, ConsultCase.field_code, ConsultCase.received_at,
-                   ConsultCase.first_response_at, ConsultCase.resolved_at, ConsultCase.state,
-                   ConsultCase.kind).where(ConsultCase.state != State.MERGED.value)
+                   ConsultCase.first_response_days, ConsultCase.resolution_days, ConsultCase.state,
+                   ConsultCase.kind, ConsultCase.first_response_at).where(ConsultCase.state != State.MERGED.value)
         if scope is not None:
             q = q.where(ConsultCase.office_id.in_(scope))
         if since is not None:
@@ -114,16 +114,17 @@ def dashboard(uow: UnitOfWork, p: Principal, *, now: datetime, since: datetime |
     times: list[CaseTimes] = []
     ages: Counter[str] = Counter()
     late = 0
-    for office_id, field, received, first, resolved, state, kind in rows:
-        st = State(state)
-        times.append(CaseTimes(names.get(office_id, str(office_id)), field or "（分野なし）", received, first,
-                               resolved, st))
+    states = {x.value: x for x in State}
+    for office_id, field, received, first_days, resolution_days, state, kind, first_at in rows:
+        st = states[state]
+        times.append(CaseTimes(names.get(office_id, str(office_id)), field or "（分野なし）", received, first_days,
+                               resolution_days, st))
         if st.open:
             ages[age_band(max(cal.count_between(received, now), 0))] += 1
-            if overdue(cal, Timing(received, first, resolved, st), levels[Kind(kind)], now):
+            if overdue(cal, Timing(received, first_at, None, st), levels[Kind(kind)], now):
                 late += 1
-    return Dashboard(desk_statistics(times, cal, by="office"), desk_statistics(times, cal, by="field"),
-                     desk_statistics(times, cal, by="month"), dict(ages), late)
+    return Dashboard(desk_statistics(times, by="office"), desk_statistics(times, by="field"),
+                     desk_statistics(times, by="month"), dict(ages), late)
 
 
 

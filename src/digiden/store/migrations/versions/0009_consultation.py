@@ -91,6 +91,8 @@ def upgrade() -> None:
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('first_response_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('first_response_days', sa.Integer(), nullable=True),
+    sa.Column('resolution_days', sa.Integer(), nullable=True),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_activity_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('escalated_at', sa.DateTime(timezone=True), nullable=True),
