@@ -51,7 +51,9 @@ from digiden.domain.consult import (
     merge_check,
     overdue,
     percentile,
+    percentile_counts,
     plan_progress,
+    statistics_of_rows,
     text_field,
     transition,
 )
@@ -100,6 +102,15 @@ def test_add_then_count_round_trips_and_never_lands_on_a_closed_day(start: date,
         assert end > start
         # and it is the first such day: the day before has one fewer working day after start
         assert CAL.count(start, end - timedelta(days=1)) == n - 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(DAYS, DAYS, st.integers(min_value=1, max_value=250))
+def test_the_receipt_date_threshold_says_the_same_as_counting(received: date, today: date, n: int) -> None:
+    # "at least n working days old" and "past the due day" as one comparison with the receipt date
+    assert (CAL.count(received, today) >= n) == (received <= CAL.latest_start(today, n))
+    due = CAL.add(received, n)
+    assert (today > due) == (received <= CAL.overdue_if_received_by(today, n))
 
 
 @settings(max_examples=300, deadline=None)
@@ -302,3 +313,31 @@ def test_support_plans_dates_progress_and_access() -> None:
     assert may_see_plan(staff, Desk(), plan) and may_edit_plan(staff, Desk(), plan)
     assert may_see_plan(pref, Desk(), plan) and not may_edit_plan(pref, Desk(), plan)
     assert not may_see_plan(other, Desk(), plan)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=40), max_size=60), st.sampled_from([0, 10, 50, 90, 100]))
+def test_percentile_of_a_histogram_is_the_percentile_of_its_values(values: list[int], q: int) -> None:
+    counts: dict[int, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    expected = percentile(values, q)
+    got = percentile_counts(counts, q)
+    assert got == expected if expected is None else got == pytest.approx(expected)
+
+
+ROWS = st.lists(st.tuples(st.sampled_from(["A局", "B局"]), st.sampled_from(["P1.1", "P4.3"]),
+                          st.sampled_from(["2026-01", "2026-02"]), st.none() | st.integers(0, 30),
+                          st.none() | st.integers(0, 60), st.booleans()), max_size=40)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ROWS)
+def test_the_one_pass_statistics_equal_the_list_based_ones(rows: list[tuple]) -> None:  # type: ignore[type-arg]
+    fast = statistics_of_rows(rows)
+    at = {"2026-01": datetime(2026, 1, 15, tzinfo=UTC), "2026-02": datetime(2026, 2, 15, tzinfo=UTC)}
+    cases = [CaseTimes(o, f, at[m], a, b, State.ANSWERED if is_open else State.RESOLVED)
+             for o, f, m, a, b, is_open in rows]
+    for by in ("office", "field", "month"):
+        assert fast[by] == desk_statistics(cases, by=by)
+

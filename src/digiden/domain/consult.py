@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
+from typing import Any
 
 from digiden.domain import access
 from digiden.domain.access import OrgRef, Principal
@@ -110,15 +111,36 @@ class WorkingCalendar:
         if n == 0:
             self._check(start)
             return start
-        target = self.index(start) + n
-        y = start.year
+        return self._nth_open(self.index(start) + n, start.year)
+
+    def _nth_open(self, k: int, from_year: int) -> date:
+        """The open day whose ``index`` is k (k ≥ 1), searching from ``from_year`` on."""
+        y = from_year
+        while y > FIRST_YEAR and self._open_before_year(y) >= k:
+            y -= 1
         while True:
             self._check(date(y, 1, 1))
             base = self._open_before_year(y)
             cum, opens = self._year(y)
-            if base + cum[-1] >= target:
-                return date.fromordinal(opens[target - base - 1])
+            if base + cum[-1] >= k:
+                return date.fromordinal(opens[k - base - 1])
             y += 1
+
+    def latest_start(self, end: date, n: int) -> date:
+        """The latest day r with ``count(r, end) >= n`` (n ≥ 1): every day up to it has at least n
+        開庁日 after it up to ``end``, every later day fewer. It turns "at least n working days old"
+        into one comparison with a receipt date, so a database can count such rows."""
+        if n < 1:
+            raise InvalidInput("n must be at least 1", message_ja="開庁日数は1以上で指定してください", field="days")
+        m = self.index(end) - n          # count(r, end) >= n  ⟺  index(r) <= m
+        if m < 0:
+            return date(FIRST_YEAR, 1, 1) - timedelta(days=1)
+        return self._nth_open(m + 1, end.year) - timedelta(days=1)
+
+    def overdue_if_received_by(self, today: date, n: int) -> date:
+        """A consultation with a target of n 開庁日 is past its due day on ``today`` exactly when
+        it was received (Japan date) on or before the returned day."""
+        return self.latest_start(today - timedelta(days=1), n)
 
     def due(self, received: datetime, n: int) -> date:
         """The last day (Japan time) to act for a target of n 開庁日 from an instant."""
@@ -640,6 +662,55 @@ def desk_statistics(cases: Iterable[CaseTimes], *, by: str) -> list[Summary]:
         key = japan_date(c.received_at).strftime("%Y-%m") if by == "month" else getattr(c, by)
         groups.setdefault(key, []).append(c)
     return [_summary(g, groups[g]) for g in sorted(groups)]
+
+
+def percentile_counts(counts: Mapping[int, int], q: float) -> float | None:
+    """``percentile`` of the values a histogram (value → how many) stands for, without expanding
+    it: the desk's times are a few dozen distinct working-day counts over many consultations."""
+    total = sum(counts.values())
+    if total == 0:
+        return None
+    pos = (total - 1) * q / 100
+    lo_rank = math.floor(pos)
+    hi_rank = min(lo_rank + 1, total - 1)
+    lo_val = hi_val = None
+    seen = 0
+    for v in sorted(counts):
+        seen += counts[v]
+        if lo_val is None and seen > lo_rank:
+            lo_val = v
+        if seen > hi_rank:
+            hi_val = v
+            break
+    assert lo_val is not None and hi_val is not None
+    return float(lo_val + (hi_val - lo_val) * (pos - lo_rank))
+
+
+#: one consultation as the dashboard reads it: office, field, month of receipt (YYYY-MM, Japan
+#: time), first-response and resolution times in 開庁日 (None: not yet), still open
+StatRow = tuple[str, str, str, int | None, int | None, bool]
+
+
+def statistics_of_rows(rows: Iterable[StatRow]) -> dict[str, list[Summary]]:
+    """``desk_statistics`` by office, field and month in one pass over plain rows, with histograms
+    instead of lists (the same numbers: tests/domain/test_consult.py compares the two)."""
+    acc: dict[str, dict[str, list[Any]]] = {"office": {}, "field": {}, "month": {}}
+    for office, field_, month, first, res, is_open in rows:
+        for by, key in (("office", office), ("field", field_), ("month", month)):
+            a = acc[by].get(key)
+            if a is None:
+                a = acc[by][key] = [0, 0, {}, {}]
+            a[0] += 1
+            if is_open:
+                a[1] += 1
+            if first is not None:
+                a[2][first] = a[2].get(first, 0) + 1
+            if res is not None:
+                a[3][res] = a[3].get(res, 0) + 1
+    return {by: [Summary(g, a[0], a[1], percentile_counts(a[2], 50), percentile_counts(a[2], 90),
+                         percentile_counts(a[3], 50), percentile_counts(a[3], 90))
+                 for g, a in sorted(groups.items())]
+            for by, groups in acc.items()}
 
 
 AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, false, or_, select
@@ -22,12 +22,14 @@ from digiden.domain.access import Principal, require
 from digiden.domain.consult import (
     ATTACHMENTS_MAX,
     BODY_MAX,
+    JST,
     SUBJECT_MAX,
     CaseReach,
     Desk,
     Kind,
     Overdue,
     RouteRequest,
+    ServiceLevel,
     State,
     Step,
     Timing,
@@ -35,6 +37,7 @@ from digiden.domain.consult import (
     due_dates,
     is_national_desk,
     is_responder,
+    japan_date,
     may_ask,
     may_reply_as_asker,
     may_respond,
@@ -184,9 +187,31 @@ def _office_names(s: Session) -> dict[int, str]:
     return dict(s.execute(select(ConsultOffice.id, ConsultOffice.name)).all())
 
 
-def _summary(s: Session, c: ConsultCase, org: OrgUnit, names: dict[int, str], now: datetime) -> CaseSummary:
+def jst_day_start(d: date) -> datetime:
+    """The instant (UTC) a day begins in Japan."""
+    return datetime(d.year, d.month, d.day, tzinfo=JST).astimezone(UTC)
+
+
+def overdue_condition(today: date, levels: dict[Kind, ServiceLevel]) -> Any:
+    """The SQL condition of ``domain.consult.overdue`` on ``today`` (Japan date): an open
+    consultation received early enough that its due day has passed — one comparison of the receipt
+    time per kind and target (``WorkingCalendar.overdue_if_received_by``), so a list of the
+    overdue ones pages in the database."""
     cal = japan_calendar()
-    level = offices.service_levels(s)[Kind(c.kind)]
+    per_kind = []
+    for kind, level in levels.items():
+        first = jst_day_start(cal.overdue_if_received_by(today, level.first_response_days) + timedelta(days=1))
+        resolve = jst_day_start(cal.overdue_if_received_by(today, level.resolution_days) + timedelta(days=1))
+        per_kind.append(and_(ConsultCase.kind == kind.value,
+                             or_(and_(ConsultCase.first_response_at.is_(None), ConsultCase.received_at < first),
+                                 ConsultCase.received_at < resolve)))
+    return and_(ConsultCase.state.in_([x.value for x in State if x.open]), or_(*per_kind))
+
+
+def _summary(s: Session, c: ConsultCase, org: OrgUnit, names: dict[int, str], now: datetime,
+             levels: dict[Kind, ServiceLevel] | None = None) -> CaseSummary:
+    cal = japan_calendar()
+    level = (levels or offices.service_levels(s))[Kind(c.kind)]
     t = Timing(c.received_at, c.first_response_at, c.resolved_at, State(c.state))
     first_due, resolve_due = due_dates(cal, t, level)
     end = c.resolved_at or c.closed_at or now
@@ -407,18 +432,16 @@ def list_cases(uow: UnitOfWork, p: Principal, *, now: datetime, state: str | Non
             q = q.where(cond)
         if state:
             q = q.where(ConsultCase.state == state)
+        levels = offices.service_levels(s)
         if only_overdue:
-            q = q.where(ConsultCase.state.in_([x.value for x in State if x.open]))
+            q = q.where(overdue_condition(japan_date(now), levels))
         if office:
             q = q.where(ConsultCase.office_id == offices.office_by_code(s, office).id)
         if org_code:
             q = q.where(OrgUnit.code == org_code)
         q = q.order_by(ConsultCase.received_at.desc(), ConsultCase.id.desc())
         names = _office_names(s)
-        if not only_overdue:
-            return [_summary(s, c, o, names, now) for c, o in s.execute(q.limit(limit).offset(offset))]
-        out = [x for x in (_summary(s, c, o, names, now) for c, o in s.execute(q)) if x.overdue]
-        return out[offset:offset + limit]
+        return [_summary(s, c, o, names, now, levels) for c, o in s.execute(q.limit(limit).offset(offset))]
 
 
 def attachment(uow: UnitOfWork, p: Principal, case_id: int, attachment_id: int) -> tuple[str, str, bytes]:

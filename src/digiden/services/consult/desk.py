@@ -3,24 +3,21 @@ calls, and the statistics in working days (開庁日) per office, per field and 
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, func, or_, select
 
 from digiden.domain.access import Principal, require, require_signed_in
 from digiden.domain.consult import (
-    CaseTimes,
-    Kind,
+    AGE_BANDS,
+    JST,
     State,
     Summary,
-    Timing,
-    age_band,
-    desk_statistics,
     is_national_desk,
-    overdue,
+    japan_date,
+    statistics_of_rows,
 )
 from digiden.domain.errors import InvalidInput, PermissionDenied
 from digiden.services import audit
@@ -101,30 +98,47 @@ def dashboard(uow: UnitOfWork, p: Principal, *, now: datetime, since: datetime |
         scope = _scope(uow, p)
         names = dict(s.execute(select(ConsultOffice.id, ConsultOffice.name)).all())
         levels = offices.service_levels(s)
-        q = select(ConsultCase.office_id, ConsultCase.field_code, ConsultCase.received_at,
-                   ConsultCase.first_response_days, ConsultCase.resolution_days, ConsultCase.state,
-                   ConsultCase.kind, ConsultCase.first_response_at).where(ConsultCase.state != State.MERGED.value)
+        where = [ConsultCase.state != State.MERGED.value]
         if scope is not None:
-            q = q.where(ConsultCase.office_id.in_(scope))
+            where.append(ConsultCase.office_id.in_(scope))
         if since is not None:
-            q = q.where(ConsultCase.received_at >= since)
+            where.append(ConsultCase.received_at >= since)
         if until is not None:
-            q = q.where(ConsultCase.received_at < until)
-        rows = s.execute(q).all()
-    times: list[CaseTimes] = []
-    ages: Counter[str] = Counter()
-    late = 0
-    states = {x.value: x for x in State}
-    for office_id, field, received, first_days, resolution_days, state, kind, first_at in rows:
-        st = states[state]
-        times.append(CaseTimes(names.get(office_id, str(office_id)), field or "（分野なし）", received, first_days,
-                               resolution_days, st))
-        if st.open:
-            ages[age_band(max(cal.count_between(received, now), 0))] += 1
-            if overdue(cal, Timing(received, first_at, None, st), levels[Kind(kind)], now):
-                late += 1
-    return Dashboard(desk_statistics(times, by="office"), desk_statistics(times, by="field"),
-                     desk_statistics(times, by="month"), dict(ages), late)
+            where.append(ConsultCase.received_at < until)
+        rows = s.execute(select(ConsultCase.office_id, ConsultCase.field_code, ConsultCase.received_at,
+                                ConsultCase.first_response_days, ConsultCase.resolution_days,
+                                ConsultCase.state).where(*where)).all()
+        # open ones by age and overdue: one comparison of the receipt time each (see overdue_condition)
+        today = japan_date(now)
+        is_open = ConsultCase.state.in_([x.value for x in State if x.open])
+        bounds = [lo for lo, _, _ in AGE_BANDS[1:]]
+        older = [func.coalesce(func.sum(case((ConsultCase.received_at < cases.jst_day_start(
+            cal.latest_start(today, lo) + timedelta(days=1)), 1), else_=0)), 0) for lo in bounds]
+        counts = s.execute(select(func.count(), *older).where(*where, is_open)).one()
+        late = s.scalar(select(func.count()).where(*where, cases.overdue_condition(today, levels))) or 0
+    ages: dict[str, int] = {}
+    at_least = [int(x) for x in counts]          # open, ≥3, ≥6, ≥11, ≥21 working days
+    for i, (_, _, label) in enumerate(AGE_BANDS):
+        n = at_least[i] - (at_least[i + 1] if i + 1 < len(at_least) else 0)
+        if n:
+            ages[label] = n
+    open_states = {x.value for x in State if x.open}
+    months: dict[tuple[int, int], str] = {}
+    nine = timedelta(hours=9)
+
+    def month(at: datetime) -> str:
+        # SQLite returns stored UTC times without an offset; PostgreSQL with one
+        j = at + nine if at.tzinfo is None else at.astimezone(JST)
+        key = (j.year, j.month)
+        got = months.get(key)
+        if got is None:
+            got = months[key] = f"{j.year:04d}-{j.month:02d}"
+        return got
+    office_name = {i: names.get(i, str(i)) for i in {r[0] for r in rows}}
+    stats = statistics_of_rows((office_name[office_id], field or "（分野なし）", month(received), first_days,
+                                resolution_days, state in open_states)
+                               for office_id, field, received, first_days, resolution_days, state in rows)
+    return Dashboard(stats["office"], stats["field"], stats["month"], ages, int(late))
 
 
 

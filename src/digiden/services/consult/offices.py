@@ -228,18 +228,24 @@ def office_refs(s: Session) -> list[OfficeRef]:
     """Every office as routing sees it (with the prefectures it covers, and which are unconfirmed)."""
     covered: dict[int, set[str]] = {}
     unconfirmed: dict[int, set[str]] = {}
-    for a in s.scalars(select(ConsultOfficeArea)):
-        covered.setdefault(a.office_id, set()).add(a.prefecture_code)
-        if not a.confirmed:
-            unconfirmed.setdefault(a.office_id, set()).add(a.prefecture_code)
-    return [OfficeRef(o.id, o.name, o.ministry, OfficeKind(o.kind), o.family,
-                      frozenset(covered.get(o.id, ())), frozenset(unconfirmed.get(o.id, ())))
-            for o in s.scalars(select(ConsultOffice).order_by(ConsultOffice.id))]
+    # plain columns, not entities: routing reads these on every new consultation
+    for office_id, pref, confirmed in s.execute(select(ConsultOfficeArea.office_id, ConsultOfficeArea.prefecture_code,
+                                                       ConsultOfficeArea.confirmed)):
+        covered.setdefault(office_id, set()).add(pref)
+        if not confirmed:
+            unconfirmed.setdefault(office_id, set()).add(pref)
+    kinds = {k.value: k for k in OfficeKind}
+    return [OfficeRef(oid, name, ministry, kinds[kind], family, frozenset(covered.get(oid, ())),
+                      frozenset(unconfirmed.get(oid, ())))
+            for oid, name, ministry, kind, family in s.execute(
+                select(ConsultOffice.id, ConsultOffice.name, ConsultOffice.ministry, ConsultOffice.kind,
+                       ConsultOffice.family).order_by(ConsultOffice.id))]
 
 
 def rules(s: Session) -> list[Rule]:
-    return [Rule(r.id, r.ministry, r.field_code, r.measure_code, r.family, r.priority)
-            for r in s.scalars(select(ConsultRule).order_by(ConsultRule.id))]
+    return [Rule(*r) for r in s.execute(select(ConsultRule.id, ConsultRule.ministry, ConsultRule.field_code,
+                                                ConsultRule.measure_code, ConsultRule.family, ConsultRule.priority)
+                                         .order_by(ConsultRule.id))]
 
 
 def router(s: Session) -> Router:
