@@ -63,6 +63,10 @@ def test_the_packaged_programmes_and_published_selections(uow: UnitOfWork) -> No
     kk = next(x for x in sels if x.lead_name == "福岡県北九州市")
     assert len(kk.members) == 17 and kk.source_url.startswith("https://") and kk.origin == "published"
     assert pg.unmatched_selection_rows(uow) == []
+    n = pg.count_selections(uow, "decarbonization-leading")
+    assert (n.total, n.by_state, n.national_kpi) == (77, {"selected": 77}, "decarbonization-leading-areas")
+    assert sum(n.by_prefecture.values()) == 77 and n.by_prefecture["01"] == 7      # 北海道: 7 leads
+    assert "401005" in n.local_governments and "402044" in n.local_governments   # 北九州市 and 直方市 (member)
     assert pg.list_calls(uow, now=NOW) == []          # no invented rounds
 
 

@@ -9,7 +9,7 @@ from digiden.services.support import programmes as pg
 from digiden.services.support.selection import selection_dict
 from digiden.services.support.solver import solve
 from digiden.services.uow import UnitOfWork
-from digiden.shapes.support import ProgrammeOut, PublishedSelectionOut, SelectionOut
+from digiden.shapes.support import ProgrammeOut, PublishedSelectionOut, SelectionCountOut, SelectionOut
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -19,6 +19,8 @@ def test_programmes_and_published_selections_validate(uow: UnitOfWork) -> None:
     assert {p.kind_ja for p in progs} == {"選定", "登録", "採択", "交付金"}
     sel = PublishedSelectionOut.model_validate(pg.list_selections(uow, "decarbonization-leading")[0])
     assert sel.json_data()["selected_on"] == "2022-04-26"
+    n = SelectionCountOut.model_validate(pg.count_selections(uow, "decarbonization-leading")).json_data()
+    assert n["total"] == 77 and n["by_state"] == {"selected": 77}
 
 
 def test_the_selection_json_has_the_issues_keys() -> None:

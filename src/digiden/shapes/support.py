@@ -169,3 +169,13 @@ class PublishedSelectionOut(Shape):
     source_url: str
     note: str
     synthetic: bool
+
+
+class SelectionCountOut(Shape):
+    programme: str
+    national_kpi: str | None
+    total: int = Field(description="published selections, cancelled ones left out: digiden's count, shown "
+                                   "beside (never mixed with) the published national figure")
+    by_state: dict[str, int]
+    by_prefecture: dict[str, int] = Field(description="two-digit prefecture code of the lead → count")
+    local_governments: list[str] = Field(description="codes of every lead and member")

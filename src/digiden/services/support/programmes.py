@@ -566,3 +566,39 @@ def list_selections(uow: UnitOfWork, programme: str) -> list[SelectionView]:
                                      x.synthetic))
         return out
 
+
+
+@dataclass(frozen=True)
+class SelectionCount:
+    """A programme's published selections counted live, for its national KPI: the total (never
+    mixed with the published national figure, which stays an observation of its own), by state,
+    by prefecture of the lead, and the local governments taking part (lead or member)."""
+
+    programme: str
+    national_kpi: str | None
+    total: int
+    by_state: dict[str, int]
+    by_prefecture: dict[str, int]
+    local_governments: tuple[str, ...]
+
+
+def count_selections(uow: UnitOfWork, programme: str) -> SelectionCount:
+    """Count a programme's selections (cancelled ones left out), public."""
+    with uow.for_reading() as u:
+        s = u.session
+        prog = programme_by_code(s, programme)
+        kpi = s.get(Kpi, prog.kpi_id) if prog.kpi_id else None
+        rows = list(s.scalars(select(SupportSelection).where(SupportSelection.programme_id == prog.id,
+                                                             SupportSelection.state != "cancelled")))
+        orgs = {o.id: o for o in s.scalars(select(OrgUnit).where(OrgUnit.id.in_(
+            {x.lead_org_unit_id for x in rows} | {m.org_unit_id for x in rows for m in x.members})))}
+        by_state: dict[str, int] = {}
+        by_pref: dict[str, int] = {}
+        codes: set[str] = set()
+        for x in rows:
+            by_state[x.state] = by_state.get(x.state, 0) + 1
+            lead = orgs[x.lead_org_unit_id]
+            by_pref[lead.prefecture_code] = by_pref.get(lead.prefecture_code, 0) + 1
+            codes |= {lead.code} | {orgs[m.org_unit_id].code for m in x.members}
+        return SelectionCount(prog.code, kpi.code if kpi else None, len(rows), by_state, dict(sorted(by_pref.items())),
+                              tuple(sorted(codes)))
