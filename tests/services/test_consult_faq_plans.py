@@ -11,7 +11,7 @@ from sqlalchemy import select
 from digiden.domain.access import PUBLIC, Principal
 from digiden.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from digiden.services.common import LoadReport
-from digiden.services.consult import cases, faq, offices, plans
+from digiden.services.consult import cases, faq, offices, plans, suggest
 from digiden.services.uow import UnitOfWork
 from digiden.shapes.consult import FaqOut, PlanOut
 from digiden.store.consult_models import ConsultNotice, ConsultRule
@@ -144,3 +144,19 @@ def test_a_support_plan_with_staff_goals_meetings_and_action_items(uow: UnitOfWo
             "plan_started"]
         n = len(uow.session.scalars(select(AuditEvent.id).where(AuditEvent.entity == "consult_plan")).all())
     assert n == 8
+
+
+def test_suggestions_while_typing(uow: UnitOfWork, accounts: dict[str, Principal], measure: str) -> None:
+    aizu, admin = accounts["aizu"], accounts["admin"]
+    cid = cases.ask(uow, aizu, subject="自動運転バスの導入", body="自動運転の実証に使える支援は", measures=[measure],
+                    now=NOW)
+    cases.reply(uow, accounts["ministry"], cid, "自動運転の実証には交付金が使えます。", now=NOW)
+    fid = faq.draft_from_case(uow, accounts["ministry"], cid, now=NOW)
+    faq.act(uow, accounts["ministry"], fid, "submit", now=NOW)
+    faq.act(uow, admin, fid, "publish", now=NOW)
+    got = suggest.suggest(uow, accounts["kitakata"], "自動運転の支援について")
+    assert got.measures and all(h.kind == "measure" for h in got.measures)
+    assert [f.id for f in got.faq] == [fid]
+    assert got.similar and all(x.code != "072087" for x in got.similar)     # others like 喜多方市
+    assert suggest.suggest(uow, accounts["fukushima"], "自動運転").similar == ()   # a prefecture: none
+    assert suggest.suggest(uow, aizu, "   ").query == ""
