@@ -88,6 +88,9 @@ def test_calls_are_the_nations_and_bad_terms_are_refused_in_japanese(uow: UnitOf
     assert c.budget == 100_000_000 and c.phase == "open" and c.rubric.joint_bonus == 5
     assert CallOut.model_validate(c).json_data()["criteria"][1]["regional_collaboration"] is True
     assert pg.get_call(uow, c.id, now=AFTER).phase == "closed"
+    big = pg.create_call(uow, accounts["admin"], "digital-garden-city-grant",
+                         call_doc(round=2, budget="12,000,000,000", per_application_cap=3_000_000_000), now=NOW)
+    assert pg.get_call(uow, big.id, now=NOW).budget == 12_000_000_000      # past 2^31: BIGINT on both databases
     with pytest.raises(Conflict):
         pg.create_call(uow, accounts["admin"], "digital-garden-city-grant", call_doc(), now=NOW)
     # a date without a time is Japan time; a deadline given as a date is that day's 23:59
@@ -130,6 +133,13 @@ def test_a_joint_application_is_submitted_once_every_member_confirms(uow: UnitOf
             apps.get(uow, accounts[who], d.id)
     with pytest.raises(Conflict):
         apps.save_draft(uow, accounts["aizu"], cid, app_doc(title="変更"), now=NOW, app_id=d.id)
+    d2 = apps.save_draft(uow, accounts["aizu"], cid, app_doc(title="二つ目", members=[]), now=NOW)
+    apps.save_draft(uow, accounts["aizu"], cid, app_doc(title="二つ目（改）", members=[]), now=NOW, app_id=d2.id,
+                    version=d2.version)
+    with pytest.raises(Conflict) as stale:      # saved from a copy opened before that save
+        apps.save_draft(uow, accounts["aizu"], cid, app_doc(title="古い版から", members=[]), now=NOW, app_id=d2.id,
+                        version=d2.version)
+    assert stale.value.field == "version" and apps.get(uow, accounts["aizu"], d2.id).title == "二つ目（改）"
     with uow.for_reading() as u:
         actions = [e.action for e in u.session.scalars(select(AuditEvent).where(
             AuditEvent.entity == "support_application", AuditEvent.entity_key == str(d.id)).order_by(AuditEvent.id))]
