@@ -176,6 +176,21 @@ def _submitted(uow: UnitOfWork, a: dict[str, Any], cid: int) -> tuple[int, int, 
     return j.id, s1.id, s2.id
 
 
+def listed_equals_opened(uow: UnitOfWork, a: dict[str, Any], cid: int) -> None:
+    """The list of a call shows exactly the applications each principal may open one by one."""
+    with uow.for_reading() as u:
+        ids = list(u.session.scalars(select(SupportApplication.id).where(SupportApplication.call_id == cid)))
+    for who in [PUBLIC, *a.values()]:
+        opened = []
+        for i in ids:
+            try:
+                apps.get(uow, who, i)
+                opened.append(i)
+            except NotFound:
+                pass
+        assert [x.id for x in apps.list_for_call(uow, who, cid)] == sorted(opened), who.name
+
+
 def test_review_respects_conflicts_and_ranges(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
     a = accounts
     cid = _open_call(uow, a)
@@ -216,6 +231,8 @@ def test_review_respects_conflicts_and_ranges(uow: UnitOfWork, accounts) -> None
     assert (by["hokkaido"].assigned, by["hokkaido"].conflicts) == (2, 1)
     with pytest.raises(PermissionDenied):
         review.progress(uow, a["ministry"], cid)
+    apps.save_draft(uow, a["kitakata"], cid, app_doc(title="下書きのまま", members=[AIZU]), now=NOW)
+    listed_equals_opened(uow, a, cid)
 
 
 def test_selection_decision_override_and_publication(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
@@ -259,6 +276,7 @@ def test_selection_decision_override_and_publication(uow: UnitOfWork, accounts) 
     assert apps.get(uow, PUBLIC, joint).status == "selected"
     with pytest.raises(NotFound):
         apps.get(uow, PUBLIC, sapporo)
+    listed_equals_opened(uow, a, cid)
     sels = [x for x in pg.list_selections(uow, "digital-garden-city-grant")]
     assert {x.lead_code for x in sels} == {AIZU, KITAKATA} and all(x.origin == "decision" for x in sels)
     assert next(x for x in sels if x.lead_code == AIZU).members == ((KITAKATA, "福島県喜多方市"),)
