@@ -344,3 +344,15 @@ def test_who_sees_an_unpublished_application() -> None:
     assert sees(rev, reviewer=True) and not sees(rev, reviewer=True, conflicted=True)
     assert not sees(rev, reviewer=True, draft=True)
     assert sees(PUBLIC, published_selection=True)
+
+
+def test_selected_regions_move_from_selected_to_realised_or_cancelled() -> None:
+    from digiden.domain.support import SelectionState as S
+    from digiden.domain.support import selection_transition
+    assert selection_transition(S.SELECTED, S.REALISED) is S.REALISED
+    assert selection_transition(S.REGISTERED, S.CANCELLED) is S.CANCELLED
+    for a, b in [(S.CANCELLED, S.SELECTED), (S.REGISTERED, S.REALISED), (S.REALISED, S.SELECTED),
+                 (S.SELECTED, S.SELECTED)]:
+        with pytest.raises(Conflict) as e:
+            selection_transition(a, b)
+        assert a.label_ja in e.value.message_ja

@@ -296,3 +296,21 @@ def test_every_support_audit_action_has_a_japanese_label() -> None:
         actions |= set(re.findall(r'action=f?"([a-z_]+\.[a-z_{}.]+)"', path.read_text(encoding="utf-8")))
     expanded = {a.replace("{action.value}", v) for a in actions for v in ("submit", "withdraw")}
     assert expanded and expanded <= set(AUDIT_ACTIONS_JA), expanded - set(AUDIT_ACTIONS_JA)
+
+
+def test_a_selected_region_is_realised_or_cancelled_by_the_nation(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
+    key = pg.list_selections(uow, "decarbonization-leading")[0].key
+    with pytest.raises(PermissionDenied):
+        pg.set_selection_state(uow, accounts["fukushima"], key, "realised", reason="報告", now=NOW)
+    with pytest.raises(InvalidInput):
+        pg.set_selection_state(uow, accounts["admin"], key, "realised", reason=" ", now=NOW)
+    with pytest.raises(InvalidInput):
+        pg.set_selection_state(uow, accounts["admin"], key, "done", reason="x", now=NOW)
+    v = pg.set_selection_state(uow, accounts["admin"], key, "realised", reason="環境省の発表（合成データの例）",
+                               now=NOW)
+    assert v.state == "realised" and "実現: 環境省の発表" in v.note
+    assert pg.count_selections(uow, "decarbonization-leading").by_state == {"selected": 76, "realised": 1}
+    pg.set_selection_state(uow, accounts["admin"], key, "cancelled", reason="取消の例", now=NOW)
+    assert pg.count_selections(uow, "decarbonization-leading").total == 76
+    with pytest.raises(Conflict):
+        pg.set_selection_state(uow, accounts["admin"], key, "selected", reason="戻す", now=NOW)

@@ -59,6 +59,7 @@ AUDIT_ACTIONS_JA: Mapping[str, str] = {
     "application.withdraw": "申請の取下げ",
     "review.conflict": "利益相反の申告",
     "review.score": "申請の採点",
+    "selection.state": "選定地域の状態の変更",
 }
 
 

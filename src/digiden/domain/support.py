@@ -838,3 +838,34 @@ def check_override(p: Policy, cands: Sequence[Candidate], chosen: set[int], chan
     x = [1 if c.id in chosen else 0 for c in cands]
     plan = _plan(cands, p, m, x, names)
     return [f"{c.label_ja}: {c.detail}" for c in plan.constraints if not c.met]
+
+
+# ------------------------------------------------------------------ selected regions
+
+
+class SelectionState(StrEnum):
+    """Where a selected region stands: 選定 → 実現 (脱炭素先行地域: realised by FY2030), 登録, or
+    取消 (a selection or registration withdrawn)."""
+
+    SELECTED = "selected"
+    REALISED = "realised"
+    REGISTERED = "registered"
+    CANCELLED = "cancelled"
+
+    @property
+    def label_ja(self) -> str:
+        return {"selected": "選定", "realised": "実現", "registered": "登録", "cancelled": "取消"}[self.value]
+
+
+def selection_transition(state: SelectionState, new: SelectionState) -> SelectionState:
+    """選定 → 実現 or 取消; 登録 → 取消; 実現 → 取消 (a realisation found wrong). Nothing leaves 取消."""
+    allowed = {
+        SelectionState.SELECTED: {SelectionState.REALISED, SelectionState.CANCELLED},
+        SelectionState.REGISTERED: {SelectionState.CANCELLED},
+        SelectionState.REALISED: {SelectionState.CANCELLED},
+        SelectionState.CANCELLED: set(),
+    }
+    if new not in allowed[state]:
+        raise Conflict(f"cannot go from {state.value} to {new.value}",
+                       message_ja=f"「{state.label_ja}」の地域を「{new.label_ja}」にはできません", field="state")
+    return new

@@ -156,6 +156,7 @@ class SelectionOut(Shape):
 
 
 class PublishedSelectionOut(Shape):
+    key: str = Field(description="stable: programme, round and lead (published) or call and application")
     programme: str
     round: int | None
     selected_on: date
@@ -164,7 +165,7 @@ class PublishedSelectionOut(Shape):
     lead_name: str
     prefecture_code: str
     members: list[tuple[str, str]]
-    state: str
+    state: str = Field(description="selected | realised | registered | cancelled")
     origin: str = Field(description="published (loaded from its source) or decision (decided in digiden)")
     source_url: str
     note: str

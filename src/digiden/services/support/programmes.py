@@ -25,9 +25,11 @@ from digiden.domain.support import (
     Criterion,
     ProgrammeKind,
     Rubric,
+    SelectionState,
     call_phase,
     check_call,
     check_rubric,
+    selection_transition,
 )
 from digiden.domain.text import bounded
 from digiden.services import audit
@@ -534,6 +536,7 @@ def unmatched_selection_rows(uow: UnitOfWork, file: str = "decarbonization_leadi
 
 @dataclass(frozen=True)
 class SelectionView:
+    key: str
     programme: str
     round: int | None
     selected_on: date
@@ -561,7 +564,7 @@ def list_selections(uow: UnitOfWork, programme: str) -> list[SelectionView]:
             assert lead is not None
             members = tuple(sorted((o.code, o.full_name) for o in (s.get(OrgUnit, m.org_unit_id) for m in x.members)
                                    if o is not None))
-            out.append(SelectionView(prog.code, x.round, x.selected_on, x.title, lead.code, lead.full_name,
+            out.append(SelectionView(x.key, prog.code, x.round, x.selected_on, x.title, lead.code, lead.full_name,
                                      lead.prefecture_code, members, x.state, x.origin, x.source_url, x.note,
                                      x.synthetic))
         return out
@@ -602,3 +605,32 @@ def count_selections(uow: UnitOfWork, programme: str) -> SelectionCount:
             codes |= {lead.code} | {orgs[m.org_unit_id].code for m in x.members}
         return SelectionCount(prog.code, kpi.code if kpi else None, len(rows), by_state, dict(sorted(by_pref.items())),
                               tuple(sorted(codes)))
+
+
+def set_selection_state(uow: UnitOfWork, p: Principal, key: str, state: str, *, reason: str,
+                        now: datetime) -> SelectionView:
+    """Record that a selected region was realised (実現) or its selection cancelled (取消), with
+    the reason or source (the nation); audited."""
+    access.require(p, access.can_manage_programmes(p), message="only the nation records a region's state",
+                   message_ja="選定地域の状態を変更できるのは国の管理者だけです", sign_in_ja="ログインが必要です")
+    text = bounded(reason, 2000, field="reason", label_ja="理由・根拠", required=True)
+    try:
+        new = SelectionState(state)
+    except ValueError:
+        raise InvalidInput(f"unknown state {state!r}", message_ja=f"不明な状態です: {state}", field="state") from None
+    with uow:
+        s = uow.session
+        x = s.scalars(select(SupportSelection).where(SupportSelection.key == key)).one_or_none()
+        if x is None:
+            raise NotFound(f"no selection {key!r}", message_ja=f"選定 {key} はありません", field="selection")
+        before = x.state
+        x.state = selection_transition(SelectionState(x.state), new).value
+        x.note = (x.note + "\n" if x.note else "") + f"{now.date().isoformat()} {new.label_ja}: {text}"
+        s.flush()
+        audit.record(s, actor=p.name, action="selection.state", entity="support_selection", entity_key=key, at=now,
+                     before={"state": before}, after={"state": x.state, "reason": text}, org_unit_id=x.lead_org_unit_id,
+                     summary=f"選定地域の状態を「{SelectionState(before).label_ja}」から「{new.label_ja}」にしました")
+        prog = s.get(SupportProgramme, x.programme_id)
+        assert prog is not None
+        uow.commit()
+    return next(v for v in list_selections(uow, prog.code) if v.key == key)
