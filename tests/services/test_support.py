@@ -140,6 +140,14 @@ def test_a_joint_application_is_submitted_once_every_member_confirms(uow: UnitOf
         apps.save_draft(uow, accounts["aizu"], cid, app_doc(title="古い版から", members=[]), now=NOW, app_id=d2.id,
                         version=d2.version)
     assert stale.value.field == "version" and apps.get(uow, accounts["aizu"], d2.id).title == "二つ目（改）"
+    # a collaboration group is the starting point of a joint proposal: its members, the lead aside
+    from digiden.services.knowledge.similarity import save_group
+    g = save_group(uow, accounts["aizu"], {"name": "会津地域連携", "members": [AIZU, KITAKATA, "072079"]}, now=NOW)
+    d3 = apps.save_draft(uow, accounts["aizu"], cid, app_doc(title="会津 連携", members=[], collaboration_group=g.id),
+                         now=NOW)
+    assert [m.code for m in d3.members] == sorted([KITAKATA, "072079"]) and not any(m.confirmed for m in d3.members)
+    with pytest.raises(InvalidInput):
+        apps.save_draft(uow, accounts["aizu"], cid, app_doc(collaboration_group=999999), now=NOW)
     with uow.for_reading() as u:
         actions = [e.action for e in u.session.scalars(select(AuditEvent).where(
             AuditEvent.entity == "support_application", AuditEvent.entity_key == str(d.id)).order_by(AuditEvent.id))]

@@ -35,6 +35,7 @@ from digiden.services.registry.localgov import resolve_org
 from digiden.services.support.programmes import aware, call_view, load_call, parse_amount
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import (
+    CollaborationGroup,
     Kpi,
     OrgUnit,
     SupportApplication,
@@ -303,6 +304,15 @@ def save_draft(uow: UnitOfWork, p: Principal, call_id: int, doc: Mapping[str, An
                                field="version")
             before = _snapshot(a)
         members = [resolve_org(s, c) for c in data.members]
+        if data.collaboration_group_id is not None:
+            group = s.get(CollaborationGroup, data.collaboration_group_id)
+            if group is None:
+                raise InvalidInput(f"no collaboration group {data.collaboration_group_id}",
+                                   message_ja=f"連携グループ {data.collaboration_group_id} はありません",
+                                   field="collaboration_group")
+            if not data.members:   # the group is the starting point: its members, the lead aside
+                members = [o for o in (s.get(OrgUnit, m.org_unit_id) for m in group.members)
+                           if o is not None and o.id != lead.id]
         kept = {m.org_unit_id: m for m in a.members}
         a.members = [kept.get(o.id) or SupportApplicationMember(org_unit_id=o.id) for o in members]
         check_parties(view.terms, Submission(org_ref(lead), lead.kind, lead.full_name,
