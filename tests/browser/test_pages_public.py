@@ -81,3 +81,14 @@ def test_every_tab_stop_shows_the_focus_ring_and_the_map_is_no_tab_trap(path: st
         stops.append(f)
         assert f["outline"] == "solid" and f["width"] >= 2 and "rgb(255, 212, 61)" in f["shadow"], f
     assert stops and not any(f["inSvg"] for f in stops), [f["what"] for f in stops if f["inSvg"]]
+
+
+def test_the_kpi_chart_labels_stay_readable_on_a_phone(browser: object, pages: Pages, site: Site) -> None:
+    """The chart is drawn 680 units wide and scaled to the screen; on a phone its axis labels are
+    enlarged so that they are still drawn at least 9 px tall (11 units would be about 5 px)."""
+    page = pages.tab("anonymous")
+    page.set_viewport_size({"width": PHONE, "height": 800})
+    page.goto("/kpis/5g-population-coverage")
+    heights = page.evaluate("""() => [...document.querySelectorAll('.chart-large svg text.tick')]
+        .map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)""")
+    assert heights and min(heights) >= 9, heights
