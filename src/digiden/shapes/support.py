@@ -180,3 +180,58 @@ class SelectionCountOut(Shape):
     by_state: dict[str, int]
     by_prefecture: dict[str, int] = Field(description="two-digit prefecture code of the lead → count")
     local_governments: list[str] = Field(description="codes of every lead and member")
+
+
+class ProgrammeDetailOut(ProgrammeOut):
+    calls: list[CallOut]
+    count: SelectionCountOut = Field(description="its published selections counted live")
+
+
+class ReviewerAssignedOut(Shape):
+    call: int
+    reviewer: str
+    home: str | None = Field(description="code of the local government the reviewer works for (its conflicts)")
+
+
+class ConflictDeclaredOut(Shape):
+    application: int
+    declared: bool
+
+
+class DecisionOut(Shape):
+    call: int
+    policy: dict[str, Any]
+    selected: list[int]
+    proposed: list[int] = Field(description="what the optimal proposal selected")
+    changed: list[int] = Field(description="applications where the decision departs from the proposal")
+    override_reason: str
+    warnings: list[str] = Field(description="policy constraints the decision leaves unmet (with the reason given)")
+    proposal: SelectionOut
+
+
+class PublicationOut(Shape):
+    call: int
+    selections: int = Field(description="published selections made of the call's selected applications")
+
+
+class ResultOut(Shape):
+    application: int
+    title: str
+    lead_code: str
+    lead_name: str
+    members: list[ApplicationMemberOut]
+    joint: bool
+    requested_amount: int | None
+    synthetic: bool
+
+
+class CallResultsOut(Shape):
+    """採択結果: a published call's selected applications (public)."""
+
+    call: int
+    title: str
+    programme: str
+    round: int
+    published_at: IsoTime
+    selected: list[ResultOut]
+    synthetic: bool

@@ -376,6 +376,8 @@ def update_rubric(uow: UnitOfWork, p: Principal, call_id: int, criteria_doc: obj
         if reviewed:
             raise Conflict("reviews exist", message_ja="審査が始まった公募の評価基準は変更できません", field="criteria")
         before = [{"code": k.code, "weight": k.weight, "max_points": k.max_points} for k in call.criteria]
+        call.criteria = []
+        s.flush()   # the old rows go first: a code kept would otherwise break (call_id, code) on insert
         call.criteria = [SupportCriterion(code=c.code, name=c.name, description=c.description, weight=c.weight,
                                           max_points=c.max_points, regional_collaboration=c.regional_collaboration,
                                           position=i) for i, c in enumerate(criteria)]

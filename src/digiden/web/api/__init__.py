@@ -23,6 +23,7 @@ from digiden.shapes.national import (
     StrategySummaryOut,
 )
 from digiden.shapes.registry import LocalGovernmentDetailOut, LocalGovernmentPage
+from digiden.web.api.support import router as support_router
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow
 from digiden.web.edge import IdQuery, OffsetQuery
@@ -134,3 +135,6 @@ def audit_history(uow: Uow, actor: Actor, kpi: str | None = None, org_unit: str 
                   limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AuditEntryOut]:
     return [e.shape() for e in audit.history(uow, actor, kpi_code=kpi, org_unit_code=org_unit, batch_id=batch,
                                              limit=limit)]
+
+
+router.include_router(support_router)   # 重点支援 (issue 14)
