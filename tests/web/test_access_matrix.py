@@ -37,6 +37,15 @@ PRACTICE = {"title": "オンライン窓口", "org_units": ["072028"], "problem"
 PRACTICE_CSV = "title,org_units,problem,solution\nオンライン窓口,072028,来庁の負担,オンライン申請\n".encode()
 GROUP_IN = {"name": "会津の連携", "members": ["072028", "072087"], "issue": "mobility"}
 
+# 重点支援 (issue 14): an open call (aizu's draft, aizu's joint draft with 喜多方市, sapporo's submitted
+# application with ministry as reviewer) and a closed call decided and published (喜多方市 selected)
+APPLICANT = frozenset({"admin", "aizu"})                 # 会津若松市's draft: itself and the nation
+SUBMITTED = frozenset({"admin", "sapporo", "ministry"})   # 札幌市's submitted one: itself, the nation, the reviewer
+REVIEWER = frozenset({"ministry"})
+CALL_IN = {"round": 3, "title": "合成データ: 行列の公募", "opens_at": "2026-11-28", "closes_at": "2026-12-20",
+           "budget": 50_000_000, "criteria": [{"code": "vision", "name": "整合", "weight": 100, "max_points": 5}]}
+APP_IN = {"title": "合成データ: 申請", "lead": "072028", "requested_amount": 1_000_000}
+
 STRATEGY = {"title": "会津若松市 戦略", "fiscal_year": "令和6年度", "measures": [{"title": "x", "digital": True}]}
 
 # (method, route, concrete path, request kwargs, roles allowed). Reads first, destructive last.
@@ -124,6 +133,22 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ("GET", "/api/v1/collaboration-groups", "/api/v1/collaboration-groups", {}, ALL),
     ("GET", "/api/v1/collaboration-groups/{group_id}", "/api/v1/collaboration-groups/{group}", {}, ALL),
     ("GET", "/api/v1/tokens", "/api/v1/tokens", {}, ADMIN),
+    ("GET", "/api/v1/programmes", "/api/v1/programmes", {}, ALL),
+    ("GET", "/api/v1/programmes/{code}", "/api/v1/programmes/digital-garden-city-grant", {}, ALL),
+    ("GET", "/api/v1/calls", "/api/v1/calls", {}, ALL),
+    ("GET", "/api/v1/calls/{call_id}", "/api/v1/calls/{call}", {}, ALL),
+    ("GET", "/api/v1/calls/{call_id}/applications", "/api/v1/calls/{call}/applications", {}, ALL),
+    ("GET", "/api/v1/applications/{app_id}", "/api/v1/applications/{draft}", {}, APPLICANT),
+    ("GET", "/api/v1/applications/{app_id}", "/api/v1/applications/{submitted}", {}, SUBMITTED),
+    ("GET", "/api/v1/applications/{app_id}", "/api/v1/applications/{selected}", {}, ALL),
+    ("GET", "/api/v1/applications/{app_id}/reviews", "/api/v1/applications/{submitted}/reviews", {}, SUBMITTED),
+    ("GET", "/api/v1/applications/{app_id}/reviews", "/api/v1/applications/{draft}/reviews", {}, APPLICANT),
+    ("GET", "/api/v1/calls/{call_id}/review-progress", "/api/v1/calls/{call}/review-progress", {}, ADMIN),
+    ("GET", "/api/v1/calls/{call_id}/selection", "/api/v1/calls/{call}/selection", {}, ADMIN),
+    ("GET", "/api/v1/calls/{call_id}/results", "/api/v1/calls/{closed}/results", {}, ALL),
+    ("GET", "/api/v1/calls/{call_id}/results", "/api/v1/calls/{closed}/results?format=csv", {}, ALL),
+    ("GET", "/api/v1/calls/{call_id}/results", "/api/v1/calls/{call}/results", {}, NOBODY),   # not published
+    ("GET", "/api/v1/regions", "/api/v1/regions", {}, ALL),
     # writes
     ("POST", "/observations", "/observations",
      {"data": {"kpi": "digital-implementation", "as_of": "2024-03-31", "value": "900", "source_title": "t"}}, ADMIN),
@@ -161,6 +186,29 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
      {"json": {"action": "return", "comment": "出典を追記してください"}}, ADMIN),
     ("POST", "/inbox/read", "/inbox/read", {}, INBOX),
     ("POST", "/api/v1/inbox/read", "/api/v1/inbox/read", {}, INBOX),
+    ("POST", "/api/v1/programmes/{code}/calls", "/api/v1/programmes/digital-garden-city-grant/calls",
+     {"json": CALL_IN}, ADMIN),
+    ("PUT", "/api/v1/calls/{call_id}/rubric", "/api/v1/calls/{call}/rubric",
+     {"json": {"criteria": CALL_IN["criteria"]}}, ADMIN),
+    ("POST", "/api/v1/calls/{call_id}/reviewers", "/api/v1/calls/{call}/reviewers", {"json": {"reviewer": "aizu"}},
+     ADMIN),
+    ("POST", "/api/v1/calls/{call_id}/applications", "/api/v1/calls/{call}/applications", {"json": APP_IN},
+     APPLICANT),
+    ("PUT", "/api/v1/applications/{app_id}", "/api/v1/applications/{draft}", {"json": APP_IN | {"version": 1}},
+     APPLICANT),
+    ("POST", "/api/v1/applications/{app_id}/confirm", "/api/v1/applications/{joint}/confirm",
+     {"json": {"member": "072087"}}, frozenset({"kitakata"})),
+    ("POST", "/api/v1/applications/{app_id}/submit", "/api/v1/applications/{draft}/submit", {}, APPLICANT),
+    ("POST", "/api/v1/applications/{app_id}/withdraw", "/api/v1/applications/{draft}/withdraw",
+     {"json": {"reason": "見直し"}}, APPLICANT),
+    ("POST", "/api/v1/applications/{app_id}/reviews", "/api/v1/applications/{submitted}/reviews",
+     {"json": {"scores": {"vision": 4}}}, REVIEWER),
+    ("POST", "/api/v1/applications/{app_id}/conflicts", "/api/v1/applications/{submitted}/conflicts",
+     {"json": {"reason": "元職員"}}, REVIEWER),
+    ("POST", "/api/v1/calls/{call_id}/decision", "/api/v1/calls/{call}/decision", {"json": {}}, ADMIN),
+    ("POST", "/api/v1/calls/{call_id}/publication", "/api/v1/calls/{closed}/publication", {}, ADMIN),
+    ("PUT", "/api/v1/regions/{key}/state", "/api/v1/regions/{region}/state",
+     {"json": {"state": "cancelled", "reason": "合成データの例"}}, ADMIN),
     ("POST", "/api/v1/users", "/api/v1/users",
      {"json": {"username": "new-user", "password": "a long password", "role": "national_admin"}}, ADMIN),
     ("POST", "/api/v1/tokens", "/api/v1/tokens", {"json": {"username": "kitakata"}}, ADMIN),
@@ -186,12 +234,26 @@ def app_routes() -> set[tuple[str, str]]:
     from digiden.web.app import create_app
     app = create_app(sessionmaker())
     out = set()
-    for r in app.router.routes:
-        routes = r.original_router.routes if hasattr(r, "original_router") else [r]
-        for x in routes:
-            for m in getattr(x, "methods", None) or ():
-                if m != "HEAD":
-                    out.add((m, x.path))
+    for x in leaf_routes(app.router.routes):
+        for m in getattr(x, "methods", None) or ():
+            if m != "HEAD":
+                out.add((m, x.path))
+    return out
+
+
+def leaf_routes(routes: list[Any], prefix: str = "") -> list[Any]:
+    """Every route, however deeply its router is included (a router included into an included
+    router — the support API inside /api/v1 — is one more level), with its full path in
+    ``path`` (FastAPI resolves nested routers lazily, so the path is rebuilt from the prefixes)."""
+    out = []
+    for r in routes:
+        if hasattr(r, "original_router"):
+            out += leaf_routes(r.original_router.routes, prefix + r.include_context.prefix)
+        elif prefix and hasattr(r, "path"):
+            out.append(type("Leaf", (), {"path": prefix + r.path, "methods": getattr(r, "methods", None),
+                                          "endpoint": getattr(r, "endpoint", None)})())
+        else:
+            out.append(r)
     return out
 
 
@@ -199,6 +261,37 @@ def test_every_endpoint_is_in_the_matrix() -> None:
     covered = {(m, route) for m, route, *_ in CASES} | NOT_IN_MATRIX
     missing = app_routes() - covered
     assert not missing, f"add these endpoints to the access matrix: {sorted(missing)}"
+
+
+def support_fixture(uow: UnitOfWork, a: dict[str, Any]) -> dict[str, str]:
+    """重点支援: an open call with a draft, a joint draft and a submitted application (ministry
+    reviewing), and a closed call whose 喜多方市 application was selected and published."""
+    from datetime import timedelta
+
+    from digiden.services.support import applications as apps
+    from digiden.services.support import programmes as pg
+    from digiden.services.support import review, selection
+    crit = [{"code": "vision", "name": "整合", "weight": 100, "max_points": 5}]
+    base = {"budget": 50_000_000, "joint_allowed": True, "joint_bonus": 5, "synthetic": True, "criteria": crit}
+    call = pg.create_call(uow, a["admin"], "digital-garden-city-grant", base | {
+        "round": 1, "opens_at": "2026-11-01", "closes_at": "2026-12-31"}, now=NOW).id
+    draft = apps.save_draft(uow, a["aizu"], call, APP_IN, now=NOW).id
+    joint = apps.save_draft(uow, a["aizu"], call, APP_IN | {"members": ["072087"]}, now=NOW).id
+    submitted = apps.save_draft(uow, a["sapporo"], call, APP_IN | {"lead": None}, now=NOW).id
+    apps.submit(uow, a["sapporo"], submitted, now=NOW)
+    review.assign_reviewer(uow, a["admin"], call, "ministry", now=NOW)
+    closed = pg.create_call(uow, a["admin"], "digital-garden-city-grant", base | {
+        "round": 2, "opens_at": "2026-10-01", "closes_at": "2026-11-01"}, now=NOW).id
+    before = NOW - timedelta(days=40)
+    selected = apps.save_draft(uow, a["kitakata"], closed, APP_IN | {"lead": None}, now=before).id
+    apps.submit(uow, a["kitakata"], selected, now=before)
+    review.assign_reviewer(uow, a["admin"], closed, "ministry", now=NOW)
+    review.score(uow, a["ministry"], selected, {"vision": 4}, now=NOW)
+    selection.decide(uow, a["admin"], closed, {}, now=NOW)
+    selection.publish(uow, a["admin"], closed, now=NOW)
+    region = f"digital-garden-city-grant:call{closed}:app{selected}"
+    return {"call": str(call), "closed": str(closed), "draft": str(draft), "joint": str(joint),
+            "submitted": str(submitted), "selected": str(selected), "region": region}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -213,10 +306,13 @@ def test_each_role_gets_exactly_what_it_may(role: str, client_as, session_factor
     from digiden.services.knowledge import practices, similarity
     practice = practices.add(uow, accounts["aizu"], PRACTICE, submit=False, now=NOW).code   # a draft
     group = similarity.save_group(uow, accounts["admin"], GROUP_IN, now=NOW).id
+    ids = support_fixture(uow, accounts)
     c = client_as(role)
     wrong = []
     for method, _route, path, kw, allowed in CASES:
         path = path.replace("{token}", str(token.id)).replace("{practice}", practice).replace("{group}", str(group))
+        for name, value in ids.items():
+            path = path.replace("{" + name + "}", value)
         r = c.request(method, path, follow_redirects=False, **kw)
         if refused(method, r) == (role in allowed):
             wrong.append(f"{method} {path}: {r.status_code} {'(refused)' if role in allowed else '(let through)'}")

@@ -39,6 +39,13 @@ SMOKE: dict[str, tuple[Read, Write, Seen]] = {
         ("/api/v1/search?q=子育て", 200, "kodomo"),
         ("POST", "/api/v1/practices", {"json": PRACTICE}, 201),
         ("/api/v1/practices?status=submitted", "オンライン窓口")),
+    "digiden.web.api.support": (
+        ("/api/v1/programmes/decarbonization-leading", 200, "脱炭素先行地域"),
+        ("POST", "/api/v1/programmes/digital-garden-city-grant/calls", {"json": {
+            "round": 1, "title": "合成データ: スモークの公募", "opens_at": "2026-11-28", "closes_at": "2026-12-20",
+            "budget": 10_000_000_000, "criteria": [{"code": "v", "name": "整合", "weight": 100, "max_points": 5}]}},
+         201),
+        ("/api/v1/calls?programme=digital-garden-city-grant", '"budget":10000000000')),
     "digiden.web.pages.imports": (
         ("/imports", 200, "取り込み"),
         ("POST", "/imports", {"files": {"file": ("wide_bom.csv", (FIX / "wide_bom.csv").read_bytes())},
@@ -67,13 +74,12 @@ def router_modules() -> set[str]:
 
     from digiden.web.app import create_app
     app = create_app(sessionmaker())
+    from tests.web.test_access_matrix import leaf_routes
     out = set()
-    for r in app.router.routes:
-        routes = r.original_router.routes if hasattr(r, "original_router") else [r]
-        for x in routes:
-            module = getattr(getattr(x, "endpoint", None), "__module__", "")
-            if module.startswith("digiden.web.") and module != "digiden.web.app":
-                out.add(module)
+    for x in leaf_routes(app.router.routes):     # nested routers too (the support API inside /api/v1)
+        module = getattr(getattr(x, "endpoint", None), "__module__", "")
+        if module.startswith("digiden.web.") and module != "digiden.web.app":
+            out.add(module)
     return out
 
 
