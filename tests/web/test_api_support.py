@@ -247,3 +247,29 @@ def test_a_rubric_is_replaced_until_the_first_review(as_: Clients, session_facto
     assert [c["weight"] for c in admin.get(f"/api/v1/calls/{cid}").json()["criteria"]] == [70, 30]
     refused(admin.get("/api/v1/calls/999999999"), 404)
     refused(as_("public").get("/api/v1/programmes/no-such-programme"), 404)
+
+
+def test_the_demo_call_can_be_clicked_through(as_: Clients, session_factory: sessionmaker[Session]) -> None:
+    """`digiden demo` leaves a decided and published call whose every application, result row
+    and region says it is synthetic, with 山形県's reviewer conflicted with 飯豊町's applications."""
+    from digiden.domain.access import system
+    from digiden.services.local.demo import create_demo
+    report = create_demo(UnitOfWork(session_factory), system("test-demo"), now=NOW)
+    [cid] = report["calls"]
+    public, admin = as_("public"), as_("admin")
+    call = public.get(f"/api/v1/calls/{cid}").json()
+    assert call["synthetic"] and "合成データ" in call["title"] and call["published_at"] and call["phase"] == "closed"
+    res = public.get(f"/api/v1/calls/{cid}/results").json()
+    assert res["selected"] and all("合成データ" in x["title"] and x["synthetic"] for x in res["selected"])
+    assert {x["lead_code"] for x in res["selected"]} >= {"064033"}       # every prefecture: 山形県 too
+    rows = list(csv.reader(io.StringIO(public.get(f"/api/v1/calls/{cid}/results?format=csv").content
+                                       .decode("utf-8-sig"))))
+    assert len(rows) == len(res["selected"]) + 1 and all(r[-1] == "合成データ" for r in rows[1:])
+    everything = admin.get(f"/api/v1/calls/{cid}/applications").json()
+    assert len(everything) == 4 and any(a["joint"] for a in everything) and all(a["synthetic"] for a in everything)
+    assert {a["status"] for a in everything} == {"selected", "not_selected"}
+    reviews = {a["id"]: admin.get(f"/api/v1/applications/{a['id']}/reviews").json() for a in everything}
+    iide = [a["id"] for a in everything if a["lead_code"] == "064033"]
+    assert iide and all([r["reviewer"] for r in reviews[i]] == ["demo-soumu"] for i in iide)   # 山形県's conflicted
+    regions = public.get("/api/v1/regions?programme=digital-garden-city-grant").json()
+    assert regions and all(x["synthetic"] for x in regions)

@@ -7,6 +7,7 @@ Never run by default. Every account and strategy it creates is marked synthetic 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,10 @@ from digiden.domain.access import Principal
 from digiden.domain.errors import Conflict
 from digiden.services.knowledge import practices, similarity
 from digiden.services.local import accounts, local_strategies
+from digiden.services.support import applications as support_apps
+from digiden.services.support import programmes as support_programmes
+from digiden.services.support import review as support_review
+from digiden.services.support import selection as support_selection
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import UserAccount
 
@@ -88,7 +93,9 @@ def create_demo(uow: UnitOfWork, actor: Principal, *, now: datetime) -> dict[str
     """Accounts for every role and four strategies at different points of the cycle:
     会津若松市 revision 1 accepted and revision 2 submitted (a diff to look at), 喜多方市
     submitted (waiting for 福島県), 飯豊町 approved by 山形県 (waiting for the nation); a practice
-    of 喜多方市 waiting for review, 喜多方市's adoption of 飯豊町's GPS除雪, and a collaboration group."""
+    of 喜多方市 waiting for review, 喜多方市's adoption of 飯豊町's GPS除雪, a collaboration group;
+    and a 交付金 call (合成データ) with four applications, one of them joint, reviewed (山形県's
+    reviewer conflicted with 飯豊町's), decided on the optimal proposal and published."""
     with uow:
         if uow.session.scalars(select(UserAccount.id).where(UserAccount.username == "demo-admin")).first():
             raise Conflict("the demo data exists already", message_ja="デモデータは作成済みです")
@@ -133,8 +140,66 @@ def create_demo(uow: UnitOfWork, actor: Principal, *, now: datetime) -> dict[str
     group = similarity.save_group(uow, p["demo-aizuwakamatsu"], {
         "name": "（合成データ）会津北部の除雪DX連携", "members": ["072028", "072087"], "issue": "disaster",
         "initiatives": ["（合成データ）除雪車位置情報の共同運用", "（合成データ）除雪委託の共同調達"]}, now=step(19))
-    return {"password": PASSWORD, "users": made, "synthetic": True,
+    call = _support_call(uow, p, step)
+    return {"password": PASSWORD, "users": made, "synthetic": True, "calls": [call],
             "practices": [practice.code], "adoptions": [{"practice": "iide-gps-snow-removal", "org_unit": "072087"}],
             "groups": [group.id],
             "strategies": [{"org_unit": "072028", "revisions": [1, 2]}, {"org_unit": "072087", "revisions": [1]},
                            {"org_unit": "064033", "revisions": [1]}]}
+
+
+DEMO_CRITERIA = [
+    {"code": "vision", "name": "地域ビジョン・総合戦略との整合", "weight": 40, "max_points": 5},
+    {"code": "feasibility", "name": "実現可能性・持続性", "weight": 30, "max_points": 5},
+    {"code": "collaboration", "name": "地域間連携", "weight": 30, "max_points": 5, "regional_collaboration": True},
+]
+
+
+def _support_call(uow: UnitOfWork, p: dict[str, Principal], step: Callable[[int], datetime]) -> int:
+    """A closed call of the 交付金 with synthetic applications (each titled and marked 合成データ),
+    its review and its published decision, so a newcomer can click from the call to the 採択結果
+    and the selected regions. The round is the programme's next one: no historical round is
+    invented, and a real call an administrator entered is never touched."""
+    prog = "digital-garden-city-grant"
+    rounds = [c.round for c in support_programmes.list_calls(uow, programme=prog, now=step(0))]
+    admin = p["demo-admin"]
+    call = support_programmes.create_call(uow, admin, prog, {
+        "round": max(rounds, default=0) + 1, "title": "（合成データ）デジタル実装タイプ デモ公募",
+        "opens_at": step(0).isoformat(), "closes_at": step(25).isoformat(), "budget": 100_000_000,
+        "per_application_cap": 60_000_000, "joint_allowed": True, "joint_bonus": 5, "synthetic": True,
+        "criteria": DEMO_CRITERIA}, now=step(0)).id
+    apps = support_apps
+
+    def apply(who: str, doc: dict[str, Any], day: int) -> int:
+        return apps.save_draft(uow, p[who], call, doc | {"synthetic": True}, now=step(day)).id
+
+    joint = apply("demo-aizuwakamatsu", {
+        "title": "（合成データ）会津北部 除雪・見守りデータ連携", "members": ["072087"], "requested_amount": 50_000_000,
+        "summary": "（合成データ）会津若松市と喜多方市が除雪車の位置情報と高齢者見守りのデータを共同で運用する。",
+        "measures": [{"title": "（合成データ）除雪車位置情報の共同運用", "digital": True}],
+        "kpis": [{"name": "（合成データ）除雪状況の問い合わせ件数", "unit": "件", "baseline": 1200, "target": 600,
+                  "target_fy": 2028, "national_kpi": "digital-implementation"}]}, 1)
+    apps.confirm_membership(uow, p["demo-kitakata"], joint, now=step(2))
+    apps.submit(uow, p["demo-aizuwakamatsu"], joint, now=step(3))
+    kura = apply("demo-kitakata", {"title": "（合成データ）空き蔵サテライトオフィスの予約・決済",
+                                   "requested_amount": 40_000_000,
+                                   "measures": [{"title": "（合成データ）予約・決済システム", "digital": True}]}, 4)
+    apps.submit(uow, p["demo-kitakata"], kura, now=step(5))
+    snow = apply("demo-iide", {"title": "（合成データ）GPS除雪管理の町内全域への拡大", "requested_amount": 30_000_000,
+                               "measures": [{"title": "（合成データ）GPS除雪管理システム", "digital": True}]}, 6)
+    apps.submit(uow, p["demo-iide"], snow, now=step(7))
+    farm = apply("demo-iide", {"title": "（合成データ）中山間地のスマート農業", "requested_amount": 45_000_000,
+                               "measures": [{"title": "（合成データ）自動水管理", "digital": True}]}, 8)
+    apps.submit(uow, p["demo-iide"], farm, now=step(9))
+    # the review: 総務省's reviewer scores all four; 山形県's is conflicted with 飯豊町's two
+    for reviewer in ("demo-soumu", "demo-yamagata"):
+        support_review.assign_reviewer(uow, admin, call, reviewer, now=step(10))
+    scores = {"demo-soumu": {joint: (4, 4, 5), kura: (4, 3, 1), snow: (5, 4, 2), farm: (3, 3, 1)},
+              "demo-yamagata": {joint: (3, 4, 4), kura: (4, 4, 1)}}
+    for reviewer, marks in scores.items():
+        for app_id, (v, f, c) in marks.items():
+            support_review.score(uow, p[reviewer], app_id, {"vision": v, "feasibility": f, "collaboration": c},
+                                 {"vision": "（合成データ）総合戦略との関係が明確"}, now=step(26))
+    support_selection.decide(uow, admin, call, {"every_prefecture": True}, now=step(27))
+    support_selection.publish(uow, admin, call, now=step(28))
+    return call
