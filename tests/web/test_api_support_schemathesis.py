@@ -1,0 +1,42 @@
+"""Schemathesis over the 重点支援 operations alone, deeper than the whole-API run
+(tests/hostile/test_schemathesis.py, which covers them too at its own depth): every generated
+request answered without a server error and as documented, for the public, a national
+administrator and municipality staff. SQLite only, on a database of this module's own."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given, settings
+
+from tests.hostile.test_schemathesis import CHECKS, FUZZ, api_schema, app, fuzz_db, principals  # noqa: F401
+
+pytestmark = pytest.mark.sqlite_only
+
+EXAMPLES = int(os.environ.get("DIGIDEN_SCHEMATHESIS_EXAMPLES", "4")) * 3
+SUPPORT = ("/api/v1/programmes", "/api/v1/calls", "/api/v1/applications", "/api/v1/regions")
+
+
+def run(op, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+    @given(case=op.as_strategy())
+    @settings(FUZZ, max_examples=EXAMPLES)
+    def one(case) -> None:  # type: ignore[no-untyped-def]
+        case.call_and_validate(headers=headers, checks=CHECKS)
+    return one
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("who", ["anonymous", "national_admin", "municipality_staff"])
+def test_support_api_contract_holds_for(api_schema, principals, who: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    failures = []
+    for result in api_schema.get_all_operations():
+        op = result.ok()
+        if not op.path.startswith(SUPPORT):
+            continue
+        try:
+            run(op, principals[who])()
+        except (Exception, BaseExceptionGroup) as e:
+            first = str(e).strip().splitlines()
+            failures.append(f"{op.method.upper()} {op.path}: {' | '.join(first[:6])[:600]}")
+    assert not failures, "\n".join(failures)
