@@ -153,3 +153,16 @@ def test_a_local_government_without_values_says_so(db: Any, web: Any) -> None:
     page = web.get(f"/local-governments/{QUIET}").text
     assert 'id="latest-values"' not in page
     assert re.search(r"<h2>登録された実績値</h2>\s*<p[^>]*>ありません。</p>", page)
+
+
+def test_a_prefectures_municipalities_are_the_ones_the_directory_lists(db: Any) -> None:
+    """The prefecture page's list (read as tuples) names each municipality as the directory
+    search (read as entities) does: code, names, kind, prefecture and parent."""
+    uow = UnitOfWork(db.session_factory)
+    d = localgov.get(uow, "070009")
+    rows, total = localgov.search(uow, "", prefecture="07", limit=200)
+    listed = [r for r in rows if r.kind != "prefecture"]
+    assert len(d.municipalities) == len(listed) == total - 1 > 50
+    assert list(d.municipalities) == listed
+    assert {m.parent for m in d.municipalities} == {"070009"}
+    assert {m.prefecture for m in d.municipalities} == {"福島県"}

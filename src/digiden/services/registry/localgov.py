@@ -218,8 +218,12 @@ def get(uow: UnitOfWork, code: str, *, with_observations: bool = False) -> OrgUn
         obs = _all_observations(s, o) if with_observations else None
         munis: tuple[OrgUnitView, ...] = ()
         if o.kind == "prefecture":
-            munis = tuple(_view(m, prefs, parents) for m in s.scalars(
-                select(OrgUnit).where(OrgUnit.parent_id == o.id).order_by(OrgUnit.code)))
+            # the prefecture's municipalities as tuples (up to 179 of them), not ORM entities
+            munis = tuple(OrgUnitView(c, n, f, k, kind, pc, prefs.get(pc, ""), o.code)
+                          for c, n, f, k, kind, pc in s.execute(
+                              select(OrgUnit.code, OrgUnit.name, OrgUnit.full_name, OrgUnit.kana, OrgUnit.kind,
+                                     OrgUnit.prefecture_code)
+                              .where(OrgUnit.parent_id == o.id).order_by(OrgUnit.code)))
         return OrgUnitDetail(_view(o, prefs, parents), o.population, o.households,
                              o.population_65_plus, o.aging_rate_pct, o.population_as_of, o.lat,
                              o.lng, o.website, o.catchphrase, practices, latest, munis, obs)
