@@ -192,8 +192,15 @@ def test_the_whole_cycle_through_the_api(as_: Clients, clock: list[datetime],
     refused(admin.post(f"/api/v1/calls/{cid}/decision", json={"every_prefecture": True, "selected": [joint, kit]}),
             422, "override_reason")
     refused(admin.post(f"/api/v1/calls/{cid}/decision", json={"selected": "all"}), 422, "selected")
+    refused(admin.post(f"/api/v1/calls/{cid}/decision", json={"selected": [999999], "override_reason": "x"}),
+            422, "selected")
+    err = refused(admin.post(f"/api/v1/calls/{cid}/decision", json={"every_prefecture": True, "budget": 45_000_000}),
+                  422)
+    assert "全都道府県で1件以上" in err["message_ja"]                    # infeasible: the constraint named
+    refused(admin.post(f"/api/v1/calls/{cid}/decision", json={"budget": -1}), 422, "budget")
     with UnitOfWork(session_factory).for_reading() as u:
         assert set(u.session.scalars(select(SupportApplication.status))) == {"submitted", "draft"}
+        assert u.session.scalar(select(SupportCall.decided_at)) is None
     refused(public.get(f"/api/v1/calls/{cid}/results"), 404)
     r = admin.post(f"/api/v1/calls/{cid}/decision", json={"every_prefecture": True})
     assert r.status_code == 201, r.text
