@@ -39,7 +39,7 @@ def test_lg_list_json_has_all_1788(cli) -> None:  # type: ignore[no-untyped-def]
 
 def test_kpi_show(cli) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = cli("kpi", "show", "5g-population-coverage")
-    assert code == 0 and "達成見込み" in out and "2031-03-31" in out
+    assert code == 0 and "達成見込み" in out and "2031年3月31日" in out
     code, out, _ = cli("kpi", "show", "5g-population-coverage", "--json")
     assert json.loads(out)["status"]["key"] == "on_track"
 

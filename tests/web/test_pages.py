@@ -37,7 +37,7 @@ def test_no_asset_is_loaded_from_the_internet(client) -> None:  # type: ignore[n
 
 def test_kpi_page_shows_milestones_values_sources_and_method(client) -> None:  # type: ignore[no-untyped-def]
     html = client.get("/kpis/5g-population-coverage").text
-    assert "2030年度まで（2031-03-31）" in html
+    assert "2030年度まで（2031年3月31日）" in html          # a date people read, not ISO
     assert "達成済み" in html and "達成見込み" in html
     assert "98.1%" in html and "オートメーション新聞" in html
     assert "Open SDG" in html                                   # the method in one paragraph

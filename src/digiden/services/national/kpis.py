@@ -83,9 +83,10 @@ class TargetView:
         if self.deadline is None:
             return "期限の定めなし"
         suffix = "目途" if self.approximate and self.deadline_kind != "within" else "まで"
+        d = f"{self.deadline.year}年{self.deadline.month}月{self.deadline.day}日"   # read by people; ISO in `deadline`
         if self.deadline_kind == "within":
-            return f"{self.deadline_label}（{self.deadline.isoformat()}頃）"
-        return f"{self.deadline_label}{suffix}（{self.deadline.isoformat()}）"
+            return f"{self.deadline_label}（{d}頃）"
+        return f"{self.deadline_label}{suffix}（{d}）"
 
     def as_milestone(self) -> Milestone:
         return Milestone(self.deadline, self.value, self.qualifier, self.low, self.high)
