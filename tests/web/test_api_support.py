@@ -187,6 +187,12 @@ def test_the_whole_cycle_through_the_api(as_: Clients, clock: list[datetime],
     err = refused(sapporo.post(f"/api/v1/applications/{draft}/submit"), 409)
     assert "締切" in err["message_ja"] and "日本時間" in err["message_ja"]
     assert sapporo.get(f"/api/v1/applications/{draft}").json()["status"] == "draft"
+    before = count(session_factory, SupportApplication)
+    err = refused(sapporo.post(f"/api/v1/calls/{cid}/applications", json=app_doc(members=[])), 409, "call")
+    assert "締切（2026年11月29日 19:00（日本時間））を過ぎている" in err["message_ja"]
+    refused(sapporo.put(f"/api/v1/applications/{draft}", json=app_doc(title="締切後", members=[])), 409, "call")
+    assert count(session_factory, SupportApplication) == before
+    assert sapporo.get(f"/api/v1/applications/{draft}").json()["title"] == "札幌 二つ目（改）"
 
     # the decision: an override needs its reason; then decided once, published, public
     refused(admin.post(f"/api/v1/calls/{cid}/decision", json={"every_prefecture": True, "selected": [joint, kit]}),

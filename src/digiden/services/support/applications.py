@@ -27,6 +27,7 @@ from digiden.domain.support import (
     check_parties,
     check_submission,
     conflict_reason,
+    jst_text,
 )
 from digiden.domain.text import bounded
 from digiden.services import audit
@@ -271,6 +272,10 @@ def save_draft(uow: UnitOfWork, p: Principal, call_id: int, doc: Mapping[str, An
         s = uow.session
         call = load_call(s, call_id)
         view = call_view(s, call, now)
+        if now > view.closes_at:    # a draft after the deadline could never be submitted
+            raise Conflict("the deadline has passed",
+                           message_ja=f"締切（{jst_text(view.closes_at)}）を過ぎているため申請を作成・編集できません",
+                           field="call", details={"closes_at": view.closes_at.isoformat()})
         if app_id is None:
             lead = resolve_org(s, data.lead) if data.lead else (
                 s.get(OrgUnit, p.org_unit_id) if p.org_unit_id else None)
