@@ -136,6 +136,9 @@ def test_the_whole_cycle_through_the_api(as_: Clients, clock: list[datetime],
     for who in ("public", "fukushima", "ministry", "kitakata"):
         refused(as_(who).get(f"/api/v1/applications/{spr}"), 404)
     refused(as_("hokkaido").get(f"/api/v1/applications/{joint}"), 404)
+    hidden, absent = (refused(kitakata.get(f"/api/v1/applications/{i}"), 404) for i in (spr, 999999))
+    assert hidden["message_ja"].replace(str(spr), "X") == absent["message_ja"].replace("999999", "X")
+    assert hidden["message"].replace(str(spr), "X") == absent["message"].replace("999999", "X")
     refused(aizu.get(f"/api/v1/applications/{draft}"), 404)                 # another's draft
     assert as_("hokkaido").get(f"/api/v1/applications/{spr}").status_code == 200        # their prefecture
     assert as_("fukushima").get(f"/api/v1/applications/{joint}").status_code == 200
