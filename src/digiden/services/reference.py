@@ -24,6 +24,7 @@ from digiden.domain.strategy_doc import StrategyDoc, parse_strategy
 from digiden.domain.text import clean_text, match_key, search_key, url_problem
 from digiden.services import audit
 from digiden.services.common import LoadReport, Progress, data_path, set_fields
+from digiden.services.consult import offices as consult_offices
 from digiden.services.knowledge import catalogue, search
 from digiden.services.national.observations import observation_snapshot
 from digiden.services.support import programmes
@@ -514,6 +515,8 @@ def init_reference_data(uow: UnitOfWork, *, actor: str, now: datetime,
         catalogue.load_catalogue(s, report, actor=actor, now=now)
         catalogue.load_fiscal_indices(s, report)
         catalogue.load_adjacency(s, report)
+        # the desk's offices and default routing rules (after the catalogue: rules come from its measures)
+        consult_offices.load_reference_offices(s, report, actor=actor, now=now)
         programmes.load_programmes(s, report.support, actor=actor, now=now)
         indexed = s.scalar(select(func.count()).select_from(SearchDoc)) or 0
         # an index built before KPIs were searchable holds none: build it again once
