@@ -79,6 +79,17 @@ def search(ctx: typer.Context, query: Annotated[str, typer.Argument(help="Words,
         t.add_row(h.kind_label, h.id, h.title + (" (合成データ)" if h.synthetic else ""), f"{h.score:.2f}",
                   h.snippet)
     out.print(t)
+    if r.synonyms and r.total and not r.message:
+        out.print("同じ意味の語も探しました: " + "、".join(f"{w} → {'・'.join(ws)}" for w, ws in r.synonyms.items()))
+    if r.related_hits:
+        related = Table(title=f"関連する語（{'・'.join(r.searched_instead)}）で見つかった記録")
+        for col in ("kind", "id", "title"):
+            related.add_column(col)
+        for h in r.related_hits[:5]:
+            related.add_row(h.kind_label, h.id, h.title + (" (合成データ)" if h.synthetic else ""))
+        out.print(related)
+    if r.related:
+        out.print("関連する語で探す: " + "、".join(f"{w.word} ({w.count}件)" for w in r.related))
 
 
 @app.command()

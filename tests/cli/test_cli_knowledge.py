@@ -85,3 +85,11 @@ def test_recommend_partners_groups_reindex(cli) -> None:  # type: ignore[no-unty
     assert [g["name"] for g in json.loads(out)] == ["会津の連携"]
     code, out, _ = cli("reindex", "--json")
     assert code == 0 and json.loads(out)["documents"]["measure"] == 33
+
+
+def test_search_says_what_it_searched_instead(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("search", "空き家")
+    assert code == 0 and "0件" in out
+    assert "で見つかった記録" in out and "関連する語で探す:" in out
+    code, out, _ = cli("search", "支援")
+    assert code == 0 and "同じ意味の語も探しました: 支援 → 応援" in out
