@@ -23,6 +23,7 @@ from digiden.services.uow import UnitOfWork
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow
 from digiden.web.edge import IdQuery, PageQuery
+from digiden.web.pages.own import OwnStrategy, own_strategy
 from digiden.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -247,12 +248,14 @@ class OrgUnitContext:
     title: str
     detail: localgov.OrgUnitDetail
     map: MapContext | None = None
+    own: OwnStrategy | None = None      # the viewer's own strategy, on its own local government's page
 
 
 @router.get("/local-governments/{code}", response_class=HTMLResponse)
-def org_unit_page(code: str, request: Request, uow: Uow) -> HTMLResponse:
+def org_unit_page(code: str, request: Request, uow: Uow, actor: Actor) -> HTMLResponse:
     d = localgov.get(uow, code)
-    return render(request, "localgov/detail.html", OrgUnitContext(d.unit.full_name, d))
+    own = own_strategy(uow, actor) if actor.org_code == d.unit.code else None
+    return render(request, "localgov/detail.html", OrgUnitContext(d.unit.full_name, d, own=own))
 
 
 # ---------------------------------------------------------------- map

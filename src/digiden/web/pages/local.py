@@ -3,6 +3,7 @@ KPIs counted from local records, model-region coverage, and account administrati
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -11,10 +12,8 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from digiden.domain import access
-from digiden.domain.access import OrgRef, Principal, Role
 from digiden.domain.calendar import fiscal_year
-from digiden.domain.errors import Conflict, DigidenError, NotFound
+from digiden.domain.errors import Conflict, DigidenError
 from digiden.domain.local import (
     MEASURE_KIND_LABELS_JA,
     SECTION_LABELS_JA,
@@ -43,6 +42,7 @@ from digiden.web.auth import (
 from digiden.web.deps import Now, Today, Uow
 from digiden.web.edge import INT64_MAX, RevisionPath, RevisionQuery, form_version
 from digiden.web.pages import MapContext, render
+from digiden.web.pages.own import OwnStrategy, own_strategy
 
 router = APIRouter(include_in_schema=False)
 
@@ -138,48 +138,6 @@ def inbox_read(uow: Uow, actor: Actor, now: Now) -> Response:
 
 
 @dataclass(frozen=True)
-class OwnStrategy:
-    """The signed-in staff's own local government on the list page: the edit button only when
-    opening the form would not be refused, else what is happening and what to do next."""
-
-    org_code: str
-    org_name: str
-    editable: bool
-    action: str            # the button's words ("" when it cannot be edited now)
-    note: str              # what the button does, or why there is none
-
-
-def own_strategy(uow: UnitOfWork, actor: Principal) -> OwnStrategy | None:
-    """None for whoever has no strategy of their own to edit (the public, the nation, ministry
-    editors, read-only tokens): they see no button at all. The rule is the one the form itself
-    applies (``access.can_edit_local``; a revision under review cannot be edited, an accepted one
-    starts the next revision)."""
-    if actor.org_code is None or actor.org_unit_id is None or actor.role not in (Role.MUNICIPALITY, Role.PREFECTURE):
-        return None
-    org = OrgRef(actor.org_unit_id, actor.org_code, actor.prefecture_code or "", actor.role is Role.PREFECTURE)
-    if not access.can_edit_local(actor, org):
-        return None
-    try:
-        d = local_strategies.get(uow, actor, actor.org_code, None)
-    except NotFound:
-        name = localgov.get(uow, actor.org_code).unit.full_name
-        return OwnStrategy(actor.org_code, name, True, "自団体の戦略を作成する",
-                           "まだ地方版総合戦略が登録されていません。作成して保存すると下書きになります。")
-    r = d.ref
-    if r.status.editable:
-        return OwnStrategy(r.org_code, r.org_name, True, "自団体の戦略を編集する",
-                           f"第{r.revision}版（{r.status_ja}）を編集します。")
-    if r.status is Status.ACCEPTED:
-        return OwnStrategy(r.org_code, r.org_name, True, "自団体の戦略を編集する",
-                           f"第{r.revision}版は受理済みです。"
-                           f"編集すると、それをもとに第{r.revision + 1}版の下書きを作ります。")
-    return OwnStrategy(r.org_code, r.org_name, False, "", (
-        f"第{r.revision}版は「{r.status_ja}」で審査中のため、今は編集できません。"
-        "審査が終わる（受理される）か差し戻されると、また編集できます。"
-        "急いで直す必要があるときは、審査している都道府県（または国）の担当者に差し戻しを依頼してください。"))
-
-
-@dataclass(frozen=True)
 class ListContext:
     title: str
     rows: tuple[RevisionRef, ...]
@@ -205,13 +163,20 @@ class StrategyContext:
     kinds: dict[MeasureKind, str]
     done: str = ""
     error: DigidenError | None = None
+    # an accepted newest revision of the viewer's own strategy: editing starts the next revision
+    next_revision: OwnStrategy | None = None
 
 
 @router.get("/local-governments/{code}/strategy", response_class=HTMLResponse)
 def local_view(code: str, request: Request, uow: Uow, actor: Actor, revision: RevisionQuery | None = None,
                done: str = "") -> HTMLResponse:
     d = local_strategies.get(uow, actor, code, revision)
-    return render(request, "local/view.html", _view_ctx(d, done))
+    ctx = _view_ctx(d, done)
+    if d.ref.status is Status.ACCEPTED and actor.org_code == d.ref.org_code:
+        own = own_strategy(uow, actor)
+        if own is not None and own.accepted and own.revision == d.ref.revision:
+            ctx = dataclasses.replace(ctx, next_revision=own)
+    return render(request, "local/view.html", ctx)
 
 
 def _view_ctx(d: RevisionDetail, done: str = "", error: DigidenError | None = None) -> StrategyContext:
