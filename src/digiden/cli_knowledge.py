@@ -197,7 +197,9 @@ def measure_show(ctx: typer.Context,
 @measure_app.command("roadmap")
 def measure_roadmap(ctx: typer.Context, by: Annotated[str, typer.Option(help="field or ministry.")] = "field",
                     json_out: JsonOpt = False) -> None:
-    """The roadmap (工程表) FY2023–2027: ◆ marks a year with a dated KPI target.
+    """The roadmap (工程表) FY2023–2027: ◆ a year with a dated KPI target, ● a year with recorded
+    activity (a published national figure of its KPI, a practice that used it, that practice's
+    spread), · a year with neither.
 
     Examples:
 
@@ -215,7 +217,8 @@ def measure_roadmap(ctx: typer.Context, by: Annotated[str, typer.Option(help="fi
         for y in ROADMAP_YEARS:
             t.add_column(f"FY{y}")
         for m in g.measures:
-            t.add_row(m.title, *["◆" if r.milestone else "━" for r in m.roadmap])
+            t.add_row(m.title, *[("◆" if r.milestone else "") + ("●" if r.activities else "") or "·"
+                                 for r in m.roadmap])
         out.print(t)
 
 

@@ -93,3 +93,10 @@ def test_search_says_what_it_searched_instead(cli) -> None:  # type: ignore[no-u
     assert "で見つかった記録" in out and "関連する語で探す:" in out
     code, out, _ = cli("search", "支援")
     assert code == 0 and "同じ意味の語も探しました: 支援 → 応援" in out
+
+
+def test_the_roadmap_marks_only_years_with_a_milestone_or_activity(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("measure", "roadmap")
+    import re
+    assert code == 0 and not re.search(r"│\s*━+\s*│", out)   # no solid bar in a year with nothing in it
+    assert "◆" in out and "●" in out and "·" in out
