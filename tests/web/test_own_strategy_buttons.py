@@ -43,3 +43,22 @@ def test_an_accepted_strategy_offers_the_next_revision(client_as, session_factor
     # the prefecture reading the same page has nothing to edit there
     assert EDIT not in client_as("fukushima").get("/local-governments/072028/strategy").text
     assert re.search(r"自団体の戦略を編集する", html)
+
+
+def test_a_returned_strategy_shows_why_on_the_edit_form(client_as, session_factory, accounts) -> None:  # type: ignore[no-untyped-def]
+    aizu, uow = client_as("aizu"), UnitOfWork(session_factory)
+    ls.save(uow, accounts["aizu"], "072028", {"title": "会津若松市 戦略", "fiscal_year": "R6"}, now=FIXED_NOW)
+    ls.act(uow, accounts["aizu"], "072028", 1, "submit", now=FIXED_NOW)
+    ls.act(uow, accounts["fukushima"], "072028", 1, "return", comment="KPIの目標年度を記入してください", now=FIXED_NOW)
+    html = aizu.get("/local-governments/072028/strategy/edit").text
+    assert "差し戻されています" in html and "「KPIの目標年度を記入してください」" in html
+    assert "福島県" in html                                  # who returned it, as an organisation
+    assert "合成データ" not in html                           # a real (test) strategy is not labelled demo
+
+
+def test_a_demo_strategy_is_labelled_synthetic_on_the_edit_form(client_as, session_factory, accounts) -> None:  # type: ignore[no-untyped-def]
+    uow = UnitOfWork(session_factory)
+    ls.save(uow, accounts["aizu"], "072028", {"title": "会津若松市 戦略", "fiscal_year": "R6"}, now=FIXED_NOW,
+            synthetic=True)
+    html = client_as("aizu").get("/local-governments/072028/strategy/edit").text
+    assert "合成データ（デモ用）" in html

@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from digiden.domain.access import Principal
 from digiden.domain.calendar import fiscal_year
-from digiden.domain.errors import Conflict, DigidenError
+from digiden.domain.errors import Conflict, DigidenError, NotFound
 from digiden.domain.local import (
     MEASURE_KIND_LABELS_JA,
     SECTION_LABELS_JA,
@@ -26,7 +27,7 @@ from digiden.domain.local import (
 )
 from digiden.render.geo import color_for, japan_map
 from digiden.services.local import accounts, local_strategies
-from digiden.services.local.local_strategies import Choices, Inbox, RevisionDetail, RevisionRef
+from digiden.services.local.local_strategies import Choices, Inbox, ReviewView, RevisionDetail, RevisionRef
 from digiden.services.national import local_facts
 from digiden.services.registry import localgov
 from digiden.services.uow import UnitOfWork
@@ -264,6 +265,8 @@ class EditContext:
     error: DigidenError | None = None
     heading: str = ""
     added: str = ""          # the section a row was just added to (nothing saved)
+    returned: ReviewView | None = None   # why the strategy came back (差し戻し), shown above the form
+    synthetic: bool = False              # demo data: said on the form as on the strategy's page
 
     def rows(self, key: str) -> list[dict[str, Any]]:
         items = list(self.v.get(key) or [])
@@ -285,13 +288,23 @@ class EditContext:
 
 
 def _edit_ctx(uow: UnitOfWork, code: str, name: str, v: dict[str, Any], version: int,
-              error: DigidenError | None = None, added: str = "") -> EditContext:
+              error: DigidenError | None = None, added: str = "", actor: Principal | None = None) -> EditContext:
     heading = f"{name} 地方版総合戦略の編集"
     # A screen reader announces the title first: an error says so before anything else.
     title = f"エラー: {heading}" if error else heading
+    returned, synthetic = None, False
+    if actor is not None:
+        try:
+            d = local_strategies.get(uow, actor, code, None)
+        except NotFound:
+            d = None
+        if d is not None:
+            synthetic = d.ref.synthetic
+            if d.ref.status is Status.RETURNED:
+                returned = next((e for e in reversed(d.reviews) if e.to_status is Status.RETURNED), None)
     return EditContext(title, code, name, v, version, local_strategies.choices(uow),
                        MEASURE_KIND_LABELS_JA, tuple((s.value, s.label_ja) for s in MeasureState),
-                       SUPPORT_LABELS_JA, error, heading, added)
+                       SUPPORT_LABELS_JA, error, heading, added, returned, synthetic)
 
 
 @router.get("/local-governments/{code}/strategy/edit", response_class=HTMLResponse)
@@ -307,7 +320,7 @@ def local_edit(code: str, request: Request, uow: Uow, actor: Actor, today: Today
             "急いで直す必要があるときは、審査している都道府県（または国）の担当者に差し戻しを依頼してください"))
         return render(request, "local/view.html", _view_ctx(d, error=why), status_code=e.status_code)
     o = localgov.get(uow, code)
-    return render(request, "local/edit.html", _edit_ctx(uow, o.unit.code, o.unit.full_name, v, version))
+    return render(request, "local/edit.html", _edit_ctx(uow, o.unit.code, o.unit.full_name, v, version, actor=actor))
 
 
 _ROW = re.compile(r"^(issues|measures|kpis)-(\d{1,3})-([a-z_]+)$")
@@ -343,7 +356,8 @@ async def local_save(code: str, request: Request, actor: Actor) -> Response:
         today = deps.today(request)
         await run_in_threadpool(local_strategies.editable_start, uow, actor, code, fiscal_year=fiscal_year(today))
         o = await run_in_threadpool(localgov.get, uow, code)
-        ctx = await run_in_threadpool(_edit_ctx, uow, o.unit.code, o.unit.full_name, doc, version or 0, None, add)
+        ctx = await run_in_threadpool(_edit_ctx, uow, o.unit.code, o.unit.full_name, doc, version or 0, None, add,
+                                      actor)
         return render(request, "local/edit.html", ctx)
     try:
         d = await run_in_threadpool(local_strategies.save, uow, actor, code, doc, now=now, expected_version=version)
@@ -351,7 +365,7 @@ async def local_save(code: str, request: Request, actor: Actor) -> Response:
         if e.status_code in (401, 403, 404):
             raise
         o = await run_in_threadpool(localgov.get, uow, code)
-        ctx = await run_in_threadpool(_edit_ctx, uow, o.unit.code, o.unit.full_name, doc, version or 0, e)
+        ctx = await run_in_threadpool(_edit_ctx, uow, o.unit.code, o.unit.full_name, doc, version or 0, e, "", actor)
         return render(request, "local/edit.html", ctx, status_code=e.status_code)
     return RedirectResponse(f"/local-governments/{d.ref.org_code}/strategy?revision={d.ref.revision}&done=save",
                             status_code=303)
