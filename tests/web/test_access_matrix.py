@@ -48,6 +48,16 @@ APP_IN = {"title": "合成データ: 申請", "lead": "072028", "requested_amoun
 
 STRATEGY = {"title": "会津若松市 戦略", "fiscal_year": "令和6年度", "measures": [{"title": "x", "digital": True}]}
 
+# 相談窓口 (issue 15): 会津若松市's consultation routed to 東北総合通信局 (ministry answers for it),
+# a duplicate to merge, an FAQ draft by ministry, a support plan for 会津若松市
+CASE_SEEN = frozenset({"admin", "ministry", "fukushima", "aizu"})   # asker, its prefecture, office, desk
+CASE_WRITERS = frozenset({"admin", "ministry", "aizu"})              # the prefecture follows, never writes
+RESPONDERS = frozenset({"admin", "ministry"})
+PLAN_SEEN = frozenset({"admin", "fukushima", "aizu"})
+PLAN_WRITERS = frozenset({"admin", "aizu"})
+ASKERS = frozenset({"fukushima", "aizu", "kitakata", "sapporo"})   # the desk files one with ?org_unit=
+CASE_IN = {"subject": "合成データ: 補助の対象", "body": "対象になりますか。", "kind": "programme"}
+
 # (method, route, concrete path, request kwargs, roles allowed). Reads first, destructive last.
 CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ("GET", "/", "/", {}, ALL),
@@ -209,6 +219,58 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ("POST", "/api/v1/calls/{call_id}/publication", "/api/v1/calls/{closed}/publication", {}, ADMIN),
     ("PUT", "/api/v1/regions/{key}/state", "/api/v1/regions/{region}/state",
      {"json": {"state": "cancelled", "reason": "合成データの例"}}, ADMIN),
+    ("GET", "/api/v1/consultations", "/api/v1/consultations", {}, ALL),
+    ("GET", "/api/v1/consultations/suggestions", "/api/v1/consultations/suggestions?text=補助", {}, ALL),
+    ("GET", "/api/v1/consultations/{case_id}", "/api/v1/consultations/{case}", {}, CASE_SEEN),
+    ("GET", "/api/v1/desk/dashboard", "/api/v1/desk/dashboard", {}, RESPONDERS),
+    ("GET", "/api/v1/desk/notices", "/api/v1/desk/notices", {}, STAFF),
+    ("GET", "/api/v1/desk/areas", "/api/v1/desk/areas", {}, ALL),
+    ("GET", "/api/v1/desk/rules", "/api/v1/desk/rules", {}, ADMIN),
+    ("GET", "/api/v1/faq", "/api/v1/faq", {}, ALL),
+    ("GET", "/api/v1/faq/{faq_id}", "/api/v1/faq/{faq}", {}, RESPONDERS),
+    ("GET", "/api/v1/plans", "/api/v1/plans", {}, ALL),
+    ("GET", "/api/v1/plans/{plan_id}", "/api/v1/plans/{plan}", {}, PLAN_SEEN),
+    ("POST", "/api/v1/consultations", "/api/v1/consultations", {"json": CASE_IN}, ASKERS),
+    ("POST", "/api/v1/consultations/{case_id}/replies", "/api/v1/consultations/{case}/replies",
+     {"json": {"body": "追記です"}}, CASE_WRITERS),
+    ("POST", "/api/v1/consultations/{case_id}/share", "/api/v1/consultations/{case}/share",
+     {"json": {"office": "東北経済産業局", "reason": "併用"}}, RESPONDERS),
+    ("POST", "/api/v1/consultations/{case_id}/escalate", "/api/v1/consultations/{case}/escalate",
+     {"json": {"reason": "急ぎです"}}, CASE_WRITERS),
+    ("POST", "/api/v1/consultations/{case_id}/faq", "/api/v1/consultations/{case}/faq", {}, RESPONDERS),
+    ("PUT", "/api/v1/faq/{faq_id}", "/api/v1/faq/{faq}", {"json": {"question": "補助の対象は", "answer": "対象です"}},
+     RESPONDERS),
+    ("POST", "/api/v1/faq/{faq_id}/{action}", "/api/v1/faq/{faq}/submit", {}, RESPONDERS),
+    ("POST", "/api/v1/consultations/{case_id}/resolve", "/api/v1/consultations/{case}/resolve", {}, CASE_WRITERS),
+    ("POST", "/api/v1/consultations/{case_id}/close", "/api/v1/consultations/{case}/close", {}, CASE_WRITERS),
+    ("POST", "/api/v1/consultations/{case_id}/reopen", "/api/v1/consultations/{case}/reopen", {}, CASE_WRITERS),
+    ("POST", "/api/v1/consultations/{case_id}/merge", "/api/v1/consultations/{dup}/merge",
+     {"json": {"into": "{case}"}}, RESPONDERS),
+    ("POST", "/api/v1/consultations/{case_id}/reassign", "/api/v1/consultations/{case}/reassign",
+     {"json": {"office": "関東総合通信局", "reason": "所管の確認"}}, RESPONDERS),
+    ("POST", "/api/v1/desk/notices/read", "/api/v1/desk/notices/read", {}, STAFF),
+    ("POST", "/api/v1/desk/areas/{family}/{prefecture}/confirm", "/api/v1/desk/areas/{family}/{pref}/confirm", {},
+     ADMIN),
+    ("POST", "/api/v1/desk/offices/{office}/responders", "/api/v1/desk/offices/東北経済産業局/responders",
+     {"json": {"username": "kitakata"}}, ADMIN),
+    ("POST", "/api/v1/desk/rules", "/api/v1/desk/rules", {"json": {"ministry": "総務省", "field": None,
+                                                                    "measure": "{measure}"}}, ADMIN),
+    ("DELETE", "/api/v1/desk/rules/{rule_id}", "/api/v1/desk/rules/{rule}", {}, ADMIN),
+    ("PUT", "/api/v1/desk/service-levels/{kind}", "/api/v1/desk/service-levels/general",
+     {"json": {"first_response_days": 3, "resolution_days": 10}}, ADMIN),
+    ("POST", "/api/v1/plans", "/api/v1/plans", {"json": {"org_unit": "072028", "title": "合成データ: 計画",
+                                                          "origin": "request", "starts_on": "2026-12-01"}}, ADMIN),
+    ("POST", "/api/v1/plans/{plan_id}/staff", "/api/v1/plans/{plan}/staff",
+     {"json": {"username": "ministry", "side": "regional", "office": "東北総合通信局"}}, ADMIN),
+    ("POST", "/api/v1/plans/{plan_id}/goals", "/api/v1/plans/{plan}/goals", {"json": {"title": "目標"}},
+     PLAN_WRITERS),
+    ("POST", "/api/v1/plans/{plan_id}/meetings", "/api/v1/plans/{plan}/meetings",
+     {"json": {"held_on": "2026-12-02", "title": "初回"}}, PLAN_WRITERS),
+    ("POST", "/api/v1/plans/{plan_id}/actions", "/api/v1/plans/{plan}/actions",
+     {"json": {"title": "要件整理", "owner": "企画課", "due_on": "2026-12-20"}}, PLAN_WRITERS),
+    ("PUT", "/api/v1/plan-goals/{goal_id}", "/api/v1/plan-goals/{goal}", {"json": {"achieved": True}}, PLAN_WRITERS),
+    ("PUT", "/api/v1/plan-actions/{action_id}", "/api/v1/plan-actions/{paction}", {"json": {"state": "done"}},
+     PLAN_WRITERS),
     ("POST", "/api/v1/users", "/api/v1/users",
      {"json": {"username": "new-user", "password": "a long password", "role": "national_admin"}}, ADMIN),
     ("POST", "/api/v1/tokens", "/api/v1/tokens", {"json": {"username": "kitakata"}}, ADMIN),
@@ -294,6 +356,41 @@ def support_fixture(uow: UnitOfWork, a: dict[str, Any]) -> dict[str, str]:
             "submitted": str(submitted), "selected": str(selected), "region": region}
 
 
+def consult_fixture(uow: UnitOfWork, a: dict[str, Any]) -> dict[str, str]:
+    """相談窓口: ministry answers for 東北総合通信局; 会津若松市's consultation routed there and a
+    duplicate; ministry's FAQ draft from it; a support plan for 会津若松市 with a goal and an action."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from digiden.services.consult import cases, faq, offices, plans
+    from digiden.store.consult_models import ConsultRule
+    offices.add_responder(uow, a["admin"], "東北総合通信局", "ministry", now=NOW)
+    with uow:
+        rule = uow.session.scalars(select(ConsultRule).where(ConsultRule.ministry == "総務省",
+                                                             ConsultRule.measure_code.is_not(None))
+                                   .order_by(ConsultRule.id)).first()
+        assert rule is not None and rule.measure_code
+        measure = rule.measure_code
+    case = cases.ask(uow, a["aizu"], subject="補助の対象", body="対象になりますか。", kind="programme",
+                     measures=[measure], now=NOW)
+    dup = cases.ask(uow, a["aizu"], subject="補助の対象（重複）", body="同じ質問です。", kind="programme",
+                    measures=[measure], now=NOW)
+    cases.reply(uow, a["ministry"], case, "対象になります。", now=NOW)
+    draft = faq.draft_from_case(uow, a["ministry"], case, now=NOW)
+    rule_id = offices.add_rule(uow, a["admin"], ministry="総務省", measure_code=measure, family="総合通信局",
+                               priority=500, now=NOW)
+    plan = plans.start(uow, a["admin"], org_code="072028", title="合成データ: 伴走支援", origin="request",
+                       starts_on=date(2026, 12, 1), now=NOW)
+    goal = plans.add_goal(uow, a["admin"], plan, title="窓口のオンライン化", now=NOW)
+    paction = plans.add_action(uow, a["admin"], plan, title="要件整理", owner="企画課", due_on=date(2026, 12, 20),
+                               now=NOW)
+    area = offices.areas(uow, unconfirmed_only=True)[0]
+    return {"case": str(case), "dup": str(dup), "faq": str(draft), "rule": str(rule_id), "plan": str(plan),
+            "goal": str(goal), "paction": str(paction), "family": area.family, "pref": area.prefecture_code,
+            "measure": measure}
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_gets_exactly_what_it_may(role: str, client_as, session_factory, accounts) -> None:  # type: ignore[no-untyped-def]
     uow = UnitOfWork(session_factory)
@@ -306,13 +403,17 @@ def test_each_role_gets_exactly_what_it_may(role: str, client_as, session_factor
     from digiden.services.knowledge import practices, similarity
     practice = practices.add(uow, accounts["aizu"], PRACTICE, submit=False, now=NOW).code   # a draft
     group = similarity.save_group(uow, accounts["admin"], GROUP_IN, now=NOW).id
-    ids = support_fixture(uow, accounts)
+    ids = support_fixture(uow, accounts) | consult_fixture(uow, accounts)
     c = client_as(role)
     wrong = []
     for method, _route, path, kw, allowed in CASES:
         path = path.replace("{token}", str(token.id)).replace("{practice}", practice).replace("{group}", str(group))
         for name, value in ids.items():
             path = path.replace("{" + name + "}", value)
+        if isinstance(kw.get("json"), dict):    # placeholders in a body ({"into": "{case}"}), ids as numbers
+            kw = kw | {"json": {k: (int(ids[v[1:-1]]) if ids[v[1:-1]].isdigit() else ids[v[1:-1]])
+                                if isinstance(v, str) and v[:1] == "{" and v[1:-1] in ids else v
+                                for k, v in kw["json"].items()}}
         r = c.request(method, path, follow_redirects=False, **kw)
         if refused(method, r) == (role in allowed):
             wrong.append(f"{method} {path}: {r.status_code} {'(refused)' if role in allowed else '(let through)'}")

@@ -257,3 +257,73 @@ class PlanOut(Shape):
     timeline: list[TimelineOut]
     may_edit: bool
     synthetic: bool
+
+
+# --- the API's own answers ------------------------------------------------------------------
+
+
+class SuggestionHitOut(Shape):
+    kind: str = Field(description="measure or practice")
+    id: str
+    title: str
+    snippet: str
+    synthetic: bool
+
+
+class SuggestedGovernmentOut(Shape):
+    code: str
+    name: str
+    score: float
+    reasons: list[str]
+
+
+class SuggestionsOut(Shape):
+    query: str
+    measures: list[SuggestionHitOut]
+    practices: list[SuggestionHitOut]
+    faq: list[FaqOut]
+    similar: list[SuggestedGovernmentOut] = Field(description="local governments most like the asker's")
+
+
+class NoticeOut(Shape):
+    id: int
+    kind: str
+    subject: str
+    message: str
+    case_id: int | None
+    at: IsoTime
+    read: bool
+
+
+class DoneOut(Shape):
+    """What a change that has no record of its own to show answers."""
+
+    done: bool
+    count: int | None = None
+
+
+class CreatedOut(Shape):
+    id: int
+
+
+class ServiceLevelIn(Shape):
+    first_response_days: int = Field(ge=1, le=365)
+    resolution_days: int = Field(ge=1, le=3650)
+
+
+class RuleOut(Shape):
+    id: int
+    ministry: str
+    field_code: str | None
+    measure_code: str | None
+    family: str
+    priority: int
+
+
+class ReassignedOut(Shape):
+    """A re-assignment's answer: the responder who handed it on may no longer see it, so the
+    consultation itself is not repeated (``visible``: whether you still can; then GET it)."""
+
+    id: int
+    office: str
+    visible: bool
