@@ -46,6 +46,11 @@ SMOKE: dict[str, tuple[Read, Write, Seen]] = {
             "budget": 10_000_000_000, "criteria": [{"code": "v", "name": "整合", "weight": 100, "max_points": 5}]}},
          201),
         ("/api/v1/calls?programme=digital-garden-city-grant", '"budget":10000000000')),
+    "digiden.web.api.consult": (
+        ("/api/v1/desk/areas?unconfirmed=true", 200, '"confirmed":false'),
+        ("POST", "/api/v1/consultations?org_unit=072028", {"json": {
+            "subject": "合成データ: スモークの相談", "body": "どこに聞けばよいですか。"}}, 201),
+        ("/api/v1/consultations?org_unit=072028", "合成データ: スモークの相談")),
     "digiden.web.pages.imports": (
         ("/imports", 200, "取り込み"),
         ("POST", "/imports", {"files": {"file": ("wide_bom.csv", (FIX / "wide_bom.csv").read_bytes())},
