@@ -66,6 +66,13 @@ PAGES: list[Row] = [
         "collab/similar.html"),
     Row("/collaboration", "/collaboration?issue=mobility", ("anonymous",), "collab/partners.html"),
     Row("/collaboration/groups/{group_id}", "/collaboration/groups/{group}", ("anonymous",), "collab/group.html"),
+    # 重点支援: the demo's call is the first call of a fresh site (digiden demo), its joint application the first
+    Row("/programmes", "/programmes", ("anonymous",), "support/programmes.html"),
+    Row("/programmes/{code}", "/programmes/decarbonization-leading", ("anonymous",), "support/programme.html"),
+    Row("/programmes/{code}", "/programmes/digital-garden-city-grant", ("anonymous",), "support/programme.html"),
+    Row("/calls/{call_id}", "/calls/1", ("anonymous", "admin", "aizu"), "support/call.html"),
+    Row("/calls/{call_id}/selection", "/calls/1/selection", ("admin",), "support/selection.html"),
+    Row("/applications/{app_id}", "/applications/1", ("aizu",), "support/application.html"),
 ]
 
 # GET routes that are not pages: downloads (CSV, Excel, JSON, PDF) and the OpenAPI document.

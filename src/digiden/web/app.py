@@ -30,6 +30,7 @@ from digiden.web.pages import router as pages_router
 from digiden.web.pages.imports import router as imports_pages_router
 from digiden.web.pages.knowledge import router as knowledge_pages_router
 from digiden.web.pages.local import router as local_pages_router
+from digiden.web.pages.support import router as support_pages_router
 from digiden.web.templating import templates
 
 STATIC = Path(__file__).parent / "static"
@@ -158,11 +159,11 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
     # a person opening / — prepares a dozen routes instead of all of them (~0.3 s of a cold
     # start, issue 12 goal 6); an API request prepares the page routers' on its way. No route
     # matches another's path (tests/web/test_route_order.py), so the order changes no answer.
-    routers = (pages_router, imports_pages_router, local_pages_router, knowledge_pages_router,
+    routers = (pages_router, imports_pages_router, local_pages_router, knowledge_pages_router, support_pages_router,
                api_router, imports_api_router, local_api_router, knowledge_api_router)
-    for r in routers[:4]:
+    for r in routers[:5]:
         app.include_router(r, dependencies=who)
-    for api in routers[4:]:
+    for api in routers[5:]:
         app.include_router(api, dependencies=who, responses=ERROR_RESPONSES)
 
     @app.get("/docs", include_in_schema=False)
