@@ -1190,6 +1190,7 @@ class _Commands(TyperGroup):
         if not self._complete:
             self._complete = True
             import digiden.cli_knowledge  # noqa: F401 - registers its commands on `app`
+            import digiden.cli_support  # noqa: F401 - registers 重点支援's commands on `app`
             # in the order of the group built with every command registered (as before)
             full = typer.main.get_group(app)._commands     # type: ignore[attr-defined]
             self._commands = {name: self._commands.get(name) or command for name, command in full.items()}
