@@ -150,8 +150,11 @@ def test_the_nation_decides_and_publishes_through_the_page(as_, clock, session_f
     clock[0] = NOW + timedelta(hours=2)
     page = admin.get(f"/calls/{call}/selection")
     assert "この条件の最適解で選定を決定する" in page.text and "予算" in page.text
-    # one fits the budget: the better one selected, the other told why
-    assert page.text.index("合成データ: 会津の提案") < page.text.index("合成データ: 札幌の提案")
+    # one fits the budget: the better one selected, the other told why (in its own row)
+    rows = {r.split("</td>", 1)[0]: r for r in page.text.split('<tr><td><a href="/applications/')[1:]}
+    assert "<strong>選定</strong>" in rows[f'{a}">合成データ: 会津の提案</a>']
+    assert "<strong>不選定</strong>" in rows[f'{b}">合成データ: 札幌の提案</a>']
+    assert "予算が不足" in rows[f'{b}">合成データ: 札幌の提案</a>']
     r = admin.post(f"/calls/{call}/decision", data={}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].endswith("done=decided")
     assert "採択結果を公表する" in admin.get(r.headers["location"]).text
