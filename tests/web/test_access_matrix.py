@@ -232,6 +232,10 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ("GET", "/api/v1/consultations", "/api/v1/consultations", {}, ALL),
     ("GET", "/api/v1/consultations/suggestions", "/api/v1/consultations/suggestions?text=補助", {}, ALL),
     ("GET", "/api/v1/consultations/{case_id}", "/api/v1/consultations/{case}", {}, CASE_SEEN),
+    ("GET", "/api/v1/consultations/{case_id}/attachments/{attachment_id}",
+     "/api/v1/consultations/{case}/attachments/{file}", {}, CASE_SEEN),
+    ("GET", "/api/v1/consultations/{case_id}/attachments/{attachment_id}",
+     "/api/v1/consultations/{case}/attachments/{notefile}", {}, RESPONDERS),   # a note's: responders only
     ("GET", "/api/v1/desk/dashboard", "/api/v1/desk/dashboard", {}, RESPONDERS),
     ("GET", "/api/v1/desk/notices", "/api/v1/desk/notices", {}, STAFF),
     ("GET", "/api/v1/desk/areas", "/api/v1/desk/areas", {}, ALL),
@@ -383,7 +387,10 @@ def consult_fixture(uow: UnitOfWork, a: dict[str, Any]) -> dict[str, str]:
         assert rule is not None and rule.measure_code
         measure = rule.measure_code
     case = cases.ask(uow, a["aizu"], subject="補助の対象", body="対象になりますか。", kind="programme",
-                     measures=[measure], now=NOW)
+                     measures=[measure], attachments=[cases.Attachment("資料.pdf", b"%PDF-1.7 test")], now=NOW)
+    cases.reply(uow, a["ministry"], case, "担当者間の確認", note=True,
+                attachments=[cases.Attachment("内部.txt", "内部の資料".encode())], now=NOW)
+    files = {f.file_name: f.id for f in cases.get(uow, a["admin"], case, now=NOW).attachments}
     dup = cases.ask(uow, a["aizu"], subject="補助の対象（重複）", body="同じ質問です。", kind="programme",
                     measures=[measure], now=NOW)
     cases.reply(uow, a["ministry"], case, "対象になります。", now=NOW)
@@ -396,7 +403,8 @@ def consult_fixture(uow: UnitOfWork, a: dict[str, Any]) -> dict[str, str]:
     paction = plans.add_action(uow, a["admin"], plan, title="要件整理", owner="企画課", due_on=date(2026, 12, 20),
                                now=NOW)
     area = offices.areas(uow, unconfirmed_only=True)[0]
-    return {"case": str(case), "dup": str(dup), "faq": str(draft), "rule": str(rule_id), "plan": str(plan),
+    return {"case": str(case), "file": str(files["資料.pdf"]), "notefile": str(files["内部.txt"]),
+            "dup": str(dup), "faq": str(draft), "rule": str(rule_id), "plan": str(plan),
             "goal": str(goal), "paction": str(paction), "family": area.family, "pref": area.prefecture_code,
             "measure": measure}
 

@@ -112,6 +112,27 @@ def test_full_cycle_through_the_api(as_: Clients, soumu: str, session_factory: s
                        "consult.close", "consult.reopen"]
 
 
+def test_attachments_download_for_those_who_see_them(as_: Clients, soumu: str, accounts: dict[str, Any],
+                                                     session_factory: sessionmaker[Session]) -> None:
+    from digiden.services.consult import cases
+    uow = UnitOfWork(session_factory)
+    cid = cases.ask(uow, accounts["aizu"], subject="資料の確認", body="添付をご覧ください", measures=[soumu],
+                    attachments=[cases.Attachment("資料.pdf", b"%PDF-1.7 test")], now=NOW)
+    cases.reply(uow, accounts["ministry"], cid, "内部の確認", note=True,
+                attachments=[cases.Attachment("内部.txt", "内部の資料".encode())], now=NOW)
+    files = {f["file_name"]: f["id"] for f in as_("ministry").get(f"/api/v1/consultations/{cid}").json()["attachments"]}
+    seen = [f["file_name"] for f in as_("aizu").get(f"/api/v1/consultations/{cid}").json()["attachments"]]
+    assert seen == ["資料.pdf"]
+    r = as_("aizu").get(f"/api/v1/consultations/{cid}/attachments/{files['資料.pdf']}")
+    assert r.status_code == 200 and r.content == b"%PDF-1.7 test"
+    assert r.headers["content-disposition"].startswith("attachment;") and "%E8%B3%87%E6%96%99.pdf" in \
+        r.headers["content-disposition"]
+    note_file = f"/api/v1/consultations/{cid}/attachments/{files['内部.txt']}"
+    assert as_("ministry").get(note_file).content == "内部の資料".encode()
+    refused(as_("aizu").get(note_file), 404)
+    refused(as_("kitakata").get(f"/api/v1/consultations/{cid}/attachments/{files['資料.pdf']}"), 404)
+
+
 def test_another_municipality_cannot_tell_it_from_none(as_: Clients, soumu: str) -> None:
     cid = ask(as_, soumu)["summary"]["id"]
     for who in ("kitakata", "sapporo"):

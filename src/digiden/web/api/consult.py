@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.responses import Response
 
 from digiden.domain.errors import InvalidInput, NotFound
 from digiden.services.consult import cases, desk, faq, offices, plans, suggest
@@ -122,6 +124,17 @@ def suggestions(uow: Uow, actor: Actor, text: Annotated[str, Query(max_length=20
                                                 "responders); 404 to whoever may not see it")
 def get_consultation(case_id: IdPath, uow: Uow, actor: Actor, now: Now) -> CaseOut:
     return _case(uow, actor, case_id, now)
+
+
+@router.get("/consultations/{case_id}/attachments/{attachment_id}", response_class=Response,
+            summary="An attachment you may see (those of internal notes only to responders); 404 otherwise",
+            responses={200: {"content": {"application/octet-stream": {}},
+                             "description": "the file as uploaded, always as a download"}})
+def attachment(case_id: IdPath, attachment_id: IdPath, uow: Uow, actor: Actor) -> Response:
+    name, media_type, data = cases.attachment(uow, actor, case_id, attachment_id)
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return Response(data, media_type=media_type, headers={
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"})
 
 
 @router.post("/consultations/{case_id}/replies", status_code=201, responses=CONFLICT,
