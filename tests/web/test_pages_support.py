@@ -66,6 +66,7 @@ def test_programmes_show_the_national_figure_beside_digidens_count(as_, ids) -> 
     # the 77 published selections, counted live, by state, on a prefecture map and in a table
     assert "選定地域の数" in detail.text and "<svg" in detail.text and "選定" in detail.text
     assert "合算しません" in detail.text
+    assert "うち1件はデモ用の合成データです" in r.text          # the fixture's published synthetic selection
     grant = as_("public").get(f"/programmes/{GRANT}")
     assert f'href="/calls/{ids["closed"]}"' in grant.text and "合成データ" in grant.text
     assert as_("public").get("/programmes/no-such-programme").status_code == 404

@@ -45,6 +45,7 @@ def _prefectures() -> dict[str, str]:
 class ProgrammeRow:
     programme: ProgrammeView
     kpi: Any | None            # kpis.KpiView: its latest published national figure
+    synthetic: int = 0         # of the selections counted, how many are synthetic (合成データ)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,9 @@ class ProgrammesContext:
 @router.get("/programmes", response_class=HTMLResponse)
 def programmes_page(request: Request, uow: Uow, today: Today) -> HTMLResponse:
     by_code = {k.code: k for k in kpis.list_kpis(uow, today=today)}
-    rows = tuple(ProgrammeRow(p, by_code.get(p.national_kpi or "")) for p in pg.list_programmes(uow))
+    rows = tuple(ProgrammeRow(p, by_code.get(p.national_kpi or ""),
+                              sum(1 for x in pg.list_selections(uow, p.code) if x.synthetic and x.state != "cancelled"))
+                 for p in pg.list_programmes(uow))
     return render(request, "support/programmes.html", ProgrammesContext("重点支援の制度", rows))
 
 
