@@ -189,6 +189,19 @@ def test_bad_input_is_refused_in_japanese_and_nothing_is_written(as_: Clients, s
     assert count(session_factory, ConsultMessage) == messages
 
 
+def test_a_consultation_routed_through_an_unconfirmed_office_says_so(as_: Clients, soumu: str) -> None:
+    """北海道総合通信局 for 北海道 is INFERRED(未検証) in the reference data: 札幌市's question goes there
+    marked unconfirmed, until an administrator confirms the assignment."""
+    area = [a for a in as_("public").get("/api/v1/desk/areas?family=総合通信局").json()
+            if a["prefecture_code"] == "01"]
+    assert [(a["office"], a["confirmed"]) for a in area] == [("北海道総合通信局", False)]
+    first = ask(as_, soumu, who="sapporo")
+    assert first["summary"]["office"] == "北海道総合通信局" and first["routing_unconfirmed"] is True
+    assert as_("admin").post("/api/v1/desk/areas/総合通信局/01/confirm").json()[0]["confirmed"] is True
+    second = ask(as_, soumu, who="sapporo")
+    assert second["summary"]["office"] == "北海道総合通信局" and second["routing_unconfirmed"] is False
+
+
 def test_unconfirmed_offices_are_shown_as_such_until_an_administrator_confirms(as_: Clients) -> None:
     public = as_("public")
     unconfirmed = public.get("/api/v1/desk/areas?unconfirmed=true").json()
