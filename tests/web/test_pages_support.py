@@ -185,3 +185,9 @@ def test_only_the_nation_may_decide_or_publish(as_, ids, session_factory) -> Non
     for who in ("aizu", "ministry"):
         assert as_(who).post(f"/calls/{ids['call']}/decision", data={}).status_code == 403
         assert as_(who).post(f"/calls/{ids['closed']}/publication").status_code == 403
+
+
+def test_the_menu_leads_to_the_programmes(anon) -> None:  # type: ignore[no-untyped-def]
+    html = anon.get("/").text
+    assert '<a href="/programmes" >重点支援</a>' in html or '<a href="/programmes">重点支援</a>' in html
+    assert 'href="/programmes" aria-current="page">重点支援' in anon.get("/programmes").text
