@@ -163,8 +163,10 @@ def test_the_nation_decides_and_publishes_through_the_page(as_, clock, session_f
     assert r.status_code == 303
     public = as_("public").get(f"/calls/{call}")
     assert "合成データ: 会津の提案" in public.text and "合成データ: 札幌の提案" not in public.text
-    # the applicant not selected sees its own application as 不選定
-    assert "選定されなかった" in as_("sapporo").get(f"/calls/{call}").text
+    # the applicant not selected sees its own application as 不選定, and why; nobody else sees it
+    sapporo = as_("sapporo").get(f"/calls/{call}").text
+    assert "選定されなかった" in sapporo and "理由: " in sapporo and "予算が不足" in sapporo
+    assert "予算が不足" not in public.text and "予算が不足" not in as_("aizu").get(f"/calls/{call}").text
     with UnitOfWork(session_factory).for_reading() as u:
         assert u.session.get(SupportCall, call).published_at is not None   # type: ignore[union-attr]
         actions = set(u.session.scalars(select(AuditEvent.action).where(

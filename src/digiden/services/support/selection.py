@@ -223,3 +223,25 @@ def publish(uow: UnitOfWork, p: Principal, call_id: int, *, now: datetime) -> in
                      after={"selections": n}, summary=f"公募「{call.title}」の選定結果を公表しました（{n}件）")
         uow.commit()
         return n
+
+
+def decided_reasons(uow: UnitOfWork, call_id: int, visible: set[int]) -> dict[int, str]:
+    """Why each decided application ended as it did, in Japanese (the proposal's reason, and the
+    administrator's written reason where the decision departed from it), for the applications in
+    ``visible`` — the ones the viewer may open (``applications.list_for_call``); the rest of
+    the call's outcomes stay unseen, as their applications do."""
+    with uow.for_reading() as u:
+        call = load_call(u.session, call_id)
+        decision = call.decision or {}
+    if not decision or not visible:
+        return {}
+    changed = set(decision.get("changed") or [])
+    out: dict[int, str] = {}
+    for o in (decision.get("proposal") or {}).get("outcomes") or []:
+        a = o.get("application")
+        if a in visible:
+            text = str(o.get("reason_ja") or "")
+            if a in changed and decision.get("override_reason"):
+                text = f"国の判断で提案から変更（理由: {decision['override_reason']}）"
+            out[a] = text
+    return out

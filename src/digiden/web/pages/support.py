@@ -115,6 +115,7 @@ class CallContext:
     is_admin: bool
     signed_in: bool
     published_now: bool = False
+    reasons: dict[int, str] = field(default_factory=dict)    # why each not-selected one the viewer may open
     kind_ja: dict[str, str] = field(default_factory=lambda: KIND_JA)
     phase_ja: dict[str, str] = field(default_factory=lambda: PHASE_JA)
 
@@ -130,8 +131,10 @@ def call_page(call_id: IdPath, request: Request, uow: Uow, actor: Actor, now: No
     not_selected = tuple(a for a in mine if a.status == "not_selected" and a.id not in shown) \
         if call.published_at else ()
     progress = review.progress(uow, actor, call_id) if actor.is_admin else None
+    from digiden.services.support import selection
+    reasons = selection.decided_reasons(uow, call_id, {a.id for a in not_selected}) if not_selected else {}
     ctx = CallContext(call.title, call, mine, progress, published, not_selected, actor.is_admin,
-                      actor.signed_in, done == "published")
+                      actor.signed_in, done == "published", reasons)
     return render(request, "support/call.html", ctx)
 
 
