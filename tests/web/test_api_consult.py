@@ -256,3 +256,28 @@ def test_dashboard_suggestions_faq_and_plans(as_: Clients, soumu: str) -> None:
     assert as_("aizu").put(f"/api/v1/plan-actions/{action}", json={"state": "done"}).json()["done"]
     assert as_("aizu").get(f"/api/v1/plans/{pid}").json()["progress"]["actions_done"] == 1
     assert as_("kitakata").get(f"/api/v1/plans/{pid}").status_code == 404
+
+
+def test_a_question_through_the_api_mails_the_office_when_the_app_has_an_smtp_server(
+        session_factory: sessionmaker[Session], accounts: dict[str, Any], soumu: str) -> None:
+    """The API hands the app's SMTP server (``app.state.smtp``) to the services: the office's
+    contact address gets the notice after the commit, from a real SMTP server started here."""
+    from aiosmtpd.controller import Controller
+
+    from digiden.services.consult.notify import SmtpSettings
+    from tests.services.test_consult_notify import Inbox, _free_port, _subject
+    offices.set_contact(UnitOfWork(session_factory), accounts["admin"], "東北総合通信局", "tohoku@soumu.example",
+                        now=NOW)
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with make_client(session_factory) as c:
+            sign_in_directly(c, session_factory, "aizu")
+            c.app.state.smtp = SmtpSettings(host="127.0.0.1", port=port, sender="desk@digiden.example")
+            r = c.post("/api/v1/consultations", json=QUESTION | {"measures": [soumu]})
+            assert r.status_code == 201, r.text
+    finally:
+        controller.stop()
+    assert [rcpt for _, rcpt, _ in inbox.messages] == [["tohoku@soumu.example"]]
+    assert _subject(inbox.messages[0][2]) == f"[digiden 相談窓口] 新しい相談 #{r.json()['summary']['id']}: {QUESTION['subject']}"
