@@ -280,4 +280,5 @@ def test_a_question_through_the_api_mails_the_office_when_the_app_has_an_smtp_se
     finally:
         controller.stop()
     assert [rcpt for _, rcpt, _ in inbox.messages] == [["tohoku@soumu.example"]]
-    assert _subject(inbox.messages[0][2]) == f"[digiden 相談窓口] 新しい相談 #{r.json()['summary']['id']}: {QUESTION['subject']}"
+    cid = r.json()["summary"]["id"]
+    assert _subject(inbox.messages[0][2]) == f"[digiden 相談窓口] 新しい相談 #{cid}: {QUESTION['subject']}"
