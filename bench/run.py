@@ -17,6 +17,8 @@ Steps
   http           requests/s of four pages under wrk at 8 and 32 connections, digiden vs Datasette
                  on copies of the same SQLite file; cold start, RSS (bench/http_load.py; also
                  runs alone); `--only http`
+  selection      issue 14: optimal selection of a synthetic 2,000-application call vs greedy and
+                 the bare HiGHS solve (bench/selection.py); `--only selection`
 """
 
 from __future__ import annotations
@@ -140,6 +142,7 @@ STEPS = ["prepare", "import_5m", "floor", "import_cp932", "import_xlsx", "dashbo
 KNOWLEDGE_STEPS = ["practices", "index", "search", "search_pg", "similarity"]   # bench/knowledge.py
 CONCURRENCY_STEPS = ["concurrency"]   # bench/concurrency.py
 HTTP_STEPS = ["http"]                 # bench/http_load.py
+SELECTION_STEPS = ["selection"]       # bench/selection.py (issue 14)
 
 
 def run_child(step: str) -> dict[str, object]:
@@ -171,6 +174,10 @@ def main() -> None:
             sys.path.insert(0, str(ROOT / "bench"))
             import http_load
             print(json.dumps(http_load.step_http()))
+        elif step in SELECTION_STEPS:
+            sys.path.insert(0, str(ROOT / "bench"))
+            import selection
+            print(json.dumps(selection.step_selection()))
         else:
             print(json.dumps(globals()[f"step_{step}"]()))
         return
@@ -204,10 +211,18 @@ def main() -> None:
         (OUT / "results_http.json").write_text(json.dumps(results, indent=1, ensure_ascii=False),
                                                encoding="utf-8")
         return
+    if only == ["selection"]:
+        results = {"selection": run_child("selection")}
+        sys.path.insert(0, str(ROOT / "bench"))
+        import selection
+        text = "\n".join(selection.report(results))
+        print(text)
+        (OUT / "results_selection.md").write_text(text + "\n", encoding="utf-8")
+        return
     if not (OUT / "national_5m.csv").exists():
         subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py")], check=True)
     results = {}
-    for step in STEPS + KNOWLEDGE_STEPS + CONCURRENCY_STEPS + HTTP_STEPS:
+    for step in STEPS + KNOWLEDGE_STEPS + CONCURRENCY_STEPS + HTTP_STEPS + SELECTION_STEPS:
         print(f"… {step}", flush=True)
         results[step] = run_child(step)
     imp, floor = results["import_5m"], results["floor"]
@@ -240,6 +255,8 @@ def main() -> None:
     lines += concurrency.report(results)
     import http_load
     lines += http_load.report(results)
+    import selection
+    lines += selection.report(results)
     text = "\n".join(lines)
     print(text)
     (OUT / "results.md").write_text(text + "\n", encoding="utf-8")
