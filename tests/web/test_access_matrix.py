@@ -247,6 +247,8 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ("POST", "/api/v1/consultations", "/api/v1/consultations", {"json": CASE_IN}, ASKERS),
     ("POST", "/api/v1/consultations/{case_id}/replies", "/api/v1/consultations/{case}/replies",
      {"json": {"body": "追記です"}}, CASE_WRITERS),
+    ("POST", "/api/v1/consultations/{case_id}/replies/files", "/api/v1/consultations/{case}/replies/files",
+     {"data": {"body": "資料を添付します"}, "files": {"files": ("資料.pdf", b"%PDF-1.7 x")}}, CASE_WRITERS),
     ("POST", "/api/v1/consultations/{case_id}/share", "/api/v1/consultations/{case}/share",
      {"json": {"office": "東北経済産業局", "reason": "併用"}}, RESPONDERS),
     ("POST", "/api/v1/consultations/{case_id}/escalate", "/api/v1/consultations/{case}/escalate",

@@ -133,6 +133,28 @@ def test_attachments_download_for_those_who_see_them(as_: Clients, soumu: str, a
     refused(as_("kitakata").get(f"/api/v1/consultations/{cid}/attachments/{files['資料.pdf']}"), 404)
 
 
+def test_files_are_attached_to_a_reply_through_the_api(as_: Clients, soumu: str,
+                                                       session_factory: sessionmaker[Session]) -> None:
+    cid = ask(as_, soumu)["summary"]["id"]
+    aizu = as_("aizu")
+    path = f"/api/v1/consultations/{cid}/replies/files"
+    r = aizu.post(path, data={"body": "資料を添付します"},
+                  files=[("files", ("計画.pdf", b"%PDF-1.7 plan", "application/pdf")),
+                         ("files", ("表.csv", b"a,b\n1,2\n", "text/csv"))])
+    assert r.status_code == 201, r.text
+    assert sorted(f["file_name"] for f in r.json()["attachments"]) == ["表.csv", "計画.pdf"]
+    before = count(session_factory, ConsultMessage)
+    err = refused(aizu.post(path, data={"body": "実行ファイル"},
+                            files=[("files", ("ok.pdf", b"%PDF-1.7", "application/pdf")),
+                                   ("files", ("x.exe", b"MZ", "application/octet-stream"))]), 422)
+    assert "受け付けていません" in err["message_ja"]
+    refused(as_("ministry").post(path, data={"body": "メモ", "note": "true"},
+                                 files=[("files", ("x.exe", b"MZ", "application/octet-stream"))]), 422)
+    refused(as_("kitakata").post(path, data={"body": "横から"},
+                                 files=[("files", ("a.pdf", b"%PDF-1.7", "application/pdf"))]), 404)
+    assert count(session_factory, ConsultMessage) == before
+
+
 def test_another_municipality_cannot_tell_it_from_none(as_: Clients, soumu: str) -> None:
     cid = ask(as_, soumu)["summary"]["id"]
     for who in ("kitakata", "sapporo"):

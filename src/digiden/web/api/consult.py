@@ -13,7 +13,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, Body, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from digiden.domain.errors import InvalidInput, NotFound
@@ -142,6 +142,22 @@ def attachment(case_id: IdPath, attachment_id: IdPath, uow: Uow, actor: Actor) -
                      "note for responders")
 def reply(case_id: IdPath, body: ReplyIn, request: Request, uow: Uow, actor: Actor, now: Now) -> CaseOut:
     cases.reply(uow, actor, case_id, body.body, note=body.note, now=now, smtp=_smtp(request))
+    return _case(uow, actor, case_id, now)
+
+
+@router.post("/consultations/{case_id}/replies/files", status_code=201, responses=CONFLICT,
+             summary="Reply (or, `note`, an internal note) with files (multipart/form-data)",
+             description="Form fields: `body`, `note` (true: responders only), `files` (one or more; at most "
+                         "5 per message, 5MB each; PDF, Office, images, text and CSV). All files are checked "
+                         "before anything is written.")
+def reply_with_files(
+    case_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now,
+    body: Annotated[str, Form(max_length=20_000)],
+    files: Annotated[list[UploadFile], File(description="the attachments")],
+    note: Annotated[bool, Form()] = False,
+) -> CaseOut:
+    attached = [cases.Attachment(f.filename or "", f.file.read()) for f in files]
+    cases.reply(uow, actor, case_id, body, note=note, attachments=attached, now=now, smtp=_smtp(request))
     return _case(uow, actor, case_id, now)
 
 
