@@ -304,3 +304,14 @@ def test_a_question_through_the_api_mails_the_office_when_the_app_has_an_smtp_se
     assert [rcpt for _, rcpt, _ in inbox.messages] == [["tohoku@soumu.example"]]
     cid = r.json()["summary"]["id"]
     assert _subject(inbox.messages[0][2]) == f"[digiden 相談窓口] 新しい相談 #{cid}: {QUESTION['subject']}"
+
+
+def test_the_app_takes_its_smtp_server_from_the_environment(monkeypatch, session_factory) -> None:  # type: ignore[no-untyped-def]
+    """Without this the web app never mailed anything: nothing set app.state.smtp outside tests."""
+    from digiden.web.app import create_app
+    monkeypatch.delenv("DIGIDEN_SMTP_HOST", raising=False)
+    assert create_app(session_factory).state.smtp is None
+    monkeypatch.setenv("DIGIDEN_SMTP_HOST", "mail.example.jp")
+    monkeypatch.setenv("DIGIDEN_SMTP_PORT", "2525")
+    smtp = create_app(session_factory).state.smtp
+    assert smtp is not None and (smtp.host, smtp.port) == ("mail.example.jp", 2525)

@@ -150,6 +150,9 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
     app.state.clock = clock
     app.state.jobs = JobRunner(inline=inline_jobs, session_factory=session_factory, clock=clock)
     app.state.secure_cookies = secure_cookies if secure_cookies is not None else get_settings().secure_cookies
+    # the consultation desk mails its notices through this server (DIGIDEN_SMTP_*; None: no e-mail)
+    from digiden.services.consult.notify import smtp_from_env
+    app.state.smtp = smtp_from_env()
     app.edge_upload_limit = limit
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     who = [Depends(resolve_principal)]

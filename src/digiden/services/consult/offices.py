@@ -323,6 +323,13 @@ def _require_desk_admin(s: Session, p: Principal) -> None:
             sign_in_ja="管理にはサインインが必要です")
 
 
+def list_rules(uow: UnitOfWork, p: Principal) -> list[Rule]:
+    """The routing rules, for the national desk that administers them."""
+    with uow.for_reading() as u:
+        _require_desk_admin(u.session, p)
+        return rules(u.session)
+
+
 def confirm_area(uow: UnitOfWork, p: Principal, family: str, prefecture_code: str, *, now: datetime) -> None:
     """An administrator confirms an unconfirmed (INFERRED) assignment against the organisation orders."""
     with uow:
