@@ -45,7 +45,7 @@ def first_and_second_run(env: dict[str, str]) -> None:
     assert report["created"] == {"observation": 0}
     assert report["unchanged"] == {"org_unit": 1788, "strategy": 1, "observation": 30, "problem": 14,
                                    "measure": 33, "fiscal_index": 1741, "adjacency": 8804,
-                                   "search_doc": 1851}
+                                   "search_doc": 1851, "consult_office_area": 376}
     found = run(env, "search", "子育て支援", "--json")
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout)[0]["id"] == "kodomo-katei-center"

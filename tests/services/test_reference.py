@@ -39,7 +39,8 @@ def test_a_second_load_changes_nothing(uow: UnitOfWork) -> None:
     assert report.created == {"observation": 0}
     assert report.updated == {"observation": 0}
     assert report.unchanged == {"org_unit": 1788, "strategy": 1, "observation": 30, "problem": 14,
-                                "measure": 33, "fiscal_index": 1741, "adjacency": 8804, "search_doc": 1851}
+                                "measure": 33, "fiscal_index": 1741, "adjacency": 8804, "search_doc": 1851,
+                                "consult_office_area": 376}
     with uow:
         s = uow.session
         assert s.scalar(select(func.count()).select_from(OrgUnit)) == 1789   # + the nation
@@ -62,9 +63,11 @@ def test_actuals_keep_source_precision_qualifier_and_breakdown(uow: UnitOfWork) 
 def test_reference_loads_are_audited(uow: UnitOfWork) -> None:
     with uow:
         actions = Counter(e.action for e in uow.session.scalars(select(AuditEvent)))
+        loads = Counter(e.entity for e in uow.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "reference.load")))
     assert actions["observation.create"] == 30
     assert actions["strategy.load"] == 1
-    assert actions["reference.load"] == 1
+    assert loads == {"org_unit": 1, "consult_office": 1}     # the registry, and the desk's regional offices
 
 
 def test_an_actuals_file_with_a_bad_row_writes_nothing(uow: UnitOfWork, tmp_path: Path) -> None:

@@ -66,6 +66,10 @@ SMOKE: dict[str, tuple[Read, Write, Seen]] = {
         ("POST", "/collaboration/groups", {"data": {"name": "会津の連携", "members": "072028,072087",
                                                      "issue": "mobility"}}, 303),
         ("/api/v1/collaboration-groups", "会津の連携")),
+    "digiden.web.pages.support": (
+        ("/programmes", 200, "脱炭素先行地域"),
+        ("POST", "/calls/{call}/decision", {"data": {}}, 303),     # {call}: a closed call (closed_call below)
+        ("/calls/{call}", "選定済み・未公表")),
     "digiden.web.pages": (
         ("/kpis/5g-population-coverage", 200, "５Gの人口カバー率"),
         ("POST", "/observations", {"data": {"kpi": "smart-city-selections", "as_of": "2024-03-31", "value": "６２",
@@ -93,9 +97,34 @@ def test_every_router_has_a_smoke_case() -> None:
     assert router_modules() == set(SMOKE), "add a read and a write of each new router to SMOKE"
 
 
+def closed_call(session_factory: Any, accounts: dict[str, Any]) -> dict[str, str]:
+    """A call that closed yesterday with one submitted, scored application: the nation may decide it."""
+    from datetime import timedelta
+
+    from digiden.services.support import applications as apps
+    from digiden.services.support import programmes as pg
+    from digiden.services.support import review
+    from digiden.services.uow import UnitOfWork
+    from tests.conftest import FIXED_NOW
+    uow, then = UnitOfWork(session_factory), FIXED_NOW - timedelta(days=10)
+    call = pg.create_call(uow, accounts["admin"], "digital-garden-city-grant", {
+        "round": 1, "title": "合成データ: スモークの選定", "opens_at": then.isoformat(), "synthetic": True,
+        "closes_at": (FIXED_NOW - timedelta(days=1)).isoformat(), "budget": 3_000_000,
+        "criteria": [{"code": "v", "name": "整合", "weight": 100, "max_points": 5}]}, now=then).id
+    a = apps.save_draft(uow, accounts["aizu"], call, {"title": "合成データ: 会津の提案", "requested_amount": 1_000_000},
+                        now=then).id
+    apps.submit(uow, accounts["aizu"], a, now=then)
+    review.assign_reviewer(uow, accounts["admin"], call, "ministry", now=then)
+    review.score(uow, accounts["ministry"], a, {"v": 4}, now=then)
+    return {"call": str(call)}
+
+
 @pytest.mark.parametrize("router", sorted(SMOKE))
-def test_each_router_reads_and_writes(router: str, client) -> None:  # type: ignore[no-untyped-def]
+def test_each_router_reads_and_writes(router: str, client, session_factory, accounts) -> None:  # type: ignore[no-untyped-def]
     (path, status, shows), (method, target, kw, written), (check, seen) = SMOKE[router]
+    if "{call}" in target:
+        ids = closed_call(session_factory, accounts)
+        target, check = target.format(**ids), check.format(**ids)
     r = client.get(path)
     assert r.status_code == status and shows in r.text, (path, r.status_code, r.text[:300])
     w = client.request(method, target, follow_redirects=False, **kw)
