@@ -185,12 +185,12 @@ def load_reference_offices(s: Session, report: LoadReport, *, actor: str, now: d
     rules_added = _default_rules(s, actor=actor, now=now)
     # as the other reference loaders report: a kind appears under created/updated only when
     # something was, so a second load says "unchanged" and nothing else
-    for kind, outcome, n in (("consult_office", "created", created), ("consult_office", "updated", updated),
-                             ("consult_office_area", "created", a_created),
-                             ("consult_office_area", "updated", a_updated),
-                             ("consult_office_area", "unchanged", a_same), ("consult_rule", "created", rules_added)):
+    for entity, outcome, n in (("consult_office", "created", created), ("consult_office", "updated", updated),
+                               ("consult_office_area", "created", a_created),
+                               ("consult_office_area", "updated", a_updated),
+                               ("consult_office_area", "unchanged", a_same), ("consult_rule", "created", rules_added)):
         if n:
-            report.add(kind, outcome, n)
+            report.add(entity, outcome, n)
     if created or updated or a_created or a_updated or rules_added:
         unconfirmed = sum(1 for r in rows if not r.confirmed)
         audit.record(s, actor=actor, action="reference.load", entity="consult_office", entity_key=REFERENCE_FILE,
