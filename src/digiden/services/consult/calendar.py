@@ -7,14 +7,18 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-
-from holidays.countries.japan import Japan
+from typing import TYPE_CHECKING
 
 from digiden.domain.consult import WorkingCalendar
+
+if TYPE_CHECKING:
+    from holidays.countries.japan import Japan
 
 
 @lru_cache(maxsize=1)
 def _japan() -> Japan:
+    # loaded on the first date the desk counts, not when the server starts (0.15 s of a cold start)
+    from holidays.countries.japan import Japan
     return Japan(language="ja")
 
 
