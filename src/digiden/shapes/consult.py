@@ -36,10 +36,16 @@ class ReplyIn(Shape):
 class MoveIn(Shape):
     office: str = Field(max_length=100, description="the office's code (its name for regional offices)")
     reason: str = Field(max_length=2000)
+    version: int | None = Field(None, ge=0, strict=True,
+                                description="the consultation's `version` as you last read it: if someone changed it "
+                                            "since, 409 and nothing is done; omitted: no check")
 
 
 class StepIn(Shape):
     comment: str = Field("", max_length=2000)
+    version: int | None = Field(None, ge=0, strict=True,
+                                description="the consultation's `version` as you last read it: if someone changed it "
+                                            "since, 409 and nothing is done; omitted: no check")
 
 
 class RuleIn(Shape):

@@ -48,7 +48,7 @@ from digiden.domain.consult import (
     text_field,
     transition,
 )
-from digiden.domain.errors import InvalidInput, NotFound
+from digiden.domain.errors import Conflict, InvalidInput, NotFound
 from digiden.services import audit
 from digiden.services.common import org_ref
 from digiden.services.consult import notify, offices
@@ -181,6 +181,16 @@ def load_visible(s: Session, p: Principal, case_id: int, *, lock: bool = False) 
         access.require_signed_in(p, "相談の閲覧にはサインインが必要です")
         raise _hidden(case_id)
     return c, reach, desk
+
+
+def check_version(c: ConsultCase, expected_version: int | None) -> None:
+    """The consultation is still as the responder last read it (``expected_version``, from the
+    ``version`` of its detail); None: no check, as before. Called inside the unit of work after the
+    row is locked and access decided, so a stale step writes nothing (no move, notice or audit)."""
+    if expected_version is not None and expected_version != c.version:
+        raise Conflict(f"consultation {c.id} changed since you read it (version {expected_version}, now {c.version})",
+                       message_ja=(f"相談 #{c.id} は読み込んだ後に他の人が変更しました（版数 {expected_version} → "
+                                   f"{c.version}）。読み込み直してから操作してください"), field="version")
 
 
 def _office_names(s: Session) -> dict[int, str]:
@@ -525,7 +535,7 @@ def reply(uow: UnitOfWork, p: Principal, case_id: int, body: str, *, note: bool 
 
 
 def _step(uow: UnitOfWork, p: Principal, case_id: int, step: Step, *, comment: str, now: datetime,
-          smtp: SmtpSettings | None) -> str:
+          smtp: SmtpSettings | None, expected_version: int | None = None) -> str:
     comment = text_field(comment, max_len=REASON_MAX, field="comment", label_ja="コメント", required=False)
     with uow:
         s = uow.session
@@ -533,6 +543,7 @@ def _step(uow: UnitOfWork, p: Principal, case_id: int, step: Step, *, comment: s
         responder, asker = may_respond(p, desk, reach), may_reply_as_asker(p, reach)
         require(p, responder or asker, message=f"you may not {step.value} this consultation",
                 message_ja=f"この相談を「{step.label_ja}」する権限がありません", sign_in_ja="サインインしてください")
+        check_version(c, expected_version)
         before = State(c.state)
         new = transition(before, step)
         c.state = new.value
@@ -558,18 +569,21 @@ def _step(uow: UnitOfWork, p: Principal, case_id: int, step: Step, *, comment: s
 
 
 def resolve(uow: UnitOfWork, p: Principal, case_id: int, *, comment: str = "", now: datetime,
-            smtp: SmtpSettings | None = None) -> str:
-    return _step(uow, p, case_id, Step.RESOLVE, comment=comment, now=now, smtp=smtp)
+            smtp: SmtpSettings | None = None, expected_version: int | None = None) -> str:
+    return _step(uow, p, case_id, Step.RESOLVE, comment=comment, now=now, smtp=smtp,
+                 expected_version=expected_version)
 
 
 def close(uow: UnitOfWork, p: Principal, case_id: int, *, comment: str = "", now: datetime,
-          smtp: SmtpSettings | None = None) -> str:
-    return _step(uow, p, case_id, Step.CLOSE, comment=comment, now=now, smtp=smtp)
+          smtp: SmtpSettings | None = None, expected_version: int | None = None) -> str:
+    return _step(uow, p, case_id, Step.CLOSE, comment=comment, now=now, smtp=smtp,
+                 expected_version=expected_version)
 
 
 def reopen(uow: UnitOfWork, p: Principal, case_id: int, *, comment: str = "", now: datetime,
-           smtp: SmtpSettings | None = None) -> str:
-    return _step(uow, p, case_id, Step.REOPEN, comment=comment, now=now, smtp=smtp)
+           smtp: SmtpSettings | None = None, expected_version: int | None = None) -> str:
+    return _step(uow, p, case_id, Step.REOPEN, comment=comment, now=now, smtp=smtp,
+                 expected_version=expected_version)
 
 
 # ---------------------------------------------------------------- moves
@@ -581,13 +595,14 @@ def _require_responder(p: Principal, desk: Desk, reach: CaseReach, what_ja: str)
 
 
 def reassign(uow: UnitOfWork, p: Principal, case_id: int, office: str, *, reason: str, now: datetime,
-             smtp: SmtpSettings | None = None) -> None:
+             smtp: SmtpSettings | None = None, expected_version: int | None = None) -> None:
     """Hand the consultation to another office (the old one no longer answers it)."""
     reason = text_field(reason, max_len=REASON_MAX, field="reason", label_ja="理由")
     with uow:
         s = uow.session
         c, reach, desk = load_visible(s, p, case_id, lock=True)
         _require_responder(p, desk, reach, "担当の変更")
+        check_version(c, expected_version)
         to = offices.office_by_code(s, office)
         if to.id == c.office_id:
             raise InvalidInput("already assigned to that office", field="office",
@@ -610,13 +625,14 @@ def reassign(uow: UnitOfWork, p: Principal, case_id: int, office: str, *, reason
 
 
 def share(uow: UnitOfWork, p: Principal, case_id: int, office: str, *, reason: str, now: datetime,
-          smtp: SmtpSettings | None = None) -> None:
+          smtp: SmtpSettings | None = None, expected_version: int | None = None) -> None:
     """A second office sees and answers the consultation too."""
     reason = text_field(reason, max_len=REASON_MAX, field="reason", label_ja="理由")
     with uow:
         s = uow.session
         c, reach, desk = load_visible(s, p, case_id, lock=True)
         _require_responder(p, desk, reach, "共有")
+        check_version(c, expected_version)
         if State(c.state) is State.MERGED:
             transition(State.MERGED, Step.ASSIGN)   # raises: the thread continues in the target
         to = offices.office_by_code(s, office)
@@ -649,7 +665,7 @@ def escalate_case(s: Session, c: ConsultCase, actor: str, reason: str, now: date
 
 
 def escalate(uow: UnitOfWork, p: Principal, case_id: int, *, reason: str, now: datetime,
-             smtp: SmtpSettings | None = None) -> None:
+             smtp: SmtpSettings | None = None, expected_version: int | None = None) -> None:
     """Bring the national desk in (by a responder, or by the asker when it waits too long)."""
     reason = text_field(reason, max_len=REASON_MAX, field="reason", label_ja="理由")
     with uow:
@@ -657,6 +673,7 @@ def escalate(uow: UnitOfWork, p: Principal, case_id: int, *, reason: str, now: d
         c, reach, desk = load_visible(s, p, case_id, lock=True)
         require(p, may_respond(p, desk, reach) or may_reply_as_asker(p, reach), message="you may not escalate this",
                 message_ja="この相談をエスカレーションする権限がありません", sign_in_ja="サインインしてください")
+        check_version(c, expected_version)
         if not State(c.state).open:
             raise InvalidInput("only an open consultation is escalated", field="state",
                                message_ja=f"「{State(c.state).label_ja}」の相談はエスカレーションできません")
@@ -667,9 +684,11 @@ def escalate(uow: UnitOfWork, p: Principal, case_id: int, *, reason: str, now: d
     _mail(uow, smtp, notices, now)
 
 
-def merge(uow: UnitOfWork, p: Principal, duplicate_id: int, into_id: int, *, now: datetime) -> None:
+def merge(uow: UnitOfWork, p: Principal, duplicate_id: int, into_id: int, *, now: datetime,
+          expected_version: int | None = None) -> None:
     """A duplicate is merged into another consultation of the same local government: it is kept,
-    read-only, and points to the one the thread continues in."""
+    read-only, and points to the one the thread continues in. ``expected_version`` is the
+    duplicate's version as last read."""
     with uow:
         s = uow.session
         dup, reach_d, desk = load_visible(s, p, duplicate_id, lock=True)
@@ -678,6 +697,7 @@ def merge(uow: UnitOfWork, p: Principal, duplicate_id: int, into_id: int, *, now
                 message="only responders of both merge",
                 message_ja="統合は両方の相談の担当部局か国の相談窓口が行います",
                 sign_in_ja="サインインしてください")
+        check_version(dup, expected_version)
         merge_check(dup.org_unit_id, target.org_unit_id, dup.id, target.id, State(target.state))
         before = State(dup.state)
         new = transition(before, Step.MERGE)

@@ -71,6 +71,18 @@ def _text(doc: dict[str, Any], key: str) -> str:
     return v
 
 
+def _version(doc: dict[str, Any]) -> int | None:
+    """The ``version`` of the consultation as last read: absent (no check) or a whole number;
+    anything else is refused, never ignored (ignoring it would let a stale step through)."""
+    v = doc.get("version")
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise InvalidInput("version must be a whole number (the version you read)", field="version",
+                           message_ja="version には読み込んだ時の版数（整数）を指定してください")
+    return v
+
+
 def _case(uow: Uow, actor: Actor, case_id: int, now: Now) -> CaseOut:
     return CaseOut.model_validate(cases.get(uow, actor, case_id, now=now))
 
@@ -164,21 +176,24 @@ def reply_with_files(
 @router.post("/consultations/{case_id}/resolve", responses=CONFLICT, summary="Mark it resolved (解決)")
 def resolve(case_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now,
             body: Annotated[StepIn | None, Body()] = None) -> CaseOut:
-    cases.resolve(uow, actor, case_id, comment=body.comment if body else "", now=now, smtp=_smtp(request))
+    cases.resolve(uow, actor, case_id, comment=body.comment if body else "", now=now, smtp=_smtp(request),
+                  expected_version=body.version if body else None)
     return _case(uow, actor, case_id, now)
 
 
 @router.post("/consultations/{case_id}/close", responses=CONFLICT, summary="Close it (完了; takes no reply)")
 def close(case_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now,
           body: Annotated[StepIn | None, Body()] = None) -> CaseOut:
-    cases.close(uow, actor, case_id, comment=body.comment if body else "", now=now, smtp=_smtp(request))
+    cases.close(uow, actor, case_id, comment=body.comment if body else "", now=now, smtp=_smtp(request),
+                expected_version=body.version if body else None)
     return _case(uow, actor, case_id, now)
 
 
 @router.post("/consultations/{case_id}/reopen", responses=CONFLICT, summary="Reopen a resolved or closed one")
 def reopen(case_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now,
            body: Annotated[StepIn | None, Body()] = None) -> CaseOut:
-    cases.reopen(uow, actor, case_id, comment=body.comment if body else "", now=now, smtp=_smtp(request))
+    cases.reopen(uow, actor, case_id, comment=body.comment if body else "", now=now, smtp=_smtp(request),
+                 expected_version=body.version if body else None)
     return _case(uow, actor, case_id, now)
 
 
@@ -187,7 +202,8 @@ def reopen(case_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now,
              description="The old office no longer answers (nor sees) it, so the answer says where it went and "
                          "whether you still see it.")
 def reassign(case_id: IdPath, body: MoveIn, request: Request, uow: Uow, actor: Actor, now: Now) -> ReassignedOut:
-    cases.reassign(uow, actor, case_id, body.office, reason=body.reason, now=now, smtp=_smtp(request))
+    cases.reassign(uow, actor, case_id, body.office, reason=body.reason, now=now, smtp=_smtp(request),
+                   expected_version=body.version)
     try:
         office = cases.get(uow, actor, case_id, now=now).summary.office
     except NotFound:
@@ -198,26 +214,29 @@ def reassign(case_id: IdPath, body: MoveIn, request: Request, uow: Uow, actor: A
 @router.post("/consultations/{case_id}/share", responses=CONFLICT,
              summary="A second office sees and answers it too (responders); body: `office`, `reason`")
 def share(case_id: IdPath, body: MoveIn, request: Request, uow: Uow, actor: Actor, now: Now) -> CaseOut:
-    cases.share(uow, actor, case_id, body.office, reason=body.reason, now=now, smtp=_smtp(request))
+    cases.share(uow, actor, case_id, body.office, reason=body.reason, now=now, smtp=_smtp(request),
+                expected_version=body.version)
     return _case(uow, actor, case_id, now)
 
 
 @router.post("/consultations/{case_id}/escalate", responses=CONFLICT,
-             summary="Bring the national desk in (a responder, or the asker); body: `reason`")
+             summary="Bring the national desk in (a responder, or the asker); body: `reason`, `version`")
 def escalate(case_id: IdPath, body: Doc, request: Request, uow: Uow, actor: Actor, now: Now) -> CaseOut:
-    cases.escalate(uow, actor, case_id, reason=_text(body, "reason"), now=now, smtp=_smtp(request))
+    cases.escalate(uow, actor, case_id, reason=_text(body, "reason"), now=now, smtp=_smtp(request),
+                   expected_version=_version(body))
     return _case(uow, actor, case_id, now)
 
 
 @router.post("/consultations/{case_id}/merge", responses=CONFLICT,
-             summary="Merge this duplicate into another consultation of the same local government; body: `into`",
+             summary="Merge this duplicate into another consultation of the same local government; body: `into`, "
+                     "`version` (the duplicate's)",
              description="Answers the consultation the thread continues in.")
 def merge(case_id: IdPath, body: Doc, uow: Uow, actor: Actor, now: Now) -> CaseOut:
     into = body.get("into")
     if isinstance(into, bool) or not isinstance(into, int) or into < 1:
         raise InvalidInput("into is the id of the consultation to merge into", field="into",
                            message_ja="into には統合先の相談の番号を指定してください")
-    cases.merge(uow, actor, case_id, into, now=now)
+    cases.merge(uow, actor, case_id, into, now=now, expected_version=_version(body))
     return _case(uow, actor, into, now)
 
 
