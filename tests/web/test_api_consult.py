@@ -6,66 +6,18 @@ Japanese with nothing written, and the desk's dashboard, FAQ and support plans."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from digiden.services.consult import offices
 from digiden.services.uow import UnitOfWork
-from digiden.store.consult_models import ConsultCase, ConsultMessage, ConsultRule
+from digiden.store.consult_models import ConsultCase, ConsultMessage
 from digiden.store.models import AuditEvent
 from tests.conftest import FIXED_NOW as NOW
 from tests.conftest import make_client, sign_in_directly
-
-Clients = Callable[[str], Any]
-
-
-@pytest.fixture
-def as_(session_factory: sessionmaker[Session]) -> Iterator[Clients]:
-    opened: dict[str, Any] = {}
-
-    def make(who: str) -> Any:
-        if who not in opened:
-            c = make_client(session_factory)
-            c.__enter__()
-            if who != "public":
-                sign_in_directly(c, session_factory, who)
-            opened[who] = c
-        return opened[who]
-    yield make
-    for c in opened.values():
-        c.__exit__(None, None, None)
-
-
-@pytest.fixture
-def soumu(session_factory: sessionmaker[Session], accounts: dict[str, Any]) -> str:
-    """The 総務省 account answers for 東北総合通信局; a measure the 総務省 routing rule covers."""
-    uow = UnitOfWork(session_factory)
-    offices.add_responder(uow, accounts["admin"], "東北総合通信局", "ministry", lead=True, now=NOW)
-    with uow:
-        rule = uow.session.scalars(select(ConsultRule).where(ConsultRule.ministry == "総務省",
-                                                             ConsultRule.measure_code.is_not(None))
-                                   .order_by(ConsultRule.id)).first()
-        assert rule is not None and rule.measure_code
-        return rule.measure_code
-
-
-def count(session_factory: sessionmaker[Session], model: type) -> int:
-    with UnitOfWork(session_factory).for_reading() as u:
-        return u.session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def refused(r: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text[:500]
-    err = r.json()["error"]
-    assert err["message_ja"] and any("\u3040" <= ch <= "\u9fff" for ch in err["message_ja"]), err
-    if field is not None:
-        assert err["details"].get("field") == field, err
-    return err  # type: ignore[no-any-return]
-
+from tests.web.helpers import Clients, count, refused
 
 QUESTION = {"subject": "光ファイバ整備の補助について", "body": "補助の対象になりますか。", "kind": "programme",
             "asker_name": "山田太郎", "asker_email": "yamada@example.lg.jp"}

@@ -7,50 +7,16 @@ see the consultation learns nothing from a version (404 as before)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from digiden.services.consult import offices
 from digiden.services.uow import UnitOfWork
-from digiden.store.consult_models import ConsultCase, ConsultMove, ConsultRule
+from digiden.store.consult_models import ConsultCase, ConsultMove
 from digiden.store.models import AuditEvent
-from tests.conftest import FIXED_NOW as NOW
-from tests.conftest import make_client, sign_in_directly
-from tests.web.test_api_consult import QUESTION, Clients, refused
-
-
-@pytest.fixture
-def as_(session_factory: sessionmaker[Session]) -> Iterator[Clients]:
-    opened: dict[str, Any] = {}
-
-    def make(who: str) -> Any:
-        if who not in opened:
-            c = make_client(session_factory)
-            c.__enter__()
-            if who != "public":
-                sign_in_directly(c, session_factory, who)
-            opened[who] = c
-        return opened[who]
-    yield make
-    for c in opened.values():
-        c.__exit__(None, None, None)
-
-
-@pytest.fixture
-def soumu(session_factory: sessionmaker[Session], accounts: dict[str, Any]) -> str:
-    """The 総務省 account answers for 東北総合通信局; a measure the 総務省 routing rule covers."""
-    uow = UnitOfWork(session_factory)
-    offices.add_responder(uow, accounts["admin"], "東北総合通信局", "ministry", lead=True, now=NOW)
-    with uow:
-        rule = uow.session.scalars(select(ConsultRule).where(ConsultRule.ministry == "総務省",
-                                                             ConsultRule.measure_code.is_not(None))
-                                   .order_by(ConsultRule.id)).first()
-        assert rule is not None and rule.measure_code
-        return rule.measure_code
+from tests.web.helpers import Clients, refused
+from tests.web.test_api_consult import QUESTION
 
 
 def ask(as_: Clients, measure: str) -> int:

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import AuditEvent, SupportApplication, SupportCall, SupportReview
 from tests.conftest import FIXED_NOW as NOW
-from tests.conftest import make_client, sign_in_directly
+from tests.web.helpers import Clients, count, refused
 
 AIZU, KITAKATA, SAPPORO = "072028", "072087", "011002"
 CLOSE = NOW + timedelta(hours=1)            # sessions last 8 hours: the deadline passes within one
@@ -42,44 +40,6 @@ def app_doc(**kw: Any) -> dict[str, Any]:
             "measures": [{"title": "データ連携基盤", "digital": True}], "synthetic": True} | kw
 
 
-Clients = Callable[[str], Any]
-
-
-@pytest.fixture
-def clock() -> list[datetime]:
-    return [NOW]
-
-
-@pytest.fixture
-def as_(session_factory: sessionmaker[Session], clock: list[datetime]) -> Iterator[Clients]:
-    """as_("aizu") → a client signed in as that account, on a clock the test moves."""
-    opened: dict[str, Any] = {}
-
-    def make(who: str) -> Any:
-        if who not in opened:
-            c = make_client(session_factory, clock=lambda: clock[0])
-            c.__enter__()
-            if who != "public":
-                sign_in_directly(c, session_factory, who)
-            opened[who] = c
-        return opened[who]
-    yield make
-    for c in opened.values():
-        c.__exit__(None, None, None)
-
-
-def count(session_factory: sessionmaker[Session], model: type) -> int:
-    with UnitOfWork(session_factory).for_reading() as u:
-        return u.session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def refused(r: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text[:500]
-    err = r.json()["error"]
-    assert err["message_ja"] and any("\u3040" <= ch <= "\u9fff" for ch in err["message_ja"]), err
-    if field is not None:
-        assert err["details"].get("field") == field, err
-    return err  # type: ignore[no-any-return]
 
 
 def test_the_whole_cycle_through_the_api(as_: Clients, clock: list[datetime],

@@ -8,8 +8,7 @@ unknown id is."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,32 +21,9 @@ from digiden.services.support import review
 from digiden.services.uow import UnitOfWork
 from digiden.store.models import AuditEvent, SupportCall
 from tests.conftest import FIXED_NOW as NOW
-from tests.conftest import make_client, sign_in_directly
 from tests.web.test_access_matrix import support_fixture
 
 GRANT = "digital-garden-city-grant"
-
-
-@pytest.fixture
-def clock() -> list[datetime]:
-    return [NOW]
-
-
-@pytest.fixture
-def as_(session_factory: sessionmaker[Session], clock: list[datetime]) -> Iterator[Callable[[str], Any]]:
-    opened: dict[str, Any] = {}
-
-    def make(who: str) -> Any:
-        if who not in opened:
-            c = make_client(session_factory, clock=lambda: clock[0])
-            c.__enter__()
-            if who != "public":
-                sign_in_directly(c, session_factory, who)
-            opened[who] = c
-        return opened[who]
-    yield make
-    for c in opened.values():
-        c.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -228,6 +228,15 @@ def call_scores(s: Session, call: SupportCall, joint: Mapping[int, bool]) -> dic
     return application_scores(normalised_reviews(s, call), joint, call.joint_bonus)
 
 
+def visible_reviews(uow: UnitOfWork, p: Principal, app_id: int) -> list[ReviewView]:
+    """The reviews of an application this principal may read: every one for the nation, its own
+    for a reviewer, none for anyone else."""
+    if p.is_admin:
+        return reviews_of(uow, p, app_id)
+    mine = my_review(uow, p, app_id)
+    return [mine] if mine is not None else []
+
+
 def reviews_of(uow: UnitOfWork, p: Principal, app_id: int) -> list[ReviewView]:
     """Every review of one application (the nation)."""
     access.require(p, p.is_admin, message="only the nation reads every review",

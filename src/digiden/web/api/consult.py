@@ -9,16 +9,19 @@ Included by ``digiden.web.api.router`` (prefix ``/api/v1``), so this router has 
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 
+from digiden.domain.access import Principal
 from digiden.domain.errors import InvalidInput, NotFound
 from digiden.services.consult import cases, desk, faq, offices, plans, suggest
 from digiden.services.consult.notify import SmtpSettings
+from digiden.services.uow import UnitOfWork
 from digiden.shapes.consult import (
     ActionIn,
     AreaOut,
@@ -173,28 +176,30 @@ def reply_with_files(
     return _case(uow, actor, case_id, now)
 
 
+def _step(step: Callable[..., Any], case_id: int, request: Request, uow: UnitOfWork, actor: Principal,
+          now: datetime, body: StepIn | None) -> CaseOut:
+    """Resolve, close or reopen: the same comment and optional version, the consultation as it is after."""
+    step(uow, actor, case_id, comment=body.comment if body else "", now=now, smtp=_smtp(request),
+         expected_version=body.version if body else None)
+    return _case(uow, actor, case_id, now)
+
+
 @router.post("/consultations/{case_id}/resolve", responses=CONFLICT, summary="Mark it resolved (解決)")
 def resolve(case_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now,
             body: Annotated[StepIn | None, Body()] = None) -> CaseOut:
-    cases.resolve(uow, actor, case_id, comment=body.comment if body else "", now=now, smtp=_smtp(request),
-                  expected_version=body.version if body else None)
-    return _case(uow, actor, case_id, now)
+    return _step(cases.resolve, case_id, request, uow, actor, now, body)
 
 
 @router.post("/consultations/{case_id}/close", responses=CONFLICT, summary="Close it (完了; takes no reply)")
 def close(case_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now,
           body: Annotated[StepIn | None, Body()] = None) -> CaseOut:
-    cases.close(uow, actor, case_id, comment=body.comment if body else "", now=now, smtp=_smtp(request),
-                expected_version=body.version if body else None)
-    return _case(uow, actor, case_id, now)
+    return _step(cases.close, case_id, request, uow, actor, now, body)
 
 
 @router.post("/consultations/{case_id}/reopen", responses=CONFLICT, summary="Reopen a resolved or closed one")
 def reopen(case_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now,
            body: Annotated[StepIn | None, Body()] = None) -> CaseOut:
-    cases.reopen(uow, actor, case_id, comment=body.comment if body else "", now=now, smtp=_smtp(request),
-                 expected_version=body.version if body else None)
-    return _case(uow, actor, case_id, now)
+    return _step(cases.reopen, case_id, request, uow, actor, now, body)
 
 
 @router.post("/consultations/{case_id}/reassign", responses=CONFLICT,

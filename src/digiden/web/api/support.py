@@ -196,10 +196,7 @@ def declare_conflict(app_id: IdPath, body: Doc, uow: Uow, actor: Actor, now: Now
 @router.get("/applications/{app_id}/reviews",
             summary="Reviews of an application: every one for the nation, your own for a reviewer")
 def list_reviews(app_id: IdPath, uow: Uow, actor: Actor) -> list[SupportReviewOut]:
-    if actor.is_admin:
-        return [SupportReviewOut.model_validate(r) for r in review.reviews_of(uow, actor, app_id)]
-    mine = review.my_review(uow, actor, app_id)
-    return [SupportReviewOut.model_validate(mine)] if mine is not None else []
+    return [SupportReviewOut.model_validate(r) for r in review.visible_reviews(uow, actor, app_id)]
 
 
 @router.post("/applications/{app_id}/reviews", responses=CONFLICT,
