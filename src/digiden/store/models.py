@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -881,6 +882,47 @@ class SupportSelection(Base):
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
 
     members: Mapped[list[SupportSelectionMember]] = relationship(cascade="all, delete-orphan")
+
+
+class SupportAttachment(Base):
+    """A file attached to an application (PDF or xlsx, size-limited), kept in the database so
+    that ``digiden backup`` carries it; ``sha256`` is computed on upload and checked on download."""
+
+    __tablename__ = "support_attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("support_application.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SupportEvaluation(Base):
+    """A yearly evaluation report of a selected region (選定地域の評価): the region's
+    self-assessment or the national assessment of one fiscal year, with the actual value of each
+    committed KPI (``values``: [{index, actual, note}]) so progress is judged with the same method
+    as the national KPIs."""
+
+    __tablename__ = "support_evaluation"
+    __table_args__ = (UniqueConstraint("selection_id", "fiscal_year", "kind", name="uq_support_evaluation_year"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    selection_id: Mapped[int] = mapped_column(ForeignKey("support_selection.id"), index=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))                  # self | national
+    summary: Mapped[str] = mapped_column(Text, default="")
+    rating: Mapped[str | None] = mapped_column(String(16))         # the assessor's overall judgement
+    values: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(16), default="draft")   # draft | submitted
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SupportSelectionMember(Base):
