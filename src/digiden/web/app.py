@@ -27,6 +27,8 @@ from digiden.web.deps import system_clock
 from digiden.web.edge import ERROR_RESPONSES, Edge, error_body
 from digiden.web.jobs import JobRunner
 from digiden.web.pages import router as pages_router
+from digiden.web.pages.consult import router as consult_pages_router
+from digiden.web.pages.desk import router as desk_pages_router
 from digiden.web.pages.imports import router as imports_pages_router
 from digiden.web.pages.knowledge import router as knowledge_pages_router
 from digiden.web.pages.local import router as local_pages_router
@@ -162,11 +164,12 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
     # a person opening / — prepares a dozen routes instead of all of them (~0.3 s of a cold
     # start, issue 12 goal 6); an API request prepares the page routers' on its way. No route
     # matches another's path (tests/web/test_route_order.py), so the order changes no answer.
-    routers = (pages_router, imports_pages_router, local_pages_router, knowledge_pages_router, support_pages_router,
-               api_router, imports_api_router, local_api_router, knowledge_api_router)
-    for r in routers[:5]:
+    pages = (pages_router, imports_pages_router, local_pages_router, knowledge_pages_router, support_pages_router,
+             consult_pages_router, desk_pages_router)
+    apis = (api_router, imports_api_router, local_api_router, knowledge_api_router)
+    for r in pages:
         app.include_router(r, dependencies=who)
-    for api in routers[5:]:
+    for api in apis:
         app.include_router(api, dependencies=who, responses=ERROR_RESPONSES)
 
     @app.get("/docs", include_in_schema=False)
@@ -199,7 +202,7 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
         # happens to match it too (/practices/{code}).
         allowed: set[str] = set()
         exact: set[str] = set()
-        for route in [*(r for router in routers for r in router.routes), *app.router.routes]:
+        for route in [*(r for router in (*pages, *apis) for r in router.routes), *app.router.routes]:
             regex = getattr(route, "path_regex", None)
             if regex is not None and regex.match(request.url.path):
                 methods = set(getattr(route, "methods", None) or ())
