@@ -115,7 +115,7 @@ def test_a_practice_is_searchable_once_published_and_gone_once_withdrawn(uow: Un
 def test_reindex_rebuilds_the_same_index(uow: UnitOfWork) -> None:
     before = search.document_count(uow)
     report = search.reindex(uow)
-    assert report.documents == {"measure": 33, "practice": 12, "kpi": 18, "local_government": 1788}
+    assert report.documents == {"measure": 33, "practice": 12, "kpi": 18, "local_government": 1788, "faq": 0}
     assert search.document_count(uow) == before
     assert ids(search.search(uow, PUBLIC, "除雪"))[0] == "iide-gps-snow-removal"
 

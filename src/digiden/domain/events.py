@@ -70,6 +70,24 @@ class PracticeWithdrawn(Event):
     changes_search_text: ClassVar[bool] = True
 
 
+# ---------------------------------------------------------------- consultation desk
+
+@dataclass(frozen=True)
+class FaqPublished(Event):
+    """An FAQ entry made from an answered consultation became public."""
+
+    faq_id: int
+    changes_search_text: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class FaqWithdrawn(Event):
+    """A published FAQ entry was taken off the public site (withdrawn or returned to a draft)."""
+
+    faq_id: int
+    changes_search_text: ClassVar[bool] = True
+
+
 PRACTICE_EVENTS: tuple[type[Event], ...] = (PracticePublished, PracticeChanged, PracticeWithdrawn)
 STRATEGY_EVENTS: tuple[type[Event], ...] = (StrategyAccepted, StrategyReopened)
 

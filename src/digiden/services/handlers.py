@@ -15,6 +15,8 @@ that every event whose ``changes_search_text`` is true has a search handler.
 from __future__ import annotations
 
 from digiden.domain.events import (
+    FaqPublished,
+    FaqWithdrawn,
     PracticeChanged,
     PracticePublished,
     PracticeWithdrawn,
@@ -31,6 +33,8 @@ HANDLERS = Handlers(
         PracticePublished: [search.on_practice_events],
         PracticeChanged: [search.on_practice_events],
         PracticeWithdrawn: [search.on_practice_events],
+        FaqPublished: [search.on_faq_events],
+        FaqWithdrawn: [search.on_faq_events],
     },
     after_commit={},
 )

@@ -239,7 +239,7 @@ class AdoptionIn(BaseModel):
 class SearchHit(Shape):
     """A search result as ``digiden search --json`` prints it."""
 
-    kind: str = Field(description="measure, practice or local_government")
+    kind: str = Field(description="measure, practice, kpi, local_government or faq")
     id: str
     title: str
     score: Annotated[float, _rounded(4)]

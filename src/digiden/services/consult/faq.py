@@ -23,7 +23,8 @@ from digiden.domain.consult import (
     may_respond,
     text_field,
 )
-from digiden.domain.errors import DigidenError, InvalidInput, NotFound
+from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound
+from digiden.domain.events import FaqPublished, FaqWithdrawn
 from digiden.services import audit
 from digiden.services.consult import cases, offices
 from digiden.services.uow import UnitOfWork
@@ -42,6 +43,7 @@ class FaqView:
     state_ja: str
     published_at: datetime | None
     synthetic: bool
+    version: int
 
 
 def _identities(s: Session, c: ConsultCase) -> list[str]:
@@ -63,7 +65,25 @@ def _view(s: Session, f: ConsultFaq) -> FaqView:
                                .where(ConsultFaqMeasure.faq_id == f.id).order_by(Measure.code)))
     st = FaqState(f.state)
     return FaqView(f.id, f.question, f.answer, f.field_code, measures, st.value, st.label_ja, f.published_at,
-                   f.synthetic)
+                   f.synthetic, f.version)
+
+
+def _locked(s: Session, faq_id: int) -> ConsultFaq:
+    f = s.get(ConsultFaq, faq_id, with_for_update=True)
+    if f is None:
+        raise _hidden(faq_id)
+    return f
+
+
+def _check_version(f: ConsultFaq, expected_version: int | None) -> None:
+    """The entry is still as the editor last read it (``expected_version`` from its ``version``;
+    None: no check). Called after the row is locked and access decided, so a stale change writes
+    nothing, not even an audit event, and a stranger learns nothing from a 409."""
+    faq_id = f.id
+    if expected_version is not None and expected_version != f.version:
+        raise Conflict(f"FAQ {faq_id} changed since you read it (version {expected_version}, now {f.version})",
+                       message_ja=(f"FAQ {faq_id} は読み込んだ後に他の人が変更しました（版数 {expected_version} → "
+                                   f"{f.version}）。読み込み直してから操作してください"), field="version")
 
 
 def _hidden(faq_id: int) -> NotFound:
@@ -113,32 +133,31 @@ def draft_from_case(uow: UnitOfWork, p: Principal, case_id: int, *, now: datetim
         return f.id
 
 
-def edit(uow: UnitOfWork, p: Principal, faq_id: int, *, question: str, answer: str, now: datetime) -> None:
+def edit(uow: UnitOfWork, p: Principal, faq_id: int, *, question: str, answer: str, now: datetime,
+         expected_version: int | None = None) -> None:
     question = text_field(question, max_len=BODY_MAX, field="question", label_ja="質問")
     answer = text_field(answer, max_len=BODY_MAX, field="answer", label_ja="回答")
     with uow:
         s = uow.session
-        f = s.get(ConsultFaq, faq_id)
-        if f is None:
-            raise _hidden(faq_id)
+        f = _locked(s, faq_id)
         _editable(s, p, f)
+        _check_version(f, expected_version)
         if FaqState(f.state) is not FaqState.DRAFT:
             raise InvalidInput("only a draft is edited", field="state",
                                message_ja=f"「{FaqState(f.state).label_ja}」のFAQは編集できません（下書きに戻してください）")
-        f.question, f.answer, f.updated_at = question, answer, now
+        f.question, f.answer, f.updated_at, f.version = question, answer, now, f.version + 1
         audit.record(s, actor=p.name, action="consult.faq_edit", entity="consult_faq", entity_key=str(f.id), at=now,
                      after={"state": f.state}, summary=f"FAQ {f.id} を編集しました")
         uow.commit()
 
 
-def act(uow: UnitOfWork, p: Principal, faq_id: int, action: str, *, now: datetime) -> str:
+def act(uow: UnitOfWork, p: Principal, faq_id: int, action: str, *, now: datetime,
+        expected_version: int | None = None) -> str:
     """submit (下書き → 確認待ち), publish or return (the national desk, not the author), withdraw.
     Publishing refuses a text that still identifies the asker, naming what is left."""
     with uow:
         s = uow.session
-        f = s.get(ConsultFaq, faq_id)
-        if f is None:
-            raise _hidden(faq_id)
+        f = _locked(s, faq_id)
         if action in ("publish", "return", "withdraw"):
             require(p, p.can_write_at_all and is_national_desk(p, offices.desk_of(s, p)),
                     message="the national desk reviews FAQ entries",
@@ -146,6 +165,7 @@ def act(uow: UnitOfWork, p: Principal, faq_id: int, action: str, *, now: datetim
                     sign_in_ja="サインインしてください")
         else:
             _editable(s, p, f)
+        _check_version(f, expected_version)
         before = FaqState(f.state)
         new = faq_transition(before, action, author=f.created_by, actor=p.name)
         if new is FaqState.PUBLISHED and f.case_id is not None:
@@ -155,9 +175,12 @@ def act(uow: UnitOfWork, p: Principal, faq_id: int, action: str, *, now: datetim
                 raise InvalidInput("the text still identifies the asker", field="answer",
                                    message_ja=f"相談者を特定できる情報が残っています: {'、'.join(left)}",
                                    details={"left": left})
-        f.state, f.updated_at = new.value, now
+        f.state, f.updated_at, f.version = new.value, now, f.version + 1
         if new is FaqState.PUBLISHED:
             f.published_at, f.reviewed_by = now, p.name
+            uow.emit(FaqPublished(f.id))            # searchable with everything else
+        elif before is FaqState.PUBLISHED:
+            uow.emit(FaqWithdrawn(f.id))
         audit.record(s, actor=p.name, action=f"consult.faq_{action}", entity="consult_faq", entity_key=str(f.id),
                      at=now, before={"state": before.value}, after={"state": new.value},
                      summary=f"FAQ {f.id}: {before.label_ja} → {new.label_ja}")

@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session
 from digiden.domain.access import Principal
 from digiden.domain.errors import InvalidInput
 from digiden.domain.events import (
+    FaqPublished,
+    FaqWithdrawn,
     PracticeChanged,
     PracticePublished,
     PracticeWithdrawn,
@@ -51,6 +53,7 @@ from digiden.services.national.local_facts import latest_accepted
 from digiden.services.registry.localgov import KINDS as ORG_KINDS
 from digiden.services.uow import UnitOfWork
 from digiden.store import fulltext
+from digiden.store.consult_models import ConsultFaq, ConsultFaqMeasure
 from digiden.store.db import engine_key
 from digiden.store.models import (
     Area,
@@ -71,7 +74,7 @@ from digiden.store.models import (
     SearchMeta,
 )
 
-KINDS = {"measure": "施策", "practice": "優良事例", "kpi": "KPI", "local_government": "地方公共団体"}
+KINDS = {"measure": "施策", "practice": "優良事例", "kpi": "KPI", "local_government": "地方公共団体", "faq": "相談FAQ"}
 FACETS = ("kind", "pillar", "field", "model_type", "pref", "support")
 FACET_LABELS = {"kind": "種類", "pillar": "柱・基礎条件", "field": "分野", "model_type": "モデル地域・重点分野",
                 "pref": "都道府県", "support": "支援の種類"}
@@ -80,7 +83,9 @@ FACET_LABELS = {"kind": "種類", "pillar": "柱・基礎条件", "field": "分�
 # A KPI (what is measured) comes after what to do about it: with 0.6 the planners' queries of
 # tests/search_eval keep MRR 1.000 (nDCG@10 0.991 → 0.983, the set judges no KPI yet); at 1.0
 # a KPI's exact title beat the measure for 7 of them (MRR 0.929).
-KIND_BOOST = {"measure": 1.0, "practice": 1.1, "kpi": 0.6, "local_government": 0.6}
+# A published FAQ entry (an answered consultation, the asker removed) is another local
+# government's question answered: after what to do (measures, practices), before a place.
+KIND_BOOST = {"measure": 1.0, "practice": 1.1, "kpi": 0.6, "local_government": 0.6, "faq": 0.8}
 CANDIDATES = 60
 # Sudachi's synonym dictionary widens every query (textja.synonym_groups): each query word also
 # finds the index's words that share a synonym group with it (利用 → 活用, 支援 → 援助 · 後押し,
@@ -245,6 +250,28 @@ def kpi_docs(s: Session, kpis: list[Kpi]) -> list[DocIn]:
     return out
 
 
+def faq_docs(s: Session, faqs: list[ConsultFaq]) -> list[DocIn]:
+    """A published FAQ entry: its question (the first line is the title) and answer, the measures it
+    concerns and its field. The text is the reviewed, anonymised one the public page shows."""
+    _, by_code = _area_maps(s)
+    ids = [f.id for f in faqs]
+    measures: dict[int, list[Measure]] = {}
+    for fid, m in s.execute(select(ConsultFaqMeasure.faq_id, Measure)
+                            .join(Measure, Measure.id == ConsultFaqMeasure.measure_id)
+                            .where(ConsultFaqMeasure.faq_id.in_(ids))):
+        measures.setdefault(fid, []).append(m)
+    out = []
+    for f in faqs:
+        area = by_code.get(f.field_code or "")
+        ms = measures.get(f.id, [])
+        title = (f.question.strip().splitlines() or [""])[0][:200]
+        body = _join([f.question, f.answer, area.name if area else "", "・".join(m.title for m in ms)])
+        facets = [("kind", "faq")] + ([("field", area.code), ("pillar", _pillar(area.code))] if area else []) + [
+            ("support", m.support) for m in ms]
+        out.append(DocIn("faq", f.id, str(f.id), title, body, 1.0, f.synthetic, tuple(facets)))
+    return out
+
+
 def org_docs(s: Session, units: list[OrgUnit]) -> list[DocIn]:
     """A local government: its name, kind, prefecture and catchphrase, and what its latest
     accepted (public) strategy says — vision, social issues, measures — with the fields and
@@ -308,6 +335,16 @@ def on_practice_events(s: Session,
                 remove(s, "practice", p.id)
 
 
+def on_faq_events(s: Session, events: Sequence[FaqPublished | FaqWithdrawn]) -> None:
+    """An FAQ entry was published or withdrawn: a published entry is (re)indexed, any other leaves."""
+    ids = sorted({e.faq_id for e in events})
+    fs = list(s.scalars(select(ConsultFaq).where(ConsultFaq.id.in_(ids)).order_by(ConsultFaq.id)))
+    _write(s, faq_docs(s, [f for f in fs if f.state == "published"]))
+    for f in fs:
+        if f.state != "published":
+            remove(s, "faq", f.id)
+
+
 @dataclass(frozen=True)
 class IndexReport:
     documents: dict[str, int]
@@ -327,6 +364,7 @@ def rebuild(s: Session, progress: Progress | None = None, *, batch: int = BATCH)
         ("practice", select(Practice).where(Practice.status == "published").order_by(Practice.id), practice_docs),
         ("kpi", select(Kpi).order_by(Kpi.position, Kpi.id), kpi_docs),
         ("local_government", select(OrgUnit).where(OrgUnit.kind != "nation").order_by(OrgUnit.id), org_docs),
+        ("faq", select(ConsultFaq).where(ConsultFaq.state == "published").order_by(ConsultFaq.id), faq_docs),
     ]
     for kind, q, make in jobs:
         items = list(s.scalars(q))
@@ -366,7 +404,7 @@ class Hit:
     @property
     def url(self) -> str:
         return {"measure": f"/measures/{self.id}", "practice": f"/practices/{self.id}", "kpi": f"/kpis/{self.id}",
-                "local_government": f"/local-governments/{self.id}"}[self.kind]
+                "local_government": f"/local-governments/{self.id}", "faq": f"/faq/{self.id}"}[self.kind]
 
 
 @dataclass(frozen=True)
