@@ -100,12 +100,15 @@ class MeasureContext:
     title: str
     measure: catalogue.MeasureView
     current_fy: int
+    faq: list[Any]          # the consultation desk's published FAQ entries about this measure
 
 
 @router.get("/measures/{code}", response_class=HTMLResponse)
 def measure_page(code: str, request: Request, uow: Uow, today: Today) -> Response:
+    from digiden.services.consult import faq
     m = catalogue.get_measure(uow, code)
-    return render(request, "catalogue/measure.html", MeasureContext(m.title, m, fiscal_year(today)))
+    return render(request, "catalogue/measure.html",
+                  MeasureContext(m.title, m, fiscal_year(today), faq.published(uow, measure=m.code, limit=20)))
 
 
 @dataclass(frozen=True)
