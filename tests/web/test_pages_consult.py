@@ -77,6 +77,13 @@ def test_asking_through_the_form_lands_a_routed_consultation_with_its_audit_even
     assert f'href="/consultations/{cid}"' in listing and "担当決定" in listing and "会津若松市" in listing
     assert f'href="/consultations/{cid}"' in aizu.get("/consultations").text
     assert f'href="/consultations/{cid}"' not in as_("kitakata").get("/consultations").text
+    assert f'href="/consultations/{cid}"' not in as_("ministry").get("/consultations?field=P4.3").text
+    assert f'href="/consultations/{cid}"' in as_("ministry").get("/consultations?office=東北総合通信局").text
+    # a filter it cannot apply is said in Japanese, beside the filters
+    bad = aizu.get("/consultations?state=bogus")
+    assert bad.status_code == 422 and "状態が正しくありません" in bad.text and 'aria-invalid="true"' in bad.text
+    bad = aizu.get("/consultations?office=存在しない局")
+    assert bad.status_code == 422 and "部局「存在しない局」は登録されていません" in bad.text
 
 
 def test_the_public_is_sent_to_sign_in_for_the_list_and_the_form(as_: Clients) -> None:
