@@ -53,6 +53,7 @@ class CallOut(Shape):
     decided_at: IsoTime | None
     published_at: IsoTime | None
     synthetic: bool
+    version: int = Field(description="send it back with a rubric change; a change made since is refused (409)")
 
 
 class ApplicationMemberOut(Shape):
@@ -234,4 +235,76 @@ class CallResultsOut(Shape):
     round: int
     published_at: IsoTime
     selected: list[ResultOut]
+    synthetic: bool
+
+
+class AttachmentOut(Shape):
+    id: int
+    application: int
+    file_name: str
+    media_type: str = Field(description="application/pdf or the .xlsx media type")
+    size: int = Field(description="bytes")
+    sha256: str = Field(description="hex SHA-256 computed on upload; checked again on every download")
+    uploaded_by: str
+    uploaded_at: IsoTime
+
+
+class KpiProgressOut(Shape):
+    index: int = Field(description="the committed KPI's position in the application's `kpis`")
+    name: str
+    unit: str
+    actual: float | None = Field(description="the actual value of the report's fiscal year")
+    note: str
+    status: str = Field(description="the national KPIs' progress status (domain.progress): achieved | on_track | "
+                                    "needs_acceleration | stalled | deteriorating | awaiting_data | "
+                                    "not_assessable")
+    status_ja: str
+    reason: str
+
+
+class EvaluationOut(Shape):
+    id: int
+    region: str = Field(description="the selected region's key")
+    fiscal_year: int
+    kind: str = Field(description="self (the region's self-assessment) | national (the nation's assessment)")
+    kind_ja: str
+    summary: str
+    rating: str | None = Field(description="A | B | C | D (計画を上回る … 遅れている)")
+    rating_ja: str
+    state: str = Field(description="draft | submitted")
+    state_ja: str
+    progress: list[KpiProgressOut]
+    created_by: str
+    updated_at: IsoTime
+    submitted_at: IsoTime | None
+    version: int = Field(description="send it back with the next save; a save made since is refused (409)")
+    synthetic: bool
+
+
+class CommittedKpiOut(Shape):
+    index: int
+    name: str
+    unit: str
+    baseline: float | None
+    target: float | None
+    target_fy: int | None
+
+
+class RegionOut(Shape):
+    key: str
+    programme: str
+    programme_name: str
+    title: str
+    state: str = Field(description="selected | realised | registered | cancelled")
+    selected_on: date
+    lead_code: str
+    lead_name: str
+    prefecture_code: str
+    members: list[tuple[str, str]]
+    application: int | None = Field(description="the application it came from (decided in digiden)")
+    call: int | None
+    kpis: list[CommittedKpiOut] = Field(description="the KPIs the region committed to in its application")
+    evaluations: list[EvaluationOut] = Field(description="the reports you may see, newest fiscal year first")
+    may_write_self: bool
+    may_write_national: bool
     synthetic: bool

@@ -99,6 +99,7 @@ class CallView:
     decided_at: datetime | None
     published_at: datetime | None
     synthetic: bool
+    version: int = 1          # changes with the rubric, the decision and publication (stale-save check)
 
     @property
     def terms(self) -> CallTerms:
@@ -128,7 +129,7 @@ def call_view(s: Session, c: SupportCall, now: datetime | None = None) -> CallVi
                     tuple(CriterionView(k.code, k.name, k.description, k.weight, k.max_points,
                                         k.regional_collaboration) for k in c.criteria),
                     aware(c.decided_at) if c.decided_at else None,
-                    aware(c.published_at) if c.published_at else None, c.synthetic)
+                    aware(c.published_at) if c.published_at else None, c.synthetic, c.version)
 
 
 # ---------------------------------------------------------------- input
@@ -360,15 +361,22 @@ def create_call(uow: UnitOfWork, p: Principal, programme: str, doc: Mapping[str,
         return view
 
 
-def update_rubric(uow: UnitOfWork, p: Principal, call_id: int, criteria_doc: object, *, now: datetime) -> CallView:
-    """Replace a call's rubric, while no review has been saved."""
+def update_rubric(uow: UnitOfWork, p: Principal, call_id: int, criteria_doc: object, *, now: datetime,
+                  version: int | None = None) -> CallView:
+    """Replace a call's rubric, while no review has been saved. ``version`` is the call's version
+    as the editor last read it: a rubric changed (or the call decided) since is refused, nothing
+    written; without it nothing is checked (older clients)."""
     access.require(p, access.can_manage_programmes(p), message="only the nation edits rubrics",
                    message_ja="評価基準を変更できるのは国の管理者だけです",
                    sign_in_ja="評価基準の変更にはログインが必要です")
     criteria = parse_criteria(criteria_doc)
     with uow:
         s = uow.session
-        call = load_call(s, call_id)
+        call = s.get(SupportCall, call_id, with_for_update=True) or load_call(s, call_id)
+        if version is not None and version != call.version:
+            raise Conflict(f"stale: the call is at version {call.version}, you read {version}",
+                           message_ja="開いた後に他の人がこの公募の評価基準を変更しました。読み込み直してから変更してください",
+                           field="version", details={"current_version": call.version})
         check_rubric(criteria, joint_allowed=call.joint_allowed, joint_bonus=call.joint_bonus)
         reviewed = s.scalar(select(func.count()).select_from(SupportReview).join(
             SupportApplication, SupportApplication.id == SupportReview.application_id)

@@ -12,28 +12,32 @@ from __future__ import annotations
 import csv
 import io
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, File, Path, Query, UploadFile
 from fastapi.responses import Response
 
 from digiden.domain.access import PUBLIC
 from digiden.domain.errors import InvalidInput, NotFound
 from digiden.domain.quantities import INT64_MAX
 from digiden.services.support import applications as apps
+from digiden.services.support import attachments, evaluations, review, selection
 from digiden.services.support import programmes as pg
-from digiden.services.support import review, selection
 from digiden.shapes.errors import ErrorOut
 from digiden.shapes.support import (
     ApplicationMemberOut,
     ApplicationOut,
+    AttachmentOut,
     CallOut,
     CallResultsOut,
     ConflictDeclaredOut,
     DecisionOut,
+    EvaluationOut,
     ProgrammeDetailOut,
     ProgrammeOut,
     PublicationOut,
     PublishedSelectionOut,
+    RegionOut,
     ResultOut,
     ReviewerAssignedOut,
     ReviewProgressOut,
@@ -115,9 +119,12 @@ def get_call(call_id: IdPath, uow: Uow, now: Now) -> CallOut:
 
 @router.put("/calls/{call_id}/rubric", responses=CONFLICT,
             summary="Replace a call's rubric while no review is saved (national administrators)",
-            description="Body: `{\"criteria\": [...]}` as when opening the call.")
+            description="Body: `{\"criteria\": [...], \"version\": N}`, criteria as when opening the call; "
+                        "`version` is the call's `version` as you read it: if the call changed since, 409 and "
+                        "nothing is written.")
 def put_rubric(call_id: IdPath, body: Doc, uow: Uow, actor: Actor, now: Now) -> CallOut:
-    return CallOut.model_validate(pg.update_rubric(uow, actor, call_id, body.get("criteria"), now=now))
+    return CallOut.model_validate(pg.update_rubric(uow, actor, call_id, body.get("criteria"), now=now,
+                                                   version=_version(body.get("version"))))
 
 
 @router.post("/calls/{call_id}/reviewers", status_code=201, responses=CONFLICT,
@@ -181,6 +188,50 @@ def confirm_membership(app_id: IdPath, uow: Uow, actor: Actor, now: Now,
                        body: Annotated[dict[str, Any] | None, Body()] = None) -> ApplicationOut:
     member = _text(body or {}, "member").strip() or None
     return ApplicationOut.model_validate(apps.confirm_membership(uow, actor, app_id, member, now=now))
+
+
+# ---------------------------------------------------------------- attachments
+
+
+@router.get("/applications/{app_id}/attachments",
+            summary="The files attached to an application you may open (404 otherwise), with their SHA-256")
+def list_attachments(app_id: IdPath, uow: Uow, actor: Actor) -> list[AttachmentOut]:
+    return [AttachmentOut.model_validate(x) for x in attachments.list_for(uow, actor, app_id)]
+
+
+@router.post("/applications/{app_id}/attachments", status_code=201, responses=CONFLICT,
+             summary="Attach files to a draft (its lead's staff; multipart/form-data)",
+             description=f"Form field `files` (one or more): PDF or Excel (.xlsx) only, recognised by their "
+                         f"content, at most {attachments.MAX_BYTES // (1024 * 1024)} MiB each and "
+                         f"{attachments.MAX_FILES} per application. Every file is checked before anything is "
+                         "written: one refused file refuses them all (422, naming the file and why).")
+def add_attachments(app_id: IdPath, uow: Uow, actor: Actor, now: Now,
+                    files: Annotated[list[UploadFile], File(description="the files")]) -> list[AttachmentOut]:
+    got = [attachments.Upload(f.filename or "", f.file.read(attachments.MAX_BYTES + 1)) for f in files]
+    return [AttachmentOut.model_validate(x) for x in attachments.add(uow, actor, app_id, got, now=now)]
+
+
+def attachment_response(view: attachments.AttachmentView, data: bytes) -> Response:
+    """A file always as a download, its Japanese name kept in ``filename*``."""
+    ascii_name = view.file_name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return Response(data, media_type=view.media_type, headers={
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(view.file_name)}",
+        "X-Content-SHA256": view.sha256})
+
+
+@router.get("/applications/{app_id}/attachments/{attachment_id}", response_class=Response,
+            summary="Download an attached file (who may open the application; 404 otherwise)",
+            responses={200: {"content": {"application/pdf": {}, attachments.XLSX: {}},
+                             "description": "the file as uploaded, checked against its SHA-256"}})
+def download_attachment(app_id: IdPath, attachment_id: IdPath, uow: Uow, actor: Actor) -> Response:
+    return attachment_response(*attachments.download(uow, actor, app_id, attachment_id))
+
+
+@router.delete("/applications/{app_id}/attachments/{attachment_id}", status_code=204, responses=CONFLICT,
+               response_class=Response, summary="Remove a file from a draft (its lead's staff)")
+def delete_attachment(app_id: IdPath, attachment_id: IdPath, uow: Uow, actor: Actor, now: Now) -> Response:
+    attachments.delete(uow, actor, app_id, attachment_id, now=now)
+    return Response(status_code=204)
 
 
 # ---------------------------------------------------------------- review
@@ -321,3 +372,42 @@ def set_region_state(key: Annotated[str, Path(max_length=200)], body: Doc, uow: 
                      now: Now) -> PublishedSelectionOut:
     return PublishedSelectionOut.model_validate(
         pg.set_selection_state(uow, actor, key, _text(body, "state"), reason=_text(body, "reason"), now=now))
+
+
+RegionKey = Annotated[str, Path(max_length=64, description="the selected region's key (GET /regions)")]
+FiscalYear = Annotated[int, Path(ge=2000, le=2200, description="the fiscal year (年度) reported on")]
+Kind = Annotated[str, Path(pattern="^(self|national)$", description="self or national")]
+
+
+@router.get("/regions/{key}", summary="A selected region with the KPIs it committed to and the evaluation "
+                                      "reports you may see (the public: submitted national assessments)")
+def get_region(key: RegionKey, uow: Uow, actor: Actor) -> RegionOut:
+    return RegionOut.model_validate(evaluations.get_region(uow, actor, key))
+
+
+@router.get("/evaluations", summary="Evaluation reports of selected regions you may see, newest year first")
+def list_evaluations(uow: Uow, actor: Actor, programme: Annotated[str | None, Query(max_length=64)] = None,
+                     fiscal_year: Annotated[int | None, Query(ge=2000, le=2200)] = None) -> list[EvaluationOut]:
+    return [EvaluationOut.model_validate(e)
+            for e in evaluations.list_evaluations(uow, actor, programme=programme, fiscal_year_=fiscal_year)]
+
+
+@router.put("/regions/{key}/evaluations/{fiscal_year}/{kind}", responses=CONFLICT,
+            summary="Save a draft evaluation report: self (the region's staff) or national (national "
+                    "administrators, the programme's ministry)",
+            description="Body: `summary`, `rating` (A–D), `values` [{`index` (of the committed KPI), `actual`, "
+                        "`note`}], `version` (the report's version as read; 0 for a new one): a save made "
+                        "since is refused with 409 and nothing is written.")
+def save_evaluation(key: RegionKey, fiscal_year: FiscalYear, kind: Kind, body: Doc, uow: Uow, actor: Actor,
+                    now: Now) -> EvaluationOut:
+    return EvaluationOut.model_validate(evaluations.save(uow, actor, key, fiscal_year, kind, body, now=now,
+                                                         version=_version(body.get("version"))))
+
+
+@router.post("/regions/{key}/evaluations/{fiscal_year}/{kind}/submit", responses=CONFLICT,
+             summary="Submit a draft evaluation report (it no longer changes; a national one becomes public); "
+                     "body: optional `version`")
+def submit_evaluation(key: RegionKey, fiscal_year: FiscalYear, kind: Kind, uow: Uow, actor: Actor, now: Now,
+                      body: Annotated[dict[str, Any] | None, Body()] = None) -> EvaluationOut:
+    return EvaluationOut.model_validate(evaluations.submit(uow, actor, key, fiscal_year, kind, now=now,
+                                                           version=_version((body or {}).get("version"))))
