@@ -42,6 +42,7 @@ GROUP_IN = {"name": "会津の連携", "members": ["072028", "072087"], "issue":
 APPLICANT = frozenset({"admin", "aizu"})                 # 会津若松市's draft: itself and the nation
 SUBMITTED = frozenset({"admin", "sapporo", "ministry"})   # 札幌市's submitted one: itself, the nation, the reviewer
 REVIEWER = frozenset({"ministry"})
+REGION = frozenset({"kitakata"})                          # the selected region's own staff (its self-assessment)
 CALL_IN = {"round": 3, "title": "合成データ: 行列の公募", "opens_at": "2026-11-28", "closes_at": "2026-12-20",
            "budget": 50_000_000, "criteria": [{"code": "vision", "name": "整合", "weight": 100, "max_points": 5}]}
 APP_IN = {"title": "合成データ: 申請", "lead": "072028", "requested_amount": 1_000_000}
@@ -227,6 +228,24 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ("POST", "/api/v1/calls/{call_id}/publication", "/api/v1/calls/{closed}/publication", {}, ADMIN),
     ("POST", "/calls/{call_id}/decision", "/calls/{call}/decision", {"data": {}}, ADMIN),       # 重点支援 pages
     ("POST", "/calls/{call_id}/publication", "/calls/{closed}/publication", {}, ADMIN),
+    ("GET", "/api/v1/regions/{key}", "/api/v1/regions/{region}", {}, ALL),              # 重点支援: evaluations
+    ("GET", "/api/v1/evaluations", "/api/v1/evaluations", {}, ALL),
+    ("GET", "/api/v1/applications/{app_id}/attachments", "/api/v1/applications/{draft}/attachments", {},
+     APPLICANT),
+    ("GET", "/api/v1/applications/{app_id}/attachments/{attachment_id}",
+     "/api/v1/applications/{draft}/attachments/{attachment}", {}, APPLICANT),
+    ("GET", "/api/v1/applications/{app_id}/attachments/{attachment_id}",
+     "/api/v1/applications/{selected}/attachments/{selected_file}", {}, ALL),      # a published selection's
+    ("POST", "/api/v1/applications/{app_id}/attachments", "/api/v1/applications/{joint}/attachments",
+     {"files": {"files": ("計画.pdf", b"%PDF-1.7 x")}}, APPLICANT),
+    ("DELETE", "/api/v1/applications/{app_id}/attachments/{attachment_id}",
+     "/api/v1/applications/{joint}/attachments/{joint_file}", {}, APPLICANT),
+    ("PUT", "/api/v1/regions/{key}/evaluations/{fiscal_year}/{kind}", "/api/v1/regions/{region}/evaluations/2026/self",
+     {"json": {"summary": "合成データの自己評価"}}, REGION),
+    ("POST", "/api/v1/regions/{key}/evaluations/{fiscal_year}/{kind}/submit",
+     "/api/v1/regions/{region}/evaluations/2026/self/submit", {}, REGION),
+    ("PUT", "/api/v1/regions/{key}/evaluations/{fiscal_year}/{kind}",
+     "/api/v1/regions/{region}/evaluations/2026/national", {"json": {"summary": "合成データの国の評価"}}, ADMIN),
     ("PUT", "/api/v1/regions/{key}/state", "/api/v1/regions/{region}/state",
      {"json": {"state": "cancelled", "reason": "合成データの例"}}, ADMIN),
     ("GET", "/api/v1/consultations", "/api/v1/consultations", {}, ALL),
@@ -362,14 +381,21 @@ def support_fixture(uow: UnitOfWork, a: dict[str, Any]) -> dict[str, str]:
         "round": 2, "opens_at": "2026-10-01", "closes_at": "2026-11-01"}, now=NOW).id
     before = NOW - timedelta(days=40)
     selected = apps.save_draft(uow, a["kitakata"], closed, APP_IN | {"lead": None}, now=before).id
+    from digiden.services.support.attachments import Upload, add
+    selected_file = add(uow, a["kitakata"], selected, [Upload("選定.pdf", b"%PDF-1.7 synthetic")], now=before)[0].id
     apps.submit(uow, a["kitakata"], selected, now=before)
     review.assign_reviewer(uow, a["admin"], closed, "ministry", now=NOW)
     review.score(uow, a["ministry"], selected, {"vision": 4}, now=NOW)
     selection.decide(uow, a["admin"], closed, {}, now=NOW)
     selection.publish(uow, a["admin"], closed, now=NOW)
     region = f"digital-garden-city-grant:call{closed}:app{selected}"
+    from digiden.services.support import attachments as att
+    pdf = [att.Upload("計画.pdf", b"%PDF-1.7 synthetic")]
+    files = {n: att.add(uow, a["aizu"], app, pdf, now=NOW)[0].id for n, app in (("attachment", draft),
+                                                                               ("joint_file", joint))}
     return {"call": str(call), "closed": str(closed), "draft": str(draft), "joint": str(joint),
-            "submitted": str(submitted), "selected": str(selected), "region": region}
+            "submitted": str(submitted), "selected": str(selected), "region": region,
+            **{k: str(v) for k, v in files.items()}, "selected_file": str(selected_file)}
 
 
 def consult_fixture(uow: UnitOfWork, a: dict[str, Any]) -> dict[str, str]:
