@@ -4,7 +4,7 @@ Starlette's error middleware), so that it holds for pages, the API, static files
 500s alike:
 
 - **body size**: at most :data:`BODY_LIMIT` bytes on every route, the configured upload limit on
-  the upload routes (:data:`digiden.web.limits.UPLOAD_PATHS`); refused with 413 by
+  the upload routes (:data:`digiden.web.limits.UPLOAD_PATHS` and ``ATTACHMENT_PATHS``); refused with 413 by
   ``Content-Length`` before anything is read, or by counting a chunked body as it arrives;
 - **uploads only from someone signed in**: an upload without a live session or a valid API
   token is answered 401 before its body is read;
@@ -25,6 +25,7 @@ import html
 import json
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, unquote_to_bytes
@@ -34,7 +35,7 @@ from fastapi import Path, Query
 from digiden.domain.errors import InvalidInput
 from digiden.domain.quantities import INT64_MAX  # integers in requests fit a signed 64-bit column
 from digiden.shapes.errors import ErrorOut
-from digiden.web.limits import UPLOAD_PATHS
+from digiden.web.limits import ATTACHMENT_BODY_LIMIT, ATTACHMENT_PATHS, UPLOAD_PATHS
 
 log = logging.getLogger("digiden.web")
 
@@ -130,8 +131,12 @@ def _nul(where: str, field: str | None = None) -> Refused:
                    f"NUL文字（\\0）は使えません（{_WHERE_JA[where]}）", field)
 
 
-def _too_large(limit: int, upload: bool) -> Refused:
+def _too_large(limit: int, upload: bool, attachment: bool = False) -> Refused:
     size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    if attachment:
+        return Refused(413, f"the attached files are larger than {size} together",
+                       f"添付ファイルが大きすぎます（1回に送れるのは合計 {size} まで）。分けて送ってください",
+                       "attachments")
     if upload:
         return Refused(413, f"the file is larger than {size}",
                        f"ファイルが大きすぎます（上限 {size}）。分割して取り込んでください", "file")
@@ -141,6 +146,10 @@ def _too_large(limit: int, upload: bool) -> Refused:
 
 def is_upload(scope: Scope) -> bool:
     return scope.get("method") == "POST" and str(scope.get("path", "")).startswith(UPLOAD_PATHS)
+
+
+def is_attachment(scope: Scope) -> bool:
+    return scope.get("method") == "POST" and ATTACHMENT_PATHS.fullmatch(str(scope.get("path", ""))) is not None
 
 
 # ---------------------------------------------------------------- checks
@@ -271,7 +280,12 @@ def error_body(path: str, status: int, error: str, message: str, message_ja: str
         return (json.dumps({"error": {"code": error, "message": message, "message_ja": message_ja,
                                       "details": details}}, ensure_ascii=False).encode(), b"application/json")
     title = {413: "送信内容が大きすぎます", 422: "入力を確認してください"}.get(status, "エラー")
-    back = '<p><a href="/imports">取込へ戻る</a></p>' if status == 413 and "ファイル" in message_ja else ""
+    back = ""
+    if status == 413 and "ファイル" in message_ja:
+        page_of = re.fullmatch(r"/(consultations|applications)/(\d+)/\w+", path)
+        href, text = (("/consultations/new", "相談の入力へ戻る") if path == "/consultations" else
+                      (f"/{page_of[1]}/{page_of[2]}", "元のページへ戻る") if page_of else ("/imports", "取込へ戻る"))
+        back = f'<p><a href="{href}">{text}</a></p>'
     page = ('<!doctype html><html lang="ja"><head><meta charset="utf-8">'
             f'<title>{title} | digiden</title><link rel="stylesheet" href="/static/css/app.css"></head>'
             f'<body><main id="main"><h1>{title}</h1><p role="alert">{html.escape(message_ja)}</p>'
@@ -291,11 +305,12 @@ class Edge:
     """The ASGI middleware described in the module docstring."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], *, upload_limit: int,
-                 body_limit: int = BODY_LIMIT,
+                 body_limit: int = BODY_LIMIT, attachment_limit: int = ATTACHMENT_BODY_LIMIT,
                  signed_in: Callable[[list[tuple[bytes, bytes]]], Awaitable[bool]] | None = None) -> None:
         self.app = app
         self.upload_limit = upload_limit
         self.body_limit = body_limit
+        self.attachment_limit = attachment_limit
         self.signed_in = signed_in
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -323,13 +338,14 @@ class Edge:
             await _answer(scope, guarded_send, r.status, body, ctype, close=close)
             state["ours"] = True
 
-        upload = is_upload(scope)
-        limit = self.upload_limit if upload else self.body_limit
+        attachment = is_attachment(scope)
+        upload = attachment or is_upload(scope)
+        limit = self.attachment_limit if attachment else self.upload_limit if upload else self.body_limit
         try:
             check_target(scope)
             length = _header(scope, b"content-length")
             if length is not None and length.strip().isdigit() and int(length) > limit:
-                raise _too_large(limit, upload)
+                raise _too_large(limit, upload, attachment)
             if upload and self.signed_in is not None and not await self.signed_in(list(scope.get("headers") or [])):
                 raise Refused(401, "sign in or send a valid API token before uploading a file",
                               "ファイルを送るにはサインイン（またはAPIトークン）が必要です")
@@ -339,7 +355,7 @@ class Edge:
 
         app_receive = receive
         if upload:
-            app_receive = self._counting(scope, receive, limit, refuse)
+            app_receive = self._counting(scope, receive, limit, refuse, attachment)
         elif scope.get("method") not in ("GET", "HEAD", "OPTIONS") or length is not None:
             try:
                 body = await self._read(receive, limit)
@@ -386,7 +402,7 @@ class Edge:
 
     @staticmethod
     def _counting(scope: Scope, receive: Receive, limit: int,
-                  refuse: Callable[..., Awaitable[None]]) -> Receive:
+                  refuse: Callable[..., Awaitable[None]], attachment: bool = False) -> Receive:
         seen = 0
         refused = False
 
@@ -399,7 +415,7 @@ class Edge:
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     refused = True
-                    await refuse(_too_large(limit, True), close=True)
+                    await refuse(_too_large(limit, True, attachment), close=True)
                     # the app stops reading as if the client had gone; what it answers is dropped
                     return {"type": "http.disconnect"}
             return message
