@@ -32,6 +32,7 @@ from digiden.domain.consult import (
     family_of,
     is_national_desk,
     text_field,
+    uncovered_pairs,
 )
 from digiden.domain.errors import Conflict, InvalidInput, NotFound
 from digiden.services import audit
@@ -512,3 +513,131 @@ def set_service_level(uow: UnitOfWork, p: Principal, kind: str, *, first_respons
                      summary=f"「{k.label_ja}」の目標を初回回答{level.first_response_days}開庁日・"
                              f"解決{level.resolution_days}開庁日にしました")
         uow.commit()
+
+
+# ---------------------------------------------------------------- the desk's pages
+
+
+@dataclass(frozen=True)
+class OfficeArea:
+    prefecture_code: str
+    prefecture: str
+    confirmed: bool
+    note: str
+    source_url: str
+
+
+@dataclass(frozen=True)
+class OfficeView:
+    """An office with the prefectures it covers (for its family), unconfirmed ones marked."""
+
+    id: int
+    code: str
+    name: str
+    ministry: str
+    kind: str
+    kind_ja: str
+    family: str
+    origin: str
+    areas: tuple[OfficeArea, ...]
+    contact_email: str | None       # only for the national desk (None: not shown)
+
+    @property
+    def unconfirmed(self) -> int:
+        return sum(1 for a in self.areas if not a.confirmed)
+
+
+def _prefecture_names(s: Session) -> dict[str, str]:
+    return {o.prefecture_code: o.name for o in s.scalars(select(OrgUnit).where(OrgUnit.kind == "prefecture"))} \
+        or {c: c for c in PREFECTURE_CODES}
+
+
+def is_desk_admin(uow: UnitOfWork, p: Principal) -> bool:
+    """Whether the principal administers the desk (offices, rules, service levels) and may write."""
+    if not p.signed_in:
+        return False
+    with uow.for_reading() as u:
+        return p.can_write_at_all and is_national_desk(p, desk_of(u.session, p))
+
+
+def list_offices(uow: UnitOfWork, p: Principal) -> list[OfficeView]:
+    """Every office, the national desk first, then the ministries and the regional offices by family,
+    each with the prefectures it covers. Public, as the organisation of the state is; the address
+    an office's notices are mailed to only for the national desk."""
+    with uow.for_reading() as u:
+        s = u.session
+        show_contact = p.signed_in and is_national_desk(p, desk_of(s, p))
+        prefs = _prefecture_names(s)
+        areas: dict[int, list[OfficeArea]] = {}
+        for a in s.scalars(select(ConsultOfficeArea).order_by(ConsultOfficeArea.prefecture_code)):
+            areas.setdefault(a.office_id, []).append(OfficeArea(
+                a.prefecture_code, prefs.get(a.prefecture_code, a.prefecture_code), a.confirmed, a.note, a.source_url))
+        order = {OfficeKind.DESK.value: 0, OfficeKind.MINISTRY.value: 1, OfficeKind.REGIONAL.value: 2}
+        rows = sorted(s.scalars(select(ConsultOffice)),
+                      key=lambda o: (order.get(o.kind, 3), o.family, min((a.prefecture_code for a in
+                                                                          areas.get(o.id, ())), default=""), o.id))
+        return [OfficeView(o.id, o.code, o.name, o.ministry, o.kind, OfficeKind(o.kind).label_ja, o.family, o.origin,
+                           tuple(areas.get(o.id, ())), o.contact_email if show_contact else None) for o in rows]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A field (or measure) × prefecture pair a rule leaves without an office."""
+
+    key: str
+    prefecture_code: str
+    prefecture: str
+
+    @property
+    def label_ja(self) -> str:
+        return f"{self.key}×{self.prefecture}"
+
+
+@dataclass(frozen=True)
+class RuleCoverage:
+    rule: Rule
+    gaps: tuple[Gap, ...]
+
+
+def _gaps(s: Session, rule: Rule, refs: list[OfficeRef] | None = None) -> tuple[Gap, ...]:
+    prefs = _prefecture_names(s)
+    return tuple(Gap(k, c, prefs.get(c, c)) for k, c in uncovered_pairs(rule, refs or office_refs(s), prefs))
+
+
+def coverage(uow: UnitOfWork, p: Principal) -> list[RuleCoverage]:
+    """Every routing rule with the field × prefecture pairs it leaves without an office today (an
+    office removed or a family changed since the rule was saved); for the national desk."""
+    with uow.for_reading() as u:
+        s = u.session
+        _require_desk_admin(s, p)
+        refs = office_refs(s)
+        return [RuleCoverage(r, _gaps(s, r, refs)) for r in rules(s)]
+
+
+def rule_gaps(uow: UnitOfWork, p: Principal, *, ministry: str, field_code: str | None = None,
+              measure_code: str | None = None, family: str = "") -> tuple[Gap, ...]:
+    """The pairs a rule being typed would leave without an office, before it is saved (nothing is
+    written; ``add_rule`` refuses the same rule naming the same pairs)."""
+    with uow.for_reading() as u:
+        s = u.session
+        _require_desk_admin(s, p)
+        rule = Rule(0, (ministry or "").strip(), (field_code or "").strip() or None,
+                    (measure_code or "").strip() or None, (family or "").strip())
+        if not rule.ministry or not (rule.field_code or rule.measure_code):
+            return ()
+        return _gaps(s, rule)
+
+
+@dataclass(frozen=True)
+class LevelView:
+    kind: str
+    label_ja: str
+    first_response_days: int
+    resolution_days: int
+
+
+def levels(uow: UnitOfWork) -> list[LevelView]:
+    """The service level of each kind of consultation, in 開庁日 (public: what the desk promises)."""
+    with uow.for_reading() as u:
+        got = service_levels(u.session)
+    return [LevelView(k.value, k.label_ja, got[k].first_response_days, got[k].resolution_days) for k in Kind]

@@ -10,7 +10,7 @@ by the staff, the local government and the desk (``domain.consult.may_see_plan``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -35,7 +35,7 @@ from digiden.domain.consult import (
     text_field,
     timeline,
 )
-from digiden.domain.errors import InvalidInput, NotFound
+from digiden.domain.errors import Conflict, InvalidInput, NotFound
 from digiden.services import audit
 from digiden.services.common import org_ref
 from digiden.services.consult import notify, offices
@@ -123,6 +123,19 @@ class PlanView:
     timeline: tuple[TimelineEntry, ...]
     may_edit: bool
     synthetic: bool
+    version: str = ""     # what a form sends back so a stale save is refused (plan_version)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def plan_version(plan: ConsultPlan) -> str:
+    """The plan's version as last changed: its ``updated_at`` in microseconds (every change of the
+    plan, its goals, meetings, action items and staff sets it, see ``_audit``). A form carries it,
+    and a save on a plan changed since is refused (409) instead of silently writing over the other
+    person's change; without one nothing is checked (the API's existing clients)."""
+    at = plan.updated_at if plan.updated_at.tzinfo is not None else plan.updated_at.replace(tzinfo=UTC)
+    return str((at - _EPOCH) // timedelta(microseconds=1))
 
 
 def _reach(s: Session, plan: ConsultPlan) -> PlanReach:
@@ -132,20 +145,42 @@ def _reach(s: Session, plan: ConsultPlan) -> PlanReach:
     return PlanReach(org_ref(org), staff)
 
 
-def _plan(s: Session, p: Principal, plan_id: int, *, edit: bool = False) -> ConsultPlan:
-    plan = s.get(ConsultPlan, plan_id)
+def _plan(s: Session, p: Principal, plan_id: int, *, edit: bool = False,
+          expected_version: str | None = None) -> ConsultPlan:
+    # signed in first: the public is told to sign in whether or not the plan exists (answering 404
+    # for an unknown id and 401 for a real one would tell which ids exist)
+    access.require_signed_in(p, "支援計画の閲覧にはサインインが必要です")
+    # a change locks the plan first, so the version compared is the one the change replaces
+    plan = s.get(ConsultPlan, plan_id, with_for_update=True) if edit else s.get(ConsultPlan, plan_id)
     hidden = NotFound(f"no support plan {plan_id}", field="plan", message_ja=f"支援計画 {plan_id} は見つかりません")
     if plan is None:
         raise hidden
     reach, desk = _reach(s, plan), offices.desk_of(s, p)
     if not may_see_plan(p, desk, reach):
-        access.require_signed_in(p, "支援計画の閲覧にはサインインが必要です")
         raise hidden
     if edit:
         require(p, may_edit_plan(p, desk, reach), message="you may not change this plan",
                 message_ja="この支援計画を変更する権限がありません（都道府県は閲覧のみです）",
                 sign_in_ja="サインインしてください")
+    if expected_version is not None and expected_version != plan_version(plan):
+        raise Conflict("the plan was changed by someone else since you read it", field="version",
+                       message_ja=f"支援計画 {plan.id} は読み込んだ後に他の人が変更しました。"
+                                  "読み込み直してから操作してください")
     return plan
+
+
+def _item_plan(s: Session, p: Principal, plan_id: int | None, missing: NotFound,
+               expected_version: str | None) -> ConsultPlan:
+    """The plan of a goal or action item, for a change: an item of a plan the principal may not
+    see is answered exactly as an unknown item (not by the plan's number, which would say it
+    exists)."""
+    access.require_signed_in(p, "支援計画の閲覧にはサインインが必要です")
+    if plan_id is None:
+        raise missing
+    try:
+        return _plan(s, p, plan_id, edit=True, expected_version=expected_version)
+    except NotFound:
+        raise missing from None
 
 
 def _audit(s: Session, p: Principal, plan: ConsultPlan, action: str, at: datetime, summary: str,
@@ -219,14 +254,15 @@ def assign_staff(uow: UnitOfWork, p: Principal, plan_id: int, username: str, *, 
 
 
 def add_goal(uow: UnitOfWork, p: Principal, plan_id: int, *, title: str, measure: str | None = None,
-             kpi: str | None = None, local_measure: str = "", local_kpi: str = "", now: datetime) -> int:
+             kpi: str | None = None, local_measure: str = "", local_kpi: str = "", now: datetime,
+             expected_version: str | None = None) -> int:
     title = text_field(title, max_len=TITLE_MAX, field="title", label_ja="目標")
     local_measure = text_field(local_measure, max_len=TITLE_MAX, field="local_measure", label_ja="団体の施策",
                                required=False)
     local_kpi = text_field(local_kpi, max_len=TITLE_MAX, field="local_kpi", label_ja="団体のKPI", required=False)
     with uow:
         s = uow.session
-        plan = _plan(s, p, plan_id, edit=True)
+        plan = _plan(s, p, plan_id, edit=True, expected_version=expected_version)
         measure_id = kpi_id = None
         if measure:
             measure_id = s.scalars(select(Measure.id).where(Measure.code == measure)).first()
@@ -248,13 +284,14 @@ def add_goal(uow: UnitOfWork, p: Principal, plan_id: int, *, title: str, measure
         return g.id
 
 
-def set_goal(uow: UnitOfWork, p: Principal, goal_id: int, *, achieved: bool, now: datetime) -> None:
+def set_goal(uow: UnitOfWork, p: Principal, goal_id: int, *, achieved: bool, now: datetime,
+             expected_version: str | None = None) -> None:
     with uow:
         s = uow.session
         g = s.get(ConsultPlanGoal, goal_id)
-        if g is None:
-            raise NotFound(f"no goal {goal_id}", field="goal", message_ja=f"目標 {goal_id} は見つかりません")
-        plan = _plan(s, p, g.plan_id, edit=True)
+        missing = NotFound(f"no goal {goal_id}", field="goal", message_ja=f"目標 {goal_id} は見つかりません")
+        plan = _item_plan(s, p, None if g is None else g.plan_id, missing, expected_version)
+        assert g is not None
         g.achieved = achieved
         _audit(s, p, plan, "goal_set", now, f"目標「{g.title}」を{'達成' if achieved else '未達成'}にしました",
                {"goal": g.id, "achieved": achieved})
@@ -262,12 +299,12 @@ def set_goal(uow: UnitOfWork, p: Principal, goal_id: int, *, achieved: bool, now
 
 
 def add_meeting(uow: UnitOfWork, p: Principal, plan_id: int, *, held_on: date, title: str, minutes: str = "",
-                now: datetime) -> int:
+                now: datetime, expected_version: str | None = None) -> int:
     title = text_field(title, max_len=TITLE_MAX, field="title", label_ja="会議名")
     minutes = text_field(minutes, max_len=MINUTES_MAX, field="minutes", label_ja="議事録", required=False)
     with uow:
         s = uow.session
-        plan = _plan(s, p, plan_id, edit=True)
+        plan = _plan(s, p, plan_id, edit=True, expected_version=expected_version)
         check_dates(plan.starts_on, held_on, field="held_on", label_ja="開催日")
         m = ConsultPlanMeeting(plan_id=plan.id, held_on=held_on, title=title, minutes=minutes, recorded_by=p.name,
                                recorded_at=now)
@@ -280,13 +317,13 @@ def add_meeting(uow: UnitOfWork, p: Principal, plan_id: int, *, held_on: date, t
 
 
 def add_action(uow: UnitOfWork, p: Principal, plan_id: int, *, title: str, owner: str, due_on: date,
-               meeting_id: int | None = None, now: datetime) -> int:
+               meeting_id: int | None = None, now: datetime, expected_version: str | None = None) -> int:
     """An action item: who does it and by when (a due date before the plan's start is refused)."""
     title = text_field(title, max_len=TITLE_MAX, field="title", label_ja="取組")
     owner = text_field(owner, max_len=OWNER_MAX, field="owner", label_ja="担当")
     with uow:
         s = uow.session
-        plan = _plan(s, p, plan_id, edit=True)
+        plan = _plan(s, p, plan_id, edit=True, expected_version=expected_version)
         check_dates(plan.starts_on, due_on, field="due_on", label_ja="期限")
         if meeting_id is not None:
             m = s.get(ConsultPlanMeeting, meeting_id)
@@ -303,17 +340,18 @@ def add_action(uow: UnitOfWork, p: Principal, plan_id: int, *, title: str, owner
         return a.id
 
 
-def set_action(uow: UnitOfWork, p: Principal, action_id: int, *, state: str, now: datetime) -> None:
+def set_action(uow: UnitOfWork, p: Principal, action_id: int, *, state: str, now: datetime,
+               expected_version: str | None = None) -> None:
     if state not in ActionState._value2member_map_:
         raise InvalidInput(f"unknown state {state}", field="state",
                            message_ja="取組の状態は open（未完了）、done（完了）、dropped（取りやめ）のいずれかです")
     with uow:
         s = uow.session
         a = s.get(ConsultPlanAction, action_id)
-        if a is None:
-            raise NotFound(f"no action item {action_id}", field="action",
+        missing = NotFound(f"no action item {action_id}", field="action",
                            message_ja=f"取組 {action_id} は見つかりません")
-        plan = _plan(s, p, a.plan_id, edit=True)
+        plan = _item_plan(s, p, None if a is None else a.plan_id, missing, expected_version)
+        assert a is not None
         before = a.state
         a.state = state
         a.done_at = now if state == ActionState.DONE.value else None
@@ -364,7 +402,7 @@ def _view(s: Session, p: Principal, plan: ConsultPlan, now: datetime) -> PlanVie
     return PlanView(plan.id, org.code, org.full_name, plan.title, plan.origin, st.value, st.label_ja, plan.starts_on,
                     plan.ends_on, plan.case_id, staff, goals, meetings, actions, progress,
                     tuple(TimelineEntry(*e) for e in timeline(events)),
-                    may_edit_plan(p, desk, _reach(s, plan)), plan.synthetic)
+                    may_edit_plan(p, desk, _reach(s, plan)), plan.synthetic, plan_version(plan))
 
 
 def list_plans(uow: UnitOfWork, p: Principal, *, now: datetime) -> list[PlanView]:

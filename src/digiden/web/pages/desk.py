@@ -1,10 +1,399 @@
 """Pages of the desk's own work (issue 15): the desk dashboard (open consultations by age,
-first-response and resolution times in working days per office and field), the offices with their
-areas (unconfirmed ones marked), the routing rules, and the support plans (伴走型支援). Built from
-the same service calls as the JSON API (web/api/consult.py)."""
+first-response and resolution times in working days per office, field and month), the offices with
+their areas (unconfirmed ones marked, confirmed by the national desk), the routing rules with the
+pairs a rule would leave without an office, the service levels, and the support plans (伴走型支援)
+with their meetings and action items. Built from the same service calls as the JSON API
+(web/api/consult.py), so a plan someone may not open is 404 here exactly as an unknown id, and the
+dashboard is 401/403 to whom the API refuses it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from digiden.domain.access import require_signed_in
+from digiden.domain.consult import FAMILIES
+from digiden.domain.errors import DigidenError, InvalidInput
+from digiden.services.consult import desk, offices, plans
+from digiden.services.consult.desk import Dashboard
+from digiden.services.consult.offices import Gap, LevelView, OfficeView, RuleCoverage
+from digiden.services.consult.plans import PlanView
+from digiden.web.auth import Actor
+from digiden.web.deps import Now, Uow
+from digiden.web.edge import IdPath, form_version
+from digiden.web.pages import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
+
+Short = Annotated[str, Form(max_length=200)]
+Long = Annotated[str, Form(max_length=20_000)]
+
+
+def _days(x: float | None) -> str:
+    """A time in 開庁日 as the tables show it: 2, 2.5, or — for none yet."""
+    if x is None:
+        return "—"
+    return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+def _refusable(e: DigidenError) -> bool:
+    """Errors a form page shows beside the form (422, 409); 401/403/404 stay the app's pages, as
+    the API answers them."""
+    return e.status_code not in (401, 403, 404)
+
+
+# ---------------------------------------------------------------- the dashboard
+
+
+@dataclass(frozen=True)
+class DashboardContext:
+    title: str
+    board: Dashboard
+    open_total: int
+    peak: int                    # the largest band (for the bars' widths)
+    national: bool
+
+    @staticmethod
+    def days(x: float | None) -> str:
+        return _days(x)
+
+    def width(self, n: int) -> int:
+        return 0 if not self.peak else max(1, round(100 * n / self.peak))
+
+
+@router.get("/desk", response_class=HTMLResponse)
+def dashboard_page(request: Request, uow: Uow, actor: Actor, now: Now) -> HTMLResponse:
+    board = desk.dashboard(uow, actor, now=now)
+    total = sum(board.open_by_age.values())
+    return render(request, "desk/dashboard.html",
+                  DashboardContext("相談窓口の集計", board, total, max(board.open_by_age.values(), default=0),
+                                   offices.is_desk_admin(uow, actor)))
+
+
+# ---------------------------------------------------------------- offices
+
+
+@dataclass(frozen=True)
+class OfficesContext:
+    title: str
+    offices: tuple[OfficeView, ...]
+    admin: bool
+    families: tuple[str, ...]
+    prefectures: tuple[tuple[str, str], ...]
+    values: dict[str, Any] = field(default_factory=dict)
+    error: DigidenError | None = None
+    done: str = ""
+
+    @property
+    def unconfirmed(self) -> int:
+        return sum(o.unconfirmed for o in self.offices)
+
+
+DONE_JA = {"confirmed": "管轄を確認済みにしました。", "added": "部局を追加しました。",
+           "rule_added": "振り分けルールを追加しました。", "rule_deleted": "振り分けルールを削除しました。",
+           "level": "目標を変更しました。", "meeting": "会議を記録しました。", "action": "取組を追加しました。",
+           "action_state": "取組の状態を変更しました。", "goal": "目標の達成状況を変更しました。"}
+
+
+def _offices_page(request: Request, uow: Uow, actor: Actor, *, values: dict[str, Any] | None = None,
+                  error: DigidenError | None = None, done: str = "") -> HTMLResponse:
+    rows = tuple(offices.list_offices(uow, actor))
+    prefs = tuple(sorted({(a.prefecture_code, a.prefecture) for o in rows for a in o.areas}))
+    title = "相談窓口の部局と管轄"
+    ctx = OfficesContext(f"エラー: {title}" if error else title, rows, offices.is_desk_admin(uow, actor),
+                         tuple(FAMILIES), prefs, values or {}, error, DONE_JA.get(done, ""))
+    return render(request, "desk/offices.html", ctx, status_code=error.status_code if error else 200)
+
+
+@router.get("/desk/offices", response_class=HTMLResponse)
+def offices_page(request: Request, uow: Uow, actor: Actor,
+                 done: Annotated[str, Query(max_length=20)] = "") -> HTMLResponse:
+    return _offices_page(request, uow, actor, done=done)
+
+
+@router.post("/desk/offices/confirm", response_class=HTMLResponse)
+def confirm_form(request: Request, uow: Uow, actor: Actor, now: Now,
+                 family: Annotated[str, Form(max_length=32)] = "",
+                 prefecture: Annotated[str, Form(max_length=6)] = "") -> Response:
+    try:
+        offices.confirm_area(uow, actor, family, prefecture, now=now)
+    except DigidenError as e:
+        if not _refusable(e):
+            raise
+        return _offices_page(request, uow, actor, error=e)
+    return RedirectResponse(f"/desk/offices?done=confirmed#area-{quote(family)}-{quote(prefecture)}",
+                            status_code=303)
+
+
+@router.post("/desk/offices", response_class=HTMLResponse)
+def add_office_form(request: Request, uow: Uow, actor: Actor, now: Now, name: Short = "", ministry: Short = "",
+                    family: Annotated[str, Form(max_length=32)] = "",
+                    contact_email: Annotated[str, Form(max_length=254)] = "",
+                    prefectures: Annotated[list[str] | None, Form(max_length=6)] = None) -> Response:
+    codes = (prefectures or [])[:47]
+    values: dict[str, Any] = {"name": name, "ministry": ministry, "family": family, "contact_email": contact_email,
+                              "prefectures": codes}
+    try:
+        offices.add_office(uow, actor, name=name, ministry=ministry, family=family, prefectures=codes,
+                           contact_email=contact_email, now=now)
+    except DigidenError as e:
+        if not _refusable(e):
+            raise
+        return _offices_page(request, uow, actor, values=values, error=e)
+    return RedirectResponse("/desk/offices?done=added", status_code=303)
+
+
+# ---------------------------------------------------------------- rules and service levels
+
+
+@dataclass(frozen=True)
+class RulesContext:
+    title: str
+    rules: tuple[RuleCoverage, ...]
+    levels: tuple[LevelView, ...]
+    ministries: tuple[str, ...]
+    families: tuple[str, ...]
+    values: dict[str, str]
+    gaps: tuple[Gap, ...] = ()
+    checked: bool = False        # the rule in the form was checked (gaps, possibly none, are known)
+    error: DigidenError | None = None
+    done: str = ""
+
+    @property
+    def uncovered(self) -> int:
+        return sum(len(r.gaps) for r in self.rules)
+
+    @property
+    def error_gaps(self) -> list[tuple[str, str]]:
+        """The pairs of a refused save, as the service listed them (all, not only the first ten)."""
+        pairs = (self.error.details or {}).get("pairs") if self.error is not None else None
+        return [(str(k), str(p)) for k, p in pairs] if isinstance(pairs, list) else []
+
+
+RULE_FIELDS = ("ministry", "field", "measure", "family", "priority")
+
+
+def _rule_gaps(uow: Uow, actor: Actor, v: dict[str, str]) -> tuple[Gap, ...]:
+    return offices.rule_gaps(uow, actor, ministry=v.get("ministry", ""), field_code=v.get("field") or None,
+                             measure_code=v.get("measure") or None, family=v.get("family", ""))
+
+
+def _rules_page(request: Request, uow: Uow, actor: Actor, *, values: dict[str, str] | None = None,
+                error: DigidenError | None = None, done: str = "") -> HTMLResponse:
+    rows = tuple(offices.coverage(uow, actor))          # 401/403 for whom the API refuses the rules
+    v = values or {}
+    checked = bool(v.get("ministry") and (v.get("field") or v.get("measure")))
+    gaps = _rule_gaps(uow, actor, v) if checked else ()
+    ministries = tuple(sorted({o.ministry for o in offices.list_offices(uow, actor)}))
+    title = "振り分けルールと目標"
+    ctx = RulesContext(f"エラー: {title}" if error else title, rows, tuple(offices.levels(uow)), ministries,
+                       tuple(FAMILIES), {k: v.get(k, "") for k in RULE_FIELDS}, gaps, checked, error,
+                       DONE_JA.get(done, ""))
+    return render(request, "desk/rules.html", ctx, status_code=error.status_code if error else 200)
+
+
+@router.get("/desk/rules", response_class=HTMLResponse)
+def rules_page(request: Request, uow: Uow, actor: Actor,
+               done: Annotated[str, Query(max_length=20)] = "") -> HTMLResponse:
+    return _rules_page(request, uow, actor, done=done)
+
+
+Param = Annotated[str, Query(max_length=100)]
+
+
+@router.get("/desk/rules/check", response_class=HTMLResponse)
+def rule_check(request: Request, uow: Uow, actor: Actor, ministry: Param = "", field: Param = "",
+               measure: Param = "", family: Param = "") -> HTMLResponse:
+    """The pairs the rule being typed would leave without an office (htmx swaps in the fragment;
+    without JavaScript the whole page comes back with the same list)."""
+    v = {"ministry": ministry, "field": field, "measure": measure, "family": family}
+    if not is_htmx(request):
+        return _rules_page(request, uow, actor, values=v)
+    gaps = _rule_gaps(uow, actor, v)
+    ctx = RulesContext("振り分けルールの確認", (), (), (), (), {k: v.get(k, "") for k in RULE_FIELDS}, gaps,
+                       bool(ministry and (field or measure)))
+    return render(request, "desk/_gaps.html", ctx)
+
+
+@router.post("/desk/rules", response_class=HTMLResponse)
+def add_rule_form(request: Request, uow: Uow, actor: Actor, now: Now, ministry: Short = "", field: Short = "",
+                  measure: Short = "", family: Short = "",
+                  priority: Annotated[str, Form(max_length=10)] = "100") -> Response:
+    v = {"ministry": ministry, "field": field, "measure": measure, "family": family, "priority": priority}
+    try:
+        text = priority.strip() or "100"
+        if not (text.isascii() and text.isdigit()):
+            raise InvalidInput("priority must be a whole number", field="priority",
+                               message_ja="優先度は0〜10000の整数で指定してください")
+        offices.add_rule(uow, actor, ministry=ministry, field_code=field or None, measure_code=measure or None,
+                         family=family, priority=int(text), now=now)
+    except DigidenError as e:
+        if not _refusable(e):
+            raise
+        return _rules_page(request, uow, actor, values=v, error=e)
+    return RedirectResponse("/desk/rules?done=rule_added", status_code=303)
+
+
+@router.post("/desk/rules/{rule_id}/delete", response_class=HTMLResponse)
+def delete_rule_form(rule_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now) -> Response:
+    try:
+        offices.delete_rule(uow, actor, rule_id, now=now)
+    except DigidenError as e:
+        if e.status_code in (401, 403):
+            raise
+        return _rules_page(request, uow, actor, error=e)
+    return RedirectResponse("/desk/rules?done=rule_deleted", status_code=303)
+
+
+@router.post("/desk/service-levels/{kind}", response_class=HTMLResponse)
+def level_form(kind: Annotated[str, Path(max_length=20)], request: Request, uow: Uow, actor: Actor, now: Now,
+               first_response_days: Annotated[str, Form(max_length=6)] = "",
+               resolution_days: Annotated[str, Form(max_length=6)] = "") -> Response:
+    try:
+        nums = []
+        for text, label in ((first_response_days, "初回回答"), (resolution_days, "解決")):
+            t = text.strip()
+            if not (t.isascii() and t.isdigit()):
+                raise InvalidInput(f"{label}: not a whole number", field="first_response_days",
+                                   message_ja=f"{label}の目標は1〜250の整数（開庁日）で指定してください")
+            nums.append(int(t))
+        offices.set_service_level(uow, actor, kind, first_response_days=nums[0], resolution_days=nums[1], now=now)
+    except DigidenError as e:
+        if not _refusable(e):
+            raise
+        return _rules_page(request, uow, actor, error=e)
+    return RedirectResponse("/desk/rules?done=level#levels", status_code=303)
+
+
+# ---------------------------------------------------------------- support plans
+
+
+@dataclass(frozen=True)
+class PlansContext:
+    title: str
+    plans: tuple[PlanView, ...]
+    signed_in: bool
+
+
+@router.get("/plans", response_class=HTMLResponse)
+def plans_page(request: Request, uow: Uow, actor: Actor, now: Now) -> HTMLResponse:
+    # as the API: the public is asked to sign in (the list is never public)
+    require_signed_in(actor, "支援計画の閲覧にはサインインが必要です")
+    return render(request, "desk/plans.html",
+                  PlansContext("伴走型支援の計画", tuple(plans.list_plans(uow, actor, now=now)), actor.signed_in))
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    title: str
+    plan: PlanView
+    values: dict[str, str] = field(default_factory=dict)
+    error: DigidenError | None = None
+    form: str = ""               # which form the error belongs to (meeting | action | state | goal)
+    done: str = ""
+    states: tuple[tuple[str, str], ...] = (("open", "未完了"), ("done", "完了"), ("dropped", "取りやめ"))
+
+    def meeting_title(self, meeting_id: int | None) -> str:
+        return next((m.title for m in self.plan.meetings if m.id == meeting_id), "")
+
+
+def _plan_page(request: Request, uow: Uow, actor: Actor, now: Any, plan_id: int, *,
+               values: dict[str, str] | None = None, error: DigidenError | None = None, form: str = "",
+               done: str = "") -> HTMLResponse:
+    view = plans.get(uow, actor, plan_id, now=now)
+    title = f"支援計画: {view.title}"
+    return render(request, "desk/plan.html",
+                  PlanContext(f"エラー: {title}" if error else title, view, values or {}, error, form,
+                              DONE_JA.get(done, "")),
+                  status_code=error.status_code if error else 200)
+
+
+@router.get("/plans/{plan_id}", response_class=HTMLResponse)
+def plan_page(plan_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now,
+              done: Annotated[str, Query(max_length=20)] = "") -> HTMLResponse:
+    return _plan_page(request, uow, actor, now, plan_id, done=done)
+
+
+def _date(text: str, *, field_name: str, label: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{field_name} is a date (YYYY-MM-DD)", field=field_name,
+                           message_ja=f"{label}は YYYY-MM-DD の形で指定してください（例: 2026-12-01）") from None
+
+
+def _version(text: str) -> str | None:
+    v = form_version(text)
+    return None if v is None else str(v)
+
+
+@router.post("/plans/{plan_id}/meetings", response_class=HTMLResponse)
+def meeting_form(plan_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now, held_on: Short = "",
+                 title: Short = "", minutes: Long = "", version: Annotated[str, Form(max_length=24)] = "") -> Response:
+    v = {"held_on": held_on, "meeting_title": title, "minutes": minutes}
+    try:
+        plans.add_meeting(uow, actor, plan_id, held_on=_date(held_on, field_name="held_on", label="開催日"),
+                          title=title, minutes=minutes, now=now, expected_version=_version(version))
+    except DigidenError as e:
+        if not _refusable(e):
+            raise
+        return _plan_page(request, uow, actor, now, plan_id, values=v, error=e, form="meeting")
+    return RedirectResponse(f"/plans/{plan_id}?done=meeting#meetings", status_code=303)
+
+
+@router.post("/plans/{plan_id}/actions", response_class=HTMLResponse)
+def action_form(plan_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now, title: Short = "",
+                owner: Short = "", due_on: Short = "", meeting: Annotated[str, Form(max_length=20)] = "",
+                version: Annotated[str, Form(max_length=24)] = "") -> Response:
+    v = {"action_title": title, "owner": owner, "due_on": due_on, "meeting": meeting}
+    try:
+        meeting_id = int(meeting) if meeting.strip().isdigit() else None
+        plans.add_action(uow, actor, plan_id, title=title, owner=owner,
+                         due_on=_date(due_on, field_name="due_on", label="期限"), meeting_id=meeting_id, now=now,
+                         expected_version=_version(version))
+    except DigidenError as e:
+        if not _refusable(e):
+            raise
+        return _plan_page(request, uow, actor, now, plan_id, values=v, error=e, form="action")
+    return RedirectResponse(f"/plans/{plan_id}?done=action#actions", status_code=303)
+
+
+@router.post("/plans/{plan_id}/actions/{action_id}/state", response_class=HTMLResponse)
+def action_state_form(plan_id: IdPath, action_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now,
+                      state: Annotated[str, Form(max_length=20)] = "",
+                      version: Annotated[str, Form(max_length=24)] = "") -> Response:
+    view = plans.get(uow, actor, plan_id, now=now)          # 404 first for whom may not open the plan
+    try:
+        if action_id not in {a.id for a in view.actions}:
+            raise InvalidInput("the action item is not of this plan", field="action",
+                               message_ja=f"取組 {action_id} はこの支援計画の取組ではありません")
+        plans.set_action(uow, actor, action_id, state=state, now=now, expected_version=_version(version))
+    except DigidenError as e:
+        if not _refusable(e):
+            raise
+        return _plan_page(request, uow, actor, now, plan_id, error=e, form="state")
+    return RedirectResponse(f"/plans/{plan_id}?done=action_state#actions", status_code=303)
+
+
+@router.post("/plans/{plan_id}/goals/{goal_id}", response_class=HTMLResponse)
+def goal_form(plan_id: IdPath, goal_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now,
+              achieved: Annotated[str, Form(max_length=5)] = "",
+              version: Annotated[str, Form(max_length=24)] = "") -> Response:
+    view = plans.get(uow, actor, plan_id, now=now)
+    try:
+        if goal_id not in {g.id for g in view.goals}:
+            raise InvalidInput("the goal is not of this plan", field="goal",
+                               message_ja=f"目標 {goal_id} はこの支援計画の目標ではありません")
+        plans.set_goal(uow, actor, goal_id, achieved=achieved in ("1", "true", "on"), now=now,
+                       expected_version=_version(version))
+    except DigidenError as e:
+        if not _refusable(e):
+            raise
+        return _plan_page(request, uow, actor, now, plan_id, error=e, form="goal")
+    return RedirectResponse(f"/plans/{plan_id}?done=goal#goals", status_code=303)
+
