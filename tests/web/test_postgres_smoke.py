@@ -70,6 +70,11 @@ SMOKE: dict[str, tuple[Read, Write, Seen]] = {
         ("/programmes", 200, "脱炭素先行地域"),
         ("POST", "/calls/{call}/decision", {"data": {}}, 303),     # {call}: a closed call (closed_call below)
         ("/calls/{call}", "選定済み・未公表")),
+    "digiden.web.pages.consult": (
+        ("/faq", 200, "よくある質問"),
+        ("POST", "/consultations", {"data": {"subject": "合成データ: スモークの相談（画面）", "body": "どこに聞けばよいですか。",
+                                             "org_unit": "072028"}}, 303),
+        ("/consultations", "合成データ: スモークの相談（画面）")),
     "digiden.web.pages": (
         ("/kpis/5g-population-coverage", 200, "５Gの人口カバー率"),
         ("POST", "/observations", {"data": {"kpi": "smart-city-selections", "as_of": "2024-03-31", "value": "６２",

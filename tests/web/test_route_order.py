@@ -22,11 +22,14 @@ def _routers() -> dict[str, list[APIRoute]]:
     from digiden.web.api.local import router as a4
     from digiden.web.api.support import router as a5
     from digiden.web.pages import router as p1
+    from digiden.web.pages.consult import router as p6
+    from digiden.web.pages.desk import router as p7
     from digiden.web.pages.imports import router as p2
     from digiden.web.pages.knowledge import router as p3
     from digiden.web.pages.local import router as p4
     from digiden.web.pages.support import router as p5
     named = {"pages": p1, "pages.imports": p2, "pages.knowledge": p3, "pages.local": p4, "pages.support": p5,
+             "pages.consult": p6, "pages.desk": p7,
              "api": a1, "api.imports": a2, "api.knowledge": a3, "api.local": a4, "api.support": a5,
              "api.consult": a6}
     # a router included into another (support and consult inside /api/v1) carries the outer prefix
