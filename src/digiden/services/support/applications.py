@@ -6,6 +6,7 @@ told it does not exist."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -208,6 +209,36 @@ def _list(doc: Mapping[str, Any], key: str, label: str) -> list[Any]:
     return v
 
 
+def _kpi_number(value: object, field: str, label: str) -> int | float | None:
+    """A committed KPI's baseline or target: a number (3,000 and 12.5 as typed), or nothing. The
+    yearly evaluation judges progress from these, so text is refused rather than kept."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput(f"{field}: not a number", message_ja=f"{label}は数値で入力してください", field=field)
+    if isinstance(value, int | float):
+        x = float(value)
+    else:
+        try:
+            x = float(str(value).replace(",", "").strip())
+        except ValueError:
+            raise InvalidInput(f"{field}: not a number", message_ja=f"{label}は数値で入力してください（例: 3,000）",
+                               field=field) from None
+    if not math.isfinite(x) or abs(x) > 1e15:
+        raise InvalidInput(f"{field}: out of range", message_ja=f"{label}が大きすぎます", field=field)
+    return int(x) if x.is_integer() else x
+
+
+def _kpi_year(value: object, field: str, label: str) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip().removesuffix("年度")
+    if isinstance(value, bool) or not text.isascii() or not text.isdigit() or not 2000 <= int(text) <= 2200:
+        raise InvalidInput(f"{field}: a fiscal year such as 2028", field=field,
+                           message_ja=f"{label}は西暦で入力してください（例: 2028）")
+    return int(text)
+
+
 def parse_input(doc: Mapping[str, Any]) -> ApplicationIn:
     if not isinstance(doc, Mapping):
         raise InvalidInput("an application is a mapping", message_ja="申請の形式が正しくありません")
@@ -229,7 +260,9 @@ def parse_input(doc: Mapping[str, Any]) -> ApplicationIn:
         kpis.append({"name": bounded(k.get("name"), TITLE_MAX, field=f"kpis[{i}].name", label_ja=f"KPI{i + 1}の名称",
                                      required=True),
                      "unit": bounded(k.get("unit"), 16, field=f"kpis[{i}].unit", label_ja=f"KPI{i + 1}の単位"),
-                     "baseline": k.get("baseline"), "target": k.get("target"), "target_fy": k.get("target_fy"),
+                     "baseline": _kpi_number(k.get("baseline"), f"kpis[{i}].baseline", f"KPI{i + 1}の基準値"),
+                     "target": _kpi_number(k.get("target"), f"kpis[{i}].target", f"KPI{i + 1}の目標値"),
+                     "target_fy": _kpi_year(k.get("target_fy"), f"kpis[{i}].target_fy", f"KPI{i + 1}の目標年度"),
                      "national_kpi": str(k.get("national_kpi") or "").strip() or None})
     group = doc.get("collaboration_group")
     return ApplicationIn(
@@ -419,3 +452,31 @@ def home_org_of(s: Session, username: str) -> OrgUnit | None:
     """The local government an account works for, if any."""
     u = s.scalars(select(UserAccount).where(UserAccount.username == username)).one_or_none()
     return s.get(OrgUnit, u.org_unit_id) if u is not None and u.org_unit_id else None
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What this principal may do with an application now (what the pages offer; every step
+    still checks again when it is taken)."""
+
+    lead: bool                     # staff of the lead local government (or the nation)
+    edit: bool                     # change the draft, its files, submit it (the lead's staff)
+    withdraw: bool                 # before the decision
+    confirm: tuple[str, ...]       # codes of the members whose participation it may confirm
+
+
+def actions(uow: UnitOfWork, p: Principal, app_id: int) -> Actions:
+    with uow.for_reading() as u:
+        s = u.session
+        a = load_visible(s, p, app_id)
+        lead = s.get(OrgUnit, a.lead_org_unit_id)
+        assert lead is not None
+        lead_staff = access.can_apply_for(p, org_ref(lead))
+        draft = a.status == AppStatus.DRAFT.value
+        confirm = []
+        for m in a.members:
+            o = s.get(OrgUnit, m.org_unit_id)
+            if draft and o is not None and m.confirmed_at is None and access.can_confirm_membership(p, org_ref(o)):
+                confirm.append(o.code)
+        return Actions(lead_staff, lead_staff and draft,
+                       lead_staff and a.status in (AppStatus.DRAFT.value, AppStatus.SUBMITTED.value), tuple(confirm))

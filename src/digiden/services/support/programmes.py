@@ -644,3 +644,31 @@ def set_selection_state(uow: UnitOfWork, p: Principal, key: str, state: str, *, 
         assert prog is not None
         uow.commit()
     return next(v for v in list_selections(uow, prog.code) if v.key == key)
+
+
+@dataclass(frozen=True)
+class SelectionKpi:
+    """A national selection KPI counted live from a programme's published selections (the four
+    programmes that select, register or adopt; the 交付金's KPI is counted from local strategies):
+    the count, how many of those are synthetic, and every local government taking part by name."""
+
+    programme: ProgrammeView
+    count: SelectionCount
+    synthetic: int
+    local_governments: tuple[tuple[str, str], ...]    # (code, name), leads and members
+
+
+def selection_kpi(uow: UnitOfWork, kpi_code: str) -> SelectionKpi | None:
+    """The live count behind a national KPI, or None when no selecting programme feeds it; public."""
+    with uow.for_reading() as u:
+        s = u.session
+        prog = s.scalars(select(SupportProgramme).join(Kpi, Kpi.id == SupportProgramme.kpi_id)
+                         .where(Kpi.code == kpi_code, SupportProgramme.kind != ProgrammeKind.GRANT.value)
+                         .order_by(SupportProgramme.id)).first()
+        if prog is None:
+            return None
+        view = _programme_view(s, prog)
+    live = [x for x in list_selections(uow, view.code) if x.state != "cancelled"]
+    names = {x.lead_code: x.lead_name for x in live} | {c: n for x in live for c, n in x.members}
+    return SelectionKpi(view, count_selections(uow, view.code), sum(1 for x in live if x.synthetic),
+                        tuple(sorted(names.items())))

@@ -155,6 +155,7 @@ class KpiPageContext:
     computed: local_facts.ComputedKpi | None = None
     today: date | None = None
     stale_after_months: int = STALE_AFTER_MONTHS
+    selections: SelectionPanel | None = None     # 重点支援: the selections counted live (beside, never mixed)
 
     def forecast_text(self, forecast: date | None) -> str | None:
         return kpis.forecast_text(forecast, self.today) if self.today is not None else None
@@ -171,6 +172,36 @@ def milestone_rows(k: kpis.KpiView) -> tuple[tuple[str, kpis.TargetView, Milesto
     return tuple(rows)
 
 
+@dataclass(frozen=True)
+class SelectionPanel:
+    """A selection KPI's live count (重点支援): the programme's published selections counted, on a
+    prefecture map, with every local government taking part; shown beside the national figure."""
+
+    counted: Any                 # services.support.programmes.SelectionKpi
+    choropleth: MapContext | None
+
+
+def selection_map(by_prefecture: dict[str, int]) -> MapContext | None:
+    """Selected regions by the lead's prefecture (the programme page draws the same map)."""
+    if not by_prefecture:
+        return None
+    names = {sh.code: sh.name for sh in japan_map().shapes}
+    mx = max(by_prefecture.values())
+    values = {k: float(v) for k, v in by_prefecture.items()}
+    labels = {k: f"{names.get(k, k)}: 選定 {v}件" for k, v in by_prefecture.items()}
+    steps = sorted({0, mx, *(round(mx * i / 4) for i in range(1, 4))})
+    legend = tuple((color_for(v, mx), f"{v}件") for v in steps)
+    return MapContext(japan_map(), values, {k: color_for(v, mx) for k, v in values.items()}, labels, legend,
+                      "選定地域の数（代表団体の都道府県別、取消を除く）",
+                      "出典: digiden に登録された選定結果（公表資料および公表済みの採択結果）")
+
+
+def selection_panel(uow: UnitOfWork, kpi_code: str) -> SelectionPanel | None:
+    from digiden.services.support import programmes as support
+    counted = support.selection_kpi(uow, kpi_code)
+    return SelectionPanel(counted, selection_map(counted.count.by_prefecture)) if counted else None
+
+
 @router.get("/kpis", response_class=HTMLResponse)
 def kpi_index() -> Response:
     return RedirectResponse("/", status_code=302)
@@ -183,7 +214,8 @@ def kpi_page(code: str, request: Request, uow: Uow, today: Today, actor: Actor,
     hist = tuple(audit.history(uow, actor, kpi_code=code, limit=20)) if actor.signed_in else ()
     computed = local_facts.computed(uow, d.kpi.code) if d.kpi.local_fact else None
     ctx = KpiPageContext(d.kpi.name, d, kpi_chart(d.kpi, d.observations, compact=False),
-                         METHOD_SUMMARY, bool(saved), hist, milestone_rows(d.kpi), computed, today)
+                         METHOD_SUMMARY, bool(saved), hist, milestone_rows(d.kpi), computed, today,
+                         selections=selection_panel(uow, d.kpi.code))
     return render(request, "kpis/detail.html", ctx)
 
 
