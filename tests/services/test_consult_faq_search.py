@@ -34,7 +34,8 @@ def draft(uow: UnitOfWork, accounts: dict[str, Principal]) -> int:
         rule = uow.session.scalars(select(ConsultRule).where(ConsultRule.ministry == "総務省")).first()
         assert rule is not None and rule.measure_code
         measure = rule.measure_code
-    cid = cases.ask(uow, accounts["aizu"], subject="水位センサーの補助", body=QUESTION, measures=[measure], now=NOW)
+    cid = cases.ask(uow, accounts["aizu"], subject="水位センサーの補助", body=QUESTION, measures=[measure],
+                    field="P4.3", now=NOW)
     cases.reply(uow, accounts["ministry"], cid, "遠隔監視の機器は補助の対象です。申請の手引をご覧ください。", now=NOW)
     fid = faq.draft_from_case(uow, accounts["ministry"], cid, now=NOW)
     faq.edit(uow, accounts["ministry"], fid, question=QUESTION, answer="遠隔監視の機器は補助の対象です。", now=NOW)
@@ -85,3 +86,17 @@ def test_a_stale_faq_edit_or_step_is_refused_and_writes_nothing(
             AuditEvent.entity == "consult_faq", AuditEvent.entity_key == str(draft))) == audits
         assert uow.session.get(ConsultFaq, draft).version == now.version  # type: ignore[union-attr]
     assert faq.act(uow, ministry, draft, "submit", now=NOW, expected_version=now.version) == "in_review"
+
+
+def test_the_public_faq_is_filtered_by_words_and_field_in_the_database(
+        uow: UnitOfWork, accounts: dict[str, Principal], draft: int) -> None:
+    faq.act(uow, accounts["ministry"], draft, "submit", now=NOW)
+    faq.act(uow, accounts["admin"], draft, "publish", now=NOW)
+    field = faq.get(uow, PUBLIC, draft).field
+    ids = lambda **kw: [f.id for f in faq.published(uow, **kw)]  # noqa: E731
+    assert ids(q="水位センサー　遠隔") == [draft]          # every word, full-width space too
+    assert ids(q="水位センサー 台風") == []
+    assert ids(q="%") == [] and ids(q="_") == []           # LIKE's wildcards are plain characters
+    assert field == "P4.3"
+    assert ids(field="P4.3") == [draft] and ids(field="P4") == [draft] and ids(field="P4.1") == []
+    assert ids(field="no-such-field") == []

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from digiden.domain.access import Principal, require
@@ -203,13 +203,27 @@ def get(uow: UnitOfWork, p: Principal, faq_id: int) -> FaqView:
         return _view(s, f)
 
 
-def published(uow: UnitOfWork, *, measure: str | None = None, limit: int = 100, offset: int = 0) -> list[FaqView]:
-    """The public FAQ, newest first; ``measure`` keeps the entries linked to that measure."""
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def published(uow: UnitOfWork, *, measure: str | None = None, q: str | None = None, field: str | None = None,
+              limit: int = 100, offset: int = 0) -> list[FaqView]:
+    """The public FAQ, newest first. ``measure`` keeps the entries linked to that measure; ``q``
+    those whose question or answer holds every word of it (at most 8, split at spaces, full-width
+    too); ``field`` those of that field or social issue, a field's sub-fields included (P4 → P4.3)."""
     with uow:
         s = uow.session
-        q = select(ConsultFaq).where(ConsultFaq.state == FaqState.PUBLISHED.value)
+        query = select(ConsultFaq).where(ConsultFaq.state == FaqState.PUBLISHED.value)
         if measure:
-            q = q.where(ConsultFaq.id.in_(select(ConsultFaqMeasure.faq_id).join(
+            query = query.where(ConsultFaq.id.in_(select(ConsultFaqMeasure.faq_id).join(
                 Measure, Measure.id == ConsultFaqMeasure.measure_id).where(Measure.code == measure)))
-        q = q.order_by(ConsultFaq.published_at.desc(), ConsultFaq.id.desc()).limit(limit).offset(offset)
-        return [_view(s, f) for f in s.scalars(q)]
+        for word in (q or "").replace("\u3000", " ").split()[:8]:
+            pattern = _like(word)
+            query = query.where(or_(ConsultFaq.question.ilike(pattern, escape="\\"),
+                                    ConsultFaq.answer.ilike(pattern, escape="\\")))
+        if field:
+            query = query.where(or_(ConsultFaq.field_code == field,
+                                    ConsultFaq.field_code.like(_like(field + ".")[1:], escape="\\")))
+        query = query.order_by(ConsultFaq.published_at.desc(), ConsultFaq.id.desc()).limit(limit).offset(offset)
+        return [_view(s, f) for f in s.scalars(query)]

@@ -502,8 +502,6 @@ class FaqListContext:
     problems: tuple[tuple[str, str], ...]
     page: int
     has_next: bool
-    truncated: bool
-    scan_limit: int = SCAN_LIMIT
 
     def url(self, page: int) -> str:
         return "/faq?" + urlencode({k: v for k, v in (("q", self.q), ("field", self.field)) if v} | {"page": page})
@@ -513,33 +511,13 @@ class FaqListContext:
         return names.get(code or "", code or "")
 
 
-def _words(q: str) -> list[str]:
-    return [w for w in q.replace("　", " ").split() if w][:8]
-
-
-def _matches(f: FaqView, words: list[str], field: str) -> bool:
-    if field and not (f.field == field or (f.field or "").startswith(field + ".")):
-        return False
-    text = f"{f.question}\n{f.answer}".casefold()
-    return all(w.casefold() in text for w in words)
-
-
 @router.get("/faq", response_class=HTMLResponse)
 def faq_page(request: Request, uow: Uow, q: Annotated[str, Query(max_length=200)] = "", field: Short = "",
              page: PageQuery = 1) -> HTMLResponse:
-    words = _words(q)
-    if words or field:
-        scanned = faq.published(uow, limit=SCAN_LIMIT)
-        matching = [f for f in scanned if _matches(f, words, field)]
-        start = (page - 1) * PAGE_SIZE
-        rows, has_next, truncated = matching[start:start + PAGE_SIZE], len(matching) > start + PAGE_SIZE, \
-            len(scanned) == SCAN_LIMIT
-    else:
-        got = faq.published(uow, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-        rows, has_next, truncated = got[:PAGE_SIZE], len(got) > PAGE_SIZE, False
+    got = faq.published(uow, q=q, field=field, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    rows, has_next = got[:PAGE_SIZE], len(got) > PAGE_SIZE
     areas, problems = _field_choices(uow)
-    ctx = FaqListContext("よくある質問（相談窓口のFAQ）", tuple(rows), q, field, areas, problems, page, has_next,
-                         truncated)
+    ctx = FaqListContext("よくある質問（相談窓口のFAQ）", tuple(rows), q, field, areas, problems, page, has_next)
     return render(request, "consult/faq_results.html" if is_htmx(request) else "consult/faq_list.html", ctx)
 
 
