@@ -11,6 +11,7 @@ from datetime import date
 from pydantic import Field
 
 from digiden.shapes.base import IsoTime, Shape
+from digiden.shapes.local import InboxOut
 
 # --- requests -------------------------------------------------------------------------------
 
@@ -297,6 +298,7 @@ class NoticeOut(Shape):
     subject: str
     message: str
     case_id: int | None
+    plan_id: int | None = None
     at: IsoTime
     read: bool
 
@@ -333,3 +335,29 @@ class ReassignedOut(Shape):
     id: int
     office: str
     visible: bool
+
+
+class RouteGapOut(Shape):
+    rule_id: int
+    ministry: str
+    key: str = Field(description="the measure's or the field's code the rule is for")
+    family: str
+    prefectures: list[str] = Field(description="prefecture codes")
+    prefecture_names: list[str]
+
+
+class RouteCheckOut(Shape):
+    """`digiden consult route-check --json`: what the routing rules leave to the national desk."""
+
+    rules: int
+    without_office: list[RouteGapOut] = Field(description="pairs no office covers: the national desk receives them")
+    unconfirmed: list[RouteGapOut] = Field(description="pairs routed through an assignment not yet confirmed")
+
+
+class InboxWithDeskOut(InboxOut):
+    """The inbox (GET /api/v1/inbox) with the consultation desk's notices addressed to the caller:
+    its offices' (the national desk's for its members) and its local government's."""
+
+    desk_notices: list[NoticeOut] = Field(default_factory=list,
+                                          description="the consultation desk's notices, newest first")
+    desk_unread: int = Field(0, description="how many of desk_notices are unread")

@@ -665,17 +665,22 @@ class Inbox:
     unread: int
     counts: dict[str, int] = field(default_factory=dict)
     practices: tuple[Any, ...] = ()          # good practices to review (nation) or to fix (owner)
+    desk: tuple[Any, ...] = ()               # the consultation desk's notices (services.consult.desk.NoticeView)
+    desk_unread: int = 0
 
     @property
     def total(self) -> int:
-        return len(self.waiting) + len(self.practices) + self.unread
+        return len(self.waiting) + len(self.practices) + self.unread + self.desk_unread
 
     def shape(self) -> InboxOut:
-        return InboxOut(waiting=[r.shape() for r in self.waiting], counts=self.counts, unread=self.unread,
-                        practices=[r.as_dict() for r in self.practices],
-                        notifications=[NotificationOut(id=n.id, at=n.at.isoformat(), message=n.message,
-                                                       org_unit=n.org_code, revision=n.revision, read=n.read)
-                                       for n in self.notifications])
+        from digiden.shapes.consult import InboxWithDeskOut, NoticeOut
+        return InboxWithDeskOut(waiting=[r.shape() for r in self.waiting], counts=self.counts, unread=self.unread,
+                                practices=[r.as_dict() for r in self.practices],
+                                notifications=[NotificationOut(id=n.id, at=n.at.isoformat(), message=n.message,
+                                                               org_unit=n.org_code, revision=n.revision, read=n.read)
+                                               for n in self.notifications],
+                                desk_notices=[NoticeOut.model_validate(n) for n in self.desk],
+                                desk_unread=self.desk_unread)
 
     def as_dict(self) -> dict[str, object]:
         """The JSON of ``shape()``, for callers that want plain data."""
@@ -706,7 +711,8 @@ def _request_done(n: Notification, status: Status, owner_id: int, *, newer: bool
 def inbox(uow: UnitOfWork, p: Principal, *, limit: int = 50) -> Inbox:
     """What waits for the principal: submissions to review (prefecture: its municipalities;
     nation: everything approved by a prefecture), returned revisions to fix (owner), and the
-    messages addressed to the principal's local government or to the nation."""
+    messages addressed to the principal's local government or to the nation; and the consultation
+    desk's notices addressed to the principal (``desk``), read in a transaction of their own."""
     require_signed_in(p, "受信箱を見るにはサインインしてください")
     with uow:
         s = uow.session
@@ -751,15 +757,51 @@ def inbox(uow: UnitOfWork, p: Principal, *, limit: int = 50) -> Inbox:
         counts: dict[str, int] = {}
         for r in waiting:
             counts[r.status.value] = counts.get(r.status.value, 0) + 1
-        return Inbox(tuple(waiting), tuple(notes), unread, counts, tuple(waiting_for(s, p)))
+        practices = tuple(waiting_for(s, p))
+    desk = _desk_notices(uow, p, limit)
+    return Inbox(tuple(waiting), tuple(notes), unread, counts, practices, desk, sum(1 for n in desk if not n.read))
 
 
-def mark_read(uow: UnitOfWork, p: Principal, *, now: datetime, ids: Sequence[int] | None = None) -> int:
-    """Mark the principal's messages read (all, or the given ones). Others' are untouched."""
+def _desk_notices(uow: UnitOfWork, p: Principal, limit: int) -> tuple[Any, ...]:
+    """The consultation desk's notices addressed to the principal (its offices', the national
+    desk's for its members, its local government's), newest first: services.consult.desk decides
+    who receives what. None on a database whose desk is not set up yet (before db init)."""
+    from digiden.services.consult import desk
+    try:
+        return tuple(desk.notices(uow.for_reading(), p, limit=limit))
+    except NotFound:
+        return ()
+
+
+def _has_desk_inbox(uow: UnitOfWork, p: Principal) -> bool:
+    """Whether the desk addresses notices to the principal: a local government's staff, a
+    responder of an office, the national desk."""
+    from digiden.domain.consult import is_national_desk
+    from digiden.services.consult import offices
+    if p.org_unit_id is not None:
+        return True
+    with uow.for_reading() as u:
+        d = offices.desk_of(u.session, p)
+    return is_national_desk(p, d) or bool(d.office_ids)
+
+
+def mark_read(uow: UnitOfWork, p: Principal, *, now: datetime, ids: Sequence[int] | None = None,
+              desk_ids: Sequence[int] | None = None) -> int:
+    """Mark the principal's messages read: all of them (the strategies' and the consultation
+    desk's) when neither ``ids`` nor ``desk_ids`` is given, else the given ones of each. Others'
+    are untouched."""
     require_signed_in(p, "受信箱を使うにはサインインしてください")
     cond = _recipient_filter(p)
-    if cond is None or not p.can_write_at_all:
+    desk_inbox = _has_desk_inbox(uow, p)
+    if (cond is None and not desk_inbox) or not p.can_write_at_all:
         raise PermissionDenied("no inbox", message_ja="受信箱がありません")
+    every = ids is None and desk_ids is None
+    marked = 0
+    if desk_inbox and (every or desk_ids is not None):
+        from digiden.services.consult import desk
+        marked += desk.mark_notices_read(uow, p, now=now, ids=None if every else list(desk_ids or ()))
+    if cond is None or (not every and ids is None):
+        return marked
     with uow:
         s = uow.session
         q = select(Notification).where(cond, Notification.read_at.is_(None))
@@ -773,7 +815,7 @@ def mark_read(uow: UnitOfWork, p: Principal, *, now: datetime, ids: Sequence[int
             audit.record(s, actor=p.name, action="read", entity="notification", entity_key=str(n), at=now,
                          org_unit_id=p.org_unit_id, summary=f"通知を既読にしました（{n}件）")
         uow.commit()
-        return n
+        return n + marked
 @dataclass(frozen=True)
 class Choices:
     """What the edit form offers: the strategy's fields, model types and national KPIs."""

@@ -12,12 +12,12 @@ from digiden.domain.quantities import INT64_MAX
 from digiden.services.local import accounts, local_strategies
 from digiden.services.national import local_facts
 from digiden.shapes.accounts import PrincipalOut, TokenCreatedOut, TokenIn, TokenOut, UserIn, UserOut
+from digiden.shapes.consult import InboxWithDeskOut
 from digiden.shapes.errors import ErrorOut
 from digiden.shapes.local import (
     ActionIn,
     ChangeOut,
     CoverageOut,
-    InboxOut,
     LocalStrategyOut,
     MarkedOut,
     RevisionRefOut,
@@ -126,14 +126,33 @@ def diff_local(code: str, a: RevisionQuery, b: RevisionQuery, uow: Uow, actor: A
     return [ChangeOut.model_validate(c) for c in local_strategies.diff_revisions(uow, actor, code, a, b)]
 
 
-@router.get("/inbox", tags=["local strategies"], summary="What waits for you, and your messages")
-def get_inbox(uow: Uow, actor: Actor) -> InboxOut:
-    return local_strategies.inbox(uow, actor).shape()
+@router.get("/inbox", tags=["local strategies"],
+            summary="What waits for you, your messages and the consultation desk's notices to you")
+def get_inbox(uow: Uow, actor: Actor) -> InboxWithDeskOut:
+    shape = local_strategies.inbox(uow, actor).shape()
+    assert isinstance(shape, InboxWithDeskOut)
+    return shape
 
 
-@router.post("/inbox/read", tags=["local strategies"], summary="Mark your messages read")
-def read_inbox(uow: Uow, actor: Actor, now: Now) -> MarkedOut:
-    return MarkedOut(marked=local_strategies.mark_read(uow, actor, now=now))
+def _ids(body: dict[str, Any], key: str) -> list[int] | None:
+    v = body.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, list) or len(v) > 10_000 or not all(
+            isinstance(x, int) and not isinstance(x, bool) and 0 < x <= INT64_MAX for x in v):
+        raise InvalidInput(f"{key} is a list of ids", field=key,
+                           message_ja=f"{key} には通知の番号を一覧で指定してください")
+    return v
+
+
+@router.post("/inbox/read", tags=["local strategies"],
+             summary="Mark your messages read: all of them, or body `ids` (messages) and/or `desk_ids` "
+                     "(the desk's notices)")
+def read_inbox(uow: Uow, actor: Actor, now: Now,
+               body: Annotated[dict[str, Any] | None, Body()] = None) -> MarkedOut:
+    doc = body or {}
+    return MarkedOut(marked=local_strategies.mark_read(uow, actor, now=now, ids=_ids(doc, "ids"),
+                                                       desk_ids=_ids(doc, "desk_ids")))
 
 
 @router.get("/kpis/{code}/local-facts", tags=["kpis"],
