@@ -17,6 +17,7 @@ from digiden.services.local import accounts as acc
 from digiden.services.local import local_strategies as ls
 from digiden.services.uow import UnitOfWork
 from tests.conftest import FIXED_NOW as NOW
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.sqlite_only   # access decisions; the PostgreSQL copy of each router: test_postgres_smoke.py
 
@@ -57,6 +58,7 @@ RESPONDERS = frozenset({"admin", "ministry"})
 PLAN_SEEN = frozenset({"admin", "fukushima", "aizu"})
 PLAN_WRITERS = frozenset({"admin", "aizu"})
 ASKERS = frozenset({"fukushima", "aizu", "kitakata", "sapporo"})   # the desk files one with ?org_unit=
+DESK_INBOX = INBOX | {"ministry"}   # ministry answers for 東北総合通信局: the desk's notices reach its inbox
 CASE_IN = {"subject": "合成データ: 補助の対象", "body": "対象になりますか。", "kind": "programme"}
 
 # (method, route, concrete path, request kwargs, roles allowed). Reads first, destructive last.
@@ -206,8 +208,8 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ("POST", "/practices/{code}/review", "/practices/{practice}/review", {"data": {"action": "publish"}}, ADMIN),
     ("POST", "/api/v1/practices/{code}/review", "/api/v1/practices/{practice}/review",
      {"json": {"action": "return", "comment": "出典を追記してください"}}, ADMIN),
-    ("POST", "/inbox/read", "/inbox/read", {}, INBOX),
-    ("POST", "/api/v1/inbox/read", "/api/v1/inbox/read", {}, INBOX),
+    ("POST", "/inbox/read", "/inbox/read", {}, DESK_INBOX),
+    ("POST", "/api/v1/inbox/read", "/api/v1/inbox/read", {}, DESK_INBOX),
     ("POST", "/api/v1/programmes/{code}/calls", "/api/v1/programmes/digital-garden-city-grant/calls",
      {"json": CALL_IN}, ADMIN),
     ("PUT", "/api/v1/calls/{call_id}/rubric", "/api/v1/calls/{call}/rubric",
@@ -266,7 +268,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
      "/api/v1/regions/{region}/evaluations/2026/national", {"json": {"summary": "合成データの国の評価"}}, ADMIN),
     ("PUT", "/api/v1/regions/{key}/state", "/api/v1/regions/{region}/state",
      {"json": {"state": "cancelled", "reason": "合成データの例"}}, ADMIN),
-    ("GET", "/api/v1/consultations", "/api/v1/consultations", {}, ALL),
+    ("GET", "/api/v1/consultations", "/api/v1/consultations", {}, STAFF),     # the public: 401
     ("GET", "/api/v1/consultations/suggestions", "/api/v1/consultations/suggestions?text=補助", {}, ALL),
     ("GET", "/api/v1/consultations/{case_id}", "/api/v1/consultations/{case}", {}, CASE_SEEN),
     ("GET", "/api/v1/consultations/{case_id}/attachments/{attachment_id}",
@@ -279,9 +281,12 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
     ("GET", "/api/v1/desk/rules", "/api/v1/desk/rules", {}, ADMIN),
     ("GET", "/api/v1/faq", "/api/v1/faq", {}, ALL),
     ("GET", "/api/v1/faq/{faq_id}", "/api/v1/faq/{faq}", {}, RESPONDERS),
-    ("GET", "/api/v1/plans", "/api/v1/plans", {}, ALL),
+    ("GET", "/api/v1/plans", "/api/v1/plans", {}, STAFF),                     # the public: 401
     ("GET", "/api/v1/plans/{plan_id}", "/api/v1/plans/{plan}", {}, PLAN_SEEN),
     ("POST", "/api/v1/consultations", "/api/v1/consultations", {"json": CASE_IN}, ASKERS),
+    ("POST", "/api/v1/consultations/files", "/api/v1/consultations/files",
+     {"data": {"subject": "合成データ: 資料付き", "body": "資料を添付します"},
+      "files": {"files": ("資料.pdf", b"%PDF-1.7 x")}}, ASKERS),
     ("POST", "/api/v1/consultations/{case_id}/replies", "/api/v1/consultations/{case}/replies",
      {"json": {"body": "追記です"}}, CASE_WRITERS),
     ("POST", "/api/v1/consultations/{case_id}/replies/files", "/api/v1/consultations/{case}/replies/files",
@@ -483,6 +488,52 @@ def test_each_role_gets_exactly_what_it_may(role: str, client_as, session_factor
             wrong.append(f"{method} {path}: {r.status_code} {'(refused)' if role in allowed else '(let through)'}")
         if role not in allowed and r.status_code == 200:
             wrong.append(f"{method} {path}: refused but answered 200")
+    assert not wrong, f"{role}:\n" + "\n".join(wrong)
+
+
+# Responder roles of the desk beyond the seven: a member of the national desk who is not a national
+# administrator ("desk-member"), and a responder of an office the consultation was never routed to
+# ("kanto-responder", 関東総合通信局). Checked on the desk's rows (and the inbox they reach).
+DESK_ROUTES = ("/api/v1/consultations", "/api/v1/desk", "/api/v1/faq", "/api/v1/plans", "/api/v1/plan-",
+               "/api/v1/inbox/read", "/inbox/read")
+ASKING = {("POST", "/api/v1/consultations"), ("POST", "/api/v1/consultations/files")}
+
+
+def responder_may(role: str, method: str, route: str, allowed: frozenset[str]) -> bool:
+    """What the responder roles may do on a row of the desk: the desk member what the national
+    administrator may, except asking (only a local government's staff asks); the other office's
+    responder what every signed-in account may, its own dashboard and its inbox."""
+    inbox = route.endswith("/inbox/read")
+    if role == "desk-member":
+        return inbox or ("admin" in allowed and (method, route) not in ASKING)
+    return inbox or STAFF <= allowed or route == "/api/v1/desk/dashboard"
+
+
+@pytest.mark.parametrize("role", ["desk-member", "kanto-responder"])
+def test_responders_of_the_desk_get_exactly_what_they_may(role: str, client_as, session_factory,  # type: ignore[no-untyped-def]
+                                                           accounts) -> None:
+    from digiden.services.consult import offices
+    uow = UnitOfWork(session_factory)
+    ids = consult_fixture(uow, accounts)
+    acc.create_user(uow, system("t"), username=role, password=PASSWORD, role="ministry_editor", ministry="総務省",
+                    now=NOW)
+    office = offices.DESK_CODE if role == "desk-member" else "関東総合通信局"
+    offices.add_responder(uow, accounts["admin"], office, role, now=NOW)
+    c = client_as(role)
+    wrong = []
+    rows = [row for row in CASES if row[1].startswith(DESK_ROUTES)]
+    assert len(rows) > 30
+    for method, route, path, kw, allowed in rows:
+        for name, value in ids.items():
+            path = path.replace("{" + name + "}", value)
+        if isinstance(kw.get("json"), dict):
+            kw = kw | {"json": {k: (int(ids[v[1:-1]]) if ids[v[1:-1]].isdigit() else ids[v[1:-1]])
+                                if isinstance(v, str) and v[:1] == "{" and v[1:-1] in ids else v
+                                for k, v in kw["json"].items()}}
+        may = responder_may(role, method, route, allowed)
+        r = c.request(method, path, follow_redirects=False, **kw)
+        if refused(method, r) == may:
+            wrong.append(f"{method} {path}: {r.status_code} {'(refused)' if may else '(let through)'}")
     assert not wrong, f"{role}:\n" + "\n".join(wrong)
 
 

@@ -28,7 +28,9 @@ from digiden.domain.consult import (
     Desk,
     Kind,
     Overdue,
+    Router,
     RouteRequest,
+    Rule,
     ServiceLevel,
     State,
     Step,
@@ -47,6 +49,7 @@ from digiden.domain.consult import (
     overdue,
     text_field,
     transition,
+    uncovered_pairs,
 )
 from digiden.domain.errors import Conflict, InvalidInput, NotFound
 from digiden.services import audit
@@ -430,7 +433,9 @@ def list_cases(uow: UnitOfWork, p: Principal, *, now: datetime, state: str | Non
                office: str | None = None, only_overdue: bool = False, org_code: str | None = None,
                limit: int = 100, offset: int = 0) -> list[CaseSummary]:
     """Newest first, what the principal may see; ``only_overdue`` keeps the open consultations
-    past a service level (the filter is computed in Japan time with the working-day calendar)."""
+    past a service level (the filter is computed in Japan time with the working-day calendar).
+    The anonymous public is asked to sign in (401), as for the other staff-only lists."""
+    access.require_signed_in(p, "相談の一覧を見るにはサインインしてください")
     if state is not None and state not in State._value2member_map_:
         raise InvalidInput(f"unknown state {state}", field="state",
                            message_ja=f"状態が正しくありません: {state}（{'、'.join(x.value for x in State)}）")
@@ -729,3 +734,60 @@ def pending_overdue(s: Session, now: datetime) -> list[tuple[ConsultCase, list[O
         if new:
             out.append((c, new))
     return out
+
+
+# ---------------------------------------------------------------- the routing check
+
+
+@dataclass(frozen=True)
+class RouteGap:
+    """One routing rule's (field or measure) × prefecture pairs that need the desk's attention."""
+
+    rule_id: int
+    ministry: str
+    key: str                      # the measure's or the field's code
+    family: str
+    prefectures: tuple[str, ...]  # prefecture codes
+    prefecture_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RouteCheck:
+    """What the routing rules leave to chance: pairs no office covers (the national desk receives
+    them) and pairs routed through a regional assignment still unconfirmed (INFERRED)."""
+
+    rules: int
+    without_office: tuple[RouteGap, ...]
+    unconfirmed: tuple[RouteGap, ...]
+
+
+def route_check(uow: UnitOfWork, p: Principal) -> RouteCheck:
+    """Every routing rule checked against the offices as they are now (``domain.consult.
+    uncovered_pairs``, the check that refuses a new rule): a rule added before an office was
+    removed, or db init's defaults, can leave field × prefecture pairs without an office. For the
+    national desk, which administers the rules."""
+    with uow.for_reading() as u:
+        s = u.session
+        require(p, is_national_desk(p, offices.desk_of(s, p)), message="the routing check is for the national desk",
+                message_ja="振り分けの点検は国の相談窓口が行います", sign_in_ja="サインインしてください")
+        names = {o.prefecture_code: o.name for o in s.scalars(select(OrgUnit).where(OrgUnit.kind == "prefecture"))}
+        prefs = sorted(names) or [f"{i:02d}" for i in range(1, 48)]
+        refs = offices.office_refs(s)
+        rules = offices.rules(s)
+    router = Router(rules, refs)
+    gaps: list[RouteGap] = []
+    unconfirmed: list[RouteGap] = []
+
+    def gap(r: Rule, codes: Sequence[str]) -> RouteGap:
+        return RouteGap(r.id, r.ministry, r.measure_code or r.field_code or "", r.family, tuple(codes),
+                        tuple(names.get(c, c) for c in codes))
+    for r in rules:
+        missing = sorted({pref for _, pref in uncovered_pairs(r, refs, prefs)})
+        if missing:
+            gaps.append(gap(r, missing))
+        if r.family:
+            doubtful = [pref for pref in prefs
+                        if (o := router.regional.get((r.family, pref))) is not None and pref in o.unconfirmed]
+            if doubtful:
+                unconfirmed.append(gap(r, doubtful))
+    return RouteCheck(len(rules), tuple(gaps), tuple(unconfirmed))

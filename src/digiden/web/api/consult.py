@@ -17,7 +17,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Body, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from digiden.domain.access import Principal
+from digiden.domain.access import Principal, require_signed_in
 from digiden.domain.errors import InvalidInput, NotFound
 from digiden.services.consult import cases, desk, faq, offices, plans, suggest
 from digiden.services.consult.notify import SmtpSettings
@@ -109,7 +109,36 @@ def ask(body: CaseIn, request: Request, uow: Uow, actor: Actor, now: Now,
     return _case(uow, actor, cid, now)
 
 
-@router.get("/consultations", summary="The consultations you may see, newest first")
+@router.post("/consultations/files", status_code=201,
+             summary="Ask a question with files (multipart/form-data; staff of a local government)",
+             description="Form fields as the JSON of POST /consultations: `subject`, `body`, `kind`, `field`, "
+                         "`measures` (repeated), `asker_name`, `asker_email`, `asker_phone`, "
+                         "`share_with_prefecture`, and `files` (at most 5, 5MB each; pdf, png, jpg/jpeg, txt, csv, "
+                         "xlsx, docx, pptx, the content matching the name). Every file is checked before anything "
+                         "is written: one refused file refuses the question, in Japanese naming the file.")
+def ask_with_files(
+    request: Request, uow: Uow, actor: Actor, now: Now,
+    subject: Annotated[str, Form(max_length=200)],
+    body: Annotated[str, Form(max_length=20_000)],
+    files: Annotated[list[UploadFile] | None, File(description="the attachments")] = None,
+    kind: Annotated[str, Form(max_length=20)] = "general",
+    field: Annotated[str | None, Form(max_length=32)] = None,
+    measures: Annotated[list[str] | None, Form(max_length=50)] = None,
+    asker_name: Annotated[str, Form(max_length=100)] = "",
+    asker_email: Annotated[str, Form(max_length=254)] = "",
+    asker_phone: Annotated[str, Form(max_length=32)] = "",
+    share_with_prefecture: Annotated[bool, Form()] = True,
+    org_unit: Annotated[str | None, Query(max_length=6, description="national desk only")] = None,
+) -> CaseOut:
+    attached = [cases.Attachment(f.filename or "", f.file.read()) for f in files or []]
+    cid = cases.ask(uow, actor, subject=subject, body=body, kind=kind, field=field or None,
+                    measures=[m for m in measures or [] if m.strip()], org_code=org_unit, asker_name=asker_name,
+                    asker_email=asker_email, asker_phone=asker_phone, share_with_prefecture=share_with_prefecture,
+                    attachments=attached, now=now, smtp=_smtp(request))
+    return _case(uow, actor, cid, now)
+
+
+@router.get("/consultations", summary="The consultations you may see, newest first; 401 to the anonymous public")
 def list_consultations(
     uow: Uow, actor: Actor, now: Now,
     state: Annotated[str | None, Query(max_length=20)] = None,
@@ -368,8 +397,10 @@ def act_faq(faq_id: IdPath, action: Annotated[str, Path(pattern="^(submit|publis
 # ---------------------------------------------------------------- support plans (伴走型支援)
 
 
-@router.get("/plans", summary="The support plans you may see")
+@router.get("/plans", summary="The support plans you may see; 401 to the anonymous public")
 def list_plans(uow: Uow, actor: Actor, now: Now) -> list[PlanOut]:
+    # list_plans answers the public an empty list; like every staff-only list, the API asks it to sign in
+    require_signed_in(actor, "支援計画の一覧を見るにはサインインしてください")
     return [PlanOut.model_validate(p) for p in plans.list_plans(uow, actor, now=now)]
 
 
