@@ -1189,6 +1189,7 @@ class _Commands(TyperGroup):
     def commands(self) -> MutableMapping[str, Any]:
         if not self._complete:
             self._complete = True
+            import digiden.cli_consult  # noqa: F401 - registers 相談窓口's commands (consult, plan) on `app`
             import digiden.cli_knowledge  # noqa: F401 - registers its commands on `app`
             import digiden.cli_support  # noqa: F401 - registers 重点支援's commands on `app`
             # in the order of the group built with every command registered (as before)

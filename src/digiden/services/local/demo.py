@@ -14,7 +14,12 @@ from typing import Any
 from sqlalchemy import select
 
 from digiden.domain.access import Principal
+from digiden.domain.consult import japan_date
 from digiden.domain.errors import Conflict
+from digiden.services.consult import cases as consult_cases
+from digiden.services.consult import faq as consult_faq
+from digiden.services.consult import offices as consult_offices
+from digiden.services.consult import plans as consult_plans
 from digiden.services.knowledge import practices, similarity
 from digiden.services.local import accounts, local_strategies
 from digiden.services.support import applications as support_apps
@@ -22,6 +27,7 @@ from digiden.services.support import programmes as support_programmes
 from digiden.services.support import review as support_review
 from digiden.services.support import selection as support_selection
 from digiden.services.uow import UnitOfWork
+from digiden.store.consult_models import ConsultRule
 from digiden.store.models import UserAccount
 
 PASSWORD = "digiden-demo-2026"
@@ -95,7 +101,11 @@ def create_demo(uow: UnitOfWork, actor: Principal, *, now: datetime) -> dict[str
     submitted (waiting for 福島県), 飯豊町 approved by 山形県 (waiting for the nation); a practice
     of 喜多方市 waiting for review, 喜多方市's adoption of 飯豊町's GPS除雪, a collaboration group;
     and a 交付金 call (合成データ) with four applications, one of them joint, reviewed (山形県's
-    reviewer conflicted with 飯豊町's), decided on the optimal proposal and published."""
+    reviewer conflicted with 飯豊町's), decided on the optimal proposal and published; and the
+    consultation desk (相談窓口): demo-soumu answers for 東北総合通信局, five consultations in each
+    state (one overdue against its service level, one with an internal note and an attachment), a
+    published FAQ entry made from the resolved one, and a support plan (伴走型支援) for 会津若松市
+    with staff, a goal, a meeting and an action item."""
     with uow:
         if uow.session.scalars(select(UserAccount.id).where(UserAccount.username == "demo-admin")).first():
             raise Conflict("the demo data exists already", message_ja="デモデータは作成済みです")
@@ -141,7 +151,8 @@ def create_demo(uow: UnitOfWork, actor: Principal, *, now: datetime) -> dict[str
         "name": "（合成データ）会津北部の除雪DX連携", "members": ["072028", "072087"], "issue": "disaster",
         "initiatives": ["（合成データ）除雪車位置情報の共同運用", "（合成データ）除雪委託の共同調達"]}, now=step(19))
     call = _support_call(uow, p, step)
-    return {"password": PASSWORD, "users": made, "synthetic": True, "calls": [call],
+    desk = _consultations(uow, p, now, step)
+    return {"password": PASSWORD, "users": made, "synthetic": True, "calls": [call], **desk,
             "practices": [practice.code], "adoptions": [{"practice": "iide-gps-snow-removal", "org_unit": "072087"}],
             "groups": [group.id],
             "strategies": [{"org_unit": "072028", "revisions": [1, 2]}, {"org_unit": "072087", "revisions": [1]},
@@ -203,3 +214,92 @@ def _support_call(uow: UnitOfWork, p: dict[str, Principal], step: Callable[[int]
     support_selection.decide(uow, admin, call, {"every_prefecture": True}, now=step(27))
     support_selection.publish(uow, admin, call, now=step(28))
     return call
+
+
+TOHOKU = "東北総合通信局"   # covers 福島県 and 山形県, where the demo's askers are
+
+
+def _soumu_measure(uow: UnitOfWork) -> list[str]:
+    """A measure the desk routes to 総務省 through its 総合通信局 (db init's default rules), so the
+    demo's questions reach 東北総合通信局; none (the national desk receives them) without one."""
+    with uow:
+        code = uow.session.scalars(select(ConsultRule.measure_code).where(
+            ConsultRule.ministry == "総務省", ConsultRule.family == "総合通信局", ConsultRule.measure_code.is_not(None))
+            .order_by(ConsultRule.id)).first()
+    return [code] if code else []
+
+
+def _consultations(uow: UnitOfWork, p: dict[str, Principal], now: datetime,
+                   step: Callable[[int], datetime]) -> dict[str, Any]:
+    """The consultation desk with synthetic consultations (subject and text marked 合成データ) in
+    every state: 受付 at the national desk, 担当決定 and overdue (an internal note and an attachment,
+    no answer yet), 回答済, 解決 (its answer published as an FAQ entry, reviewed by the desk, not
+    its author) and 終了; and a support plan with staff, a goal, a meeting and an action item.
+    demo-soumu answers for 東北総合通信局; demo-admin is the national desk."""
+    admin, soumu = p["demo-admin"], p["demo-soumu"]
+    aizu, kitakata, iide = p["demo-aizuwakamatsu"], p["demo-kitakata"], p["demo-iide"]
+    consult_offices.add_responder(uow, admin, TOHOKU, "demo-soumu", lead=True, now=step(0))
+    measures = _soumu_measure(uow)
+    ask, reply = consult_cases.ask, consult_cases.reply
+
+    # 解決: answered by 東北総合通信局, resolved by the asker, turned into a published FAQ entry
+    resolved = ask(uow, aizu, subject="（合成データ）ローカル5Gの実証で使える補助制度",
+                   body="（合成データ）庁内でローカル5Gを使った遠隔見守りの実証を検討しています。"
+                        "使える補助制度と申請の時期を教えてください。",
+                   kind="programme", measures=measures, now=step(3), synthetic=True)
+    reply(uow, soumu, resolved, "（合成データ）地域デジタル基盤活用推進事業が対象になります。公募は例年春です。"
+                                "申請前に当局へご相談いただければ、要件を一緒に確認します。", now=step(4))
+    consult_cases.resolve(uow, aizu, resolved, comment="（合成データ）よく分かりました。", now=step(5))
+    entry = consult_faq.draft_from_case(uow, soumu, resolved, now=step(6))
+    consult_faq.act(uow, soumu, entry, "submit", now=step(6))
+    consult_faq.act(uow, admin, entry, "publish", now=step(7))
+
+    # 終了: no rule covers it, so the national desk answers; the asker resolves and closes it
+    closed = ask(uow, iide, subject="（合成データ）オンライン申請の本人確認の方法",
+                 body="（合成データ）町のオンライン申請で本人確認をどこまで求めるべきか、考え方を知りたいです。",
+                 kind="legal", now=step(8), synthetic=True)
+    reply(uow, admin, closed, "（合成データ）手続ごとに求める保証レベルを決め、ガイドラインに沿って選んでください。",
+          now=step(9))
+    consult_cases.resolve(uow, iide, closed, now=step(10))
+    consult_cases.close(uow, iide, closed, comment="（合成データ）解決したため終了します。", now=step(11))
+
+    # 担当決定 and overdue: routed to 東北総合通信局, an internal note and an attachment, no answer
+    overdue = ask(uow, aizu, subject="（合成データ）データ連携基盤の通信回線の冗長化",
+                  body="（合成データ）都市OSの通信回線を二重化したいのですが、技術的な留意点と使える支援を"
+                       "教えてください。",
+                  kind="data", measures=measures, now=step(20), synthetic=True,
+                  attachments=[consult_cases.Attachment("合成データ_回線構成.txt",
+                                                        "（合成データ）現行: 1回線（光）\n".encode())])
+    reply(uow, soumu, overdue, "（合成データ）内部メモ: 電気通信事業部に技術面を照会中。", note=True, now=step(21))
+
+    # 回答済: answered yesterday, waiting for the asker
+    answered = ask(uow, kitakata, subject="（合成データ）公衆無線LANの整備費の対象経費",
+                   body="（合成データ）観光地の公衆無線LANを更新します。保守費は補助の対象になりますか。",
+                   kind="programme", measures=measures, now=now - timedelta(days=2), synthetic=True)
+    reply(uow, soumu, answered, "（合成データ）整備費は対象ですが、保守・運用費は対象外です。",
+          now=now - timedelta(days=1))
+
+    # 受付: just arrived at the national desk, no rule for it yet
+    received = ask(uow, iide, subject="（合成データ）除雪車の位置情報の公開について",
+                   body="（合成データ）除雪車の位置情報を住民に公開したいと考えています。どこに相談すればよいですか。",
+                   now=now - timedelta(hours=3), synthetic=True)
+
+    # 伴走型支援: a plan for 会津若松市 with its staff, a goal, a meeting and an action item
+    starts = japan_date(step(12))
+    plan = consult_plans.start(uow, admin, org_code="072028", title="（合成データ）データ連携基盤の活用の伴走支援",
+                               origin="request", starts_on=starts, now=step(12), synthetic=True)
+    consult_plans.assign_staff(uow, admin, plan, "demo-soumu", side="regional", office=TOHOKU,
+                               role_note="（合成データ）地域の担当", now=step(12))
+    consult_plans.add_goal(uow, admin, plan, title="（合成データ）市民向けサービスへのデータ連携の拡大",
+                           measure=measures[0] if measures else None, kpi="digital-implementation",
+                           local_measure="都市OS（データ連携基盤）の運用", local_kpi="デジタル地域通貨の利用者数",
+                           now=step(12))
+    meeting = consult_plans.add_meeting(uow, soumu, plan, held_on=starts + timedelta(days=7),
+                                        title="（合成データ）第1回 伴走支援会議",
+                                        minutes="（合成データ）現状の連携データと課題を共有した。", now=step(19))
+    consult_plans.add_action(uow, aizu, plan, title="（合成データ）連携するデータの候補を整理する",
+                             owner="（合成データ）企画政策課", due_on=starts + timedelta(days=40), meeting_id=meeting,
+                             now=step(19))
+    return {"consultations": {"received": received, "assigned": overdue, "answered": answered,
+                              "resolved": resolved, "closed": closed},
+            "consultation": overdue, "plan": plan, "faq": entry}
