@@ -237,3 +237,19 @@ def test_the_demo_has_the_desk_in_every_state(cli) -> None:  # type: ignore[no-u
     assert plan["synthetic"] and plan["staff"] and plan["goals"] and plan["meetings"] and plan["actions"]
     # idempotence as before: a second run is refused, nothing added
     one_line_refusal(cli("demo"), 5)
+
+
+def test_importing_the_cli_does_not_load_the_desk_commands() -> None:
+    """`digiden serve` and the other commands start without cli_consult, while `digiden consult
+    --help` still works from a fresh process."""
+    import os
+    import subprocess
+    import sys
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = os.environ | {"PYTHONPATH": src, "COLUMNS": "200", "NO_COLOR": "1"}
+    r = subprocess.run([sys.executable, "-c", "import sys, digiden.cli\nprint('digiden.cli_consult' in sys.modules)"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
+    r = subprocess.run([sys.executable, "-c", "from digiden.cli import main; main(['consult', '--help'])"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0 and "route-check" in r.stdout, r.stderr
