@@ -19,6 +19,8 @@ Steps
                  runs alone); `--only http`
   selection      issue 14: optimal selection of a synthetic 2,000-application call vs greedy and
                  the bare HiGHS solve (bench/selection.py); `--only selection`
+  desk           issue 15: the desk dashboard over 100,000 synthetic consultations vs the bare SQL
+                 it runs, and routing one new consultation (bench/desk.py); `--only desk`
 """
 
 from __future__ import annotations
@@ -143,6 +145,7 @@ KNOWLEDGE_STEPS = ["practices", "index", "search", "search_pg", "similarity"]   
 CONCURRENCY_STEPS = ["concurrency"]   # bench/concurrency.py
 HTTP_STEPS = ["http"]                 # bench/http_load.py
 SELECTION_STEPS = ["selection"]       # bench/selection.py (issue 14)
+DESK_STEPS = ["desk"]                 # bench/desk.py (issue 15)
 
 
 def run_child(step: str) -> dict[str, object]:
@@ -178,6 +181,10 @@ def main() -> None:
             sys.path.insert(0, str(ROOT / "bench"))
             import selection
             print(json.dumps(selection.step_selection()))
+        elif step in DESK_STEPS:
+            sys.path.insert(0, str(ROOT / "bench"))
+            import desk
+            print(json.dumps(desk.step_desk(), default=str))
         else:
             print(json.dumps(globals()[f"step_{step}"]()))
         return
@@ -219,10 +226,18 @@ def main() -> None:
         print(text)
         (OUT / "results_selection.md").write_text(text + "\n", encoding="utf-8")
         return
+    if only == ["desk"]:
+        results = {"desk": run_child("desk")}
+        sys.path.insert(0, str(ROOT / "bench"))
+        import desk
+        text = "\n".join(desk.report(results))
+        print(text)
+        (OUT / "results_desk.md").write_text(text + "\n", encoding="utf-8")
+        return
     if not (OUT / "national_5m.csv").exists():
         subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py")], check=True)
     results = {}
-    for step in STEPS + KNOWLEDGE_STEPS + CONCURRENCY_STEPS + HTTP_STEPS + SELECTION_STEPS:
+    for step in STEPS + KNOWLEDGE_STEPS + CONCURRENCY_STEPS + HTTP_STEPS + SELECTION_STEPS + DESK_STEPS:
         print(f"… {step}", flush=True)
         results[step] = run_child(step)
     imp, floor = results["import_5m"], results["floor"]
@@ -257,6 +272,8 @@ def main() -> None:
     lines += http_load.report(results)
     import selection
     lines += selection.report(results)
+    import desk
+    lines += desk.report(results)  # type: ignore[arg-type]
     text = "\n".join(lines)
     print(text)
     (OUT / "results.md").write_text(text + "\n", encoding="utf-8")
