@@ -70,7 +70,7 @@ def test_files_are_attached_listed_downloaded_and_deleted(as_: Clients, ids: dic
         from sqlalchemy import select
         acts = list(u.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_key == draft,
                                                                        AuditEvent.entity == "support_application")))
-    assert acts.count("application.attach") == 2 and acts.count("application.detach") == 1
+    assert acts.count("application.attach") == 3 and acts.count("application.detach") == 1   # the fixture's too
 
 
 @pytest.mark.parametrize(("name", "data", "why"), [
@@ -104,7 +104,7 @@ def test_only_a_drafts_lead_attaches(as_: Clients, ids: dict[str, str]) -> None:
     pdf = [("files", ("a.pdf", PDF, "application/pdf"))]
     refused(as_("kitakata").post(f"/api/v1/applications/{ids['joint']}/attachments", files=pdf), 403)
     refused(as_("sapporo").post(f"/api/v1/applications/{ids['submitted']}/attachments", files=pdf), 409)
-    refused(as_("public").post(f"/api/v1/applications/{ids['draft']}/attachments", files=pdf), 404)
+    refused(as_("public").post(f"/api/v1/applications/{ids['draft']}/attachments", files=pdf), 401)   # the edge
 
 
 def test_evaluation_reports_through_the_api(as_: Clients, session_factory: sessionmaker[Session],
