@@ -1259,8 +1259,10 @@ def exit_code_for(e: DigidenError) -> int:
 
 
 def error_line(e: DigidenError) -> str:
+    """One line: the English message, the field, and the Japanese message the pages show (the
+    people at the terminal are the same national and municipal staff)."""
     line = f"error: {e.message}" + (f" (field: {e.field})" if e.field else "")
-    if isinstance(e, DatabaseNotReady):
+    if e.message_ja and e.message_ja != e.message:
         line += f" / {e.message_ja}"
     return line
 

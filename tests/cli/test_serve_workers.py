@@ -174,7 +174,8 @@ def test_an_invalid_worker_count_is_one_line_and_exit_2(n: str, tmp_path: Path) 
                        capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode == 2, r
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert lines == [f"error: --workers must be between 1 and 64, not {n} (field: workers)"], r.stderr
+    assert lines == [f"error: --workers must be between 1 and 64, not {n} (field: workers)"
+                     f" / --workers は 1〜64 で指定してください（指定値: {n}）"], r.stderr
     assert "Uvicorn running" not in r.stdout + r.stderr
 
 

@@ -72,8 +72,8 @@ SMOKE: dict[str, tuple[Read, Write, Seen]] = {
         ("/calls/{call}", "選定済み・未公表")),
     "digiden.web.pages.consult": (
         ("/faq", 200, "よくある質問"),
-        ("POST", "/consultations", {"data": {"subject": "合成データ: スモークの相談（画面）", "body": "どこに聞けばよいですか。",
-                                             "org_unit": "072028"}}, 303),
+        ("POST", "/consultations", {"data": {"subject": "合成データ: スモークの相談（画面）",
+                                             "body": "どこに聞けばよいですか。", "org_unit": "072028"}}, 303),
         ("/consultations", "合成データ: スモークの相談（画面）")),
     "digiden.web.pages": (
         ("/kpis/5g-population-coverage", 200, "５Gの人口カバー率"),
