@@ -15,6 +15,7 @@ pages, the API and the CLI never decide access themselves. The rules:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -328,3 +329,58 @@ def can_see_application(p: Principal, parties: list[OrgRef], *, draft: bool, pub
 
 def can_score(p: Principal, *, reviewer: bool, conflicted: bool) -> bool:
     return p.can_write_at_all and reviewer and not conflicted
+
+
+# --- 重点支援: selected regions and their yearly evaluation (選定地域の評価・支援) -------------------
+
+@dataclass(frozen=True)
+class ModelRegion:
+    """What the evaluation rules need of a selected region (選定地域)."""
+
+    parties: tuple[OrgRef, ...]     # lead first, then members
+    ministry: str                   # the programme's 所管 as written, e.g. 「内閣府・総務省など」
+
+
+def ministries_of(text: str) -> frozenset[str]:
+    """The ministries named by a programme's 所管 (「内閣府・総務省など」 → 内閣府, 総務省)."""
+    return frozenset(m.strip() for m in re.split(r"[・、,]", text.replace("など", "")) if m.strip())
+
+
+def is_national_staff(p: Principal) -> bool:
+    """National administrators and every ministry's editors."""
+    return p.is_admin or p.role is Role.MINISTRY_EDITOR
+
+
+def in_region(p: Principal, r: ModelRegion) -> bool:
+    """Staff of the region's lead or of one of its members."""
+    return any(owns(p, o) for o in r.parties)
+
+
+def may_see_region_reports(p: Principal, r: ModelRegion) -> bool:
+    """The region, its prefecture and national staff see its submitted reports (beyond the
+    public's submitted national assessments)."""
+    return is_national_staff(p) or in_region(p, r) or any(in_jurisdiction(p, o) for o in r.parties)
+
+
+def may_write_evaluation(p: Principal, r: ModelRegion, *, national: bool) -> bool:
+    """A self-assessment (自己評価) is written by the region's own staff (lead or member); the
+    national assessment (国の評価) by the administrators or the programme's ministry's editors."""
+    if not p.can_write_at_all:
+        return False
+    if not national:
+        return in_region(p, r) and p.role in (Role.MUNICIPALITY, Role.PREFECTURE)
+    return p.is_admin or (p.role is Role.MINISTRY_EDITOR and p.ministry is not None
+                          and p.ministry in ministries_of(r.ministry))
+
+
+def may_see_evaluation(p: Principal, r: ModelRegion, *, national: bool, submitted: bool) -> bool:
+    """Who sees one evaluation report:
+
+    - a submitted national assessment: everyone;
+    - a submitted self-assessment: the region, its prefecture and national staff;
+    - a draft: the side that writes it (a national draft: national staff; a self-assessment's:
+      the region's staff) and the administrators."""
+    if submitted:
+        return national or may_see_region_reports(p, r)
+    return p.is_admin or may_write_evaluation(p, r, national=national) or (
+        national and is_national_staff(p)) or (not national and in_region(p, r))

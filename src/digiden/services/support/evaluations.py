@@ -10,15 +10,15 @@ baseline as at the end of the fiscal year before the selection, one point per fi
 end, the target as a milestone at the end of its fiscal year, judged as at the end of the
 report's fiscal year.
 
-Who sees what: a submitted national assessment is public; everything else is seen by the
-region (lead and members), its prefecture and national staff (administrators and ministry
-editors) — a draft only by the side writing it (and the administrators). A save carries the
+Who sees what (decided in ``domain.access``: ``may_see_evaluation``, ``may_write_evaluation``):
+a submitted national assessment is public; everything else is seen by the region (lead and
+members), its prefecture and national staff (administrators and ministry editors) — a draft
+only by the side writing it (and the administrators). A save carries the
 version the writer read; a stale one is refused (409), nothing written."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digiden.domain import access
-from digiden.domain.access import OrgRef, Principal, Role
+from digiden.domain.access import ModelRegion, Principal
 from digiden.domain.calendar import fiscal_year, fiscal_year_end
 from digiden.domain.errors import Conflict, InvalidInput, NotFound
 from digiden.domain.progress import Assessment, Direction, Milestone, Point, assess
@@ -66,48 +66,12 @@ RATINGS_JA: dict[str, str] = {"A": "計画を上回る", "B": "おおむね計�
 
 # ---------------------------------------------------------------- who
 
-
-@dataclass(frozen=True)
-class Region:
-    """What the rules need of a selected region."""
-
-    parties: tuple[OrgRef, ...]     # lead first, then members
-    ministry: str                   # the programme's 所管
+def may_write(p: Principal, r: ModelRegion, kind: Kind) -> bool:
+    return access.may_write_evaluation(p, r, national=kind is Kind.NATIONAL)
 
 
-def _ministries(text: str) -> set[str]:
-    return {m.strip() for m in re.split(r"[・、,]", text.replace("など", "")) if m.strip()}
-
-
-def national_staff(p: Principal) -> bool:
-    return p.is_admin or p.role is Role.MINISTRY_EDITOR
-
-
-def in_region(p: Principal, r: Region) -> bool:
-    return any(access.owns(p, o) for o in r.parties)
-
-
-def may_see_region_reports(p: Principal, r: Region) -> bool:
-    """The region, its prefecture and national staff see its reports (beyond public ones)."""
-    return national_staff(p) or in_region(p, r) or any(access.in_jurisdiction(p, o) for o in r.parties)
-
-
-def may_write(p: Principal, r: Region, kind: Kind) -> bool:
-    """A self-assessment is the region's own staff's; the national one the administrators' or the
-    programme's ministry's editors'."""
-    if not p.can_write_at_all:
-        return False
-    if kind is Kind.SELF:
-        return in_region(p, r) and p.role in (Role.MUNICIPALITY, Role.PREFECTURE)
-    return p.is_admin or (p.role is Role.MINISTRY_EDITOR and p.ministry is not None
-                          and p.ministry in _ministries(r.ministry))
-
-
-def may_see(p: Principal, r: Region, kind: Kind, submitted: bool) -> bool:
-    if submitted:
-        return kind is Kind.NATIONAL or may_see_region_reports(p, r)
-    return p.is_admin or may_write(p, r, kind) or (
-        kind is Kind.NATIONAL and national_staff(p)) or (kind is Kind.SELF and in_region(p, r))
+def may_see(p: Principal, r: ModelRegion, kind: Kind, submitted: bool) -> bool:
+    return access.may_see_evaluation(p, r, national=kind is Kind.NATIONAL, submitted=submitted)
 
 
 # ---------------------------------------------------------------- views
@@ -253,11 +217,11 @@ def _selection(s: Session, key: str) -> SupportSelection:
     return x
 
 
-def _region(s: Session, x: SupportSelection) -> Region:
+def _region(s: Session, x: SupportSelection) -> ModelRegion:
     ids = [x.lead_org_unit_id] + sorted(m.org_unit_id for m in x.members)
     prog = s.get(SupportProgramme, x.programme_id)
     assert prog is not None
-    return Region(tuple(org_ref(o) for o in (s.get(OrgUnit, i) for i in ids) if o is not None), prog.ministry)
+    return ModelRegion(tuple(org_ref(o) for o in (s.get(OrgUnit, i) for i in ids) if o is not None), prog.ministry)
 
 
 def _region_view(s: Session, p: Principal, x: SupportSelection) -> RegionView:
@@ -344,8 +308,9 @@ def _parse_values(doc: object, kpis: tuple[CommittedKpi, ...]) -> list[dict[str,
                                message_ja=f"KPIの実績{n + 1}の形式が正しくありません")
         i = v.get("index")
         if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(kpis):
+            which = f"0〜{len(kpis) - 1}" if kpis else "この選定地域が約束した KPI はありません"
             raise InvalidInput(f"values[{n}].index: no committed KPI {i!r}", field=f"values[{n}].index",
-                               message_ja=f"KPIの実績{n + 1}: 番号 {i} の KPI はありません（0〜{len(kpis) - 1}）")
+                               message_ja=f"KPIの実績{n + 1}: 番号 {i} の KPI はありません（{which}）")
         raw = v.get("actual")
         actual = _number(raw)
         if raw not in (None, "") and actual is None:
@@ -356,7 +321,7 @@ def _parse_values(doc: object, kpis: tuple[CommittedKpi, ...]) -> list[dict[str,
     return [by_index[i] for i in sorted(by_index)]
 
 
-def _writable(s: Session, p: Principal, key: str, kind: Kind) -> tuple[SupportSelection, Region]:
+def _writable(s: Session, p: Principal, key: str, kind: Kind) -> tuple[SupportSelection, ModelRegion]:
     x = _selection(s, key)
     r = _region(s, x)
     access.require(p, may_write(p, r, kind), message=f"you may not write this region's {kind.value} assessment",
@@ -393,9 +358,11 @@ def _snapshot(e: SupportEvaluation) -> dict[str, Any]:
 
 
 def save(uow: UnitOfWork, p: Principal, key: str, fiscal_year_: object, kind_: str, doc: Mapping[str, Any], *,
-         now: datetime, version: int | None = None) -> EvaluationView:
+         now: datetime, version: int | None = None, submit_too: bool = False) -> EvaluationView:
     """Create or change a draft report. ``version``: the report's version as read (0 for one not
-    yet written); a save made in between is refused. A submitted report no longer changes."""
+    yet written); a save made in between is refused. A submitted report no longer changes.
+    ``submit_too``: submit it in the same transaction (the CLI's ``--submit``), so a report that
+    cannot be submitted is not saved either."""
     kind = _kind(kind_)
     if not isinstance(doc, Mapping):
         raise InvalidInput("a report is an object", message_ja="評価の形式が正しくありません")
@@ -430,6 +397,8 @@ def save(uow: UnitOfWork, p: Principal, key: str, fiscal_year_: object, kind_: s
         audit.record(s, actor=p.name, action="evaluation.save", entity="support_selection", entity_key=x.key,
                      at=now, before=before, after=_snapshot(e), org_unit_id=x.lead_org_unit_id,
                      summary=f"選定地域「{x.title or x.key}」の{fy}年度の{kind.label_ja}を保存しました（下書き）")
+        if submit_too:
+            _submit(s, p, x, e, fy, kind, now)
         out = _evaluation_view(x.key, e, kpis, _earlier(s, x, fy, kind), fiscal_year(x.selected_on))
         uow.commit()
         return out
@@ -439,6 +408,22 @@ def _earlier(s: Session, x: SupportSelection, fy: int, kind: Kind) -> list[Suppo
     return list(s.scalars(select(SupportEvaluation).where(
         SupportEvaluation.selection_id == x.id, SupportEvaluation.kind == kind.value,
         SupportEvaluation.state == "submitted", SupportEvaluation.fiscal_year < fy)))
+
+
+def _submit(s: Session, p: Principal, x: SupportSelection, e: SupportEvaluation, fy: int, kind: Kind,
+            now: datetime) -> None:
+    if e.state == "submitted":
+        raise Conflict("already submitted", field="state", message_ja=f"{fy}年度の{kind.label_ja}は提出済みです")
+    if not e.summary.strip():
+        raise InvalidInput("write the summary before submitting", field="summary",
+                           message_ja="評価の概要を書いてから提出してください")
+    before = _snapshot(e)
+    e.state, e.submitted_at, e.updated_at = "submitted", now, now
+    e.version += 1
+    s.flush()
+    audit.record(s, actor=p.name, action="evaluation.submit", entity="support_selection", entity_key=x.key,
+                 at=now, before=before, after=_snapshot(e), org_unit_id=x.lead_org_unit_id,
+                 summary=f"選定地域「{x.title or x.key}」の{fy}年度の{kind.label_ja}を提出しました")
 
 
 def submit(uow: UnitOfWork, p: Principal, key: str, fiscal_year_: object, kind_: str, *, now: datetime,
@@ -454,18 +439,7 @@ def submit(uow: UnitOfWork, p: Principal, key: str, fiscal_year_: object, kind_:
             raise NotFound(f"no {kind.value} report for {fy}", field="fiscal_year",
                            message_ja=f"{fy}年度の{kind.label_ja}はまだ保存されていません")
         _stale(e, version)
-        if e.state == "submitted":
-            raise Conflict("already submitted", field="state", message_ja=f"{fy}年度の{kind.label_ja}は提出済みです")
-        if not e.summary.strip():
-            raise InvalidInput("write the summary before submitting", field="summary",
-                               message_ja="評価の概要を書いてから提出してください")
-        before = _snapshot(e)
-        e.state, e.submitted_at, e.updated_at = "submitted", now, now
-        e.version += 1
-        s.flush()
-        audit.record(s, actor=p.name, action="evaluation.submit", entity="support_selection", entity_key=x.key,
-                     at=now, before=before, after=_snapshot(e), org_unit_id=x.lead_org_unit_id,
-                     summary=f"選定地域「{x.title or x.key}」の{fy}年度の{kind.label_ja}を提出しました")
+        _submit(s, p, x, e, fy, kind, now)
         out = _evaluation_view(x.key, e, committed_kpis(s.get(SupportApplication, x.application_id)),
                                _earlier(s, x, fy, kind), fiscal_year(x.selected_on))
         uow.commit()
