@@ -268,6 +268,45 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
      "/api/v1/regions/{region}/evaluations/2026/national", {"json": {"summary": "合成データの国の評価"}}, ADMIN),
     ("PUT", "/api/v1/regions/{key}/state", "/api/v1/regions/{region}/state",
      {"json": {"state": "cancelled", "reason": "合成データの例"}}, ADMIN),
+    # 相談窓口 pages (web/pages/consult.py, web/pages/desk.py): as the API, a consultation or plan someone
+    # may not open is 404 (the public: sent to sign in for the staff lists)
+    ("GET", "/consultations", "/consultations", {}, STAFF),
+    ("GET", "/consultations/new", "/consultations/new", {}, LOCAL_STAFF),
+    ("GET", "/consultations/{case_id}", "/consultations/{case}", {}, CASE_SEEN),
+    ("GET", "/consultations/{case_id}/attachments/{attachment_id}", "/consultations/{case}/attachments/{file}", {},
+     CASE_SEEN),
+    ("GET", "/consultations/{case_id}/attachments/{attachment_id}", "/consultations/{case}/attachments/{notefile}", {},
+     RESPONDERS),
+    ("GET", "/faq", "/faq", {}, ALL),
+    ("GET", "/faq/{faq_id}", "/faq/{faq}", {}, RESPONDERS),          # the fixture's FAQ entry is a draft
+    ("POST", "/consultations/suggestions", "/consultations/suggestions", {"data": {"subject": "補助"}}, ALL),
+    ("POST", "/consultations", "/consultations", {"data": CASE_IN}, ASKERS),
+    ("POST", "/consultations/{case_id}/replies", "/consultations/{case}/replies", {"data": {"body": "確認します"}},
+     CASE_WRITERS),
+    ("POST", "/consultations/{case_id}/actions", "/consultations/{case}/actions",
+     {"data": {"action": "escalate", "comment": "急ぎ"}}, CASE_WRITERS),
+    ("GET", "/desk", "/desk", {}, RESPONDERS),
+    ("GET", "/desk/offices", "/desk/offices", {}, ALL),
+    ("GET", "/desk/rules", "/desk/rules", {}, ADMIN),
+    ("GET", "/desk/rules/check", "/desk/rules/check?ministry=総務省&field=P1&family=総合通信局", {}, ADMIN),
+    ("GET", "/plans", "/plans", {}, STAFF),
+    ("GET", "/plans/{plan_id}", "/plans/{plan}", {}, PLAN_SEEN),
+    ("POST", "/desk/offices/confirm", "/desk/offices/confirm", {"data": {"family": "{family}", "prefecture": "{pref}"}},
+     ADMIN),
+    ("POST", "/desk/offices", "/desk/offices", {"data": {"name": "合成データ: 課", "ministry": "文部科学省"}}, ADMIN),
+    ("POST", "/desk/rules", "/desk/rules", {"data": {"ministry": "総務省", "field": "P1", "family": "総合通信局"}},
+     ADMIN),
+    ("POST", "/desk/rules/{rule_id}/delete", "/desk/rules/{page_rule}/delete", {}, ADMIN),
+    ("POST", "/desk/service-levels/{kind}", "/desk/service-levels/general",
+     {"data": {"first_response_days": "3", "resolution_days": "15"}}, ADMIN),
+    ("POST", "/plans/{plan_id}/meetings", "/plans/{plan}/meetings",
+     {"data": {"held_on": "2026-12-02", "title": "初回"}}, PLAN_WRITERS),
+    ("POST", "/plans/{plan_id}/actions", "/plans/{plan}/actions",
+     {"data": {"title": "x", "owner": "企画課", "due_on": "2026-12-20"}}, PLAN_WRITERS),
+    ("POST", "/plans/{plan_id}/actions/{action_id}/state", "/plans/{plan}/actions/{paction}/state",
+     {"data": {"state": "done"}}, PLAN_WRITERS),
+    ("POST", "/plans/{plan_id}/goals/{goal_id}", "/plans/{plan}/goals/{goal}", {"data": {"achieved": "1"}},
+     PLAN_WRITERS),
     ("GET", "/api/v1/consultations", "/api/v1/consultations", {}, STAFF),     # the public: 401
     ("GET", "/api/v1/consultations/suggestions", "/api/v1/consultations/suggestions?text=補助", {}, ALL),
     ("GET", "/api/v1/consultations/{case_id}", "/api/v1/consultations/{case}", {}, CASE_SEEN),
@@ -448,6 +487,8 @@ def consult_fixture(uow: UnitOfWork, a: dict[str, Any]) -> dict[str, str]:
     draft = faq.draft_from_case(uow, a["ministry"], case, now=NOW)
     rule_id = offices.add_rule(uow, a["admin"], ministry="総務省", measure_code=measure, family="総合通信局",
                                priority=500, now=NOW)
+    page_rule = offices.add_rule(uow, a["admin"], ministry="総務省", field_code="P1", family="総合通信局",
+                                 priority=501, now=NOW)       # the page's delete row removes this one
     plan = plans.start(uow, a["admin"], org_code="072028", title="合成データ: 伴走支援", origin="request",
                        starts_on=date(2026, 12, 1), now=NOW)
     goal = plans.add_goal(uow, a["admin"], plan, title="窓口のオンライン化", now=NOW)
@@ -455,7 +496,7 @@ def consult_fixture(uow: UnitOfWork, a: dict[str, Any]) -> dict[str, str]:
                                now=NOW)
     area = offices.areas(uow, unconfirmed_only=True)[0]
     return {"case": str(case), "file": str(files["資料.pdf"]), "notefile": str(files["内部.txt"]),
-            "dup": str(dup), "faq": str(draft), "rule": str(rule_id), "plan": str(plan),
+            "dup": str(dup), "faq": str(draft), "rule": str(rule_id), "page_rule": str(page_rule), "plan": str(plan),
             "goal": str(goal), "paction": str(paction), "family": area.family, "pref": area.prefecture_code,
             "measure": measure}
 
@@ -483,6 +524,9 @@ def test_each_role_gets_exactly_what_it_may(role: str, client_as, session_factor
             kw = kw | {"json": {k: (int(ids[v[1:-1]]) if ids[v[1:-1]].isdigit() else ids[v[1:-1]])
                                 if isinstance(v, str) and v[:1] == "{" and v[1:-1] in ids else v
                                 for k, v in kw["json"].items()}}
+        if isinstance(kw.get("data"), dict):    # and in a form ({"family": "{family}"}), as text
+            kw = kw | {"data": {k: ids[v[1:-1]] if isinstance(v, str) and v[:1] == "{" and v[1:-1] in ids else v
+                                for k, v in kw["data"].items()}}
         r = c.request(method, path, follow_redirects=False, **kw)
         if refused(method, r) == (role in allowed):
             wrong.append(f"{method} {path}: {r.status_code} {'(refused)' if role in allowed else '(let through)'}")
