@@ -75,6 +75,10 @@ SMOKE: dict[str, tuple[Read, Write, Seen]] = {
         ("POST", "/consultations", {"data": {"subject": "合成データ: スモークの相談（画面）",
                                              "body": "どこに聞けばよいですか。", "org_unit": "072028"}}, 303),
         ("/consultations", "合成データ: スモークの相談（画面）")),
+    "digiden.web.pages.desk": (
+        ("/desk/offices", 200, "未確認"),
+        ("POST", "/desk/offices", {"data": {"name": "合成データ: スモークの課", "ministry": "文部科学省"}}, 303),
+        ("/desk/offices", "合成データ: スモークの課")),
     "digiden.web.pages": (
         ("/kpis/5g-population-coverage", 200, "５Gの人口カバー率"),
         ("POST", "/observations", {"data": {"kpi": "smart-city-selections", "as_of": "2024-03-31", "value": "６２",
