@@ -73,7 +73,25 @@ def build_site(engine: Any) -> dict[str, str]:
         "title": "（合成データ）オンライン窓口の予約", "org_units": ["072028"], "field": "P1.4",
         "problem": "（合成データ）窓口の待ち時間が長い", "solution": "（合成データ）来庁予約をオンラインで受け付ける"},
         submit=False, now=now)
-    return {"practice": report["practices"][0], "draft_practice": draft.code, "group": str(report["groups"][0])}
+    # 重点支援: an open call of the 交付金 (the demo's is closed) with 会津若松市's draft, and the demo's
+    # selected region
+    from datetime import timedelta
+
+    from digiden.services.support import applications as apps
+    from digiden.services.support import programmes as pg
+    admin = accounts.user_principal(uow, "demo-admin")
+    rounds = [c.round for c in pg.list_calls(uow, programme="digital-garden-city-grant", now=now)]
+    open_call = pg.create_call(uow, admin, "digital-garden-city-grant", {
+        "round": max(rounds, default=0) + 1, "title": "（合成データ）受付中の公募", "synthetic": True,
+        "opens_at": (now - timedelta(days=1)).isoformat(), "closes_at": (now + timedelta(days=30)).isoformat(),
+        "budget": 100_000_000,
+        "criteria": [{"code": "v", "name": "地域ビジョンとの整合", "weight": 100, "max_points": 5}]}, now=now).id
+    app = apps.save_draft(uow, aizu, open_call, {"title": "（合成データ）窓口のオンライン化",
+                                                 "requested_amount": 1_000_000}, now=now).id
+    region = next(r.key for r in pg.list_selections(uow, "digital-garden-city-grant") if r.synthetic)
+    return {"practice": report["practices"][0], "draft_practice": draft.code, "group": str(report["groups"][0]),
+            "open_call": str(open_call), "draft_application": str(app), "region": region,
+            "consultation": str(report["consultation"]), "plan": str(report["plan"]), "faq": str(report["faq"])}
 
 
 def start_dry_run(page: Any) -> str:

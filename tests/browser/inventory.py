@@ -73,10 +73,31 @@ PAGES: list[Row] = [
     Row("/calls/{call_id}", "/calls/1", ("anonymous", "admin", "aizu"), "support/call.html"),
     Row("/calls/{call_id}/selection", "/calls/1/selection", ("admin",), "support/selection.html"),
     Row("/applications/{app_id}", "/applications/1", ("aizu",), "support/application.html"),
+    Row("/calls/{call_id}/applications/new", "/calls/{open_call}/applications/new", ("aizu",),
+        "support/application_form.html"),
+    Row("/applications/{app_id}/edit", "/applications/{draft_application}/edit", ("aizu",),
+        "support/application_form.html"),
+    Row("/regions/{key}", "/regions/{region}", ("anonymous", "admin"), "support/region.html"),
+    Row("/kpis/{code}", "/kpis/decarbonization-leading-areas", ("anonymous",), "kpis/detail.html (selections)"),
+    # 相談窓口: the demo's overdue consultation (assigned to 東北総合通信局, whose lead is demo-soumu), its
+    # support plan for 会津若松市 and its published FAQ entry
+    Row("/consultations", "/consultations", ("aizu", "ministry", "admin"), "consult/list.html"),
+    Row("/consultations/new", "/consultations/new", ("aizu",), "consult/new.html, consult/_suggestions.html"),
+    Row("/consultations/{case_id}", "/consultations/{consultation}", ("aizu", "ministry", "fukushima"),
+        "consult/thread.html"),
+    Row("/faq", "/faq", ("anonymous",), "consult/faq_list.html, consult/faq_results.html"),
+    Row("/faq/{faq_id}", "/faq/{faq}", ("anonymous",), "consult/faq_entry.html"),
+    Row("/desk", "/desk", ("admin", "ministry"), "desk/dashboard.html"),
+    Row("/desk/offices", "/desk/offices", ("anonymous", "admin"), "desk/offices.html"),
+    Row("/desk/rules", "/desk/rules", ("admin",), "desk/rules.html"),
+    Row("/desk/rules/check", "/desk/rules/check?ministry=デジタル庁&field=P1", ("admin",), "desk/rules.html"),
+    Row("/plans", "/plans", ("admin", "aizu"), "desk/plans.html"),
+    Row("/plans/{plan_id}", "/plans/{plan}", ("admin", "aizu", "fukushima"), "desk/plan.html"),
 ]
 
 # GET routes that are not pages: downloads (CSV, Excel, JSON, PDF) and the OpenAPI document.
-NOT_PAGES = {"/export/download", "/menubook.pdf", "/openapi.json"}
+NOT_PAGES = {"/export/download", "/menubook.pdf", "/openapi.json",
+             "/consultations/{case_id}/attachments/{attachment_id}"}
 
 # Rules a page may fail because of a vendor's stylesheet that is not ours to fix, by route. The
 # issue allows this for Swagger UI (/docs, static/vendor/swagger-ui) only; with Swagger UI as
