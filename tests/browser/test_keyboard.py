@@ -139,3 +139,36 @@ def test_the_strategy_cycle_and_an_import_dry_run_with_the_keyboard(tab: Any) ->
     admin.wait_for_function("document.querySelector('main').innerText.includes('確認が終わりました')")
     assert "/imports/jobs/" in admin.url
     assert "新規 5件" in admin.locator("main").inner_text()
+
+
+def test_a_consultation_asked_answered_and_resolved_with_the_keyboard(tab: Any) -> None:
+    """会津若松市 asks the desk, the nation (the national desk) answers, 会津若松市 resolves it."""
+    aizu = tab()
+    keyboard_sign_in(aizu, "aizu")
+    aizu.goto("/consultations/new")
+    tab_to(aizu, "#f-subject")
+    aizu.keyboard.type("（合成データ）キーボードだけで送る相談")
+    tab_to(aizu, "#f-body")
+    aizu.keyboard.type("（合成データ）窓口のオンライン予約に使える制度はありますか。")
+    tab_to(aizu, "#ask-form button[type=submit]:not([name]):not([tabindex='-1'])")
+    with aizu.expect_navigation():
+        aizu.keyboard.press("Space")
+    assert "相談を受け付けました" in aizu.locator("main").inner_text(), aizu.locator("main").inner_text()[:800]
+    case = aizu.url.split("?")[0]
+
+    desk = tab()
+    keyboard_sign_in(desk, "admin")
+    desk.goto(case)
+    tab_to(desk, "#f-reply")
+    desk.keyboard.type("（合成データ）デジタル田園都市国家構想交付金の対象になります。")
+    tab_to(desk, "form:has(#f-reply) button[type=submit]")
+    with desk.expect_navigation():
+        desk.keyboard.press("Enter")
+    assert "交付金の対象になります" in desk.locator("main").inner_text()
+
+    aizu.goto(case)
+    assert "回答済" in aizu.locator("main").inner_text()
+    tab_to(aizu, 'button[name="action"][value="resolve"]')
+    with aizu.expect_navigation():
+        aizu.keyboard.press("Space")
+    assert "解決にしました" in aizu.locator("main").inner_text()
