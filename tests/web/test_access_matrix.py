@@ -307,6 +307,11 @@ CASES: list[tuple[str, str, str, dict[str, Any], frozenset[str]]] = [
      {"data": {"state": "done"}}, PLAN_WRITERS),
     ("POST", "/plans/{plan_id}/goals/{goal_id}", "/plans/{plan}/goals/{goal}", {"data": {"achieved": "1"}},
      PLAN_WRITERS),
+    ("POST", "/plans", "/plans", {"data": {"org_unit": "072087", "title": "合成データ: 喜多方市の伴走支援",
+                                           "starts_on": "2026-12-01"}}, ADMIN),
+    ("POST", "/plans/{plan_id}/staff", "/plans/{plan}/staff", {"data": {"username": "ministry", "side": "regional"}},
+     ADMIN),
+    ("POST", "/plans/{plan_id}/goals", "/plans/{plan}/goals", {"data": {"title": "合成データ: 目標"}}, PLAN_WRITERS),
     ("GET", "/api/v1/consultations", "/api/v1/consultations", {}, STAFF),     # the public: 401
     ("GET", "/api/v1/consultations/suggestions", "/api/v1/consultations/suggestions?text=補助", {}, ALL),
     ("GET", "/api/v1/consultations/{case_id}", "/api/v1/consultations/{case}", {}, CASE_SEEN),

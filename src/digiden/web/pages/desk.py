@@ -97,7 +97,9 @@ class OfficesContext:
 DONE_JA = {"confirmed": "管轄を確認済みにしました。", "added": "部局を追加しました。",
            "rule_added": "振り分けルールを追加しました。", "rule_deleted": "振り分けルールを削除しました。",
            "level": "目標を変更しました。", "meeting": "会議を記録しました。", "action": "取組を追加しました。",
-           "action_state": "取組の状態を変更しました。", "goal": "目標の達成状況を変更しました。"}
+           "action_state": "取組の状態を変更しました。", "goal": "目標の達成状況を変更しました。",
+           "started": "支援計画を作成しました。担当する職員と目標を加えてください。",
+           "staff": "担当する職員を割り当てました。", "new_goal": "目標を加えました。"}
 
 
 def _offices_page(request: Request, uow: Uow, actor: Actor, *, values: dict[str, Any] | None = None,
@@ -278,14 +280,49 @@ class PlansContext:
     title: str
     plans: tuple[PlanView, ...]
     signed_in: bool
+    may_start: bool = False             # the national desk opens plans
+    values: dict[str, str] = field(default_factory=dict)
+    error: DigidenError | None = None
+
+
+def _plans_page(request: Request, uow: Uow, actor: Actor, now: Any, *, values: dict[str, str] | None = None,
+                error: DigidenError | None = None) -> HTMLResponse:
+    # as the API: the public is asked to sign in (the list is never public)
+    require_signed_in(actor, "支援計画の閲覧にはサインインが必要です")
+    title = "伴走型支援の計画"
+    return render(request, "desk/plans.html",
+                  PlansContext(f"エラー: {title}" if error else title, tuple(plans.list_plans(uow, actor, now=now)),
+                               actor.signed_in, offices.is_desk_admin(uow, actor), values or {}, error),
+                  status_code=error.status_code if error else 200)
 
 
 @router.get("/plans", response_class=HTMLResponse)
 def plans_page(request: Request, uow: Uow, actor: Actor, now: Now) -> HTMLResponse:
-    # as the API: the public is asked to sign in (the list is never public)
-    require_signed_in(actor, "支援計画の閲覧にはサインインが必要です")
-    return render(request, "desk/plans.html",
-                  PlansContext("伴走型支援の計画", tuple(plans.list_plans(uow, actor, now=now)), actor.signed_in))
+    return _plans_page(request, uow, actor, now)
+
+
+@router.post("/plans", response_class=HTMLResponse)
+def start_plan_form(request: Request, uow: Uow, actor: Actor, now: Now, org_unit: Short = "", title: Short = "",
+                    origin: Annotated[str, Form(max_length=16)] = "request", starts_on: Short = "",
+                    ends_on: Short = "", case: Annotated[str, Form(max_length=20)] = "") -> Response:
+    """The national desk opens a plan for a local government that asked for one or that the nation
+    selected; assigning staff and goals follow on the plan's page."""
+    v = {"org_unit": org_unit, "title": title, "origin": origin, "starts_on": starts_on, "ends_on": ends_on,
+         "case": case}
+    try:
+        case_id = int(case.strip().lstrip("#")) if case.strip().lstrip("#").isdigit() else None
+        if case.strip() and case_id is None:
+            raise InvalidInput("case: a consultation number", field="case",
+                               message_ja="相談番号は数字で指定してください（例: 12）")
+        plan_id = plans.start(uow, actor, org_code=org_unit.strip(), title=title, origin=origin,
+                              starts_on=_date(starts_on, field_name="starts_on", label="開始日"),
+                              ends_on=_date(ends_on, field_name="ends_on", label="終了日") if ends_on.strip() else None,
+                              case_id=case_id, now=now)
+    except DigidenError as e:
+        if not _refusable(e):
+            raise
+        return _plans_page(request, uow, actor, now, values=v, error=e)
+    return RedirectResponse(f"/plans/{plan_id}?done=started", status_code=303)
 
 
 @dataclass(frozen=True)
@@ -294,8 +331,9 @@ class PlanContext:
     plan: PlanView
     values: dict[str, str] = field(default_factory=dict)
     error: DigidenError | None = None
-    form: str = ""               # which form the error belongs to (meeting | action | state | goal)
+    form: str = ""               # which form the error belongs to (meeting | action | state | goal | staff | new_goal)
     done: str = ""
+    desk: bool = False           # the national desk: assigns staff
     states: tuple[tuple[str, str], ...] = (("open", "未完了"), ("done", "完了"), ("dropped", "取りやめ"))
 
     def meeting_title(self, meeting_id: int | None) -> str:
@@ -309,7 +347,7 @@ def _plan_page(request: Request, uow: Uow, actor: Actor, now: Any, plan_id: int,
     title = f"支援計画: {view.title}"
     return render(request, "desk/plan.html",
                   PlanContext(f"エラー: {title}" if error else title, view, values or {}, error, form,
-                              DONE_JA.get(done, "")),
+                              DONE_JA.get(done, ""), desk=offices.is_desk_admin(uow, actor)),
                   status_code=error.status_code if error else 200)
 
 
@@ -378,6 +416,37 @@ def action_state_form(plan_id: IdPath, action_id: IdPath, request: Request, uow:
             raise
         return _plan_page(request, uow, actor, now, plan_id, error=e, form="state")
     return RedirectResponse(f"/plans/{plan_id}?done=action_state#actions", status_code=303)
+
+
+@router.post("/plans/{plan_id}/staff", response_class=HTMLResponse)
+def staff_form(plan_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now, username: Short = "",
+               side: Annotated[str, Form(max_length=16)] = "national", office: Short = "",
+               role_note: Short = "") -> Response:
+    v = {"username": username, "side": side, "office": office, "role_note": role_note}
+    plans.get(uow, actor, plan_id, now=now)          # 404 first for whom may not open the plan
+    try:
+        plans.assign_staff(uow, actor, plan_id, username.strip(), side=side, office=office.strip() or None,
+                           role_note=role_note, now=now)
+    except DigidenError as e:
+        if not _refusable(e) and e.status_code != 404:   # an unknown user is said beside the form
+            raise
+        return _plan_page(request, uow, actor, now, plan_id, values=v, error=e, form="staff")
+    return RedirectResponse(f"/plans/{plan_id}?done=staff#staff", status_code=303)
+
+
+@router.post("/plans/{plan_id}/goals", response_class=HTMLResponse)
+def add_goal_form(plan_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now, title: Short = "",
+                  measure: Short = "", kpi: Short = "", local_measure: Short = "", local_kpi: Short = "",
+                  version: Annotated[str, Form(max_length=24)] = "") -> Response:
+    v = {"goal_title": title, "measure": measure, "kpi": kpi, "local_measure": local_measure, "local_kpi": local_kpi}
+    try:
+        plans.add_goal(uow, actor, plan_id, title=title, measure=measure.strip() or None, kpi=kpi.strip() or None,
+                       local_measure=local_measure, local_kpi=local_kpi, now=now, expected_version=_version(version))
+    except DigidenError as e:
+        if not _refusable(e):
+            raise
+        return _plan_page(request, uow, actor, now, plan_id, values=v, error=e, form="new_goal")
+    return RedirectResponse(f"/plans/{plan_id}?done=new_goal#goals", status_code=303)
 
 
 @router.post("/plans/{plan_id}/goals/{goal_id}", response_class=HTMLResponse)
