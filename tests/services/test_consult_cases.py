@@ -65,8 +65,13 @@ def test_a_question_is_routed_to_the_regional_office_and_seen_only_by_those_it_c
         with pytest.raises(NotFound):
             cases.get(uow, accounts[who], cid, now=NOW)
         assert cid not in [c.id for c in cases.list_cases(uow, accounts[who], now=NOW)]
-    with pytest.raises(SignInRequired):
+    # the public too is told "not found", exactly as for an id that does not exist (no sign-in
+    # prompt that only real ids would get)
+    with pytest.raises(NotFound) as real:
         cases.get(uow, PUBLIC, cid, now=NOW)
+    with pytest.raises(NotFound) as unknown:
+        cases.get(uow, PUBLIC, cid + 10_000, now=NOW)
+    assert type(real.value) is type(unknown.value) and real.value.status_code == unknown.value.status_code == 404
     assert cid in [c.id for c in cases.list_cases(uow, accounts["fukushima"], now=NOW)]
     assert cid in [c.id for c in cases.list_cases(uow, accounts["ministry"], now=NOW)]
     # a consultation not shared with the prefecture is not the prefecture's
@@ -233,3 +238,67 @@ def test_each_side_reads_its_own_notices(uow: UnitOfWork, accounts: dict[str, Pr
     assert desk.mark_notices_read(uow, aizu, now=NOW) == 1
     assert desk.notices(uow, aizu, unread_only=True) == []
     assert desk.notices(uow, ministry, unread_only=True)[0].case_id == cid     # the office's stays unread
+
+
+def test_a_stale_reply_is_refused_and_writes_nothing(uow: UnitOfWork, accounts: dict[str, Principal],
+                                                     soumu_measure: str) -> None:
+    aizu, ministry = accounts["aizu"], accounts["ministry"]
+    cid = _ask(uow, aizu, soumu_measure)
+    read = cases.get(uow, ministry, cid, now=NOW).version
+    cases.reply(uow, aizu, cid, "補足です", now=NOW, expected_version=read)      # as read: accepted
+    with uow:
+        before = (uow.session.scalar(select(func.count()).select_from(AuditEvent)),
+                  uow.session.scalar(select(func.count()).select_from(ConsultNotice)))
+    for note in (False, True):
+        with pytest.raises(Conflict) as e:
+            cases.reply(uow, ministry, cid, "古い画面からの回答", note=note, now=NOW, expected_version=read)
+        assert e.value.field == "version" and "他の人が変更しました" in e.value.message_ja
+    d = cases.get(uow, ministry, cid, now=NOW)
+    assert [m.body for m in d.messages] == ["補足です"] and d.summary.first_response_at is None
+    with uow:
+        assert (uow.session.scalar(select(func.count()).select_from(AuditEvent)),
+                uow.session.scalar(select(func.count()).select_from(ConsultNotice))) == before
+    cases.reply(uow, ministry, cid, "回答します", now=NOW, expected_version=d.version)
+    assert cases.get(uow, aizu, cid, now=NOW).summary.state == "answered"
+
+
+def test_the_public_gets_the_same_not_found_for_a_real_and_an_unknown_consultation(
+        uow: UnitOfWork, accounts: dict[str, Principal], soumu_measure: str) -> None:
+    cid = _ask(uow, accounts["aizu"], soumu_measure)
+    missing = cid + 10_000
+
+    def answer(fn: object, case_id: int) -> tuple[type, int, str]:
+        with pytest.raises(NotFound) as e:
+            fn(case_id)  # type: ignore[operator]
+        return type(e.value), e.value.status_code, e.value.message_ja.replace(str(case_id), "#")
+
+    for fn in (lambda i: cases.get(uow, PUBLIC, i, now=NOW),
+               lambda i: cases.reply(uow, PUBLIC, i, "返信", now=NOW),
+               lambda i: cases.resolve(uow, PUBLIC, i, now=NOW),
+               lambda i: cases.escalate(uow, PUBLIC, i, reason="急ぎ", now=NOW),
+               lambda i: cases.attachment(uow, PUBLIC, i, 1)):
+        assert answer(fn, cid) == answer(fn, missing)
+
+
+def test_the_list_filters_by_field_with_its_sub_fields_in_sql(uow: UnitOfWork, accounts: dict[str, Principal],
+                                                              soumu_measure: str) -> None:
+    aizu = accounts["aizu"]
+    sub = _ask(uow, aizu, soumu_measure, field="P4.3")
+    top = _ask(uow, aizu, soumu_measure, field="P4")
+    _ask(uow, aizu, soumu_measure, field="P1")
+    _ask(uow, aizu, soumu_measure)
+    ids = lambda **kw: [c.id for c in cases.list_cases(uow, aizu, now=NOW, **kw)]  # noqa: E731
+    assert ids(field="P4") == [top, sub]                  # newest first, P4.3 included
+    assert ids(field="P4.3") == [sub]
+    assert ids(field="P4.1") == [] and ids(field="P") == [] and ids(field="P4%") == []
+    assert ids(field="P4", limit=1, offset=1) == [sub]    # paged by the database
+    assert ids(field="P4", state="assigned") == [top, sub]
+    assert cases.list_cases(uow, accounts["kitakata"], now=NOW, field="P4") == []
+
+
+def test_the_list_of_plans_asks_the_public_to_sign_in(uow: UnitOfWork, accounts: dict[str, Principal]) -> None:
+    from digiden.services.consult import plans
+    with pytest.raises(SignInRequired) as e:
+        plans.list_plans(uow, PUBLIC, now=NOW)
+    assert e.value.status_code == 401 and "サインイン" in e.value.message_ja
+    assert plans.list_plans(uow, accounts["kitakata"], now=NOW) == []

@@ -117,7 +117,29 @@ def test_another_municipality_cannot_tell_it_from_none(as_: Clients, soumu: str)
             absent.json()["error"]["message_ja"].replace("999999999", "X")
         assert cid not in [x["id"] for x in c.get("/api/v1/consultations").json()]
         refused(c.post(f"/api/v1/consultations/{cid}/replies", json={"body": "横から"}), 404)
-    assert as_("public").get(f"/api/v1/consultations/{cid}").status_code in (401, 404)
+    # the public too: the same 404 for a real consultation as for an unknown id, reading or writing
+    public = as_("public")
+    for path in ("", "/attachments/1"):
+        exists, absent = public.get(f"/api/v1/consultations/{cid}{path}"), \
+            public.get(f"/api/v1/consultations/999999999{path}")
+        assert exists.status_code == absent.status_code == 404
+        assert exists.json()["error"]["message_ja"].replace(str(cid), "X") == \
+            absent.json()["error"]["message_ja"].replace("999999999", "X")
+    for step in ("resolve", "close", "reopen"):
+        assert public.post(f"/api/v1/consultations/{cid}/{step}").status_code == \
+            public.post(f"/api/v1/consultations/999999999/{step}").status_code
+
+
+def test_the_list_filters_by_field_with_its_sub_fields(as_: Clients, soumu: str) -> None:
+    sub = ask(as_, soumu, field="P4.3")["summary"]["id"]
+    top = ask(as_, soumu, field="P4")["summary"]["id"]
+    other = ask(as_, soumu, field="P1")["summary"]["id"]
+    aizu = as_("aizu")
+    listed = lambda q: [c["id"] for c in aizu.get(f"/api/v1/consultations?{q}").json()]  # noqa: E731
+    assert listed("field=P4") == [top, sub] and listed("field=P4.3") == [sub]
+    assert other in listed("") and listed("field=P4.1") == []
+    assert listed("field=P4&limit=1&offset=1") == [sub]
+    refused(aizu.get("/api/v1/consultations?field=" + "P" * 40), 422)
 
 
 def test_move_between_offices_and_merge(as_: Clients, soumu: str) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from digiden.services.uow import UnitOfWork
-from digiden.store.consult_models import ConsultCase, ConsultMove
+from digiden.store.consult_models import ConsultCase, ConsultMessage, ConsultMove
 from digiden.store.models import AuditEvent
 from tests.web.helpers import Clients, refused
 from tests.web.test_api_consult import QUESTION
@@ -124,3 +124,30 @@ def test_someone_who_may_not_see_it_learns_nothing_from_a_version(as_: Clients, 
     kitakata = as_("kitakata")
     for version in (0, 1, 999):
         refused(kitakata.post(f"/api/v1/consultations/{cid}/close", json={"version": version}), 404)
+
+
+def test_a_reply_from_an_old_version_writes_nothing(as_: Clients, soumu: str,
+                                                    session_factory: sessionmaker[Session]) -> None:
+    """The reply takes the same optional ``version`` as the steps (JSON and multipart)."""
+    cid = ask(as_, soumu)
+    ministry, aizu = as_("ministry"), as_("aizu")
+    base = f"/api/v1/consultations/{cid}"
+    old = ministry.get(base).json()["version"]
+    assert aizu.post(f"{base}/replies", json={"body": "補足です", "version": old}).status_code == 201
+    before = stored(session_factory, cid)
+    with UnitOfWork(session_factory).for_reading() as u:
+        messages = u.session.scalar(select(func.count()).select_from(ConsultMessage)) or 0
+    stale(ministry.post(f"{base}/replies", json={"body": "古い画面から", "version": old}))
+    stale(ministry.post(f"{base}/replies", json={"body": "古い画面から", "note": True, "version": old}))
+    stale(ministry.post(f"{base}/replies/files", data={"body": "古い画面から", "version": str(old)},
+                        files=[("files", ("a.txt", b"text", "text/plain"))]))
+    for bad in ("1", True, 1.5, -1):
+        refused(ministry.post(f"{base}/replies", json={"body": "x", "version": bad}), 422)
+    assert stored(session_factory, cid) == before
+    with UnitOfWork(session_factory).for_reading() as u:
+        assert u.session.scalar(select(func.count()).select_from(ConsultMessage)) == messages
+    now_v = ministry.get(base).json()["version"]
+    r = ministry.post(f"{base}/replies/files", data={"body": "回答します", "version": str(now_v)},
+                      files=[("files", ("a.txt", b"text", "text/plain"))])
+    assert r.status_code == 201 and r.json()["summary"]["state"] == "answered"
+    assert ministry.post(f"{base}/replies", json={"body": "追記"}).status_code == 201     # no version: no check

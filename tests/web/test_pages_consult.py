@@ -303,3 +303,18 @@ def test_the_menu_leads_staff_to_their_consultations_and_the_public_to_the_faq(a
     home = as_("aizu").get("/").text
     assert '<a href="/consultations" >相談窓口</a>' in home
     assert '<a href="/consultations" aria-current="page">相談窓口</a>' in as_("aizu").get("/consultations").text
+
+
+def test_the_list_filters_by_field_in_the_database_sub_fields_included(  # type: ignore[no-untyped-def]
+        as_: Clients, soumu: str, session_factory, accounts) -> None:
+    sub = ask(session_factory, accounts, soumu, field="P4.3")
+    top = ask(session_factory, accounts, soumu, field="P4")
+    other = ask(session_factory, accounts, soumu, field="P1")
+    aizu = as_("aizu")
+    page = aizu.get("/consultations?field=P4")
+    assert page.status_code == 200
+    listed = [int(x) for x in re.findall(r'<a href="/consultations/(\d+)">', page.text)]
+    assert listed == [top, sub] and other not in listed
+    assert "件の中から行っています" not in page.text          # no scan of the newest rows any more
+    assert [int(x) for x in re.findall(r'<a href="/consultations/(\d+)">',
+                                       aizu.get("/consultations?field=P4.3").text)] == [sub]

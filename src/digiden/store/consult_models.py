@@ -7,11 +7,33 @@ kinds and rules these columns hold are those of ``domain/consult.py``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from digiden.domain.consult import State
 from digiden.store.models import Base
 
 # --- offices, who answers for them, routing rules, service levels ------------------------------
@@ -126,6 +148,88 @@ class ConsultCase(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)    # optimistic lock
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ConsultStat(Base):
+    """The desk dashboard's roll-up, kept on write: per office × field × month of receipt (Japan
+    time, ``YYYY-MM``), how many consultations were received (``metric`` 'received') and are open
+    ('open'), and the histograms of their first-response ('first') and resolution ('resolved') times
+    in 開庁日 (``days``: the exact stored integer; 0 for the two counts) — ``n`` consultations each.
+    Merged duplicates are not counted; ``field_code`` '' is "no field". Changed by
+    ``services/consult/cases.py`` in the transaction of every step that changes a consultation's
+    office, state or times (``stat_add``, an atomic upsert); ``stat_rebuild`` recomputes it from
+    ``consult_case``. A row may hold n = 0 after a consultation moved away from it."""
+
+    __tablename__ = "consult_stat"
+    # covering indexes: each of the dashboard's three groupings reads one index in order, no table
+    __table_args__ = (Index("ix_consult_stat_office", "office_id", "metric", "days", "month", "n"),
+                      Index("ix_consult_stat_field", "field_code", "metric", "days", "office_id", "month", "n"),
+                      Index("ix_consult_stat_month", "month", "metric", "days", "office_id", "n"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("consult_office.id"), primary_key=True)
+    field_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(8), primary_key=True)
+    days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+#: a roll-up row's key: (office id, field code or '', month YYYY-MM, metric, days)
+StatKey = tuple[int, str, str, str, int]
+STAT_METRICS = ("received", "open", "first", "resolved")
+OPEN_STATES = tuple(x.value for x in State if x.open)
+
+
+def month_of_receipt(dialect: str, received_at: Any) -> Any:
+    """The month of receipt in Japan time (YYYY-MM) as an SQL expression: SQLite keeps UTC times
+    as text without an offset, PostgreSQL as timestamptz."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("Asia/Tokyo", received_at), "YYYY-MM")
+    return func.strftime("%Y-%m", received_at, "+9 hours")
+
+
+def stat_add(s: Session, deltas: Mapping[StatKey, int]) -> None:
+    """Add ``deltas`` to the roll-up in the caller's transaction: one ``INSERT … ON CONFLICT DO
+    UPDATE SET n = n + excluded.n`` per key (both databases), so concurrent writers of one key add
+    up instead of overwriting each other. Keys in sorted order, so two transactions touching the
+    same keys take their row locks in the same order (no deadlock on PostgreSQL)."""
+    rows = [{"office_id": k[0], "field_code": k[1], "month": k[2], "metric": k[3], "days": k[4], "n": n}
+            for k, n in sorted(deltas.items()) if n]
+    if not rows:
+        return
+    ins = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = ins(ConsultStat)
+    stmt = stmt.on_conflict_do_update(index_elements=["office_id", "field_code", "month", "metric", "days"],
+                                      set_={"n": ConsultStat.n + stmt.excluded.n})
+    for row in rows:
+        s.execute(stmt, row)
+
+
+def stat_from_cases(dialect: str) -> Any:
+    """The roll-up recomputed from ``consult_case``: a SELECT of (office_id, field_code, month,
+    metric, days, n), the rows ``stat_rebuild`` writes (and a test compares the kept one with)."""
+    c = ConsultCase
+    month = month_of_receipt(dialect, c.received_at)
+    field = func.coalesce(c.field_code, "")
+    counted = c.state != State.MERGED.value
+
+    def part(metric: str, days: Any, *where: Any) -> Any:
+        return (select(c.office_id, field.label("field_code"), month.label("month"),
+                       literal(metric).label("metric"), days.label("days"), func.count().label("n"))
+                .where(counted, *where).group_by(c.office_id, field, month, days))
+    return union_all(part("received", literal(0)), part("open", literal(0), c.state.in_(OPEN_STATES)),
+                     part("first", c.first_response_days, c.first_response_days.is_not(None)),
+                     part("resolved", c.resolution_days, c.resolution_days.is_not(None)))
+
+
+def stat_rebuild(s: Session) -> int:
+    """Replace the roll-up by its recomputation from ``consult_case`` (repair, and after rows were
+    written around the services, as the bench does); the rows written."""
+    s.execute(delete(ConsultStat))
+    sub = stat_from_cases(s.get_bind().dialect.name).subquery()
+    s.execute(insert(ConsultStat).from_select(
+        ["office_id", "field_code", "month", "metric", "days", "n"],
+        select(sub.c.office_id, sub.c.field_code, sub.c.month, sub.c.metric, sub.c.days, sub.c.n)))
+    return int(s.scalar(select(func.count()).select_from(ConsultStat)) or 0)
 
 
 class ConsultCaseMeasure(Base):

@@ -68,6 +68,8 @@ from digiden.store.consult_models import (
     ConsultNotice,
     ConsultOffice,
     ConsultShare,
+    StatKey,
+    stat_add,
 )
 from digiden.store.models import Area, Measure, OrgUnit, Problem
 
@@ -172,7 +174,9 @@ def _hidden(case_id: int) -> NotFound:
 
 
 def load_visible(s: Session, p: Principal, case_id: int, *, lock: bool = False) -> tuple[ConsultCase, CaseReach, Desk]:
-    """The consultation if the principal may see it (else NotFound, as if it did not exist)."""
+    """The consultation if the principal may see it, else NotFound exactly as for an unknown id —
+    to the anonymous public too (asking it to sign in for an existing one only would tell which
+    ids exist)."""
     q = select(ConsultCase).where(ConsultCase.id == case_id)
     if lock:
         q = q.with_for_update()
@@ -181,7 +185,6 @@ def load_visible(s: Session, p: Principal, case_id: int, *, lock: bool = False) 
         raise _hidden(case_id)
     reach, desk = reach_of(s, c), offices.desk_of(s, p)
     if not may_see_case(p, desk, reach):
-        access.require_signed_in(p, "相談の閲覧にはサインインが必要です")
         raise _hidden(case_id)
     return c, reach, desk
 
@@ -194,6 +197,50 @@ def check_version(c: ConsultCase, expected_version: int | None) -> None:
         raise Conflict(f"consultation {c.id} changed since you read it (version {expected_version}, now {c.version})",
                        message_ja=(f"相談 #{c.id} は読み込んだ後に他の人が変更しました（版数 {expected_version} → "
                                    f"{c.version}）。読み込み直してから操作してください"), field="version")
+
+
+# ---------------------------------------------------------------- the dashboard's roll-up
+
+
+#: what one consultation adds to the roll-up (``store.consult_models.ConsultStat``): None when it
+#: does not count (merged), else (office, field or '', month of receipt in Japan time, open,
+#: first-response days, resolution days)
+Counted = tuple[int, str, str, bool, int | None, int | None] | None
+
+
+def counted(c: ConsultCase) -> Counted:
+    """The consultation as the dashboard's roll-up counts it; taken before and after a change."""
+    if c.state == State.MERGED.value:
+        return None
+    d = japan_date(c.received_at)
+    return (c.office_id, c.field_code or "", f"{d.year:04d}-{d.month:02d}", State(c.state).open,
+            c.first_response_days, c.resolution_days)
+
+
+def _stat_rows(k: Counted, sign: int, into: dict[StatKey, int]) -> None:
+    if k is None:
+        return
+    office, field, month, is_open, first, res = k
+    keys: list[StatKey] = [(office, field, month, "received", 0)]
+    if is_open:
+        keys.append((office, field, month, "open", 0))
+    if first is not None:
+        keys.append((office, field, month, "first", first))
+    if res is not None:
+        keys.append((office, field, month, "resolved", res))
+    for key in keys:
+        into[key] = into.get(key, 0) + sign
+
+
+def restat(s: Session, before: Counted, c: ConsultCase) -> None:
+    """Move the consultation's count in the roll-up from ``before`` (``counted`` before the change)
+    to what it is now, in the caller's transaction: every step that changes a consultation's
+    office, state or times calls it, so the dashboard's figures are committed (or rolled back)
+    with the change itself."""
+    deltas: dict[StatKey, int] = {}
+    _stat_rows(before, -1, deltas)
+    _stat_rows(counted(c), +1, deltas)
+    stat_add(s, {k: n for k, n in deltas.items() if n})
 
 
 def _office_names(s: Session) -> dict[int, str]:
@@ -350,6 +397,7 @@ def ask(uow: UnitOfWork, p: Principal, *, subject: str, body: str, kind: str = "
                         answered_by_suggestion=answered_by_suggestion, version=1, synthetic=synthetic)
         s.add(c)
         s.flush()
+        restat(s, None, c)
         for m in ms:
             s.add(ConsultCaseMeasure(case_id=c.id, measure_id=m.id))
         files = _attach(s, c, attachments, p.name, now)
@@ -429,11 +477,18 @@ def visible_filter(s: Session, p: Principal) -> Any:
     return or_(*conds) if conds else false()
 
 
+def field_condition(field: str) -> Any:
+    """Consultations of a field or social issue, a field's sub-fields included (P4 → P4.3)."""
+    escaped = field.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(ConsultCase.field_code == field, ConsultCase.field_code.like(escaped + ".%", escape="\\"))
+
+
 def list_cases(uow: UnitOfWork, p: Principal, *, now: datetime, state: str | None = None,
                office: str | None = None, only_overdue: bool = False, org_code: str | None = None,
-               limit: int = 100, offset: int = 0) -> list[CaseSummary]:
+               field: str | None = None, limit: int = 100, offset: int = 0) -> list[CaseSummary]:
     """Newest first, what the principal may see; ``only_overdue`` keeps the open consultations
-    past a service level (the filter is computed in Japan time with the working-day calendar).
+    past a service level (the filter is computed in Japan time with the working-day calendar);
+    ``field`` those of a field or social issue, its sub-fields included (P4 → P4.3), in SQL.
     The anonymous public is asked to sign in (401), as for the other staff-only lists."""
     access.require_signed_in(p, "相談の一覧を見るにはサインインしてください")
     if state is not None and state not in State._value2member_map_:
@@ -454,6 +509,8 @@ def list_cases(uow: UnitOfWork, p: Principal, *, now: datetime, state: str | Non
             q = q.where(ConsultCase.office_id == offices.office_by_code(s, office).id)
         if org_code:
             q = q.where(OrgUnit.code == org_code)
+        if field:
+            q = q.where(field_condition(field))
         q = q.order_by(ConsultCase.received_at.desc(), ConsultCase.id.desc())
         names = _office_names(s)
         return [_summary(s, c, o, names, now, levels) for c, o in s.execute(q.limit(limit).offset(offset))]
@@ -478,10 +535,12 @@ def attachment(uow: UnitOfWork, p: Principal, case_id: int, attachment_id: int) 
 
 
 def reply(uow: UnitOfWork, p: Principal, case_id: int, body: str, *, note: bool = False,
-          attachments: Sequence[Attachment] = (), now: datetime, smtp: SmtpSettings | None = None) -> int:
+          attachments: Sequence[Attachment] = (), now: datetime, smtp: SmtpSettings | None = None,
+          expected_version: int | None = None) -> int:
     """A reply (seen by the asker) or, ``note``, an internal note (responders only). A responder's
     first reply is the first response; an asker's reply reopens an answered or resolved one; a
-    closed one takes no reply (reopen it first)."""
+    closed one takes no reply (reopen it first). ``expected_version``: the consultation's version
+    as last read (a stale reply writes nothing, as a stale step)."""
     body = text_field(body, max_len=BODY_MAX, field="body", label_ja="本文")
     with uow:
         s = uow.session
@@ -494,7 +553,9 @@ def reply(uow: UnitOfWork, p: Principal, case_id: int, body: str, *, note: bool 
         else:
             require(p, responder or asker, message="you may not reply to this consultation",
                     message_ja="この相談に返信する権限がありません", sign_in_ja="サインインしてください")
+        check_version(c, expected_version)
         before = State(c.state)
+        was = counted(c)
         if note:
             if before is State.MERGED:
                 transition(before, Step.RESPONDER_REPLY)   # raises the merged message
@@ -530,6 +591,7 @@ def reply(uow: UnitOfWork, p: Principal, case_id: int, body: str, *, note: bool 
                                               f"相談 #{c.id}「{c.subject}」に相談者から返信がありました。", now))
         c.last_activity_at = now
         c.version += 1
+        restat(s, was, c)
         _audit(s, p, c, "note" if note else "reply", now,
                f"相談 #{c.id} に{'内部メモ' if note else '返信'}を書きました",
                before={"state": before.value}, after={"state": new.value, "side": side, "attachments": len(files)})
@@ -550,6 +612,7 @@ def _step(uow: UnitOfWork, p: Principal, case_id: int, step: Step, *, comment: s
                 message_ja=f"この相談を「{step.label_ja}」する権限がありません", sign_in_ja="サインインしてください")
         check_version(c, expected_version)
         before = State(c.state)
+        was = counted(c)
         new = transition(before, step)
         c.state = new.value
         if new is State.RESOLVED:
@@ -561,6 +624,7 @@ def _step(uow: UnitOfWork, p: Principal, case_id: int, step: Step, *, comment: s
             c.resolved_at = c.closed_at = c.resolution_days = None
         c.last_activity_at = now
         c.version += 1
+        restat(s, was, c)
         _move(s, c, "state", p.name, now, from_state=before.value, to_state=new.value, reason=comment)
         msg = f"相談 #{c.id}「{c.subject}」が「{new.label_ja}」になりました。" + (f"\n{comment}" if comment else "")
         notices = [_notify_asker(s, c, f"case_{step.value}", f"相談 #{c.id}: {new.label_ja}", msg, now) if responder
@@ -613,11 +677,13 @@ def reassign(uow: UnitOfWork, p: Principal, case_id: int, office: str, *, reason
             raise InvalidInput("already assigned to that office", field="office",
                                message_ja=f"既に「{to.name}」の担当です")
         before = State(c.state)
+        was = counted(c)
         new = transition(before, Step.ASSIGN)
         old = c.office_id
         c.office_id, c.state, c.last_activity_at = to.id, new.value, now
         c.routing_unconfirmed = False
         c.version += 1
+        restat(s, was, c)
         s.execute(delete(ConsultShare).where(ConsultShare.case_id == c.id, ConsultShare.office_id == to.id))
         _move(s, c, "reassign", p.name, now, from_office=old, to_office=to.id, from_state=before.value,
               to_state=new.value, reason=reason)
@@ -705,9 +771,11 @@ def merge(uow: UnitOfWork, p: Principal, duplicate_id: int, into_id: int, *, now
         check_version(dup, expected_version)
         merge_check(dup.org_unit_id, target.org_unit_id, dup.id, target.id, State(target.state))
         before = State(dup.state)
+        was = counted(dup)
         new = transition(before, Step.MERGE)
         dup.state, dup.merged_into_id, dup.last_activity_at = new.value, target.id, now
         dup.version += 1
+        restat(s, was, dup)
         target.last_activity_at = now
         target.version += 1
         _move(s, dup, "merge", p.name, now, from_state=before.value, to_state=new.value, reason=f"#{target.id} に統合")

@@ -3,9 +3,9 @@ calls, and the statistics in working days (開庁日) per office, per field and 
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
@@ -26,7 +26,16 @@ from digiden.services.consult import cases, notify, offices
 from digiden.services.consult.calendar import japan_calendar
 from digiden.services.consult.notify import SmtpSettings
 from digiden.services.uow import UnitOfWork
-from digiden.store.consult_models import ConsultCase, ConsultNotice, ConsultOffice
+from digiden.store.consult_models import (
+    OPEN_STATES,
+    ConsultCase,
+    ConsultNotice,
+    ConsultOffice,
+    ConsultStat,
+    month_of_receipt,
+    stat_from_cases,
+    stat_rebuild,
+)
 
 
 @dataclass(frozen=True)
@@ -84,14 +93,6 @@ def _scope(uow: UnitOfWork, p: Principal) -> frozenset[int] | None:
     return desk.office_ids
 
 
-def _month_of_receipt(s: Session) -> Any:
-    """The month of receipt in Japan time (YYYY-MM) as an SQL expression: SQLite keeps UTC times
-    as text without an offset, PostgreSQL as timestamptz."""
-    if s.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("Asia/Tokyo", ConsultCase.received_at), "YYYY-MM")
-    return func.strftime("%Y-%m", ConsultCase.received_at, "+9 hours")
-
-
 def _where(scope: frozenset[int] | None, since: datetime | None, until: datetime | None) -> list[Any]:
     where: list[Any] = [ConsultCase.state != State.MERGED.value]
     if scope is not None:
@@ -103,33 +104,95 @@ def _where(scope: frozenset[int] | None, since: datetime | None, until: datetime
     return where
 
 
+def _month_start(at: datetime) -> datetime:
+    """The instant (UTC) the month of ``at`` (in Japan) began."""
+    d = japan_date(at)
+    return cases.jst_day_start(date(d.year, d.month, 1))
+
+
+def _next_month_start(at: datetime) -> datetime:
+    d = japan_date(at)
+    return cases.jst_day_start(date(d.year + d.month // 12, d.month % 12 + 1, 1))
+
+
+def _month(at: datetime) -> str:
+    d = japan_date(at)
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+@dataclass(frozen=True)
+class Period:
+    """How [since, until) is read: the whole months of receipt (Japan time) from the roll-up
+    (``months``: from, to — to excluded; None: open), and the consultations of a month only partly
+    inside the period (``raw``: windows of receipt times) one row each."""
+
+    months: tuple[str | None, str | None]
+    raw: tuple[tuple[datetime | None, datetime | None], ...]
+
+
+def period(since: datetime | None, until: datetime | None) -> Period:
+    """The roll-up counts whole months; a period starting or ending inside a month reads that part
+    of the month from the consultations themselves, so any period gives the exact figures."""
+    first: str | None = None
+    last: str | None = None
+    raw: list[tuple[datetime | None, datetime | None]] = []
+    since_cut = since is not None and since != _month_start(since)
+    until_cut = until is not None and until != _month_start(until)
+    if since is not None:
+        first = _month(_next_month_start(since)) if since_cut else _month(since)
+    if until is not None:
+        last = _month(until)
+    if since_cut and until_cut and since is not None and until is not None \
+            and _month_start(since) == _month_start(until):
+        raw.append((since, until))
+    else:
+        if since_cut and since is not None:
+            end = _next_month_start(since)
+            raw.append((since, end if until is None else min(end, until)))
+        if until_cut and until is not None:
+            raw.append((_month_start(until), until))
+    return Period((first, last), tuple(raw))
+
+
+#: the roll-up's three groupings, each read through its covering index (store.consult_models)
+_GROUPINGS = (ConsultStat.office_id, ConsultStat.field_code, ConsultStat.month)
+
+
 def dashboard_statements(s: Session, *, now: datetime, scope: frozenset[int] | None = None,
                          since: datetime | None = None, until: datetime | None = None) -> list[Any]:
-    """The SQL the dashboard runs, in order: one narrow row per consultation — office, field,
-    month of receipt (Japan time, computed by the database), first-response and resolution days,
-    open — then the open ones by age and the overdue count. The bench runs these bare beside
-    ``dashboard``.
-
-    Why one narrow read and no GROUP BY: on SQLite a GROUP BY sorts every row once per grouping
-    (three sorts of 100,000 rows cost more than the Python below), and the first version's cost was
-    the rows' timestamps parsed into datetimes and summed one by one (0.6–1.3 s at 100,000)."""
-    where = _where(scope, since, until)
-    is_open = case((ConsultCase.state.in_([x.value for x in State if x.open]), 1), else_=0)
-    # the two times and "open" packed into one integer per row (see _unpack): one small tuple per
-    # row and grouping, instead of four values
+    """The SQL the dashboard runs, in order: the roll-up (``consult_stat``) summed per office, per
+    field and per month of receipt — (group, metric, days, n), a few thousand rows — then, for a
+    period that starts or ends inside a month, the consultations of those partial months one narrow
+    row each (office, field, month, packed times; none for whole months), then the open ones by age
+    and the overdue count (from ``consult_case``: the open ones are few and their age is today's).
+    The bench runs these bare beside ``dashboard``."""
+    per = period(since, until)
+    where: list[Any] = []
+    if scope is not None:
+        where.append(ConsultStat.office_id.in_(scope))
+    if per.months[0] is not None:
+        where.append(ConsultStat.month >= per.months[0])
+    if per.months[1] is not None:
+        where.append(ConsultStat.month < per.months[1])
+    out: list[Any] = [select(key, ConsultStat.metric, ConsultStat.days, func.sum(ConsultStat.n))
+                      .where(*where).group_by(key, ConsultStat.metric, ConsultStat.days) for key in _GROUPINGS]
+    is_open = case((ConsultCase.state.in_(OPEN_STATES), 1), else_=0)
+    # the two times and "open" packed into one integer per row (see _unpack)
     packed = ((func.coalesce(ConsultCase.first_response_days, -1) + 1) * _SPAN
               + func.coalesce(ConsultCase.resolution_days, -1) + 1) * 2 + is_open
-    out: list[Any] = [select(ConsultCase.office_id, ConsultCase.field_code, _month_of_receipt(s), packed)
-                      .where(*where)]
+    dialect = s.get_bind().dialect.name
+    out += [select(ConsultCase.office_id, ConsultCase.field_code, month_of_receipt(dialect, ConsultCase.received_at),
+                   packed).where(*_where(scope, lo, hi)) for lo, hi in per.raw]
     # open ones by age and overdue: one comparison of the receipt time each (see overdue_condition)
+    where_all = _where(scope, since, until)
     cal = japan_calendar()
     today = japan_date(now)
-    open_now = ConsultCase.state.in_([x.value for x in State if x.open])
+    open_now = ConsultCase.state.in_(OPEN_STATES)
     bounds = [lo for lo, _, _ in AGE_BANDS[1:]]
     older = [func.coalesce(func.sum(case((ConsultCase.received_at < cases.jst_day_start(
         cal.latest_start(today, lo) + timedelta(days=1)), 1), else_=0)), 0) for lo in bounds]
-    out.append(select(func.count(), *older).where(*where, open_now))
-    out.append(select(func.count()).where(*where, cases.overdue_condition(today, offices.service_levels(s))))
+    out.append(select(func.count(), *older).where(*where_all, open_now))
+    out.append(select(func.count()).where(*where_all, cases.overdue_condition(today, offices.service_levels(s))))
     return out
 
 
@@ -143,25 +206,32 @@ def _unpack(packed: int) -> tuple[int | None, int | None, bool]:
     return (None if first < 0 else first), (None if res < 0 else res), bool(is_open)
 
 
-def _summaries(hist: Counter[tuple[Any, int]], name: Any) -> list[Summary]:
-    """Summaries from one grouping's histogram ((group key, packed times) → how many); several keys
-    may share a name (two offices of one name count as one, as before)."""
-    acc: dict[str, tuple[list[int], dict[int, int], dict[int, int]]] = {}
-    for (key, packed), n in hist.items():
-        first, res, is_open = _unpack(packed)
-        group = name(key)
-        a = acc.get(group)
-        if a is None:
-            a = acc[group] = ([0, 0], {}, {})
-        a[0][0] += n
-        if is_open:
-            a[0][1] += n
-        if first is not None:
-            a[1][first] = a[1].get(first, 0) + n
-        if res is not None:
-            a[2][res] = a[2].get(res, 0) + n
-    return [Summary(g, a[0][0], a[0][1], percentile_counts(a[1], 50), percentile_counts(a[1], 90),
-                    percentile_counts(a[2], 50), percentile_counts(a[2], 90)) for g, a in sorted(acc.items())]
+class _Group:
+    """One group's counts and histograms (days → how many), summed from roll-up rows and rows."""
+
+    __slots__ = ("first", "open", "received", "resolved")
+
+    def __init__(self) -> None:
+        self.received = self.open = 0
+        self.first: dict[int, int] = {}
+        self.resolved: dict[int, int] = {}
+
+    def add(self, metric: str, days: int, n: int) -> None:
+        if metric == "received":
+            self.received += n
+        elif metric == "open":
+            self.open += n
+        else:
+            h = self.first if metric == "first" else self.resolved
+            h[days] = h.get(days, 0) + n
+
+
+def _fetch(s: Session, stmt: Any) -> list[Any]:
+    """The driver's own tuples (no Row objects built: these columns need no conversion)."""
+    result = s.connection().execute(stmt)
+    rows = list(result.cursor.fetchall()) if result.cursor is not None else []
+    result.close()
+    return rows
 
 
 def dashboard(uow: UnitOfWork, p: Principal, *, now: datetime, since: datetime | None = None,
@@ -169,7 +239,8 @@ def dashboard(uow: UnitOfWork, p: Principal, *, now: datetime, since: datetime |
     """Consultations received in [since, until): per office, per field and per month, the number
     received and open and the median and 90th percentile of first-response and resolution times in
     開庁日; the open ones by age; how many are overdue. Merged duplicates are left out (their
-    original counts). An office's responders see their offices only."""
+    original counts). An office's responders see their offices only. Read from the roll-up kept on
+    write (``consult_stat``): the histograms are exact, so the percentiles are those of the rows."""
     if since is not None and until is not None and until <= since:
         raise InvalidInput("until must be after since", field="until",
                            message_ja="集計期間の終わりは始まりより後にしてください")
@@ -177,27 +248,79 @@ def dashboard(uow: UnitOfWork, p: Principal, *, now: datetime, since: datetime |
         s = uow.session
         scope = _scope(uow, p)
         names = dict(s.execute(select(ConsultOffice.id, ConsultOffice.name)).all())
-        rows_stmt, ages_stmt, late_stmt = dashboard_statements(s, now=now, scope=scope, since=since, until=until)
-        # the driver's own tuples: these columns need no conversion, and building a Row for each of
-        # 100,000 of them (the ORM's result builds them twice) was a third of the time
-        result = s.connection().execute(rows_stmt)
-        rows = result.cursor.fetchall() if result.cursor is not None else []
-        result.close()
-        counts = s.execute(ages_stmt).one()
-        late = s.execute(late_stmt).scalar() or 0
-    # the histograms are counted in C (zip, Counter): the rows are never looped over in Python
-    offices_, fields, months, packed = zip(*rows, strict=True) if rows else ((),) * 4
-    hist = [Counter(zip(key, packed, strict=True)) for key in (offices_, fields, months)]
+        stmts = dashboard_statements(s, now=now, scope=scope, since=since, until=until)
+        rolled = [_fetch(s, stmt) for stmt in stmts[:3]]
+        partial = [row for stmt in stmts[3:-2] for row in _fetch(s, stmt)]
+        counts = s.execute(stmts[-2]).one()
+        late = s.execute(stmts[-1]).scalar() or 0
+    namers: tuple[Callable[[Any], str], ...] = (lambda i: names.get(i, str(i)), lambda f: f or "（分野なし）", str)
+    groups: list[dict[str, _Group]] = [{}, {}, {}]
+    for acc, rows, name in zip(groups, rolled, namers, strict=True):
+        for key, metric, days, n in rows:
+            if n:
+                group = name(key)
+                (acc.get(group) or acc.setdefault(group, _Group())).add(metric, days, int(n))
+    for office, field_code, month, packed in partial:     # the part-months of a period: few rows
+        first, res, is_open = _unpack(packed)
+        for acc, key, name in zip(groups, (office, field_code, month), namers, strict=True):
+            g = acc.setdefault(name(key), _Group())
+            g.add("received", 0, 1)
+            if is_open:
+                g.add("open", 0, 1)
+            if first is not None:
+                g.add("first", first, 1)
+            if res is not None:
+                g.add("resolved", res, 1)
     ages: dict[str, int] = {}
     at_least = [int(x) for x in counts]          # open, ≥3, ≥6, ≥11, ≥21 working days
     for i, (_, _, label) in enumerate(AGE_BANDS):
         n = at_least[i] - (at_least[i + 1] if i + 1 < len(at_least) else 0)
         if n:
             ages[label] = n
-    return Dashboard(_summaries(hist[0], lambda i: names.get(i, str(i))),
-                     _summaries(hist[1], lambda f: f or "（分野なし）"),
-                     _summaries(hist[2], str), ages, int(late))
+    by_office, by_field, by_month = ([Summary(name, g.received, g.open, percentile_counts(g.first, 50),
+                                              percentile_counts(g.first, 90), percentile_counts(g.resolved, 50),
+                                              percentile_counts(g.resolved, 90))
+                                      for name, g in sorted(acc.items()) if g.received]
+                                     for acc in groups)
+    return Dashboard(by_office, by_field, by_month, ages, int(late))
 
+
+# ---------------------------------------------------------------- the roll-up: check and repair
+
+
+def _require_desk(uow: UnitOfWork, p: Principal) -> None:
+    require(p, is_national_desk(p, offices.desk_of(uow.session, p)),
+            message="the desk's figures are kept by the national desk",
+            message_ja="相談窓口の集計の点検・再計算は国の相談窓口が行います",
+            sign_in_ja="サインインしてください")
+
+
+def stats_differences(uow: UnitOfWork, p: Principal) -> int:
+    """How many roll-up keys differ from a recomputation from the consultations (0: in step)."""
+    with uow.for_reading() as u:
+        _require_desk(u, p)
+        s = u.session
+        kept = {tuple(r[:5]): int(r[5]) for r in s.execute(select(
+            ConsultStat.office_id, ConsultStat.field_code, ConsultStat.month, ConsultStat.metric, ConsultStat.days,
+            ConsultStat.n).where(ConsultStat.n != 0))}
+        fresh = {tuple(r[:5]): int(r[5]) for r in s.execute(stat_from_cases(s.get_bind().dialect.name))}
+    return sum(1 for k in kept.keys() | fresh.keys() if kept.get(k) != fresh.get(k))
+
+
+def rebuild_stats(uow: UnitOfWork, p: Principal, *, now: datetime) -> int:
+    """Recompute the dashboard's roll-up from the consultations (repair; the national desk), in one
+    transaction that writers wait for; audited. The rows written."""
+    require_signed_in(p, "集計の再計算にはサインインが必要です")
+    if not p.can_write_at_all:
+        raise PermissionDenied("read-only token", message_ja="この操作には書き込みの権限が必要です")
+    with uow:
+        s = uow.session
+        _require_desk(uow, p)
+        n = stat_rebuild(s)
+        audit.record(s, actor=p.name, action="rebuild", entity="consult_stat", entity_key="all", at=now,
+                     after={"rows": n}, summary=f"相談窓口の集計を相談の記録から再計算しました（{n}行）")
+        uow.commit()
+    return n
 
 
 # ---------------------------------------------------------------- the desk's notices (for the inbox)

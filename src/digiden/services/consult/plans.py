@@ -406,13 +406,13 @@ def _view(s: Session, p: Principal, plan: ConsultPlan, now: datetime) -> PlanVie
 
 
 def list_plans(uow: UnitOfWork, p: Principal, *, now: datetime) -> list[PlanView]:
-    """The plans the principal may see, newest first."""
+    """The plans the principal may see, newest first. The anonymous public is asked to sign in
+    (401), as for the other staff-only lists and for a single plan, known or not."""
+    access.require_signed_in(p, "支援計画の一覧を見るにはサインインしてください")
     with uow:
         s = uow.session
         q = select(ConsultPlan).order_by(ConsultPlan.created_at.desc(), ConsultPlan.id.desc())
         if not is_national_desk(p, offices.desk_of(s, p)):
-            if not p.signed_in:
-                return []
             conds: list[Any] = [ConsultPlan.id.in_(select(ConsultPlanStaff.plan_id).where(
                 ConsultPlanStaff.user_id == (p.user_id or -1)))]
             if p.org_unit_id is not None:

@@ -16,8 +16,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Body, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
+from pydantic import Field
 
-from digiden.domain.access import Principal, require_signed_in
+from digiden.domain.access import Principal
 from digiden.domain.errors import InvalidInput, NotFound
 from digiden.services.consult import cases, desk, faq, offices, plans, suggest
 from digiden.services.consult.notify import SmtpSettings
@@ -49,7 +50,7 @@ from digiden.shapes.consult import (
 from digiden.shapes.errors import ErrorOut
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Uow
-from digiden.web.edge import IdPath
+from digiden.web.edge import INT64_MAX, IdPath
 
 router = APIRouter(tags=["consultation desk"])
 
@@ -57,6 +58,14 @@ Doc = Annotated[dict[str, Any], Body()]
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {
     "model": ErrorOut, "description": "the state does not allow it (closed, merged, stale version)"}}
 Text = Annotated[str, Path(max_length=100)]
+VERSION_DOC = ("the consultation's `version` as you last read it: if someone changed it since, 409 and nothing "
+               "is written; omitted: no check")
+
+
+class VersionedReplyIn(ReplyIn):
+    """A reply with the optional ``version`` the step routes take (``StepIn``, ``MoveIn``)."""
+
+    version: int | None = Field(None, ge=0, strict=True, description=VERSION_DOC)
 
 
 def _smtp(request: Request) -> SmtpSettings | None:
@@ -145,11 +154,13 @@ def list_consultations(
     office: Annotated[str | None, Query(max_length=100, description="office code or name")] = None,
     overdue: Annotated[bool, Query(description="only those past a service level")] = False,
     org_unit: Annotated[str | None, Query(max_length=6)] = None,
+    field: Annotated[str | None, Query(max_length=32, description="a field or social issue; a field includes "
+                                                                 "its sub-fields (P4 → P4.3)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[CaseSummaryOut]:
     return [CaseSummaryOut.model_validate(c) for c in cases.list_cases(
         uow, actor, now=now, state=state or None, office=office or None, only_overdue=overdue,
-        org_code=org_unit or None, limit=limit, offset=offset)]
+        org_code=org_unit or None, field=field or None, limit=limit, offset=offset)]
 
 
 @router.get("/consultations/suggestions", summary="What already answers a question being typed: measures, "
@@ -184,8 +195,9 @@ def attachment(case_id: IdPath, attachment_id: IdPath, uow: Uow, actor: Actor) -
 @router.post("/consultations/{case_id}/replies", status_code=201, responses=CONFLICT,
              summary="Reply (the asker's reply reopens an answered or resolved one) or, `note`, an internal "
                      "note for responders")
-def reply(case_id: IdPath, body: ReplyIn, request: Request, uow: Uow, actor: Actor, now: Now) -> CaseOut:
-    cases.reply(uow, actor, case_id, body.body, note=body.note, now=now, smtp=_smtp(request))
+def reply(case_id: IdPath, body: VersionedReplyIn, request: Request, uow: Uow, actor: Actor, now: Now) -> CaseOut:
+    cases.reply(uow, actor, case_id, body.body, note=body.note, now=now, smtp=_smtp(request),
+                expected_version=body.version)
     return _case(uow, actor, case_id, now)
 
 
@@ -199,9 +211,11 @@ def reply_with_files(
     body: Annotated[str, Form(max_length=20_000)],
     files: Annotated[list[UploadFile], File(description="the attachments")],
     note: Annotated[bool, Form()] = False,
+    version: Annotated[int | None, Form(ge=0, le=INT64_MAX, description=VERSION_DOC)] = None,
 ) -> CaseOut:
     attached = [cases.Attachment(f.filename or "", f.file.read()) for f in files]
-    cases.reply(uow, actor, case_id, body, note=note, attachments=attached, now=now, smtp=_smtp(request))
+    cases.reply(uow, actor, case_id, body, note=note, attachments=attached, now=now, smtp=_smtp(request),
+                expected_version=version)
     return _case(uow, actor, case_id, now)
 
 
@@ -399,8 +413,6 @@ def act_faq(faq_id: IdPath, action: Annotated[str, Path(pattern="^(submit|publis
 
 @router.get("/plans", summary="The support plans you may see; 401 to the anonymous public")
 def list_plans(uow: Uow, actor: Actor, now: Now) -> list[PlanOut]:
-    # list_plans answers the public an empty list; like every staff-only list, the API asks it to sign in
-    require_signed_in(actor, "支援計画の一覧を見るにはサインインしてください")
     return [PlanOut.model_validate(p) for p in plans.list_plans(uow, actor, now=now)]
 
 

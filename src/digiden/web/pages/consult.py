@@ -32,7 +32,7 @@ from digiden.domain.consult import (
     Step,
     transition,
 )
-from digiden.domain.errors import Conflict, DigidenError, InvalidInput, NotFound, PermissionDenied
+from digiden.domain.errors import DigidenError, InvalidInput, NotFound, PermissionDenied
 from digiden.services.consult import cases, faq, offices, suggest
 from digiden.services.consult.cases import CaseDetail, CaseSummary
 from digiden.services.consult.faq import FaqView
@@ -50,9 +50,6 @@ from digiden.web.pages import is_htmx, render
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
-#: the newest consultations (or FAQ entries) a field or word filter is applied to: the services
-#: filter by state, office and overdue in SQL, not by field or word (see the module's report)
-SCAN_LIMIT = 500
 Short = Annotated[str, Query(max_length=100)]
 
 STATE_JA = {s.value: label for s, label in STATE_LABELS_JA.items()}
@@ -118,7 +115,6 @@ class ListContext:
     filters: dict[str, str]
     page: int
     has_next: bool
-    truncated: bool
     states: dict[str, str]
     offices: tuple[tuple[str, str], ...]
     fields: tuple[tuple[str, str], ...]
@@ -129,7 +125,6 @@ class ListContext:
     kind_ja: dict[str, str] = field(default_factory=lambda: KIND_JA)
     overdue_ja: dict[str, str] = field(default_factory=lambda: OVERDUE_JA)
     page_size: int = PAGE_SIZE
-    scan_limit: int = SCAN_LIMIT
 
     def url(self, page: int) -> str:
         return "/consultations?" + urlencode({k: v for k, v in self.filters.items() if v} | {"page": page})
@@ -137,10 +132,6 @@ class ListContext:
     def field_name(self, code: str | None) -> str:
         names = dict(self.fields) | dict(self.problems)
         return f"{code} {names[code]}" if code in names else (code or "—")
-
-
-def _in_field(c: CaseSummary, code: str) -> bool:
-    return c.field is not None and (c.field == code or c.field.startswith(code + "."))
 
 
 @router.get("/consultations", response_class=HTMLResponse)
@@ -152,25 +143,17 @@ def consultations_page(request: Request, uow: Uow, actor: Actor, now: Now, state
                "field": field}
     error: DigidenError | None = None
     rows: list[CaseSummary] = []
-    truncated = has_next = False
+    has_next = False
     try:
-        if field:
-            scanned = cases.list_cases(uow, actor, now=now, state=state or None, office=office or None,
-                                       only_overdue=bool(filters["overdue"]), limit=SCAN_LIMIT)
-            truncated = len(scanned) == SCAN_LIMIT
-            matching = [c for c in scanned if _in_field(c, field)]
-            start = (page - 1) * PAGE_SIZE
-            rows, has_next = matching[start:start + PAGE_SIZE], len(matching) > start + PAGE_SIZE
-        else:
-            got = cases.list_cases(uow, actor, now=now, state=state or None, office=office or None,
-                                   only_overdue=bool(filters["overdue"]), limit=PAGE_SIZE + 1,
-                                   offset=(page - 1) * PAGE_SIZE)
-            rows, has_next = got[:PAGE_SIZE], len(got) > PAGE_SIZE
+        got = cases.list_cases(uow, actor, now=now, state=state or None, office=office or None,
+                               only_overdue=bool(filters["overdue"]), field=field or None, limit=PAGE_SIZE + 1,
+                               offset=(page - 1) * PAGE_SIZE)
+        rows, has_next = got[:PAGE_SIZE], len(got) > PAGE_SIZE
     except (InvalidInput, NotFound) as e:      # an unknown state or office in the filter
         error = e
     areas, problems = _field_choices(uow)
     ctx = ListContext("相談の一覧" if error is None else "エラー: 相談の一覧", tuple(rows), filters, page, has_next,
-                      truncated, STATE_JA, _office_choices(uow), areas, problems, _may_ask(actor), error, moved)
+                      STATE_JA, _office_choices(uow), areas, problems, _may_ask(actor), error, moved)
     return render(request, "consult/list.html", ctx, status_code=422 if error else 200)
 
 
@@ -390,13 +373,6 @@ def _refused_page(request: Request, uow: UnitOfWork, actor: Principal, case_id: 
                   status_code=e.status_code)
 
 
-def _stale(case_id: int, expected: int, current: int) -> Conflict:
-    """The words of services/consult/cases.check_version, for the reply (which takes no version)."""
-    return Conflict(f"consultation {case_id} changed since you read it (version {expected}, now {current})",
-                    message_ja=(f"相談 #{case_id} は読み込んだ後に他の人が変更しました（版数 {expected} → "
-                                f"{current}）。読み込み直してから操作してください"), field="version")
-
-
 @router.post("/consultations/{case_id}/replies", response_class=HTMLResponse)
 async def reply_submit(case_id: IdPath, request: Request, actor: Actor) -> Response:
     if not actor.signed_in:
@@ -412,15 +388,11 @@ async def reply_submit(case_id: IdPath, request: Request, actor: Actor) -> Respo
         await form.close()
     uow, now = deps.uow(request), deps.now(request)
     try:
+        # the version the page was rendered with, compared under the row lock by the service, so a
+        # page read before someone else's step does not answer past it
         expected = form_version(sent_version)
-        if expected is not None:
-            # cases.reply takes no version: compared just before, so a page read before someone
-            # else's step does not answer past it (the reply itself only adds to the thread)
-            current = (await run_in_threadpool(cases.get, uow.for_reading(), actor, case_id, now=now)).version
-            if current != expected:
-                raise _stale(case_id, expected, current)
         await run_in_threadpool(lambda: cases.reply(uow, actor, case_id, body, note=note, attachments=files, now=now,
-                                                    smtp=_smtp(request)))
+                                                    smtp=_smtp(request), expected_version=expected))
     except DigidenError as e:
         if e.status_code in (401, 403):
             raise
