@@ -826,3 +826,134 @@ def plan_show(ctx: typer.Context,
         _say(f"会議: {m.held_on} {m.title}")
     for a in x.actions:
         _say(f"取組: {a.title}（{a.owner}、期限 {a.due_on}、{a.state_ja}{'、期限超過' if a.overdue else ''}）")
+
+
+def _day(text: str | None, label: str) -> date | None:
+    d = _date(text, label)
+    return None if d is None else d.date()
+
+
+PlanArg = Annotated[int, typer.Argument(metavar="ID", help="Plan id (digiden plan list).", min=1, max=2**63 - 1)]
+
+
+@plan_app.command("start")
+def plan_start(
+    ctx: typer.Context,
+    org_unit: Annotated[str, typer.Argument(metavar="CODE", help="The local government (団体コード).")],
+    title: Annotated[str, typer.Option("--title", help="計画名.")],
+    starts_on: Annotated[str, typer.Option("--starts-on", help="開始日 (YYYY-MM-DD).")],
+    ends_on: Annotated[str | None, typer.Option("--ends-on", help="終了日 (YYYY-MM-DD, not before the start).")]
+    = None,
+    origin: Annotated[str, typer.Option("--origin", help="request (it asked) or selected (the nation chose it).")]
+    = "request",
+    case: Annotated[int | None, typer.Option("--case", help="The consultation it came from.", min=1)] = None,
+) -> None:
+    """Open a support plan for a local government (the national desk).
+
+    Prints the new plan's id. Staff, goals, meetings and action items follow with the commands
+    beside this one.
+
+    Examples:
+
+    digiden plan start 072087 --title "窓口DX伴走支援" --starts-on 2026-12-01
+    digiden plan start 064033 --title "除雪DXの伴走支援" --starts-on 2026-12-01 \\
+        --origin selected
+    """
+    from digiden.services.consult import plans
+    rt = runtime(ctx)
+    start = _day(starts_on, "starts-on")
+    assert start is not None
+    plan_id = plans.start(rt.uow(), rt.principal(), org_code=org_unit, title=title, origin=origin, starts_on=start,
+                          ends_on=_day(ends_on, "ends-on"), case_id=case, now=rt.clock())
+    _say(f"支援計画 {plan_id} を作成しました")
+
+
+@plan_app.command("staff")
+def plan_staff(
+    ctx: typer.Context, plan_id: PlanArg,
+    username: Annotated[str, typer.Argument(metavar="USER", help="The official's digiden account.")],
+    side: Annotated[str, typer.Option("--side", help="national (国) or regional (地方支分部局).")] = "national",
+    office: Annotated[str | None, typer.Option("--office", help="Their office (e.g. 東北総合通信局).")] = None,
+    role_note: Annotated[str, typer.Option("--role", help="役割.")] = "",
+) -> None:
+    """Assign an official to a plan (the national desk).
+
+    Examples:
+
+    digiden plan staff 1 demo-soumu --side regional --office 東北総合通信局 \\
+        --role 通信の相談
+    """
+    from digiden.services.consult import plans
+    rt = runtime(ctx)
+    plans.assign_staff(rt.uow(), rt.principal(), plan_id, username, side=side, office=office, role_note=role_note,
+                       now=rt.clock())
+    _say(f"{username} を支援計画 {plan_id} の担当にしました")
+
+
+@plan_app.command("goal")
+def plan_goal(
+    ctx: typer.Context, plan_id: PlanArg,
+    title: Annotated[str, typer.Option("--title", help="目標.")],
+    measure: Annotated[str | None, typer.Option("--measure", help="A national measure's code.")] = None,
+    kpi: Annotated[str | None, typer.Option("--kpi", help="A national KPI's code.")] = None,
+    local_measure: Annotated[str, typer.Option("--local-measure", help="The local strategy's measure.")] = "",
+    local_kpi: Annotated[str, typer.Option("--local-kpi", help="The local strategy's KPI.")] = "",
+) -> None:
+    """Add a goal to a plan, linked to national and local measures and KPIs.
+
+    Examples:
+
+    digiden plan goal 1 --title "地域交通の再編" --measure transport-redesign \\
+        --kpi digital-implementation
+    """
+    from digiden.services.consult import plans
+    rt = runtime(ctx)
+    goal = plans.add_goal(rt.uow(), rt.principal(), plan_id, title=title, measure=measure, kpi=kpi,
+                          local_measure=local_measure, local_kpi=local_kpi, now=rt.clock())
+    _say(f"支援計画 {plan_id} に目標 {goal} を加えました")
+
+
+@plan_app.command("meeting")
+def plan_meeting(
+    ctx: typer.Context, plan_id: PlanArg,
+    held_on: Annotated[str, typer.Option("--on", help="開催日 (YYYY-MM-DD, on or after the plan's start).")],
+    title: Annotated[str, typer.Option("--title", help="会議名.")],
+    minutes: Annotated[str, typer.Option("--minutes", help="議事録.")] = "",
+) -> None:
+    """Record a meeting of a plan with its minutes.
+
+    Examples:
+
+    digiden --as demo-aizuwakamatsu plan meeting 1 --on 2026-12-10 \\
+        --title 第2回打合せ --minutes "要件を確認"
+    """
+    from digiden.services.consult import plans
+    rt = runtime(ctx)
+    day = _day(held_on, "on")
+    assert day is not None
+    meeting = plans.add_meeting(rt.uow(), rt.principal(), plan_id, held_on=day, title=title, minutes=minutes,
+                                now=rt.clock())
+    _say(f"支援計画 {plan_id} に会議 {meeting} を記録しました")
+
+
+@plan_app.command("action")
+def plan_action(
+    ctx: typer.Context, plan_id: PlanArg,
+    title: Annotated[str, typer.Option("--title", help="取組.")],
+    owner: Annotated[str, typer.Option("--owner", help="担当.")],
+    due_on: Annotated[str, typer.Option("--due", help="期限 (YYYY-MM-DD, on or after the plan's start).")],
+) -> None:
+    """Add an action item with its owner and due date.
+
+    Examples:
+
+    digiden --as demo-aizuwakamatsu plan action 1 --title 要件整理 \\
+        --owner 企画課 --due 2026-12-20
+    """
+    from digiden.services.consult import plans
+    rt = runtime(ctx)
+    due = _day(due_on, "due")
+    assert due is not None
+    action = plans.add_action(rt.uow(), rt.principal(), plan_id, title=title, owner=owner, due_on=due,
+                              now=rt.clock())
+    _say(f"支援計画 {plan_id} に取組 {action} を加えました")
