@@ -177,7 +177,7 @@ def test_concurrent_writers_of_one_key_add_up(desk_db) -> None:  # type: ignore[
                           for i in ids])
     assert errors == []
     assert _kept(uow) == _recomputed(uow)
-    key_n = [n for k, n in _kept(uow).items() if k[1] == "P1" and k[3] == "received"]
+    key_n = [n for k, n in _kept(uow).items() if k[1] == "P1" and k[2] != "*" and k[3] == "received"]
     with uow.for_reading() as u:
         total = u.session.scalar(select(func.count()).select_from(ConsultCase).where(ConsultCase.field_code == "P1"))
     assert sum(key_n) == total and total >= 10
@@ -220,7 +220,12 @@ def _backfill(url: str) -> None:
     assert kept[(a, "P1", "2026-11", "received", 0)] == 2 and kept[(a, "P1", "2026-11", "resolved", 9)] == 1
     assert kept[(a, "", "2026-11", "open", 0)] == 1 and (b, "P4.3", "2026-11", "resolved", 3) not in kept
     assert kept[(b, "P4.3", "2026-11", "received", 0)] == 1 and kept[(b, "P1", "2026-11", "open", 0)] == 1
-    assert sum(n for k, n in kept.items() if k[3] == "received") == 5
+    cells = {k: n for k, n in kept.items() if "*" not in (k[1], k[2])}
+    assert sum(n for k, n in cells.items() if k[3] == "received") == 5
+    # beside the cells, their sums over every field, every month and both
+    assert kept[(a, "*", "2026-11", "received", 0)] == 3 and kept[(a, "P1", "*", "resolved", 9)] == 1
+    assert kept[(b, "*", "*", "received", 0)] == 2 and kept[(b, "*", "*", "open", 0)] == 2
+    assert len(kept) > len(cells)
     engine.dispose()
 
 

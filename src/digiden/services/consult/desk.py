@@ -27,6 +27,7 @@ from digiden.services.consult.calendar import japan_calendar
 from digiden.services.consult.notify import SmtpSettings
 from digiden.services.uow import UnitOfWork
 from digiden.store.consult_models import (
+    ALL,
     OPEN_STATES,
     ConsultCase,
     ConsultNotice,
@@ -160,8 +161,9 @@ _GROUPINGS = (ConsultStat.office_id, ConsultStat.field_code, ConsultStat.month)
 
 def dashboard_statements(s: Session, *, now: datetime, scope: frozenset[int] | None = None,
                          since: datetime | None = None, until: datetime | None = None) -> list[Any]:
-    """The SQL the dashboard runs, in order: the roll-up (``consult_stat``) summed per office, per
-    field and per month of receipt — (group, metric, days, n), a few thousand rows — then, for a
+    """The SQL the dashboard runs, in order: the roll-up (``consult_stat``) per office, per field and
+    per month of receipt — (group, metric, days, n), a few thousand rows; for a period, its whole
+    months' rows summed — then, for a
     period that starts or ends inside a month, the consultations of those partial months one narrow
     row each (office, field, month, packed times; none for whole months), then the open ones by age
     and the overdue count (from ``consult_case``: the open ones are few and their age is today's).
@@ -170,12 +172,19 @@ def dashboard_statements(s: Session, *, now: datetime, scope: frozenset[int] | N
     where: list[Any] = []
     if scope is not None:
         where.append(ConsultStat.office_id.in_(scope))
-    if per.months[0] is not None:
-        where.append(ConsultStat.month >= per.months[0])
-    if per.months[1] is not None:
-        where.append(ConsultStat.month < per.months[1])
-    out: list[Any] = [select(key, ConsultStat.metric, ConsultStat.days, func.sum(ConsultStat.n))
-                      .where(*where).group_by(key, ConsultStat.metric, ConsultStat.days) for key in _GROUPINGS]
+    st = ConsultStat
+    if per.months == (None, None):       # every month: the sums the roll-up keeps per office, field, month
+        levels = [(st.field_code == ALL, st.month == ALL), (st.field_code != ALL, st.month == ALL),
+                  (st.field_code == ALL, st.month != ALL)]
+    else:                                # whole months of a period: the per-month rows in range
+        if per.months[0] is not None:
+            where.append(st.month >= per.months[0])
+        if per.months[1] is not None:
+            where.append(st.month < per.months[1])
+        levels = [(st.field_code == ALL, st.month != ALL), (st.field_code != ALL, st.month != ALL),
+                  (st.field_code == ALL, st.month != ALL)]
+    out: list[Any] = [select(key, st.metric, st.days, func.sum(st.n)).where(*where, *level)
+                      .group_by(key, st.metric, st.days) for key, level in zip(_GROUPINGS, levels, strict=True)]
     is_open = case((ConsultCase.state.in_(OPEN_STATES), 1), else_=0)
     # the two times and "open" packed into one integer per row (see _unpack)
     packed = ((func.coalesce(ConsultCase.first_response_days, -1) + 1) * _SPAN
