@@ -135,27 +135,39 @@ def call_view(s: Session, c: SupportCall, now: datetime | None = None) -> CallVi
 # ---------------------------------------------------------------- input
 
 
+YEARS = (2000, 2100)      # a call's times: anything outside is a typing mistake (and 9999 broke pages)
+
+
 def parse_time(value: object, *, field: str, label_ja: str, end_of_day: bool = False) -> datetime:
     """A time as an administrator types it: ISO 8601 with an offset, or a date / date and time
     without one, which is Japan time (a date alone is the start of that day, or its last minute
-    for a deadline)."""
+    for a deadline). Returned in UTC, as every time is stored: SQLite keeps a time's digits and
+    not its offset, so 23:59 JST stored as typed came back as 23:59 UTC, nine hours late."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=JST)
-    if isinstance(value, date):
-        return datetime.combine(value, time(23, 59) if end_of_day else time(0, 0), JST)
-    text = str(value or "").strip().replace("/", "-")
-    if not text:
-        raise InvalidInput(f"{field} is required", message_ja=f"{label_ja}を入力してください", field=field)
-    try:
-        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
-            d = date.fromisoformat("-".join(p.zfill(2) for p in text.split("-")))
-            return datetime.combine(d, time(23, 59) if end_of_day else time(0, 0), JST)
-        t = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{field}: not a date or time: {text!r}",
-                           message_ja=f"{label_ja}は日付または日時で入力してください（例: 2026-12-25 17:00）",
-                           field=field) from None
-    return t if t.tzinfo else t.replace(tzinfo=JST)
+        t = value if value.tzinfo else value.replace(tzinfo=JST)
+    elif isinstance(value, date):
+        t = datetime.combine(value, time(23, 59) if end_of_day else time(0, 0), JST)
+    else:
+        text = str(value or "").strip().replace("/", "-")
+        if not text:
+            raise InvalidInput(f"{field} is required", message_ja=f"{label_ja}を入力してください", field=field)
+        try:
+            if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
+                d = date.fromisoformat("-".join(p.zfill(2) for p in text.split("-")))
+                t = datetime.combine(d, time(23, 59) if end_of_day else time(0, 0), JST)
+            else:
+                t = datetime.fromisoformat(text)
+                t = t if t.tzinfo else t.replace(tzinfo=JST)
+        except ValueError:
+            raise InvalidInput(f"{field}: not a date or time: {text!r}",
+                               message_ja=f"{label_ja}は日付または日時で入力してください（例: 2026-12-25 17:00）",
+                               field=field) from None
+    local = t.astimezone(JST)
+    if not YEARS[0] <= local.year <= YEARS[1]:
+        raise InvalidInput(f"{field}: the year must be between {YEARS[0]} and {YEARS[1]}", field=field,
+                           message_ja=f"{label_ja}は{YEARS[0]}年から{YEARS[1]}年までの日時で入力してください"
+                                      f"（{local.year}年が指定されました）")
+    return t.astimezone(UTC)
 
 
 def parse_amount(value: object, *, field: str, label_ja: str) -> int | None:
