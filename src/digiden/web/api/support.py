@@ -319,6 +319,13 @@ RESULT_COLUMNS = ("application", "title", "lead_code", "lead_name", "members", "
                   "synthetic")
 
 
+def _text_cell(text: str) -> str:
+    """A text an applicant typed, as a spreadsheet cell that shows it and never runs it: a leading
+    = + - @ (or tab, CR) would make Excel or LibreOffice read the 採択結果 CSV's cell as a formula
+    (=HYPERLINK(...) in a title), so such a text gets a leading apostrophe (OWASP CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 @router.get("/calls/{call_id}/results", response_model=CallResultsOut,
             summary="The published result of a call (採択結果); public",
             description="`?format=csv` for CSV (UTF-8 with BOM; synthetic rows say 合成データ). 404 until published.",
@@ -346,7 +353,7 @@ def results(call_id: IdPath, uow: Uow, now: Now,
     w.writerow(("申請番号", "提案の名称", "代表団体コード", "代表団体", "構成団体", "共同提案", "要望額（円）",
                 "合成データ"))
     for r in selected:
-        w.writerow((r.application, r.title, r.lead_code, r.lead_name,
+        w.writerow((r.application, _text_cell(r.title), r.lead_code, r.lead_name,
                     " ".join(f"{m.code}:{m.name}" for m in r.members), "はい" if r.joint else "いいえ",
                     "" if r.requested_amount is None else r.requested_amount,
                     "合成データ" if r.synthetic or call.synthetic else ""))
