@@ -158,3 +158,39 @@ def test_a_published_selection_loaded_from_its_source_has_nothing_to_evaluate(uo
         ev.save(uow, accounts["admin"], one.key, 2026, "national", {"summary": "x"}, now=NOW)
     assert "KPI" in (e.value.message_ja or "")
     assert ev.get_region(uow, PUBLIC, one.key).kpis == ()
+
+
+def test_saving_and_submitting_at_once_is_one_change_or_none(uow, accounts, key, session_factory) -> None:  # type: ignore[no-untyped-def]
+    aizu = accounts["aizu"]
+    with pytest.raises(InvalidInput) as e:          # no summary: cannot be submitted, so not saved either
+        ev.save(uow, aizu, key, 2026, "self", {"values": VALUES}, now=NOW, submit_too=True)
+    assert e.value.field == "summary"
+    with UnitOfWork(session_factory).for_reading() as u:
+        assert list(u.session.scalars(select(SupportEvaluation))) == []
+    done = ev.save(uow, aizu, key, 2026, "self", {"summary": "順調", "values": VALUES}, now=NOW, version=0,
+                   submit_too=True)
+    assert (done.state, done.version) == ("submitted", 2) and done.progress[0].actual == 14
+    with UnitOfWork(session_factory).for_reading() as u:
+        actions = [a.action for a in u.session.scalars(select(AuditEvent).where(
+            AuditEvent.action.in_(["evaluation.save", "evaluation.submit"])).order_by(AuditEvent.id))]
+    assert actions == ["evaluation.save", "evaluation.submit"]
+
+
+def test_a_region_without_committed_kpis_says_so_when_a_value_is_given(uow, accounts) -> None:  # type: ignore[no-untyped-def]
+    crit = [{"code": "vision", "name": "整合", "weight": 100, "max_points": 5}]
+    before = NOW - timedelta(days=40)
+    call = pg.create_call(uow, accounts["admin"], GRANT, {
+        "round": 8, "title": "合成データ: KPIなし", "opens_at": (before - timedelta(days=1)).isoformat(),
+        "closes_at": (NOW - timedelta(days=1)).isoformat(), "budget": 50_000_000, "synthetic": True,
+        "criteria": crit}, now=before).id
+    app = apps.save_draft(uow, accounts["aizu"], call, {"title": "合成データ: KPIなし", "requested_amount": 1},
+                          now=before).id
+    apps.submit(uow, accounts["aizu"], app, now=before)
+    review.assign_reviewer(uow, accounts["admin"], call, "ministry", now=NOW)
+    review.score(uow, accounts["ministry"], app, {"vision": 4}, now=NOW)
+    selection.decide(uow, accounts["admin"], call, {}, now=NOW)
+    selection.publish(uow, accounts["admin"], call, now=NOW)
+    with pytest.raises(InvalidInput) as e:
+        ev.save(uow, accounts["aizu"], f"{GRANT}:call{call}:app{app}", 2026, "self",
+                {"values": [{"index": 0, "actual": 1}]}, now=NOW)
+    assert "約束した KPI はありません" in (e.value.message_ja or "") and "-1" not in (e.value.message_ja or "")

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from digiden.domain.access import Principal
+from digiden.domain.calendar import fiscal_year
 from digiden.domain.consult import japan_date
 from digiden.domain.errors import Conflict
 from digiden.services.consult import cases as consult_cases
@@ -23,6 +24,8 @@ from digiden.services.consult import plans as consult_plans
 from digiden.services.knowledge import practices, similarity
 from digiden.services.local import accounts, local_strategies
 from digiden.services.support import applications as support_apps
+from digiden.services.support import attachments as support_attachments
+from digiden.services.support import evaluations as support_evaluations
 from digiden.services.support import programmes as support_programmes
 from digiden.services.support import review as support_review
 from digiden.services.support import selection as support_selection
@@ -101,7 +104,9 @@ def create_demo(uow: UnitOfWork, actor: Principal, *, now: datetime) -> dict[str
     submitted (waiting for 福島県), 飯豊町 approved by 山形県 (waiting for the nation); a practice
     of 喜多方市 waiting for review, 喜多方市's adoption of 飯豊町's GPS除雪, a collaboration group;
     and a 交付金 call (合成データ) with four applications, one of them joint, reviewed (山形県's
-    reviewer conflicted with 飯豊町's), decided on the optimal proposal and published; and the
+    reviewer conflicted with 飯豊町's), decided on the optimal proposal and published, the joint
+    one with an attached PDF and, as a selected region, its submitted self and national
+    assessments of the fiscal year of its selection (actual values, so its page shows progress); and the
     consultation desk (相談窓口): demo-soumu answers for 東北総合通信局, five consultations in each
     state (one overdue against its service level, one with an internal note and an attachment), a
     published FAQ entry made from the resolved one, and a support plan (伴走型支援) for 会津若松市
@@ -150,9 +155,9 @@ def create_demo(uow: UnitOfWork, actor: Principal, *, now: datetime) -> dict[str
     group = similarity.save_group(uow, p["demo-aizuwakamatsu"], {
         "name": "（合成データ）会津北部の除雪DX連携", "members": ["072028", "072087"], "issue": "disaster",
         "initiatives": ["（合成データ）除雪車位置情報の共同運用", "（合成データ）除雪委託の共同調達"]}, now=step(19))
-    call = _support_call(uow, p, step)
+    call, region = _support_call(uow, p, step)
     desk = _consultations(uow, p, now, step)
-    return {"password": PASSWORD, "users": made, "synthetic": True, "calls": [call], **desk,
+    return {"password": PASSWORD, "users": made, "synthetic": True, "calls": [call], "region": region, **desk,
             "practices": [practice.code], "adoptions": [{"practice": "iide-gps-snow-removal", "org_unit": "072087"}],
             "groups": [group.id],
             "strategies": [{"org_unit": "072028", "revisions": [1, 2]}, {"org_unit": "072087", "revisions": [1]},
@@ -166,11 +171,36 @@ DEMO_CRITERIA = [
 ]
 
 
-def _support_call(uow: UnitOfWork, p: dict[str, Principal], step: Callable[[int], datetime]) -> int:
+def demo_pdf() -> bytes:
+    """A tiny valid PDF (one A4 page saying it is synthetic), made here rather than shipped: the
+    demo's attached file (合成データ). Offsets in the cross-reference table are computed, so PDF
+    readers open it without repairing it."""
+    text = b"BT /F1 14 Tf 72 770 Td (digiden demo - synthetic data / goseidata) Tj ET"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
+               b"/Contents 5 0 R >>",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text)]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _support_call(uow: UnitOfWork, p: dict[str, Principal], step: Callable[[int], datetime]) -> tuple[int, str]:
     """A closed call of the 交付金 with synthetic applications (each titled and marked 合成データ),
     its review and its published decision, so a newcomer can click from the call to the 採択結果
     and the selected regions. The round is the programme's next one: no historical round is
-    invented, and a real call an administrator entered is never touched."""
+    invented, and a real call an administrator entered is never touched. The joint application
+    carries a synthetic PDF, and once selected, its region's self and national assessments of the
+    year of its selection are submitted with actual values. Returns the call and that region's key."""
     prog = "digital-garden-city-grant"
     rounds = [c.round for c in support_programmes.list_calls(uow, programme=prog, now=step(0))]
     admin = p["demo-admin"]
@@ -190,6 +220,8 @@ def _support_call(uow: UnitOfWork, p: dict[str, Principal], step: Callable[[int]
         "measures": [{"title": "（合成データ）除雪車位置情報の共同運用", "digital": True}],
         "kpis": [{"name": "（合成データ）除雪状況の問い合わせ件数", "unit": "件", "baseline": 1200, "target": 600,
                   "target_fy": 2028, "national_kpi": "digital-implementation"}]}, 1)
+    support_attachments.add(uow, p["demo-aizuwakamatsu"], joint, [
+        support_attachments.Upload("合成データ_事業計画書.pdf", demo_pdf())], now=step(1))
     apps.confirm_membership(uow, p["demo-kitakata"], joint, now=step(2))
     apps.submit(uow, p["demo-aizuwakamatsu"], joint, now=step(3))
     kura = apply("demo-kitakata", {"title": "（合成データ）空き蔵サテライトオフィスの予約・決済",
@@ -213,7 +245,18 @@ def _support_call(uow: UnitOfWork, p: dict[str, Principal], step: Callable[[int]
                                  {"vision": "（合成データ）総合戦略との関係が明確"}, now=step(26))
     support_selection.decide(uow, admin, call, {"every_prefecture": True}, now=step(27))
     support_selection.publish(uow, admin, call, now=step(28))
-    return call
+    # the region's first year: the fiscal year of its selection, judged with the national KPIs' method
+    region = support_evaluations.get_region(uow, admin, f"{prog}:call{call}:app{joint}")
+    fy = fiscal_year(region.selected_on)
+    support_evaluations.save(uow, p["demo-aizuwakamatsu"], region.key, fy, "self", {
+        "summary": "（合成データ）除雪車の位置情報を公開し、問い合わせは計画どおり減っている。", "rating": "B",
+        "values": [{"index": 0, "actual": 960, "note": "（合成データ）両市の窓口の記録の合計"}]},
+        now=step(29), version=0, submit_too=True)
+    support_evaluations.save(uow, admin, region.key, fy, "national", {
+        "summary": "（合成データ）減少は見られるが、目標の達成には見守りデータの連携を早める必要がある。",
+        "rating": "C", "values": [{"index": 0, "actual": 1000, "note": "（合成データ）国の調査による値"}]},
+        now=step(29), version=0, submit_too=True)
+    return call, region.key
 
 
 TOHOKU = "東北総合通信局"   # covers 福島県 and 山形県, where the demo's askers are
