@@ -100,3 +100,24 @@ def test_the_public_faq_is_filtered_by_words_and_field_in_the_database(
     assert field == "P4.3"
     assert ids(field="P4.3") == [draft] and ids(field="P4") == [draft] and ids(field="P4.1") == []
     assert ids(field="no-such-field") == []
+
+
+def test_a_consultation_makes_one_live_faq_entry(uow: UnitOfWork, accounts: dict[str, Principal], draft: int) -> None:
+    """A second draft from the same consultation is refused, naming the first (an audit found the
+    same question published twice); once the first is withdrawn, a new one may be made."""
+    case = uow_case(uow, draft)
+    with pytest.raises(Conflict) as e:
+        faq.draft_from_case(uow, accounts["ministry"], case, now=NOW)
+    assert f"FAQ {draft} を作成済み" in e.value.message_ja and e.value.details == {"faq": draft}
+    faq.act(uow, accounts["ministry"], draft, "submit", now=NOW)
+    faq.act(uow, accounts["admin"], draft, "publish", now=NOW)
+    faq.act(uow, accounts["admin"], draft, "withdraw", now=NOW)
+    again = faq.draft_from_case(uow, accounts["ministry"], case, now=NOW)
+    assert again != draft
+
+
+def uow_case(uow: UnitOfWork, faq_id: int) -> int:
+    with uow.for_reading() as u:
+        f = u.session.get(ConsultFaq, faq_id)
+        assert f is not None and f.case_id is not None
+        return f.case_id

@@ -791,30 +791,85 @@ def may_see_personal(p: Principal, desk: Desk, case: CaseReach) -> bool:
 
 # ---------------------------------------------------------------- FAQ
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"(?<!\d)(?:0\d{1,4}[-‐－ー(（)）\s]?\d{1,4}[-‐－ー)）\s]?\d{3,4}"
-                    r"|\+81[-\s]?\d{1,4}[-\s]?\d{1,4}[-\s]?\d{3,4})(?!\d)")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-＠]+[@＠][A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+# digits as typed, half- or full-width; the separators people put in a phone number
+_D = "[0-9０-９]"
+_SEP = "[-‐－ー―(（)）\\s]"
+_PHONE = re.compile(rf"(?<![0-9０-９])(?:[0０]{_D}{{1,4}}{_SEP}?{_D}{{1,4}}{_SEP}?{_D}{{3,4}}"
+                    rf"|[+＋][8８][1１]{_SEP}?{_D}{{1,4}}{_SEP}?{_D}{{1,4}}{_SEP}?{_D}{{3,4}})(?![0-9０-９])")
+# how people address someone by the family name alone: 山田様, 山田さん, 山田氏
+_HONORIFIC = "(?:様|さま|さん|氏|殿)"
+_ORG_SUFFIX = re.compile(r"(市|町|村|区)$")
+
+
+def _spaced(word: str) -> str:
+    """A pattern for ``word`` however it is spaced or which width its letters have: 山田太郎 also
+    finds 山田 太郎 and 山田　太郎, ＡＢＣ finds ABC."""
+    chars = [c for c in unicodedata.normalize("NFKC", word) if not c.isspace()]
+    alts = []
+    for c in chars:
+        wide = chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c
+        alts.append(re.escape(c) if wide == c else f"[{re.escape(c)}{re.escape(wide)}]")
+    return r"\s*".join(alts)
+
+
+def _person_like(parts: list[str]) -> bool:
+    """Whether a name looks like a person's written in Japanese (山田太郎, 山田 太郎), not an
+    address, a number, an account or an organisation: its parts are matched alone."""
+    return (1 <= len(parts) <= 2 and all(len(p) <= 6 for p in parts)
+            and not any(ch.isascii() or ch.isdigit() for p in parts for ch in p)
+            and not any(p.endswith(("市", "町", "村", "区", "県", "都", "府", "道", "庁", "局", "省")) for p in parts))
+
+
+def _identity_patterns(identities: Iterable[str]) -> list[tuple[str, re.Pattern[str]]]:
+    """(what to name, a pattern) for each way the asker may still be named: each identity however
+    spaced; a name's parts when it was given with a space (山田 太郎: 山田, 太郎), or its first two
+    or three letters before an honorific when it was not (山田太郎: 山田様); a local government's
+    name without 市・町・村・区 (会津若松市: 会津若松). Longest first, so the full name goes before
+    its parts."""
+    out: dict[str, str] = {}
+    for raw in identities:
+        name = unicodedata.normalize("NFKC", raw or "").strip()
+        if not name:
+            continue
+        out.setdefault(name, _spaced(name))
+        parts = name.split()
+        if _person_like(parts):
+            if len(parts) == 2:
+                for part in parts:
+                    if len(part) >= 2:
+                        out.setdefault(part, _spaced(part))
+            elif len(name) >= 3:
+                for n in (2, 3):
+                    if n < len(name):
+                        out.setdefault(name[:n] + "（敬称付き）", _spaced(name[:n]) + _HONORIFIC)
+        short = _ORG_SUFFIX.sub("", name)
+        if short != name and len(short) >= 2:
+            out.setdefault(short, _spaced(short))
+    return [(label, re.compile(pattern)) for label, pattern in sorted(out.items(), key=lambda kv: -len(kv[0]))]
 
 
 def anonymize(text: str, identities: Iterable[str]) -> str:
-    """The text with the asker's identity removed: e-mail addresses, phone numbers, and each of
-    ``identities`` (the asker's name, its local government's name …), longest first."""
+    """The text with the asker's identity removed: e-mail addresses, phone numbers (half- or
+    full-width, +81 too), and each of ``identities`` (the asker's name, its local government's
+    names, the account) in every form ``_identity_patterns`` knows, longest first."""
     out = unicodedata.normalize("NFC", text)
     out = _EMAIL.sub("［メールアドレス］", out)
     out = _PHONE.sub("［電話番号］", out)
-    for name in sorted({i.strip() for i in identities if i and i.strip()}, key=len, reverse=True):
-        out = out.replace(name, "［相談者］")
+    for _, pattern in _identity_patterns(identities):
+        out = pattern.sub("［相談者］", out)
     return out
 
 
 def identity_left(text: str, identities: Iterable[str]) -> list[str]:
-    """What still identifies the asker in a FAQ text (refused at publication)."""
+    """What still identifies the asker in a FAQ text (refused at publication), found the same
+    ways ``anonymize`` removes it."""
     found: list[str] = []
     if _EMAIL.search(text):
         found.append("メールアドレス")
     if _PHONE.search(text):
         found.append("電話番号")
-    found.extend(f"「{i.strip()}」" for i in identities if i and i.strip() and i.strip() in text)
+    found.extend(f"「{label}」" for label, pattern in _identity_patterns(identities) if pattern.search(text))
     return found
 
 

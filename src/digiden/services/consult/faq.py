@@ -117,6 +117,13 @@ def draft_from_case(uow: UnitOfWork, p: Principal, case_id: int, *, now: datetim
         if State(c.state) not in (State.ANSWERED, State.RESOLVED, State.CLOSED) or not replies:
             raise InvalidInput("only an answered consultation becomes an FAQ entry", field="case",
                                message_ja="FAQにできるのは回答済みの相談だけです")
+        live = s.scalars(select(ConsultFaq.id).where(ConsultFaq.case_id == c.id,
+                                                    ConsultFaq.state != FaqState.WITHDRAWN.value)
+                         .order_by(ConsultFaq.id)).first()
+        if live is not None:         # one entry per consultation: a second would publish the question twice
+            raise Conflict(f"consultation {c.id} already has FAQ entry {live}", field="case",
+                           message_ja=f"相談 #{c.id} からはFAQ {live} を作成済みです（取り下げた後なら作り直せます）",
+                           details={"faq": live})
         who = _identities(s, c)
         f = ConsultFaq(case_id=c.id, question=anonymize(f"{c.subject}\n\n{c.body}", who),
                        answer=anonymize("\n\n".join(replies), who), field_code=c.field_code,
