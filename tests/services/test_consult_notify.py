@@ -122,3 +122,22 @@ def test_settings_from_the_environment() -> None:
     with pytest.raises(InvalidInput) as e:
         notify.smtp_from_env({"DIGIDEN_SMTP_HOST": "mail.example", "DIGIDEN_SMTP_PORT": "x"})
     assert "ポート番号" in e.value.message_ja
+
+
+def test_a_subject_with_a_line_break_is_mailed_on_one_line_and_forges_no_header(
+        uow: UnitOfWork, smtp_server: tuple[notify.SmtpSettings, Inbox]) -> None:
+    """An audit asked with the subject 「…\\r\\nBcc: evil@example.com」: the consultation was saved,
+    then the mail raised and the asker got a 500. Now the header is folded onto one line."""
+    smtp, inbox = smtp_server
+    with uow:
+        n = notify.record(uow.session, kind="case_new", subject="改行テスト\r\nBcc: evil@example.com",
+                          message="本文", at=NOW, email_to="lead@soumu.example")
+        uow.session.flush()
+        nid = n.id
+        uow.commit()
+    assert notify.send_pending(uow, smtp, now=NOW, notice_ids=[nid]) == notify.SendReport(sent=1)
+    [(_, rcpt, raw)] = inbox.messages
+    assert rcpt == ["lead@soumu.example"]
+    msg = message_from_bytes(raw)
+    assert msg["Bcc"] is None
+    assert str(make_header(decode_header(msg["Subject"]))) == "[digiden 相談窓口] 改行テスト Bcc: evil@example.com"

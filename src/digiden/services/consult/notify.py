@@ -84,11 +84,17 @@ class SendReport:
     skipped: bool = False   # no SMTP server configured: nothing was tried
 
 
+def _one_line(text: str) -> str:
+    """A header value on one line: a subject someone typed with a line break (or a forged
+    ``\r\nBcc:``) is folded into spaces, never a header of its own."""
+    return " ".join(text.split())
+
+
 def _message(smtp: SmtpSettings, to: str, subject: str, body: str) -> EmailMessage:
     m = EmailMessage()
     m["From"] = smtp.sender
-    m["To"] = to
-    m["Subject"] = f"[digiden 相談窓口] {subject}"
+    m["To"] = _one_line(to)
+    m["Subject"] = f"[digiden 相談窓口] {_one_line(subject)}"
     m["Date"] = formatdate(localtime=False)
     m["Message-ID"] = make_msgid(domain=smtp.sender.rsplit("@", 1)[-1] or "digiden")
     m.set_content(body + "\n\n-- \n" + FOOTER)
@@ -125,7 +131,7 @@ def send_pending(uow: UnitOfWork, smtp: SmtpSettings | None, *, now: datetime,
                 try:
                     client.send_message(_message(smtp, to, subject, body))
                     outcome[nid] = ""
-                except smtplib.SMTPException as e:
+                except (smtplib.SMTPException, ValueError) as e:   # one bad notice never stops the others
                     outcome[nid] = f"{type(e).__name__}: {e}"[:500]
     except (OSError, smtplib.SMTPException) as e:
         log.warning("SMTP server %s:%s not usable: %s", smtp.host, smtp.port, e)
