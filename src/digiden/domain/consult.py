@@ -23,6 +23,7 @@ from typing import Any
 from digiden.domain import access
 from digiden.domain.access import OrgRef, Principal
 from digiden.domain.errors import Conflict, InvalidInput
+from digiden.domain.files import MEDIA_TYPES, check_file
 
 JST = timezone(timedelta(hours=9), "JST")
 
@@ -259,17 +260,8 @@ BODY_MAX = 20_000
 ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
 ATTACHMENTS_MAX = 5
 #: what may be attached: extension → media type (documents and images; no executables or archives)
-ATTACHMENT_TYPES: dict[str, str] = {
-    ".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-    ".txt": "text/plain", ".csv": "text/csv",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-}
-_MAGIC: dict[str, tuple[bytes, ...]] = {
-    ".pdf": (b"%PDF-",), ".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
-    ".xlsx": (b"PK\x03\x04",), ".docx": (b"PK\x03\x04",), ".pptx": (b"PK\x03\x04",),
-}
+ATTACHMENT_TYPES: dict[str, str] = {e: MEDIA_TYPES[e] for e in (
+    ".pdf", ".png", ".jpg", ".jpeg", ".txt", ".csv", ".xlsx", ".docx", ".pptx")}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -290,37 +282,10 @@ def text_field(value: object, *, max_len: int, field: str, label_ja: str, requir
 
 
 def check_attachment(name: str, data: bytes) -> str:
-    """The media type of an accepted attachment, or InvalidInput: over the size limit, a type that
-    is refused, or content that is not what its name says."""
-    base = (name or "").strip().replace("\\", "/").rsplit("/", 1)[-1]
-    if not base or _CONTROL.search(base) or len(base) > 200:
-        raise InvalidInput("attachment without a usable file name", field="attachment",
-                           message_ja="添付ファイルの名前が正しくありません")
-    if len(data) > ATTACHMENT_MAX_BYTES:
-        raise InvalidInput(f"attachment {base} is over {ATTACHMENT_MAX_BYTES} bytes", field="attachment",
-                           message_ja=f"添付ファイル「{base}」は{ATTACHMENT_MAX_BYTES // (1024 * 1024)}MBを超えています"
-                                      f"（{len(data) / (1024 * 1024):.1f}MB）",
-                           details={"limit_bytes": ATTACHMENT_MAX_BYTES})
-    if not data:
-        raise InvalidInput(f"attachment {base} is empty", field="attachment",
-                           message_ja=f"添付ファイル「{base}」は空です")
-    ext = ("." + base.rsplit(".", 1)[-1].lower()) if "." in base else ""
-    kind = ATTACHMENT_TYPES.get(ext)
-    if kind is None:
-        allowed = "、".join(sorted(e.lstrip(".") for e in ATTACHMENT_TYPES))
-        raise InvalidInput(f"attachment type {ext or '(none)'} is not accepted", field="attachment",
-                           message_ja=f"添付ファイル「{base}」の種類は受け付けていません（受け付ける種類: {allowed}）")
-    magic = _MAGIC.get(ext)
-    if magic and not data.startswith(magic):
-        raise InvalidInput(f"attachment {base} is not a {ext} file", field="attachment",
-                           message_ja=f"添付ファイル「{base}」の内容が拡張子（{ext}）と一致しません")
-    if magic is None:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInput(f"attachment {base} is not UTF-8 text", field="attachment",
-                               message_ja=f"添付ファイル「{base}」はUTF-8の文字データではありません") from None
-    return kind
+    """The media type of an accepted attachment, or InvalidInput naming the file: over the size
+    limit, a type that is refused, or content that is not what its name says (domain.files)."""
+    return check_file(name, data, accept=ATTACHMENT_TYPES, max_bytes=ATTACHMENT_MAX_BYTES,
+                      field="attachment").media_type
 
 
 # ---------------------------------------------------------------- kinds and service levels
