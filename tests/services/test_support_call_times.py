@@ -53,3 +53,18 @@ def test_a_year_no_call_can_have_is_refused_and_nothing_written(uow: UnitOfWork,
     assert e.value.field == field
     assert "2000年から2100年までの日時" in e.value.message_ja and "9999年" in e.value.message_ja
     assert count(uow, SupportCall) == before
+
+
+def test_a_misspelt_kpi_key_is_refused_instead_of_dropped(uow: UnitOfWork, accounts) -> None:  # type: ignore[no-untyped-def]
+    """An audit sent target_fiscal_year (the form and the API say target_fy): the year was dropped
+    in silence and saved as none."""
+    from digiden.store.models import SupportApplication
+    call = pg.create_call(uow, accounts["admin"], "digital-garden-city-grant", call_doc(), now=OPENS)
+    before = count(uow, SupportApplication)
+    with pytest.raises(InvalidInput) as e:
+        apps.save_draft(uow, accounts["sapporo"], call.id, app_doc(
+            title="札幌", members=[], kpis=[{"name": "利用者数", "unit": "人", "baseline": 10, "target": 100,
+                                             "target_fiscal_year": 2028}]), now=OPENS)
+    assert e.value.field == "kpis[0].target_fiscal_year"
+    assert "KPI1の項目「target_fiscal_year」は使えません" in e.value.message_ja and "target_fy" in e.value.message_ja
+    assert count(uow, SupportApplication) == before

@@ -239,6 +239,9 @@ def _kpi_year(value: object, field: str, label: str) -> int | None:
     return int(text)
 
 
+KPI_KEYS = ("name", "unit", "baseline", "target", "target_fy", "national_kpi")
+
+
 def parse_input(doc: Mapping[str, Any]) -> ApplicationIn:
     if not isinstance(doc, Mapping):
         raise InvalidInput("an application is a mapping", message_ja="申請の形式が正しくありません")
@@ -257,6 +260,12 @@ def parse_input(doc: Mapping[str, Any]) -> ApplicationIn:
         if not isinstance(k, Mapping):
             raise InvalidInput(f"kpis[{i}] must be a mapping", message_ja=f"KPI{i + 1}の形式が正しくありません",
                                field=f"kpis[{i}]")
+        unknown = sorted(str(key) for key in k if key not in KPI_KEYS)
+        if unknown:        # a misspelt key (target_fiscal_year) would otherwise be dropped in silence
+            raise InvalidInput(f"kpis[{i}]: unknown keys {', '.join(unknown)} (known: {', '.join(KPI_KEYS)})",
+                               field=f"kpis[{i}].{unknown[0]}",
+                               message_ja=f"KPI{i + 1}の項目「{'」「'.join(unknown)}」は使えません"
+                                          f"（使える項目: {'、'.join(KPI_KEYS)}）")
         kpis.append({"name": bounded(k.get("name"), TITLE_MAX, field=f"kpis[{i}].name", label_ja=f"KPI{i + 1}の名称",
                                      required=True),
                      "unit": bounded(k.get("unit"), 16, field=f"kpis[{i}].unit", label_ja=f"KPI{i + 1}の単位"),
