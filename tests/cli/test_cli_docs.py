@@ -254,6 +254,7 @@ NOT_RUN = {
     ("import",): "needs the user's file",
     ("local", "import"): "needs the user's file",
     ("practice", "import"): "needs the user's file",
+    ("application", "attach"): "needs the user's file (tests/cli/test_cli_support_regions.py attaches one)",
     ("batch", "revert"): "needs an import of the user's own",
     ("reindex",): "rebuilds the whole index (tests/search covers it)",
     ("demo",): "run once before the others, as the examples assume",

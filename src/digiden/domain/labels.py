@@ -97,6 +97,7 @@ AUDIT_ACTIONS_JA: Mapping[str, str] = {
     "consult.level_set": "相談の目標処理期間の設定",
     "consult_office:reference.load": "地方支分部局（相談窓口）の読込み",
     "consult_notice:read": "相談の通知の既読",
+    "consult_stat:rebuild": "相談窓口の集計の再計算",
 }
 
 
