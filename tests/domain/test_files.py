@@ -64,5 +64,19 @@ def test_an_archive_of_too_many_entries_is_refused_before_it_is_opened() -> None
 def test_size_type_and_emptiness_are_said_with_the_name() -> None:
     assert "「空.pdf」は空です" in refused("空.pdf", b"")
     assert "上限の1MBを超えています" in refused("大.pdf", b"%PDF-" + b"0" * 1024 * 1024)
-    assert "「実行.exe」の種類は受け付けていません（受け付ける種類: pdf、xlsx）" in refused("実行.exe", b"MZ")
+    assert "「実行.exe」の種類は受け付けていません。Excel（.xlsx）と PDF（.pdf）だけを添付できます" in refused(
+        "実行.exe", b"MZ", accept=[".xlsx", ".pdf"])
     assert "中身はPDFではありません" in refused("偽.pdf", b"MZ\x90\x00")
+
+
+def test_a_subject_is_one_line_and_not_only_invisible_characters() -> None:
+    """An audit asked with 「改行テスト\\r\\nBcc: …」 as the subject, and with a subject of one
+    zero-width space: both were accepted."""
+    from digiden.domain.consult import text_field
+    with pytest.raises(InvalidInput) as e:
+        text_field("改行テスト\r\nBcc: evil@example.com", max_len=200, field="subject", label_ja="件名", one_line=True)
+    assert e.value.message_ja == "件名は改行を含めず1行で入力してください"
+    with pytest.raises(InvalidInput) as e:
+        text_field("\u200b", max_len=200, field="subject", label_ja="件名")
+    assert e.value.message_ja == "件名を入力してください"
+    assert text_field("本文の\n2行目", max_len=200, field="body", label_ja="本文") == "本文の\n2行目"

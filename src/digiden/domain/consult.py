@@ -265,13 +265,19 @@ ATTACHMENT_TYPES: dict[str, str] = {e: MEDIA_TYPES[e] for e in (
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def text_field(value: object, *, max_len: int, field: str, label_ja: str, required: bool = True) -> str:
+def text_field(value: object, *, max_len: int, field: str, label_ja: str, required: bool = True,
+               one_line: bool = False) -> str:
     """A text a person typed: stripped, no control characters, within its length; required ones
-    refuse an empty or blank value."""
+    refuse an empty or blank value (zero-width characters alone are blank). ``one_line``: a
+    subject, a name or a title, which also refuses a line break (it would end up in an e-mail
+    header)."""
     s = "" if value is None else str(value)
     s = unicodedata.normalize("NFC", s).strip()
-    if required and not s:
+    if required and not "".join(c for c in s if unicodedata.category(c) != "Cf").strip():
         raise InvalidInput(f"{field} is empty", message_ja=f"{label_ja}を入力してください", field=field)
+    if one_line and ("\n" in s or "\r" in s):
+        raise InvalidInput(f"{field} is one line", field=field,
+                           message_ja=f"{label_ja}は改行を含めず1行で入力してください")
     if _CONTROL.search(s):
         raise InvalidInput(f"{field} contains control characters", field=field,
                            message_ja=f"{label_ja}に制御文字が含まれています")

@@ -36,6 +36,8 @@ MEDIA_TYPES: dict[str, str] = {
 }
 KIND_JA = {".pdf": "PDF", ".png": "PNG画像", ".jpg": "JPEG画像", ".jpeg": "JPEG画像", ".txt": "テキスト",
            ".csv": "CSV", ".xlsx": "Excel（.xlsx）", ".docx": "Word（.docx）", ".pptx": "PowerPoint（.pptx）"}
+_NAME_JA = {".pdf": "PDF", ".png": "PNG画像", ".jpg": "JPEG画像", ".jpeg": "JPEG画像", ".txt": "テキスト",
+            ".csv": "CSV", ".xlsx": "Excel", ".docx": "Word", ".pptx": "PowerPoint"}
 _SIGNATURES = {".pdf": b"%PDF-", ".png": b"\x89PNG\r\n\x1a\n", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff"}
 _OOXML_PART = {".xlsx": "xl/workbook.xml", ".docx": "word/document.xml", ".pptx": "ppt/presentation.xml"}
 _TEXT = {".txt", ".csv"}
@@ -114,9 +116,10 @@ def check_file(name: str, data: bytes, *, accept: Collection[str], max_bytes: in
                            details={"file": base, "limit_bytes": max_bytes})
     ext = ("." + base.rsplit(".", 1)[-1].lower()) if "." in base else ""
     if ext not in accept or ext not in MEDIA_TYPES:
-        allowed = "、".join(sorted(e.lstrip(".") for e in accept))
+        kinds = [f"{_NAME_JA.get(e, e)}（{e}）" for e in accept]
+        allowed = kinds[0] if len(kinds) == 1 else "、".join(kinds[:-1]) + "と " + kinds[-1]
         raise InvalidInput(f"attachment type {ext or '(none)'} of {base} is not accepted", field=field,
-                           message_ja=f"添付ファイル「{base}」の種類は受け付けていません（受け付ける種類: {allowed}）",
+                           message_ja=f"添付ファイル「{base}」の種類は受け付けていません。{allowed}だけを添付できます",
                            details={"file": base})
     entries = _zip_entries(data) if ext in _OOXML_PART else None
     if entries is not None and entries > ZIP_ENTRIES_MAX:

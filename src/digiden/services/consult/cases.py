@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from digiden.domain import access
 from digiden.domain.access import Principal, require
 from digiden.domain.consult import (
+    ATTACHMENT_MAX_BYTES,
+    ATTACHMENT_TYPES,
     ATTACHMENTS_MAX,
     BODY_MAX,
     JST,
@@ -35,7 +37,6 @@ from digiden.domain.consult import (
     State,
     Step,
     Timing,
-    check_attachment,
     due_dates,
     is_national_desk,
     is_responder,
@@ -52,6 +53,7 @@ from digiden.domain.consult import (
     uncovered_pairs,
 )
 from digiden.domain.errors import Conflict, InvalidInput, NotFound
+from digiden.domain.files import check_file
 from digiden.services import audit
 from digiden.services.common import org_ref
 from digiden.services.consult import notify, offices
@@ -318,11 +320,14 @@ def _attach(s: Session, c: ConsultCase, files: Sequence[Attachment], actor: str,
     if len(files) > ATTACHMENTS_MAX:
         raise InvalidInput(f"at most {ATTACHMENTS_MAX} attachments", field="attachment",
                            message_ja=f"添付ファイルは{ATTACHMENTS_MAX}件までです")
-    checked = [(f, check_attachment(f.name, f.data)) for f in files]   # all checked before anything is written
-    for f, kind in checked:
-        s.add(ConsultAttachment(case_id=c.id, message_id=message_id, file_name=f.name.strip().rsplit("/", 1)[-1],
-                                media_type=kind, size=len(f.data), data=f.data, uploaded_by=actor, uploaded_at=at))
-    return [f.name for f in files]
+    # all checked before anything is written; kept under the name that was checked (its last part,
+    # after / or \\: a Windows path sent as the name was stored whole)
+    checked = [(f, check_file(f.name, f.data, accept=ATTACHMENT_TYPES, max_bytes=ATTACHMENT_MAX_BYTES,
+                              field="attachment")) for f in files]
+    for f, ok in checked:
+        s.add(ConsultAttachment(case_id=c.id, message_id=message_id, file_name=ok.name, media_type=ok.media_type,
+                                size=len(f.data), data=f.data, uploaded_by=actor, uploaded_at=at))
+    return [ok.name for _, ok in checked]
 
 
 def _field(s: Session, code: str | None) -> str | None:
@@ -359,15 +364,18 @@ def ask(uow: UnitOfWork, p: Principal, *, subject: str, body: str, kind: str = "
     for a local government, ``org_code``), routed at once by the desk's rules. ``answered_by_
     suggestion``: the asker says the measures and practices shown while typing answered it; it is
     kept, closed, for the statistics, and nobody is notified."""
-    subject = text_field(subject, max_len=SUBJECT_MAX, field="subject", label_ja="件名")
+    subject = text_field(subject, max_len=SUBJECT_MAX, field="subject", label_ja="件名", one_line=True)
     body = text_field(body, max_len=BODY_MAX, field="body", label_ja="相談内容")
     k = Kind.parse(kind)
-    name = text_field(asker_name, max_len=NAME_MAX, field="asker_name", label_ja="氏名", required=False)
-    email = text_field(asker_email, max_len=EMAIL_MAX, field="asker_email", label_ja="メールアドレス", required=False)
+    name = text_field(asker_name, max_len=NAME_MAX, field="asker_name", label_ja="氏名", required=False,
+                      one_line=True)
+    email = text_field(asker_email, max_len=EMAIL_MAX, field="asker_email", label_ja="メールアドレス", required=False,
+                       one_line=True)
     if email and ("@" not in email or " " in email):
         raise InvalidInput("not an e-mail address", field="asker_email",
                            message_ja="メールアドレスの形式が正しくありません")
-    phone = text_field(asker_phone, max_len=PHONE_MAX, field="asker_phone", label_ja="電話番号", required=False)
+    phone = text_field(asker_phone, max_len=PHONE_MAX, field="asker_phone", label_ja="電話番号", required=False,
+                       one_line=True)
     with uow:
         s = uow.session
         org: OrgUnit | None

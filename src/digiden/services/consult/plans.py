@@ -194,7 +194,7 @@ def start(uow: UnitOfWork, p: Principal, *, org_code: str, title: str, origin: s
           ends_on: date | None = None, case_id: int | None = None, now: datetime, synthetic: bool = False) -> int:
     """Open a plan for a local government: ``origin`` request (it asked, e.g. by a consultation of
     kind 伴走型支援) or selected (the nation chose it)."""
-    title = text_field(title, max_len=TITLE_MAX, field="title", label_ja="計画名")
+    title = text_field(title, max_len=TITLE_MAX, field="title", label_ja="計画名", one_line=True)
     if origin not in ("request", "selected"):
         raise InvalidInput(f"unknown origin {origin}", field="origin",
                            message_ja="支援のきっかけは request（団体の申し出）か selected（国の選定）です")
@@ -256,7 +256,7 @@ def assign_staff(uow: UnitOfWork, p: Principal, plan_id: int, username: str, *, 
 def add_goal(uow: UnitOfWork, p: Principal, plan_id: int, *, title: str, measure: str | None = None,
              kpi: str | None = None, local_measure: str = "", local_kpi: str = "", now: datetime,
              expected_version: str | None = None) -> int:
-    title = text_field(title, max_len=TITLE_MAX, field="title", label_ja="目標")
+    title = text_field(title, max_len=TITLE_MAX, field="title", label_ja="目標", one_line=True)
     local_measure = text_field(local_measure, max_len=TITLE_MAX, field="local_measure", label_ja="団体の施策",
                                required=False)
     local_kpi = text_field(local_kpi, max_len=TITLE_MAX, field="local_kpi", label_ja="団体のKPI", required=False)
@@ -300,7 +300,7 @@ def set_goal(uow: UnitOfWork, p: Principal, goal_id: int, *, achieved: bool, now
 
 def add_meeting(uow: UnitOfWork, p: Principal, plan_id: int, *, held_on: date, title: str, minutes: str = "",
                 now: datetime, expected_version: str | None = None) -> int:
-    title = text_field(title, max_len=TITLE_MAX, field="title", label_ja="会議名")
+    title = text_field(title, max_len=TITLE_MAX, field="title", label_ja="会議名", one_line=True)
     minutes = text_field(minutes, max_len=MINUTES_MAX, field="minutes", label_ja="議事録", required=False)
     with uow:
         s = uow.session
@@ -319,7 +319,7 @@ def add_meeting(uow: UnitOfWork, p: Principal, plan_id: int, *, held_on: date, t
 def add_action(uow: UnitOfWork, p: Principal, plan_id: int, *, title: str, owner: str, due_on: date,
                meeting_id: int | None = None, now: datetime, expected_version: str | None = None) -> int:
     """An action item: who does it and by when (a due date before the plan's start is refused)."""
-    title = text_field(title, max_len=TITLE_MAX, field="title", label_ja="取組")
+    title = text_field(title, max_len=TITLE_MAX, field="title", label_ja="取組", one_line=True)
     owner = text_field(owner, max_len=OWNER_MAX, field="owner", label_ja="担当")
     with uow:
         s = uow.session

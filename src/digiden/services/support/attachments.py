@@ -9,17 +9,13 @@ application does not exist); its lead's staff add and delete them while it is a 
 from __future__ import annotations
 
 import hashlib
-import io
-import re
-import unicodedata
-import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from digiden.domain import access
+from digiden.domain import access, files
 from digiden.domain.errors import Conflict, InvalidInput, NotFound
 from digiden.domain.support import AppStatus
 from digiden.services import audit
@@ -31,11 +27,9 @@ from digiden.store.models import OrgUnit, SupportApplication, SupportAttachment
 
 MAX_BYTES = 10 * 1024 * 1024          # 10 MiB a file
 MAX_FILES = 20                        # per application
-NAME_MAX = 200
-PDF = "application/pdf"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = files.MEDIA_TYPES[".pdf"]
+XLSX = files.MEDIA_TYPES[".xlsx"]
 TYPES = {".pdf": PDF, ".xlsx": XLSX}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -63,44 +57,11 @@ def _view(a: SupportAttachment) -> AttachmentView:
                           aware(a.uploaded_at))
 
 
-def _is_xlsx(data: bytes) -> bool:
-    """An Office Open XML workbook: a ZIP archive with a workbook part (a .docx or any other ZIP
-    renamed to .xlsx is not one)."""
-    if not data.startswith(b"PK\x03\x04"):
-        return False
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            names = set(z.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return False
-    return "[Content_Types].xml" in names and "xl/workbook.xml" in names
-
-
 def check_file(name: str, data: bytes) -> tuple[str, str]:
-    """(the file name kept, its media type), or InvalidInput in Japanese naming the file and why."""
-    base = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip())
-    if not base or _CONTROL.search(base) or len(base) > NAME_MAX:
-        raise InvalidInput("attachment without a usable file name", field="files",
-                           message_ja=f"添付ファイルの名前が正しくありません（{NAME_MAX}文字以内、制御文字なし）")
-    if not data:
-        raise InvalidInput(f"{base} is empty", field="files", message_ja=f"添付ファイル「{base}」は空です")
-    if len(data) > MAX_BYTES:
-        raise InvalidInput(f"{base} is over {MAX_BYTES} bytes", field="files",
-                           message_ja=f"添付ファイル「{base}」は上限の{MAX_BYTES // (1024 * 1024)}MBを超えています"
-                                      f"（{len(data) / (1024 * 1024):.1f}MB）",
-                           details={"file": base, "limit_bytes": MAX_BYTES})
-    ext = ("." + base.rsplit(".", 1)[-1].lower()) if "." in base else ""
-    media = TYPES.get(ext)
-    if media is None:
-        raise InvalidInput(f"{base}: only PDF and .xlsx files are accepted", field="files",
-                           message_ja=f"添付ファイル「{base}」は受け付けられません。PDF（.pdf）と Excel（.xlsx）だけを"
-                                      "添付できます", details={"file": base})
-    if not (data.startswith(b"%PDF-") if media == PDF else _is_xlsx(data)):
-        kind = "PDF" if media == PDF else "Excel（.xlsx）"
-        raise InvalidInput(f"{base}: the content is not a {ext} file", field="files",
-                           message_ja=f"添付ファイル「{base}」の中身は{kind}ではありません（名前と内容が一致しません）",
-                           details={"file": base})
-    return base, media
+    """(the file name kept, its media type), or InvalidInput in Japanese naming the file and why
+    (domain.files: the same checks as a consultation's attachments, PDF and .xlsx only)."""
+    ok = files.check_file(name, data, accept=TYPES, max_bytes=MAX_BYTES, field="files")
+    return ok.name, ok.media_type
 
 
 def _lead_may_change(s: Session, p: access.Principal, a: SupportApplication, verb: str) -> None:
