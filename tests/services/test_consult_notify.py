@@ -141,3 +141,23 @@ def test_a_subject_with_a_line_break_is_mailed_on_one_line_and_forges_no_header(
     msg = message_from_bytes(raw)
     assert msg["Bcc"] is None
     assert str(make_header(decode_header(msg["Subject"]))) == "[digiden 相談窓口] 改行テスト Bcc: evil@example.com"
+
+
+def test_a_notice_the_mail_server_missed_is_sent_by_the_next_overdue_check(
+        uow: UnitOfWork, smtp_server: tuple[notify.SmtpSettings, Inbox]) -> None:
+    """An audit found that a notice written while the server was unreachable was never tried
+    again, although this guide said it would be."""
+    smtp, inbox = smtp_server
+    down = notify.SmtpSettings(host="127.0.0.1", port=_free_port(), sender=smtp.sender, timeout=2)
+    with uow:
+        n = notify.record(uow.session, kind="case_new", subject="再送の確認", message="本文", at=NOW,
+                          email_to="lead@soumu.example")
+        uow.session.flush()
+        nid = n.id
+        uow.commit()
+    assert notify.send_pending(uow, down, now=NOW, notice_ids=[nid]) == notify.SendReport(failed=1)
+    assert inbox.messages == []
+    desk.escalate_overdue(uow, now=NOW + timedelta(hours=1), smtp=smtp)
+    assert [rcpt for _, rcpt, _ in inbox.messages] == [["lead@soumu.example"]]
+    with uow.for_reading() as u:
+        assert u.session.get(ConsultNotice, nid).emailed_at is not None  # type: ignore[union-attr]

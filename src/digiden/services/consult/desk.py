@@ -68,8 +68,10 @@ def escalate_overdue(uow: UnitOfWork, *, now: datetime, actor: str = "desk-clock
                          summary=f"相談 #{c.id}: {labels}。国の相談窓口に通知しました")
             out.append(Escalated(c.id, tuple(o.value for o in late)))
         uow.commit()
-    if smtp is not None and notices:
-        notify.send_pending(uow, smtp, now=now, notice_ids=[n.id for n in notices if n.email_to])
+    if smtp is not None:
+        # every notice still unsent (younger than notify.MAX_AGE), not only this run's: a mail
+        # server that was down when a consultation was asked is tried again here, on the clock
+        notify.send_pending(uow, smtp, now=now)
     return out
 
 
