@@ -188,6 +188,13 @@ class FaqOut(Shape):
     state_ja: str
     published_at: IsoTime | None
     synthetic: bool
+    version: int = Field(description="send it back with an edit or step: if someone changed the entry since, 409")
+
+
+class FaqStepIn(Shape):
+    version: int | None = Field(None, ge=0, strict=True,
+                                description="the entry's `version` as you last read it: if someone changed it since, "
+                                            "409 and nothing is done; omitted: no check")
 
 
 # --- support plans --------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from digiden.shapes.consult import (
     DashboardOut,
     DoneOut,
     FaqOut,
+    FaqStepIn,
     MoveIn,
     NoticeOut,
     PlanIn,
@@ -393,9 +394,11 @@ def get_faq(faq_id: IdPath, uow: Uow, actor: Actor) -> FaqOut:
     return FaqOut.model_validate(faq.get(uow, actor, faq_id))
 
 
-@router.put("/faq/{faq_id}", responses=CONFLICT, summary="Edit a draft; body: `question`, `answer`")
+@router.put("/faq/{faq_id}", responses=CONFLICT,
+            summary="Edit a draft; body: `question`, `answer`, and the `version` you read (stale: 409)")
 def edit_faq(faq_id: IdPath, body: Doc, uow: Uow, actor: Actor, now: Now) -> FaqOut:
-    faq.edit(uow, actor, faq_id, question=_text(body, "question"), answer=_text(body, "answer"), now=now)
+    faq.edit(uow, actor, faq_id, question=_text(body, "question"), answer=_text(body, "answer"), now=now,
+             expected_version=_version(body))
     return FaqOut.model_validate(faq.get(uow, actor, faq_id))
 
 
@@ -403,8 +406,8 @@ def edit_faq(faq_id: IdPath, body: Doc, uow: Uow, actor: Actor, now: Now) -> Faq
              summary="submit, publish, return or withdraw an entry (publish and return: the national desk, "
                      "not the author)")
 def act_faq(faq_id: IdPath, action: Annotated[str, Path(pattern="^(submit|publish|return|withdraw)$")],
-            uow: Uow, actor: Actor, now: Now) -> FaqOut:
-    faq.act(uow, actor, faq_id, action, now=now)
+            uow: Uow, actor: Actor, now: Now, body: Annotated[FaqStepIn | None, Body()] = None) -> FaqOut:
+    faq.act(uow, actor, faq_id, action, now=now, expected_version=body.version if body else None)
     return FaqOut.model_validate(faq.get(uow, actor, faq_id))
 
 
