@@ -144,9 +144,12 @@ def site(sqlite_db: Any) -> Iterator[Site]:
     yield from serve_site(sqlite_db)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium; without it: a failure under CI=true (.ci/run installs it), a skip elsewhere."""
+    """Debian's chromium; without it: a failure under CI=true (.ci/run installs it), a skip elsewhere.
+    One per module: Playwright's sync API keeps an event loop running in the thread while it is
+    open, so a session-wide browser made asyncio.run() fail in whichever module of another
+    directory ran after it in the same worker (tests/hostile's raw ASGI uploads)."""
     from playwright.sync_api import sync_playwright
     path = chromium_path()
     if path is None:

@@ -6,8 +6,6 @@ audited); migration 0011 backfills it from the consultations a database already 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +20,7 @@ from digiden.services.local import accounts as acc
 from digiden.services.uow import UnitOfWork
 from digiden.store.consult_models import ConsultCase, ConsultOffice, ConsultRule, ConsultStat, stat_from_cases
 from digiden.store.models import AuditEvent
+from tests.services.test_consult_concurrency import _together
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)        # Monday 10:00 in Japan
 MONTH_EDGE = datetime(2026, 10, 31, 15, 30, tzinfo=UTC)   # 2026-11-01 00:30 in Japan
@@ -145,24 +144,6 @@ def desk_db(live_db):  # type: ignore[no-untyped-def]
     with uow:
         measure = uow.session.scalars(select(ConsultRule.measure_code).where(ConsultRule.ministry == "総務省")).first()
     return live_db, measure, acc.user_principal(uow, "r-aizu"), acc.user_principal(uow, "r-soumu")
-
-
-def _together(fns: list[Callable[[], object]]) -> list[BaseException]:
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(fns))
-
-    def run(fn: Callable[[], object]) -> None:
-        start.wait()
-        try:
-            fn()
-        except BaseException as e:  # noqa: BLE001 - collected and asserted below
-            errors.append(e)
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in fns]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return errors
 
 
 def test_concurrent_writers_of_one_key_add_up(desk_db) -> None:  # type: ignore[no-untyped-def]
