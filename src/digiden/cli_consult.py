@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from digiden.cli_common import JsonOpt, app, emit_json, out, runtime
-from digiden.domain.errors import InvalidInput, PermissionDenied
+from digiden.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
     from digiden.services.consult.cases import Attachment
@@ -415,10 +415,7 @@ def consult_escalate(
     rt = runtime(ctx)
     p = rt.principal()
     if case_id is None:
-        if not p.is_admin:
-            raise PermissionDenied("the overdue check is run by the server operator or a national administrator",
-                                   message_ja="期限超過の点検はサーバー管理者か国の管理者が実行します")
-        done = desk.escalate_overdue(rt.uow(), now=rt.clock(), actor=p.name)
+        done = desk.run_overdue_check(rt.uow(), p, now=rt.clock())
         if json_out:
             from digiden.shapes.consult import EscalatedOut
             emit_json([EscalatedOut.model_validate(e).json_data() for e in done])

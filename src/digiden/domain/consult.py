@@ -740,6 +740,13 @@ def may_see_case(p: Principal, desk: Desk, case: CaseReach) -> bool:
     return case.share_with_prefecture and access.in_jurisdiction(p, case.org)
 
 
+def may_ask_at_all(p: Principal) -> bool:
+    """Whether ``p`` asks for some local government: its own staff, or the national administrator
+    filing for one (``may_ask`` decides for a given local government)."""
+    return p.can_write_at_all and (p.is_admin or (p.role in (access.Role.MUNICIPALITY, access.Role.PREFECTURE)
+                                                  and p.org_unit_id is not None))
+
+
 def may_ask(p: Principal, org: OrgRef) -> bool:
     """A consultation is asked by a local government's own staff (or by the desk on its behalf)."""
     if not p.can_write_at_all:

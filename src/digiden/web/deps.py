@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Body, Depends, Request
 
 from digiden.services.uow import UnitOfWork
 
@@ -34,3 +34,5 @@ def system_clock() -> datetime:
 Uow = Annotated[UnitOfWork, Depends(uow)]
 Today = Annotated[date, Depends(today)]
 Now = Annotated[datetime, Depends(now)]
+# a JSON object body the route reads itself (its keys checked by the service)
+Doc = Annotated[dict[str, Any], Body()]

@@ -77,6 +77,11 @@ def form_version(value: object) -> int | None:
 #: The errors every API route may answer with, documented once (web/app.py adds them to each
 #: API router): 401 no or bad token, 403 not allowed, 404 not found or not visible, 409 edited
 #: in between, 413 body too large, 422 invalid input.
+def conflict(description: str) -> dict[int | str, dict[str, Any]]:
+    """The 409 a route declares in OpenAPI (its ``responses``), saying what state refuses it."""
+    return {409: {"model": ErrorOut, "description": description}}
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text} for status, text in (
         (401, "sign in or send a valid token (`Authorization: Bearer …`)"),

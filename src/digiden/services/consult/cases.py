@@ -42,6 +42,7 @@ from digiden.domain.consult import (
     is_responder,
     japan_date,
     may_ask,
+    may_ask_at_all,
     may_reply_as_asker,
     may_respond,
     may_see_case,
@@ -353,6 +354,13 @@ def _measures(s: Session, codes: Sequence[str]) -> list[Measure]:
 
 
 # ---------------------------------------------------------------- asking
+
+
+def require_may_ask(p: Principal) -> None:
+    """Who gets the ask form (``ask`` decides again for the local government named)."""
+    require(p, may_ask_at_all(p), message="only a local government's own staff file its consultations",
+            message_ja="相談は地方公共団体の職員が自分の団体について行います",
+            sign_in_ja="相談するにはサインインしてください")
 
 
 def ask(uow: UnitOfWork, p: Principal, *, subject: str, body: str, kind: str = "general",

@@ -45,6 +45,16 @@ class Escalated:
     overdue: tuple[str, ...]
 
 
+def run_overdue_check(uow: UnitOfWork, p: Principal, *, now: datetime,
+                      smtp: SmtpSettings | None = None) -> list[Escalated]:
+    """``escalate_overdue`` on someone's request (the CLI without a consultation number): the server
+    operator or a national administrator; a scheduler calls ``escalate_overdue`` itself."""
+    if not p.is_admin:
+        raise PermissionDenied("the overdue check is run by the server operator or a national administrator",
+                               message_ja="期限超過の点検はサーバー管理者か国の管理者が実行します")
+    return escalate_overdue(uow, now=now, actor=p.name, smtp=smtp)
+
+
 def escalate_overdue(uow: UnitOfWork, *, now: datetime, actor: str = "desk-clock",
                      smtp: SmtpSettings | None = None) -> list[Escalated]:
     """Every open consultation that passed a service level since the last run: a notice to its

@@ -305,6 +305,14 @@ def _snapshot(a: SupportApplication) -> dict[str, Any]:
 # ---------------------------------------------------------------- writes
 
 
+def require_may_start(p: Principal) -> None:
+    """Who gets a new application's form: a local government's staff (or the nation filing for one);
+    ``save_draft`` decides again for the lead named."""
+    access.require(p, p.can_write_at_all and (p.is_admin or p.org_unit_id is not None),
+                   message="only a local government's staff apply", sign_in_ja="申請の作成にはログインが必要です",
+                   message_ja="申請を作成できるのは地方公共団体の職員だけです")
+
+
 def save_draft(uow: UnitOfWork, p: Principal, call_id: int, doc: Mapping[str, Any], *, now: datetime,
                app_id: int | None = None, version: int | None = None) -> ApplicationView:
     """Create a draft, or change one (``app_id``; ``version`` as loaded detects a concurrent

@@ -48,16 +48,13 @@ from digiden.shapes.consult import (
     SuggestionHitOut,
     SuggestionsOut,
 )
-from digiden.shapes.errors import ErrorOut
 from digiden.web.auth import Actor
-from digiden.web.deps import Now, Uow
-from digiden.web.edge import INT64_MAX, IdPath
+from digiden.web.deps import Doc, Now, Uow
+from digiden.web.edge import INT64_MAX, IdPath, conflict
 
 router = APIRouter(tags=["consultation desk"])
 
-Doc = Annotated[dict[str, Any], Body()]
-CONFLICT: dict[int | str, dict[str, Any]] = {409: {
-    "model": ErrorOut, "description": "the state does not allow it (closed, merged, stale version)"}}
+CONFLICT = conflict("the state does not allow it (closed, merged, stale version)")
 Text = Annotated[str, Path(max_length=100)]
 VERSION_DOC = ("the consultation's `version` as you last read it: if someone changed it since, 409 and nothing "
                "is written; omitted: no check")

@@ -23,7 +23,6 @@ from digiden.domain.quantities import INT64_MAX
 from digiden.services.support import applications as apps
 from digiden.services.support import attachments, evaluations, review, selection
 from digiden.services.support import programmes as pg
-from digiden.shapes.errors import ErrorOut
 from digiden.shapes.support import (
     ApplicationMemberOut,
     ApplicationOut,
@@ -46,14 +45,12 @@ from digiden.shapes.support import (
     SupportReviewOut,
 )
 from digiden.web.auth import Actor
-from digiden.web.deps import Now, Uow
-from digiden.web.edge import IdPath
+from digiden.web.deps import Doc, Now, Uow
+from digiden.web.edge import IdPath, conflict
 
 router = APIRouter(tags=["support programmes"])
 
-Doc = Annotated[dict[str, Any], Body()]
-CONFLICT: dict[int | str, dict[str, Any]] = {409: {
-    "model": ErrorOut, "description": "the state does not allow it (deadline, decided, stale version)"}}
+CONFLICT = conflict("the state does not allow it (deadline, decided, stale version)")
 
 
 def _version(value: object) -> int | None:

@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
-from digiden.domain.access import Principal, Role, require_signed_in
+from digiden.domain.access import Principal, require_signed_in
 from digiden.domain.consult import (
     ATTACHMENT_MAX_BYTES,
     ATTACHMENT_TYPES,
@@ -30,9 +30,10 @@ from digiden.domain.consult import (
     SUBJECT_MAX,
     State,
     Step,
+    may_ask_at_all,
     transition,
 )
-from digiden.domain.errors import DigidenError, InvalidInput, NotFound, PermissionDenied
+from digiden.domain.errors import DigidenError, InvalidInput, NotFound
 from digiden.services.consult import cases, faq, offices, suggest
 from digiden.services.consult.cases import CaseDetail, CaseSummary
 from digiden.services.consult.faq import FaqView
@@ -77,13 +78,6 @@ def _hidden(case_id: int) -> NotFound:
 def _smtp(request: Request) -> SmtpSettings | None:
     smtp = getattr(request.app.state, "smtp", None)
     return smtp if isinstance(smtp, SmtpSettings) else None
-
-
-def _may_ask(p: Principal) -> bool:
-    """Who gets the ask form (the service decides again on submit): a local government's staff,
-    or the national administrator filing for one."""
-    return p.can_write_at_all and (p.is_admin or (p.role in (Role.MUNICIPALITY, Role.PREFECTURE)
-                                                  and p.org_unit_id is not None))
 
 
 def _field_choices(uow: UnitOfWork) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
@@ -153,7 +147,7 @@ def consultations_page(request: Request, uow: Uow, actor: Actor, now: Now, state
         error = e
     areas, problems = _field_choices(uow)
     ctx = ListContext("相談の一覧" if error is None else "エラー: 相談の一覧", tuple(rows), filters, page, has_next,
-                      STATE_JA, _office_choices(uow), areas, problems, _may_ask(actor), error, moved)
+                      STATE_JA, _office_choices(uow), areas, problems, may_ask_at_all(actor), error, moved)
     return render(request, "consult/list.html", ctx, status_code=422 if error else 200)
 
 
@@ -199,9 +193,7 @@ def _ask_ctx(uow: UnitOfWork, v: dict[str, Any], *, suggestions: Suggestions | N
 @router.get("/consultations/new", response_class=HTMLResponse)
 def ask_form(request: Request, uow: Uow, actor: Actor) -> HTMLResponse:
     require_signed_in(actor, "相談するにはサインインしてください")
-    if not _may_ask(actor):
-        raise PermissionDenied("only a local government's own staff file its consultations",
-                               message_ja="相談は地方公共団体の職員が自分の団体について行います")
+    cases.require_may_ask(actor)
     return render(request, "consult/new.html", _ask_ctx(uow, _blank()))
 
 

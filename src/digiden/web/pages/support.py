@@ -364,17 +364,10 @@ def _posted_values(doc: dict[str, Any]) -> dict[str, Any]:
     return doc | {"members": " ".join(doc.get("members") or []), "fields": "、".join(doc.get("fields") or [])}
 
 
-def _may_start(actor: Principal) -> None:
-    from digiden.domain import access
-    access.require(actor, actor.can_write_at_all and (actor.is_admin or actor.org_unit_id is not None),
-                   message="only a local government's staff apply", sign_in_ja="申請の作成にはログインが必要です",
-                   message_ja="申請を作成できるのは地方公共団体の職員だけです")
-
-
 @router.get("/calls/{call_id}/applications/new", response_class=HTMLResponse)
 def new_application(call_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now) -> HTMLResponse:
     call = pg.get_call(uow, call_id, now=now)
-    _may_start(actor)
+    apps.require_may_start(actor)
     ctx = ApplicationFormContext(f"申請を作成: {call.title}", call, {"lead": actor.org_code or ""},
                                  f"/calls/{call_id}/applications", 0, synthetic=call.synthetic)
     return render(request, "support/application_form.html", ctx)
@@ -388,7 +381,7 @@ async def create_application_form(call_id: IdPath, request: Request, actor: Acto
     doc = application_form_to_doc(await request.form())
     uow, now = deps.uow(request), deps.now(request)
     call = await run_in_threadpool(pg.get_call, uow, call_id, now=now)
-    _may_start(actor)
+    apps.require_may_start(actor)
     try:
         a = await run_in_threadpool(lambda: apps.save_draft(uow, actor, call_id, doc, now=now))
     except DigidenError as e:
