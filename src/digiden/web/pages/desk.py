@@ -8,6 +8,7 @@ dashboard is 401/403 to whom the API refuses it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
@@ -370,35 +371,50 @@ def _version(text: str) -> str | None:
     return None if v is None else str(v)
 
 
+def _plan_write(request: Request, uow: Uow, actor: Actor, now: Any, plan_id: int, write: Callable[[], object], *,
+                form: str, done: str, anchor: str, values: dict[str, str] | None = None,
+                show_404: bool = False) -> Response:
+    """A plan form's write: refused input shows the plan again with the message beside that form
+    and what was typed, nothing written (``show_404``: a 404 of the write too, as an unknown
+    account); otherwise back to the plan at the part that changed."""
+    try:
+        write()
+    except DigidenError as e:
+        if not (_refusable(e) or (show_404 and e.status_code == 404)):
+            raise
+        return _plan_page(request, uow, actor, now, plan_id, values=values, error=e, form=form)
+    return RedirectResponse(f"/plans/{plan_id}?done={done}#{anchor}", status_code=303)
+
+
+def _of_plan(item_id: int, ids: set[int], what_en: str, what_ja: str, *, field: str) -> None:
+    if item_id not in ids:
+        raise InvalidInput(f"the {what_en} is not of this plan", field=field,
+                           message_ja=f"{what_ja} {item_id} はこの支援計画の{what_ja}ではありません")
+
+
 @router.post("/plans/{plan_id}/meetings", response_class=HTMLResponse)
 def meeting_form(plan_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now, held_on: Short = "",
                  title: Short = "", minutes: Long = "", version: Annotated[str, Form(max_length=24)] = "") -> Response:
-    v = {"held_on": held_on, "meeting_title": title, "minutes": minutes}
-    try:
-        plans.add_meeting(uow, actor, plan_id, held_on=_date(held_on, field_name="held_on", label="開催日"),
-                          title=title, minutes=minutes, now=now, expected_version=_version(version))
-    except DigidenError as e:
-        if not _refusable(e):
-            raise
-        return _plan_page(request, uow, actor, now, plan_id, values=v, error=e, form="meeting")
-    return RedirectResponse(f"/plans/{plan_id}?done=meeting#meetings", status_code=303)
+    return _plan_write(
+        request, uow, actor, now, plan_id,
+        lambda: plans.add_meeting(uow, actor, plan_id, held_on=_date(held_on, field_name="held_on", label="開催日"),
+                                  title=title, minutes=minutes, now=now, expected_version=_version(version)),
+        values={"held_on": held_on, "meeting_title": title, "minutes": minutes}, form="meeting", done="meeting",
+        anchor="meetings")
 
 
 @router.post("/plans/{plan_id}/actions", response_class=HTMLResponse)
 def action_form(plan_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now, title: Short = "",
                 owner: Short = "", due_on: Short = "", meeting: Annotated[str, Form(max_length=20)] = "",
                 version: Annotated[str, Form(max_length=24)] = "") -> Response:
-    v = {"action_title": title, "owner": owner, "due_on": due_on, "meeting": meeting}
-    try:
-        meeting_id = int(meeting) if meeting.strip().isdigit() else None
-        plans.add_action(uow, actor, plan_id, title=title, owner=owner,
-                         due_on=_date(due_on, field_name="due_on", label="期限"), meeting_id=meeting_id, now=now,
-                         expected_version=_version(version))
-    except DigidenError as e:
-        if not _refusable(e):
-            raise
-        return _plan_page(request, uow, actor, now, plan_id, values=v, error=e, form="action")
-    return RedirectResponse(f"/plans/{plan_id}?done=action#actions", status_code=303)
+    return _plan_write(
+        request, uow, actor, now, plan_id,
+        lambda: plans.add_action(uow, actor, plan_id, title=title, owner=owner,
+                                 due_on=_date(due_on, field_name="due_on", label="期限"),
+                                 meeting_id=int(meeting) if meeting.strip().isdigit() else None, now=now,
+                                 expected_version=_version(version)),
+        values={"action_title": title, "owner": owner, "due_on": due_on, "meeting": meeting}, form="action",
+        done="action", anchor="actions")
 
 
 @router.post("/plans/{plan_id}/actions/{action_id}/state", response_class=HTMLResponse)
@@ -406,47 +422,38 @@ def action_state_form(plan_id: IdPath, action_id: IdPath, request: Request, uow:
                       state: Annotated[str, Form(max_length=20)] = "",
                       version: Annotated[str, Form(max_length=24)] = "") -> Response:
     view = plans.get(uow, actor, plan_id, now=now)          # 404 first for whom may not open the plan
-    try:
-        if action_id not in {a.id for a in view.actions}:
-            raise InvalidInput("the action item is not of this plan", field="action",
-                               message_ja=f"取組 {action_id} はこの支援計画の取組ではありません")
+
+    def write() -> None:
+        _of_plan(action_id, {a.id for a in view.actions}, "action item", "取組", field="action")
         plans.set_action(uow, actor, action_id, state=state, now=now, expected_version=_version(version))
-    except DigidenError as e:
-        if not _refusable(e):
-            raise
-        return _plan_page(request, uow, actor, now, plan_id, error=e, form="state")
-    return RedirectResponse(f"/plans/{plan_id}?done=action_state#actions", status_code=303)
+    return _plan_write(request, uow, actor, now, plan_id, write, form="state", done="action_state",
+                       anchor="actions")
 
 
 @router.post("/plans/{plan_id}/staff", response_class=HTMLResponse)
 def staff_form(plan_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now, username: Short = "",
                side: Annotated[str, Form(max_length=16)] = "national", office: Short = "",
                role_note: Short = "") -> Response:
-    v = {"username": username, "side": side, "office": office, "role_note": role_note}
     plans.get(uow, actor, plan_id, now=now)          # 404 first for whom may not open the plan
-    try:
-        plans.assign_staff(uow, actor, plan_id, username.strip(), side=side, office=office.strip() or None,
-                           role_note=role_note, now=now)
-    except DigidenError as e:
-        if not _refusable(e) and e.status_code != 404:   # an unknown user is said beside the form
-            raise
-        return _plan_page(request, uow, actor, now, plan_id, values=v, error=e, form="staff")
-    return RedirectResponse(f"/plans/{plan_id}?done=staff#staff", status_code=303)
+    return _plan_write(
+        request, uow, actor, now, plan_id,
+        lambda: plans.assign_staff(uow, actor, plan_id, username.strip(), side=side, office=office.strip() or None,
+                                   role_note=role_note, now=now),
+        values={"username": username, "side": side, "office": office, "role_note": role_note}, form="staff",
+        done="staff", anchor="staff", show_404=True)          # an unknown account is said beside the form
 
 
 @router.post("/plans/{plan_id}/goals", response_class=HTMLResponse)
 def add_goal_form(plan_id: IdPath, request: Request, uow: Uow, actor: Actor, now: Now, title: Short = "",
                   measure: Short = "", kpi: Short = "", local_measure: Short = "", local_kpi: Short = "",
                   version: Annotated[str, Form(max_length=24)] = "") -> Response:
-    v = {"goal_title": title, "measure": measure, "kpi": kpi, "local_measure": local_measure, "local_kpi": local_kpi}
-    try:
-        plans.add_goal(uow, actor, plan_id, title=title, measure=measure.strip() or None, kpi=kpi.strip() or None,
-                       local_measure=local_measure, local_kpi=local_kpi, now=now, expected_version=_version(version))
-    except DigidenError as e:
-        if not _refusable(e):
-            raise
-        return _plan_page(request, uow, actor, now, plan_id, values=v, error=e, form="new_goal")
-    return RedirectResponse(f"/plans/{plan_id}?done=new_goal#goals", status_code=303)
+    return _plan_write(
+        request, uow, actor, now, plan_id,
+        lambda: plans.add_goal(uow, actor, plan_id, title=title, measure=measure.strip() or None,
+                               kpi=kpi.strip() or None, local_measure=local_measure, local_kpi=local_kpi, now=now,
+                               expected_version=_version(version)),
+        values={"goal_title": title, "measure": measure, "kpi": kpi, "local_measure": local_measure,
+                "local_kpi": local_kpi}, form="new_goal", done="new_goal", anchor="goals")
 
 
 @router.post("/plans/{plan_id}/goals/{goal_id}", response_class=HTMLResponse)
@@ -454,15 +461,9 @@ def goal_form(plan_id: IdPath, goal_id: IdPath, request: Request, uow: Uow, acto
               achieved: Annotated[str, Form(max_length=5)] = "",
               version: Annotated[str, Form(max_length=24)] = "") -> Response:
     view = plans.get(uow, actor, plan_id, now=now)
-    try:
-        if goal_id not in {g.id for g in view.goals}:
-            raise InvalidInput("the goal is not of this plan", field="goal",
-                               message_ja=f"目標 {goal_id} はこの支援計画の目標ではありません")
+
+    def write() -> None:
+        _of_plan(goal_id, {g.id for g in view.goals}, "goal", "目標", field="goal")
         plans.set_goal(uow, actor, goal_id, achieved=achieved in ("1", "true", "on"), now=now,
                        expected_version=_version(version))
-    except DigidenError as e:
-        if not _refusable(e):
-            raise
-        return _plan_page(request, uow, actor, now, plan_id, error=e, form="goal")
-    return RedirectResponse(f"/plans/{plan_id}?done=goal#goals", status_code=303)
-
+    return _plan_write(request, uow, actor, now, plan_id, write, form="goal", done="goal", anchor="goals")
