@@ -397,6 +397,7 @@ def app_routes() -> set[tuple[str, str]]:
 
     from digiden.web.app import create_app
     app = create_app(sessionmaker())
+    app.load_all_routers()   # what the app serves, not what it has loaded yet
     out = set()
     for x in leaf_routes(app.router.routes):
         for m in getattr(x, "methods", None) or ():

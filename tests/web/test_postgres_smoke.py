@@ -92,6 +92,7 @@ def router_modules() -> set[str]:
 
     from digiden.web.app import create_app
     app = create_app(sessionmaker())
+    app.load_all_routers()
     from tests.web.test_access_matrix import leaf_routes
     out = set()
     for x in leaf_routes(app.router.routes):     # nested routers too (the support API inside /api/v1)

@@ -48,7 +48,9 @@ def test_every_route_of_the_app_belongs_to_a_named_router() -> None:
     from digiden.web.app import create_app
     from tests.web.test_access_matrix import leaf_routes
     own = {"/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"}   # the app's own, not a router's
-    app_paths = {(m, r.path) for r in leaf_routes(create_app().router.routes)
+    app = create_app()
+    app.load_all_routers()
+    app_paths = {(m, r.path) for r in leaf_routes(app.router.routes)
                  for m in (getattr(r, "methods", None) or ()) if m != "HEAD" and r.path not in own}
     named = {(m, r.path) for routes in _routers().values() for r in routes for m in r.methods}
     assert app_paths - named == set()

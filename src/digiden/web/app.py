@@ -2,37 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from digiden import __version__
 from digiden.domain.errors import DigidenError, InvalidInput, NotFound, SignInRequired
-from digiden.web.api import router as api_router
-from digiden.web.api.imports import router as imports_api_router
-from digiden.web.api.knowledge import router as knowledge_api_router
-from digiden.web.api.local import router as local_api_router
 from digiden.web.auth import resolve_principal
 from digiden.web.deps import system_clock
 from digiden.web.edge import ERROR_RESPONSES, Edge, error_body
 from digiden.web.jobs import JobRunner
 from digiden.web.pages import router as pages_router
-from digiden.web.pages.consult import router as consult_pages_router
-from digiden.web.pages.desk import router as desk_pages_router
-from digiden.web.pages.imports import router as imports_pages_router
-from digiden.web.pages.knowledge import router as knowledge_pages_router
-from digiden.web.pages.local import router as local_pages_router
-from digiden.web.pages.support import router as support_pages_router
 from digiden.web.templating import templates
 
 STATIC = Path(__file__).parent / "static"
@@ -65,12 +60,125 @@ class ServiceBusy(DigidenError):
     status_code = 503
 
 
+@dataclass(frozen=True)
+class LazyRouter:
+    """A router the app includes on the first request for one of its paths: ``module``'s
+    ``router``, under ``prefix``, answering paths whose ``route_key`` is one of ``keys``
+    (tests/web/test_lazy_routers.py checks the keys against the router's routes both ways)."""
+
+    module: str
+    keys: frozenset[str]
+    prefix: str = ""
+    api: bool = False
+
+
+def _keys(*names: str, api: bool = False) -> frozenset[str]:
+    return frozenset(("/api/v1/" if api else "/") + n for n in names)
+
+
+# Cold start (issue 12 goal 6): importing a router module means importing its services and
+# shapes, and FastAPI analyses every route as it is declared (~3 ms a route), ~0.6 s of a start
+# for the ~180 routes. Only the dashboard's router (`/`, /kpis/…, /map, …) is imported with the
+# app; each of these is imported and included when a request first asks for one of its paths —
+# the consultation desk when someone first opens /consultations or /api/v1/faq, not when the
+# server starts. In the order of the old eager inclusion, so that /openapi.json (which includes
+# them all first) lists the paths as before.
+LAZY_ROUTERS: tuple[LazyRouter, ...] = (
+    LazyRouter("digiden.web.pages.imports", _keys("batches", "export", "imports", "validation")),
+    LazyRouter("digiden.web.pages.local", _keys("admin", "coverage", "inbox", "kpis", "local-governments",
+                                                "local-strategies", "login", "logout")),
+    LazyRouter("digiden.web.pages.knowledge", _keys("collaboration", "local-governments", "measures", "menubook",
+                                                    "menubook.pdf", "practices", "roadmap", "search")),
+    LazyRouter("digiden.web.pages.support", _keys("applications", "calls", "programmes", "regions")),
+    LazyRouter("digiden.web.pages.consult", _keys("consultations", "faq")),
+    LazyRouter("digiden.web.pages.desk", _keys("desk", "plans")),
+    LazyRouter("digiden.web.api", _keys("areas", "audit", "kpis", "local-governments", "observations",
+                                        "strategies", api=True), api=True),
+    LazyRouter("digiden.web.api.imports", _keys("batches", "export", "imports", "mappings", "validation",
+                                                api=True), api=True),
+    LazyRouter("digiden.web.api.local", _keys("coverage", "inbox", "kpis", "local-strategies", "me", "tokens",
+                                              "users", api=True), api=True),
+    LazyRouter("digiden.web.api.knowledge", _keys("collaboration-groups", "local-governments", "measures",
+                                                  "menubook.pdf", "partners", "practices", "problems", "roadmap",
+                                                  "search", api=True), api=True),
+    LazyRouter("digiden.web.api.support", _keys("applications", "calls", "evaluations", "programmes", "regions",
+                                                api=True), prefix="/api/v1", api=True),
+    LazyRouter("digiden.web.api.consult", _keys("consultations", "desk", "faq", "plan-actions", "plan-goals",
+                                                "plans", api=True), prefix="/api/v1", api=True),
+)
+
+
+def route_key(path: str) -> str:
+    """What decides which lazy routers a path needs: its first segment (``/consultations``), or
+    its first two after /api/v1 (``/api/v1/consultations``)."""
+    parts = path.split("/", 4)
+    if len(parts) > 3 and parts[1] == "api" and parts[2] == "v1":
+        return "/api/v1/" + parts[3]
+    return "/" + parts[1] if len(parts) > 1 else "/"
+
+
 class DigidenApp(FastAPI):
     """FastAPI with the edge (web/edge.py) outside every other middleware, Starlette's error
     middleware included, so that even a 500 carries the security headers and keeps the
-    connection open."""
+    connection open; and with most routers included on first use (``LAZY_ROUTERS``)."""
 
     edge_upload_limit: int = 0
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._router_dependencies: list[Any] = []
+        self._pending: dict[str, list[LazyRouter]] = {}
+        self._loaded: list[tuple[APIRouter, str]] = []
+        self._included: set[str] = set()
+        self._load_lock = threading.Lock()
+
+    def setup_routers(self, dependencies: list[Any]) -> None:
+        """Include the dashboard's router now and the others (LAZY_ROUTERS) on first use."""
+        self._router_dependencies = dependencies
+        for lazy in LAZY_ROUTERS:
+            for key in lazy.keys:
+                self._pending.setdefault(key, []).append(lazy)
+        self.include_router(pages_router, dependencies=dependencies)
+        self._loaded.append((pages_router, ""))
+
+    def _include(self, lazies: list[LazyRouter]) -> None:
+        with self._load_lock:
+            for lazy in lazies:
+                if lazy.module in self._included:
+                    continue
+                router: APIRouter = importlib.import_module(lazy.module).router
+                extra = {"responses": ERROR_RESPONSES} if lazy.api else {}
+                self.include_router(router, prefix=lazy.prefix, dependencies=self._router_dependencies, **extra)
+                self._loaded.append((router, lazy.prefix))
+                self._included.add(lazy.module)
+            for key in [k for k, v in self._pending.items() if all(x.module in self._included for x in v)]:
+                del self._pending[key]
+
+    def load_all_routers(self) -> None:
+        """Include every lazy router now (the OpenAPI document, tests that read the routes)."""
+        if self._pending:
+            self._include(list(LAZY_ROUTERS))
+
+    def loaded_routes(self) -> Iterator[tuple[Any, str]]:
+        """Every route included so far with its full path (the app's own ones too)."""
+        for router, prefix in self._loaded:
+            for route in router.routes:
+                if hasattr(route, "path"):
+                    yield route, prefix + route.path
+        for route in self.router.routes:
+            if hasattr(route, "path"):
+                yield route, route.path
+
+    def openapi(self) -> dict[str, Any]:
+        self.load_all_routers()
+        return super().openapi()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._pending and scope["type"] == "http":
+            lazies = self._pending.get(route_key(scope["path"]))
+            if lazies:
+                self._include(lazies)
+        await super().__call__(scope, receive, send)
 
     def build_middleware_stack(self) -> ASGIApp:
         return Edge(super().build_middleware_stack(), upload_limit=self.edge_upload_limit,
@@ -126,7 +234,7 @@ def validation_error(exc: RequestValidationError) -> InvalidInput:
 
 def create_app(session_factory: sessionmaker[Session] | None = None, *,
                clock: Callable[[], datetime] = system_clock, inline_jobs: bool = False,
-               max_upload_bytes: int | None = None, secure_cookies: bool | None = None) -> FastAPI:
+               max_upload_bytes: int | None = None, secure_cookies: bool | None = None) -> DigidenApp:
     """Build the app. Without a session factory, use the configured database. ``inline_jobs``
     runs web imports in the request (tests); otherwise they run in a worker thread.
     ``secure_cookies`` None marks cookies Secure when the request came over HTTPS."""
@@ -157,20 +265,10 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
     app.state.smtp = smtp_from_env()
     app.edge_upload_limit = limit
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    who = [Depends(resolve_principal)]
-    # FastAPI prepares an included router's routes (dependencies, parameters, response models:
-    # ~3 ms a route) when a request first walks past it, in the order of inclusion. The pages
-    # come first, the dashboard's router first of all, so that the first request after a start —
-    # a person opening / — prepares a dozen routes instead of all of them (~0.3 s of a cold
-    # start, issue 12 goal 6); an API request prepares the page routers' on its way. No route
-    # matches another's path (tests/web/test_route_order.py), so the order changes no answer.
-    pages = (pages_router, imports_pages_router, local_pages_router, knowledge_pages_router, support_pages_router,
-             consult_pages_router, desk_pages_router)
-    apis = (api_router, imports_api_router, local_api_router, knowledge_api_router)
-    for r in pages:
-        app.include_router(r, dependencies=who)
-    for api in apis:
-        app.include_router(api, dependencies=who, responses=ERROR_RESPONSES)
+    # the dashboard's router now, the others on first use (LAZY_ROUTERS); no route of one router
+    # answers a path of another's (tests/web/test_route_order.py), so the order of inclusion —
+    # which requests come first — changes no answer
+    app.setup_routers([Depends(resolve_principal)])
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> Response:
@@ -202,12 +300,11 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
         # happens to match it too (/practices/{code}).
         allowed: set[str] = set()
         exact: set[str] = set()
-        for route in [*(r for router in (*pages, *apis) for r in router.routes), *app.router.routes]:
-            regex = getattr(route, "path_regex", None)
-            if regex is not None and regex.match(request.url.path):
+        for route, path in app.loaded_routes():
+            if compile_path(path)[0].match(request.url.path):
                 methods = set(getattr(route, "methods", None) or ())
                 allowed |= methods
-                if getattr(route, "path", None) == request.url.path:
+                if path == request.url.path:
                     exact |= methods
         allowed = exact or allowed
         allow = ", ".join(sorted(allowed))

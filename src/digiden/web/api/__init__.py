@@ -23,8 +23,6 @@ from digiden.shapes.national import (
     StrategySummaryOut,
 )
 from digiden.shapes.registry import LocalGovernmentDetailOut, LocalGovernmentPage
-from digiden.web.api.consult import router as consult_router
-from digiden.web.api.support import router as support_router
 from digiden.web.auth import Actor
 from digiden.web.deps import Now, Today, Uow
 from digiden.web.edge import IdQuery, OffsetQuery
@@ -137,6 +135,3 @@ def audit_history(uow: Uow, actor: Actor, kpi: str | None = None, org_unit: str 
     return [e.shape() for e in audit.history(uow, actor, kpi_code=kpi, org_unit_code=org_unit, batch_id=batch,
                                              limit=limit)]
 
-
-router.include_router(support_router)   # 重点支援 (issue 14)
-router.include_router(consult_router)   # 相談窓口 (issue 15)
