@@ -18,7 +18,6 @@ from sqlalchemy.orm import sessionmaker
 from digiden.web.app import LAZY_ROUTERS, create_app, route_key
 
 
-
 def _paths(module: str, prefix: str) -> set[str]:
     router = importlib.import_module(module).router
     return {prefix + r.path for r in router.routes if hasattr(r, "path")}
@@ -45,7 +44,8 @@ def test_route_key() -> None:
 def test_a_start_imports_no_router_but_the_dashboards() -> None:
     """In a fresh interpreter: the app's module and create_app() leave the desk, support,
     knowledge and API modules unimported (the point of the change)."""
-    code = ("import sys; from sqlalchemy.orm import sessionmaker; from digiden.web.app import create_app, LAZY_ROUTERS; "
+    code = ("import sys; from sqlalchemy.orm import sessionmaker; "
+            "from digiden.web.app import create_app, LAZY_ROUTERS; "
             "create_app(sessionmaker()); "
             "print(sorted(x.module for x in LAZY_ROUTERS if x.module in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -104,3 +104,15 @@ def test_openapi_lists_every_path_without_any_earlier_request() -> None:
                          if hasattr(r, "path") and getattr(r, "include_in_schema", True)}
     assert expected - set(doc["paths"]) == set()
     assert "/api/v1/consultations" in doc["paths"] and "/api/v1/calls" in doc["paths"]
+
+
+@pytest.mark.sqlite_only
+def test_behind_a_proxy_with_a_root_path() -> None:
+    """Served under a path prefix (uvicorn --root-path /digiden behind a reverse proxy), the first
+    request for a lazy router's path loads it all the same."""
+    app = create_app(sessionmaker())
+    with TestClient(app, root_path="/digiden") as c:
+        # as uvicorn passes it (ASGI: the path includes the root path)
+        r = c.delete("/digiden/api/v1/consultations")
+        assert r.status_code == 405, r.text
+        assert set(r.headers["allow"].split(", ")) == {"GET", "POST"}

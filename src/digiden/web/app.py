@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -175,7 +176,8 @@ class DigidenApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._pending and scope["type"] == "http":
-            lazies = self._pending.get(route_key(scope["path"]))
+            # the path as the router will see it: behind a proxy with --root-path, without it
+            lazies = self._pending.get(route_key(get_route_path(scope)))
             if lazies:
                 self._include(lazies)
         await super().__call__(scope, receive, send)
@@ -300,11 +302,12 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
         # happens to match it too (/practices/{code}).
         allowed: set[str] = set()
         exact: set[str] = set()
+        wanted = get_route_path(request.scope)   # without the root path, as the router matched it
         for route, path in app.loaded_routes():
-            if compile_path(path)[0].match(request.url.path):
+            if compile_path(path)[0].match(wanted):
                 methods = set(getattr(route, "methods", None) or ())
                 allowed |= methods
-                if path == request.url.path:
+                if path == wanted:
                     exact |= methods
         allowed = exact or allowed
         allow = ", ".join(sorted(allowed))
