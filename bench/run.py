@@ -5,6 +5,8 @@ the same run; asserts nothing. Each step runs in its own process so that its pea
 Steps
   import_5m      the 5.4M-row CSV into SQLite through the real importer (full validation)
   floor          `sqlite3 .import` of the same file into a bare table (the physical floor)
+  schema_floor   the same rows by one INSERT … SELECT (no Python) into a table made from the
+                 bench database's `observation` DDL with its indexes: what the schema alone costs
   import_cp932   a 100,000-row CP932 CSV (Japanese KPI names, 和暦 dates) on top
   import_xlsx    a 100,000-row .xlsx on top
   dashboard      the status of every KPI (national dashboard) over the 5.4M rows, vs the bare
@@ -97,6 +99,65 @@ def step_floor() -> dict[str, object]:
     return {"seconds": time.perf_counter() - t}
 
 
+SCHEMA_FLOOR_DB = OUT / "schema_floor.sqlite3"
+
+
+def step_schema_floor() -> dict[str, object]:
+    """The floor of digiden's own table: the rows of the floor's bare table, shaped as the importer
+    stores them (ids for the KPI and local government, month-end dates, a batch, the source text on
+    every row), written by one INSERT … SELECT — SQLite's C code alone, no Python — into a table
+    made from the bench database's own `observation` DDL with its indexes and foreign keys
+    (parents: the KPI, local-government and batch ids). Then the same with the source stored once
+    and referenced by id (the narrower row issue 12 proposes). What the importer adds on top of
+    the first is its own cost; what the first costs over `sqlite3 .import` is the schema's."""
+    import sqlite3
+    if not FLOOR_DB.exists():
+        return {"skipped": "no floor database (run the floor step first)"}
+    src = sqlite3.connect(DB)
+    ddl = [r[0] for r in src.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'observation' "
+                                     "AND sql IS NOT NULL ORDER BY type DESC")]
+    kpis = src.execute("SELECT code, id FROM kpi").fetchall()
+    orgs = src.execute("SELECT code, id FROM org_unit").fetchall()
+    src.close()
+    out: dict[str, object] = {}
+    for variant in ("as_stored", "source_referenced"):
+        for p in OUT.glob("schema_floor.sqlite3*"):
+            p.unlink()
+        db = sqlite3.connect(SCHEMA_FLOOR_DB, isolation_level=None)
+        db.executescript("PRAGMA foreign_keys=ON; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                         "CREATE TABLE kpi (id INTEGER PRIMARY KEY, code TEXT UNIQUE);"
+                         "CREATE TABLE org_unit (id INTEGER PRIMARY KEY, code TEXT UNIQUE);"
+                         "CREATE TABLE import_batch (id INTEGER PRIMARY KEY);"
+                         "INSERT INTO import_batch VALUES (1);")
+        db.executemany("INSERT INTO kpi VALUES (?, ?)", [(i, c) for c, i in kpis])
+        db.executemany("INSERT INTO org_unit VALUES (?, ?)", [(i, c) for c, i in orgs])
+        source = "b.\"出典\", NULL"
+        cols = "source_title, source_url"
+        for stmt in ddl:
+            if variant == "source_referenced" and stmt.startswith("CREATE TABLE"):
+                stmt = stmt.replace("source_title TEXT NOT NULL", "source_id INTEGER NOT NULL").replace(
+                    "source_url TEXT, ", "")
+                source, cols = "1", "source_id"
+            db.execute(stmt)
+        db.execute(f"ATTACH '{FLOOR_DB}' AS f")
+        t = time.perf_counter()
+        db.execute("BEGIN")
+        db.execute(
+            f"INSERT INTO observation (kpi_id, org_unit_id, as_of, as_of_precision, breakdown, value, qualifier, "
+            f"{cols}, note, status, batch_id, created_by, created_at, source_row) "
+            f"SELECT k.id, o.id, date(b.\"時点\" || '-01', '+1 month', '-1 day'), 'month', '', "
+            f"CAST(b.\"値\" AS REAL), 'exact', {source}, '', 'approved', 1, 'bench', "
+            f"'2026-11-29 09:00:00.000000', b.rowid "
+            f"FROM f.bare b JOIN kpi k ON k.code = b.kpi JOIN org_unit o ON o.code = b.\"団体コード\"")
+        db.execute("COMMIT")
+        out[f"{variant}_seconds"] = time.perf_counter() - t
+        out[f"{variant}_rows"] = db.execute("SELECT COUNT(*) FROM observation").fetchone()[0]
+        db.close()
+    for p in OUT.glob("schema_floor.sqlite3*"):
+        p.unlink()
+    return out
+
+
 def step_dashboard() -> dict[str, object]:
     from sqlalchemy import text
 
@@ -140,7 +201,7 @@ def step_dashboard() -> dict[str, object]:
             "ratio_to_group_by": p50 / statistics.median(g)}
 
 
-STEPS = ["prepare", "import_5m", "floor", "import_cp932", "import_xlsx", "dashboard"]
+STEPS = ["prepare", "import_5m", "floor", "schema_floor", "import_cp932", "import_xlsx", "dashboard"]
 KNOWLEDGE_STEPS = ["practices", "index", "search", "search_pg", "similarity"]   # bench/knowledge.py
 CONCURRENCY_STEPS = ["concurrency"]   # bench/concurrency.py
 HTTP_STEPS = ["http"]                 # bench/http_load.py
@@ -252,6 +313,18 @@ def main() -> None:
         + (f"{floor['seconds']:.1f} s | **{imp['seconds'] / floor['seconds']:.2f}×** the floor"
            if "seconds" in floor else f"{floor.get('skipped')} | —")
         + f" | {imp['peak_rss_mb']:.0f} MB |",
+    ]
+    sf = results["schema_floor"]
+    if "as_stored_seconds" in sf and "seconds" in floor:
+        lines += [
+            f"| the same rows by SQL alone (INSERT … SELECT from the bare table, no Python) into `observation` "
+            f"with its indexes and foreign keys | {sf['as_stored_seconds']:.1f} s | `sqlite3 .import`: "
+            f"{floor['seconds']:.1f} s | **{sf['as_stored_seconds'] / floor['seconds']:.2f}×** the floor "
+            f"(the importer: {imp['seconds'] / sf['as_stored_seconds']:.2f}× this) | — |",
+            f"| same, the source stored once and referenced by id (the narrower row) | "
+            f"{sf['source_referenced_seconds']:.1f} s | same | "
+            f"**{sf['source_referenced_seconds'] / floor['seconds']:.2f}×** the floor | — |"]
+    lines += [
         f"| import 100,000-row CP932 CSV | {results['import_cp932']['rows_per_s']:,.0f} rows/s "
         f"({results['import_cp932']['seconds']:.2f} s) | — | — | {results['import_cp932']['peak_rss_mb']:.0f} MB |",
         f"| import 100,000-row .xlsx | {results['import_xlsx']['rows_per_s']:,.0f} rows/s "
