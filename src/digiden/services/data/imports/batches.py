@@ -105,6 +105,7 @@ def revert_batch(uow: UnitOfWork, batch_id: int, *, actor: Principal, now: datet
         restored = stored_batches.restore_overwritten(conn, batch_id)
         nation = s.scalar(select(OrgUnit.id).where(OrgUnit.code == NATION_CODE))
         bulk.rollup_recompute(conn, int(nation or 0), kpi_ids=kpi_ids)
+        bulk.refresh_statistics(conn, removed + restored)
         b.status, b.reverted_at, b.reverted_by = "reverted", now, actor.name[:64]
         audit.record(s, actor=actor.name, action="import.revert", entity="import_batch",
                      entity_key=str(batch_id), at=now, batch_id=batch_id,

@@ -179,6 +179,7 @@ def run_import(uow: UnitOfWork, path: Path, options: ImportOptions, *, actor: Pr
                              f"変更なし {report.unchanged}）")
         if options.save_mapping:
             save_mapping(s, options.save_mapping, report.mapping, actor.name, now)
+        bulk.refresh_statistics(s.connection(), report.created + report.updated)
         uow.commit()
         return report
 
