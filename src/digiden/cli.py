@@ -518,24 +518,32 @@ def lg_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 def audit_cmd(ctx: typer.Context, kpi: Annotated[str | None, typer.Option(help="KPI code.")] = None,
               org_unit: Annotated[str | None, typer.Option("--org-unit", help="Local government.")]
               = None, limit: Annotated[int, typer.Option(help="At most this many events.", min=1, max=10_000)] = 50,
+              after: Annotated[str | None, typer.Option(
+                  help="Continue with older events: the cursor printed after the previous page.")] = None,
               json_out: JsonOpt = False) -> None:
-    """Show the audit history (who changed what, when, before and after).
+    """Show the audit history (who changed what, when, before and after), newest first.
+
+    When older events follow, a last line on stderr gives the --after cursor of the next page.
 
     Examples:
 
     digiden audit --kpi 5g-population-coverage
     digiden audit --org-unit 072028 --limit 20 --json
     """
-    from digiden.services.audit import history
+    from digiden.services.audit import history_page
     rt = runtime(ctx)
-    rows = history(rt.uow(), rt.principal(), kpi_code=kpi, org_unit_code=org_unit, limit=limit)
+    page = history_page(rt.uow(), rt.principal(), kpi_code=kpi, org_unit_code=org_unit, limit=limit, after=after)
+    rows = page.items
     if json_out:
         emit_json([{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
                     "entity": e.entity, "key": e.entity_key, "summary": e.summary,
                     "before": e.before, "after": e.after} for e in rows])
-        return
-    for e in rows:
-        out.print(f"{e.at:%Y-%m-%d %H:%M} {e.actor} {e.action} {e.summary}")
+    else:
+        for e in rows:
+            out.print(f"{e.at:%Y-%m-%d %H:%M} {e.actor} {e.action} {e.summary}")
+    if page.next_after is not None:
+        err.print(f"続きがあります / more events follow: --after {page.next_after}", markup=False,
+                  highlight=False, soft_wrap=True)
 
 
 # ------------------------------------------------------------------ import / export

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from digiden.domain import access
 from digiden.domain.access import Principal, Role
-from digiden.domain.errors import SignInRequired
+from digiden.domain.errors import InvalidInput, SignInRequired
 from digiden.domain.local import Status, may_see
 from digiden.domain.practice import Status as PracticeStatus
 from digiden.services.common import org_ref
@@ -57,7 +61,7 @@ SHARED_ENTITIES = ("observation", "import_batch", "import_mapping", "kpi")
 RULED_ENTITIES = ("local_strategy", "practice")
 
 
-def _statuses(e: AuditEvent) -> list[str]:
+def _statuses(e: Any) -> list[str]:
     """The states of the entity an event records: those named in its before/after."""
     return [str(d["status"]) for d in (e.before, e.after) if isinstance(d, dict) and d.get("status")]
 
@@ -101,7 +105,8 @@ class _Visibility:
                 self._practices[code] = (pr.status, [org_ref(u) for u in units], pr.created_by)
         return self._practices[code]
 
-    def __call__(self, e: AuditEvent) -> bool:
+    def __call__(self, e: Any) -> bool:
+        """``e``: an AuditEvent, or a row with its entity, entity_key, org_unit_id, before, after."""
         p = self.p
         if p.is_admin:
             return True
@@ -132,10 +137,52 @@ def history(uow: UnitOfWork, principal: Principal, *, kpi_code: str | None = Non
 
     Each reader sees only the events of what it may see (see ``_Visibility``); the public reads
     none (sign in)."""
+    return _read(uow, principal, kpi_code=kpi_code, org_unit_code=org_unit_code, batch_id=batch_id,
+                 limit=limit, below=None, look_ahead=False).items
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of the audit trail, and the cursor of the page after it (None when no further
+    event the reader may see follows)."""
+
+    items: list[AuditView]
+    next_after: str | None
+
+
+def history_page(uow: UnitOfWork, principal: Principal, *, kpi_code: str | None = None,
+                 org_unit_code: str | None = None, batch_id: int | None = None, limit: int = 200,
+                 after: str | None = None) -> AuditPage:
+    """A page of ``history``: ``after`` is the cursor of the previous page (keyset paging by
+    event id, newest first: the page starts right after the event it names, however deep, without
+    counting the events before it). A cursor belongs to the filters it was made under.
+
+    The cursor only says where to resume; every event of the page passes the same visibility
+    rules as ``history``, and the next cursor is given only when one more event the reader may
+    see exists."""
+    if not principal.signed_in:   # before the cursor: the public learns nothing from a 422
+        raise SignInRequired("sign in to read the audit trail", message_ja="監査ログの閲覧にはサインインが必要です")
+    filters = _fingerprint(kpi_code, org_unit_code, batch_id)
+    below = _decode_cursor(after, filters) if after else None
+    return _read(uow, principal, kpi_code=kpi_code, org_unit_code=org_unit_code, batch_id=batch_id,
+                 limit=limit, below=below, look_ahead=True, filters=filters)
+
+
+# What _Visibility and AuditView read of an event: no more (the JSON before/after is needed by both).
+_COLUMNS = (AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.entity,
+            AuditEvent.entity_key, AuditEvent.summary, AuditEvent.before, AuditEvent.after,
+            AuditEvent.org_unit_id)
+
+
+def _read(uow: UnitOfWork, principal: Principal, *, kpi_code: str | None, org_unit_code: str | None,
+          batch_id: int | None, limit: int, below: int | None, look_ahead: bool,
+          filters: str = "") -> AuditPage:
+    """The newest ``limit`` visible events with an id below ``below``; with ``look_ahead``, the
+    scan goes on to one more visible event, whose existence makes the next cursor."""
     if not principal.signed_in:
         raise SignInRequired("sign in to read the audit trail", message_ja="監査ログの閲覧にはサインインが必要です")
     with uow:
-        q = select(AuditEvent).order_by(AuditEvent.id.desc())
+        q = select(*_COLUMNS).order_by(AuditEvent.id.desc())
         if not principal.is_admin:
             # a coarse filter in SQL; _Visibility decides each event
             scope = select(OrgUnit.id).where(OrgUnit.id == (principal.org_unit_id or -1))
@@ -160,18 +207,74 @@ def history(uow: UnitOfWork, principal: Principal, *, kpi_code: str | None = Non
             q = q.where(AuditEvent.batch_id == batch_id)
         visible = _Visibility(uow.session, principal)
         found: list[AuditView] = []
-        page = max(limit, 1) * 2
-        last_id: int | None = None
-        while len(found) < limit:
+        limit = max(limit, 1)
+        want = limit + 1 if look_ahead else limit
+        page = limit * 2
+        last_id = below
+        while len(found) < want:
             chunk = q.where(AuditEvent.id < last_id) if last_id is not None else q
-            rows = list(uow.session.scalars(chunk.limit(page)))
+            # Core rows of the columns above: no ORM entity, no identity map
+            rows = uow.session.execute(chunk.limit(page)).all()
             for e in rows:
                 if visible(e):
                     found.append(AuditView(e.id, e.at, e.actor, e.action, e.entity, e.entity_key, e.summary,
                                            e.before, e.after))
-                    if len(found) == limit:
+                    if len(found) == want:
                         break
             if len(rows) < page:
                 break
             last_id = rows[-1].id
-        return found
+        more = len(found) > limit
+        found = found[:limit]
+        return AuditPage(found, _encode_cursor(filters, found[-1].id) if more else None)
+
+
+# ------------------------------------------------------------------------- the paging cursor
+# An opaque token like the observation listing's: base64url of the filters a page was made
+# under and the id of its last event, and a digest over both. The digest catches a cursor that
+# was cut, edited or taken to other filters (422); it is not a secret: the cursor only says
+# where the listing resumes (events with a smaller id), and each event of the page is still
+# shown only to a reader who may see it.
+
+def _fingerprint(kpi_code: str | None, org_unit_code: str | None, batch_id: int | None) -> str:
+    raw = json.dumps([kpi_code or None, org_unit_code or None, batch_id], ensure_ascii=False).encode()
+    return hashlib.sha256(raw).hexdigest()[:12]
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(b"digiden audit cursor 1|" + body).hexdigest()[:16]
+
+
+def _encode_cursor(filters: str, event_id: int) -> str:
+    body = json.dumps([filters, event_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(body).decode().rstrip("=") + "." + _digest(body)
+
+
+def _bad_cursor(why: str, message_ja: str = "after の値が正しくありません"
+                "（前のページの Link ヘッダーの next をそのまま使ってください）") -> InvalidInput:
+    return InvalidInput(f"after is not a cursor of the audit trail ({why}); "
+                        "follow the Link rel=\"next\" of the previous page", message_ja=message_ja, field="after")
+
+
+def _decode_cursor(token: str, filters: str) -> int:
+    """The id of the last event of the previous page."""
+    if len(token) > 200:
+        raise _bad_cursor("too long")
+    encoded, _, digest = token.partition(".")
+    try:
+        body = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (ValueError, TypeError):
+        raise _bad_cursor("not base64url") from None
+    if not hmac.compare_digest(digest, _digest(body)):
+        raise _bad_cursor("its check digits do not match")
+    try:
+        made_under, event_id = json.loads(body)
+    except (ValueError, TypeError):
+        raise _bad_cursor("malformed") from None
+    if type(event_id) is not int or not 0 < event_id <= 2**63 - 1:
+        raise _bad_cursor("malformed")
+    if made_under != filters:
+        raise _bad_cursor("it was made under other filters",
+                          "after の値は別の絞り込み条件（KPI・自治体・取込）で作られたものです。"
+                          "絞り込みを変えたら最初のページから読み直してください")
+    return event_id

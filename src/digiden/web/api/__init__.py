@@ -128,10 +128,23 @@ def get_local_government(code: str, uow: Uow) -> LocalGovernmentDetailOut:
     return localgov.get(uow, code, with_observations=True).shape()
 
 
-@router.get("/audit", tags=["audit"], summary="Audit history, newest first")
-def audit_history(uow: Uow, actor: Actor, kpi: str | None = None, org_unit: str | None = None,
+@router.get("/audit", tags=["audit"], response_model=list[AuditEntryOut], summary="Audit history, newest first",
+            description="A JSON list of the events the caller may see, newest first (by id). When more "
+                        "such events follow, the response carries `Link: <…>; rel=\"next\"` (RFC 8288) "
+                        "with the URL of the next page (keyset cursor `after`); see docs/api.md, Paging.",
+            responses={200: {"headers": {"Link": {
+                "description": '<…>; rel="next" when more events follow (RFC 8288)',
+                "schema": {"type": "string"}}}}})
+def audit_history(request: Request, uow: Uow, actor: Actor, kpi: str | None = None, org_unit: str | None = None,
                   batch: IdQuery | None = None,
-                  limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AuditEntryOut]:
-    return [e.shape() for e in audit.history(uow, actor, kpi_code=kpi, org_unit_code=org_unit, batch_id=batch,
-                                             limit=limit)]
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                  after: Annotated[str | None, Query(max_length=200, description="opaque cursor from the "
+                                                     "previous page's Link rel=\"next\"")] = None) -> Response:
+    page = audit.history_page(uow, actor, kpi_code=kpi, org_unit_code=org_unit, batch_id=batch, limit=limit,
+                              after=after)
+    headers = {}
+    if page.next_after is not None:
+        url = request.url.include_query_params(after=page.next_after)
+        headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+    return JSONResponse([e.shape().json_data() for e in page.items], headers=headers)
 
