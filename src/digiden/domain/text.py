@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 import unicodedata
 
@@ -15,6 +16,13 @@ def clean_text(text: str) -> str:
     """Normalise only what a reader would call an error (⽥ → 田), keeping the document's
     full-width punctuation and digits (（）、１人１台) as written."""
     return _COMPAT.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), text).strip()
+
+
+def same_secret(sent: str, expected: str) -> bool:
+    """Whether a value someone sent (a CSRF token, a cursor's check digits) equals the expected
+    one, in constant time. ``hmac.compare_digest`` refuses str with non-ASCII characters with a
+    TypeError — a 500 for anyone who sends 「é」 — so both are compared as UTF-8 bytes."""
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
 
 
 def match_key(text: str) -> str:

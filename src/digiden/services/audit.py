@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,7 @@ from digiden.domain.access import Principal, Role
 from digiden.domain.errors import InvalidInput, SignInRequired
 from digiden.domain.local import Status, may_see
 from digiden.domain.practice import Status as PracticeStatus
+from digiden.domain.text import same_secret
 from digiden.services.common import org_ref
 from digiden.services.uow import UnitOfWork
 from digiden.shapes.audit import AuditEntryOut
@@ -265,7 +265,7 @@ def _decode_cursor(token: str, filters: str) -> int:
         body = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
     except (ValueError, TypeError):
         raise _bad_cursor("not base64url") from None
-    if not hmac.compare_digest(digest, _digest(body)):
+    if not same_secret(digest, _digest(body)):
         raise _bad_cursor("its check digits do not match")
     try:
         made_under, event_id = json.loads(body)

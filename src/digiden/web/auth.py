@@ -15,7 +15,6 @@ establishes identity and refuses forged cross-site writes:
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from digiden.domain.access import PUBLIC, Principal
 from digiden.domain.errors import PermissionDenied, SignInRequired
+from digiden.domain.text import same_secret
 from digiden.services.local import accounts
 from digiden.services.uow import UnitOfWork
 
@@ -76,7 +76,7 @@ async def resolve_principal(request: Request) -> Principal:
                     form = await request.form()
                     value = form.get(CSRF_FIELD)
                     sent = value if isinstance(value, str) else None
-            if not sent or not hmac.compare_digest(sent, csrf):
+            if not sent or not same_secret(sent, csrf):
                 raise CsrfFailed()
     request.state.principal = principal
     request.state.csrf = csrf
@@ -114,7 +114,7 @@ def prelogin_token(request: Request) -> str:
 
 def check_prelogin(request: Request, sent: str) -> None:
     cookie = request.cookies.get(PRELOGIN_COOKIE, "")
-    if not cookie or not sent or not hmac.compare_digest(cookie, sent):
+    if not cookie or not sent or not same_secret(sent, cookie):
         raise CsrfFailed()
 
 

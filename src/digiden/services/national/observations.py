@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,7 +17,7 @@ from digiden.domain.codes import NATION_CODE
 from digiden.domain.errors import InvalidInput, PermissionDenied
 from digiden.domain.quantities import Qualifier, parse_value, value_problem
 from digiden.domain.rules import Rule, decrease_problem, parse_rules, parts_problem, value_breaks
-from digiden.domain.text import bounded, url_problem
+from digiden.domain.text import bounded, same_secret, url_problem
 from digiden.services import audit
 from digiden.services.common import PRECISIONS, QUALIFIERS, ObservationView, observation_view
 from digiden.services.national.kpis import find_kpi
@@ -314,7 +313,7 @@ def _decode_cursor(token: str, filters: str, *, with_position: bool) -> tuple[An
         body = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
     except (ValueError, TypeError):
         raise _bad_cursor("not base64url") from None
-    if not hmac.compare_digest(digest, _digest(body)):
+    if not same_secret(digest, _digest(body)):
         raise _bad_cursor("its check digits do not match")
     try:
         made_under, position, iso, breakdown, oid = json.loads(body)
