@@ -61,7 +61,8 @@ class Runtime:
 
     @property
     def today(self) -> date:
-        return self.clock().date()
+        from digiden.domain.calendar import japan_date
+        return japan_date(self.clock())
 
 
 def runtime(ctx: typer.Context) -> Runtime:

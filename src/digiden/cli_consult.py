@@ -55,7 +55,7 @@ def _jst(t: datetime | None) -> str:
     """A stored time as people in Japan read it (SQLite gives UTC back without an offset)."""
     if t is None:
         return "—"
-    from digiden.domain.consult import JST
+    from digiden.domain.calendar import JST
     j = (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(JST)
     return f"{j:%Y-%m-%d %H:%M}"
 
@@ -524,7 +524,7 @@ def consult_route_check(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 def _date(text: str | None, label: str) -> datetime | None:
     if not text:
         return None
-    from digiden.domain.consult import JST
+    from digiden.domain.calendar import JST
     try:
         d = date.fromisoformat(text)
     except ValueError:

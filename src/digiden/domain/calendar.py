@@ -9,10 +9,21 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 
 from digiden.domain.errors import InvalidInput
+
+JST = timezone(timedelta(hours=9), "JST")   # Japan has no daylight saving time
+
+
+def japan_date(at: datetime) -> date:
+    """The date in Japan of an instant (naive datetimes are taken as UTC, as stored). "Today"
+    everywhere in digiden — statuses, deadlines, 年度, selection dates — is this date of the
+    clock, not the UTC date: from 00:00 to 09:00 in Japan the UTC date is still yesterday."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(JST).date()
 
 
 @dataclass(frozen=True)

@@ -16,28 +16,20 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from digiden.domain import access
 from digiden.domain.access import OrgRef, Principal
+from digiden.domain.calendar import japan_date
 from digiden.domain.errors import Conflict, InvalidInput
 from digiden.domain.files import MEDIA_TYPES, check_file
-
-JST = timezone(timedelta(hours=9), "JST")
 
 #: A predicate that says whether a date is a national holiday.
 HolidayPredicate = Callable[[date], bool]
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100   # the years the calendar counts (consultations start in 2020s)
-
-
-def japan_date(at: datetime) -> date:
-    """The date in Japan of an instant (naive datetimes are taken as UTC, as stored)."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(JST).date()
 
 
 def is_year_end_closure(d: date) -> bool:

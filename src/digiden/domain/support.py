@@ -19,13 +19,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from digiden.domain.access import OrgRef
+from digiden.domain.calendar import JST
 from digiden.domain.errors import Conflict, InvalidInput
-
-JST = timezone(timedelta(hours=9), "JST")   # Japan has no daylight saving time
 
 
 def jst_text(t: datetime) -> str:

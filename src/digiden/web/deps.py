@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Body, Depends, Request
 
+from digiden.domain.calendar import japan_date
 from digiden.services.uow import UnitOfWork
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -19,7 +20,7 @@ def uow(request: Request) -> UnitOfWork:
 
 
 def today(request: Request) -> date:
-    return request.app.state.clock().date()  # type: ignore[no-any-return]
+    return japan_date(request.app.state.clock())
 
 
 def now(request: Request) -> datetime:

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from digiden.domain import access
 from digiden.domain.access import Principal, require
+from digiden.domain.calendar import JST, japan_date
 from digiden.domain.consult import (
     ATTACHMENT_MAX_BYTES,
     ATTACHMENT_TYPES,
     ATTACHMENTS_MAX,
     BODY_MAX,
-    JST,
     SUBJECT_MAX,
     CaseReach,
     Desk,
@@ -40,7 +40,6 @@ from digiden.domain.consult import (
     due_dates,
     is_national_desk,
     is_responder,
-    japan_date,
     may_ask,
     may_ask_at_all,
     may_reply_as_asker,

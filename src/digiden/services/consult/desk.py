@@ -12,14 +12,8 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from digiden.domain.access import Principal, require, require_signed_in
-from digiden.domain.consult import (
-    AGE_BANDS,
-    State,
-    Summary,
-    is_national_desk,
-    japan_date,
-    percentile_counts,
-)
+from digiden.domain.calendar import japan_date
+from digiden.domain.consult import AGE_BANDS, State, Summary, is_national_desk, percentile_counts
 from digiden.domain.errors import InvalidInput, PermissionDenied
 from digiden.services import audit
 from digiden.services.consult import cases, notify, offices

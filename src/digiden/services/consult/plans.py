@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from digiden.domain import access
 from digiden.domain.access import Principal, require
+from digiden.domain.calendar import japan_date
 from digiden.domain.consult import (
     ActionItem,
     ActionState,
@@ -27,7 +28,6 @@ from digiden.domain.consult import (
     StaffSide,
     check_dates,
     is_national_desk,
-    japan_date,
     may_edit_plan,
     may_see_plan,
     may_start_plan,

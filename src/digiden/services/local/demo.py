@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from digiden.domain.access import Principal
-from digiden.domain.calendar import fiscal_year
-from digiden.domain.consult import japan_date
+from digiden.domain.calendar import fiscal_year, japan_date
 from digiden.domain.errors import Conflict
 from digiden.services.consult import cases as consult_cases
 from digiden.services.consult import faq as consult_faq

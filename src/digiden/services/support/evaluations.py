@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from digiden.domain import access
 from digiden.domain.access import ModelRegion, Principal
-from digiden.domain.calendar import fiscal_year, fiscal_year_end
+from digiden.domain.calendar import fiscal_year, fiscal_year_end, japan_date
 from digiden.domain.errors import Conflict, InvalidInput, NotFound
 from digiden.domain.progress import Assessment, Direction, Milestone, Point, assess
 from digiden.domain.text import bounded
@@ -287,7 +287,7 @@ def _kind(value: str) -> Kind:
 
 def _fiscal_year(value: object, selected_fy: int, now: datetime) -> int:
     fy = _number(value)
-    current = fiscal_year(now.date())
+    current = fiscal_year(japan_date(now))
     if fy is None or not fy.is_integer() or not FIRST_FY <= fy <= 2200:
         raise InvalidInput("fiscal_year: a year such as 2026", field="fiscal_year",
                            message_ja="評価の年度を西暦で入力してください（例: 2026）")

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from digiden.domain import access
 from digiden.domain.access import Principal
+from digiden.domain.calendar import JST, japan_date
 from digiden.domain.errors import Conflict, InvalidInput, NotFound
 from digiden.domain.support import (
-    JST,
     ORG_KINDS_JA,
     CallTerms,
     Criterion,
@@ -647,7 +647,7 @@ def set_selection_state(uow: UnitOfWork, p: Principal, key: str, state: str, *, 
             raise NotFound(f"no selection {key!r}", message_ja=f"選定 {key} はありません", field="selection")
         before = x.state
         x.state = selection_transition(SelectionState(x.state), new).value
-        x.note = (x.note + "\n" if x.note else "") + f"{now.date().isoformat()} {new.label_ja}: {text}"
+        x.note = (x.note + "\n" if x.note else "") + f"{japan_date(now).isoformat()} {new.label_ja}: {text}"
         s.flush()
         audit.record(s, actor=p.name, action="selection.state", entity="support_selection", entity_key=key, at=now,
                      before={"state": before}, after={"state": x.state, "reason": text}, org_unit_id=x.lead_org_unit_id,

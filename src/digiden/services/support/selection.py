@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from digiden.domain import access
 from digiden.domain.access import Principal
+from digiden.domain.calendar import japan_date
 from digiden.domain.errors import Conflict, InvalidInput
 from digiden.domain.support import (
     AppStatus,
@@ -210,7 +211,7 @@ def publish(uow: UnitOfWork, p: Principal, call_id: int, *, now: datetime) -> in
                                                             SupportApplication.status == AppStatus.SELECTED.value)
                            .order_by(SupportApplication.id)):
             sel = SupportSelection(key=f"{prog.code}:call{call.id}:app{a.id}", programme_id=prog.id, call_id=call.id,
-                                   application_id=a.id, round=call.round, selected_on=now.date(), title=a.title,
+                                   application_id=a.id, round=call.round, selected_on=japan_date(now), title=a.title,
                                    lead_org_unit_id=a.lead_org_unit_id, state=state, origin="decision",
                                    created_at=now, synthetic=a.synthetic or call.synthetic)
             sel.members = [SupportSelectionMember(org_unit_id=m.org_unit_id) for m in a.members]

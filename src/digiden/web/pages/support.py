@@ -461,9 +461,9 @@ class RegionContext:
 def _region_page(request: Request, uow: UnitOfWork, actor: Principal, now: datetime, key: str, notice: str = "",
                  error: DigidenError | None = None, posted: dict[str, Any] | None = None,
                  status: int = 200) -> HTMLResponse:
-    from digiden.domain.calendar import fiscal_year
+    from digiden.domain.calendar import fiscal_year, japan_date
     r = evaluations.get_region(uow, actor, key)
-    first, last = fiscal_year(r.selected_on), fiscal_year(now.date())
+    first, last = fiscal_year(r.selected_on), fiscal_year(japan_date(now))
     years = tuple(range(last, first - 1, -1)) if last >= first else ()
     return render(request, "support/region.html",
                   RegionContext(r.title or r.lead_name, r, years, _prefectures(), notice, error, posted),
