@@ -116,3 +116,20 @@ def test_behind_a_proxy_with_a_root_path() -> None:
         r = c.delete("/digiden/api/v1/consultations")
         assert r.status_code == 405, r.text
         assert set(r.headers["allow"].split(", ")) == {"GET", "POST"}
+
+
+@pytest.mark.sqlite_only
+def test_a_router_that_fails_to_load_is_a_500_with_the_edges_headers(monkeypatch) -> None:
+    """A broken module (a bad deployment) gives the app's 500 with its security headers, logged,
+    not a bare error from outside the edge; the next request tries again."""
+    import digiden.web.app as web_app
+    from digiden.web.app import LazyRouter
+    broken = LazyRouter("digiden.web.no_such_module", frozenset({"/broken"}))
+    monkeypatch.setattr(web_app, "LAZY_ROUTERS", (*LAZY_ROUTERS, broken))
+    app = create_app(sessionmaker())
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/broken")
+        assert r.status_code == 500
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert "サーバー内部でエラーが発生しました" in r.text
+        assert c.get("/broken").status_code == 500

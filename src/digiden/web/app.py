@@ -174,17 +174,20 @@ class DigidenApp(FastAPI):
         self.load_all_routers()
         return super().openapi()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._pending and scope["type"] == "http":
-            # the path as the router will see it: behind a proxy with --root-path, without it
-            lazies = self._pending.get(route_key(get_route_path(scope)))
-            if lazies:
-                self._include(lazies)
-        await super().__call__(scope, receive, send)
-
     def build_middleware_stack(self) -> ASGIApp:
-        return Edge(super().build_middleware_stack(), upload_limit=self.edge_upload_limit,
-                    signed_in=self._signed_in)
+        inner = super().build_middleware_stack()
+
+        async def including_on_first_use(scope: Scope, receive: Receive, send: Send) -> None:
+            # inside the edge, so that a router failing to load is logged and answered 500 with
+            # the security headers like any other error (and tried again by the next request)
+            if self._pending and scope["type"] == "http":
+                # the path as the router will see it (without a --root-path prefix)
+                lazies = self._pending.get(route_key(get_route_path(scope)))
+                if lazies:
+                    self._include(lazies)
+            await inner(scope, receive, send)
+
+        return Edge(including_on_first_use, upload_limit=self.edge_upload_limit, signed_in=self._signed_in)
 
     async def _signed_in(self, headers: list[tuple[bytes, bytes]]) -> bool:
         from fastapi.concurrency import run_in_threadpool
