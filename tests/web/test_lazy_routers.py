@@ -133,3 +133,17 @@ def test_a_router_that_fails_to_load_is_a_500_with_the_edges_headers(monkeypatch
         assert r.headers["x-content-type-options"] == "nosniff"
         assert "サーバー内部でエラーが発生しました" in r.text
         assert c.get("/broken").status_code == 500
+
+
+def test_head_is_answered_like_get_without_a_body(anon) -> None:
+    """Uptime monitors and link checkers ask HEAD: the page's status and headers, no body (it was
+    405 for every page)."""
+    for path in ("/", "/kpis", "/faq", "/api/v1/kpis", "/static/css/app.css"):
+        get = anon.get(path)
+        head = anon.head(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-type"] == get.headers["content-type"]
+        assert head.headers["x-content-type-options"] == "nosniff"
+    assert anon.head("/no-such-page").status_code == 404
+    assert anon.head("/logout").status_code == 405   # POST only

@@ -109,6 +109,19 @@ LAZY_ROUTERS: tuple[LazyRouter, ...] = (
 )
 
 
+def _without_body(send: Send) -> Send:
+    """HEAD is answered as GET without the body (RFC 9110 9.3.2: the same headers, Content-Length
+    included): FastAPI declares GET routes without HEAD, so uptime monitors and link checkers
+    that ask HEAD got 405 for every page."""
+    async def sending(message: Any) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(message)
+    return sending
+
+
 def route_key(path: str) -> str:
     """What decides which lazy routers a path needs: its first segment (``/consultations``), or
     its first two after /api/v1 (``/api/v1/consultations``)."""
@@ -185,6 +198,9 @@ class DigidenApp(FastAPI):
                 lazies = self._pending.get(route_key(get_route_path(scope)))
                 if lazies:
                     self._include(lazies)
+            if scope["type"] == "http" and scope["method"] == "HEAD":
+                await inner(dict(scope, method="GET"), receive, _without_body(send))
+                return
             await inner(scope, receive, send)
 
         return Edge(including_on_first_use, upload_limit=self.edge_upload_limit, signed_in=self._signed_in)
