@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -17,8 +16,7 @@ from digiden.domain.access import Principal, Role
 from digiden.domain.errors import InvalidInput, SignInRequired
 from digiden.domain.local import Status, may_see
 from digiden.domain.practice import Status as PracticeStatus
-from digiden.domain.text import same_secret
-from digiden.services.common import org_ref
+from digiden.services.common import open_cursor, org_ref, seal_cursor
 from digiden.services.uow import UnitOfWork
 from digiden.shapes.audit import AuditEntryOut
 from digiden.store.models import AuditEvent, BatchKpi, Kpi, Observation, OrgUnit, Practice, PracticeOrgUnit
@@ -241,13 +239,8 @@ def _fingerprint(kpi_code: str | None, org_unit_code: str | None, batch_id: int 
     return hashlib.sha256(raw).hexdigest()[:12]
 
 
-def _digest(body: bytes) -> str:
-    return hashlib.sha256(b"digiden audit cursor 1|" + body).hexdigest()[:16]
-
-
 def _encode_cursor(filters: str, event_id: int) -> str:
-    body = json.dumps([filters, event_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(body).decode().rstrip("=") + "." + _digest(body)
+    return seal_cursor("audit", [filters, event_id])
 
 
 def _bad_cursor(why: str, message_ja: str = "after の値が正しくありません"
@@ -258,17 +251,8 @@ def _bad_cursor(why: str, message_ja: str = "after の値が正しくありま�
 
 def _decode_cursor(token: str, filters: str) -> int:
     """The id of the last event of the previous page."""
-    if len(token) > 200:
-        raise _bad_cursor("too long")
-    encoded, _, digest = token.partition(".")
     try:
-        body = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-    except (ValueError, TypeError):
-        raise _bad_cursor("not base64url") from None
-    if not same_secret(digest, _digest(body)):
-        raise _bad_cursor("its check digits do not match")
-    try:
-        made_under, event_id = json.loads(body)
+        made_under, event_id = open_cursor(token, "audit", max_length=200, bad=_bad_cursor)
     except (ValueError, TypeError):
         raise _bad_cursor("malformed") from None
     if type(event_id) is not int or not 0 < event_id <= 2**63 - 1:

@@ -6,6 +6,9 @@ Imports only the domain, the shapes and the store, so every capability may use i
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -15,7 +18,9 @@ from typing import Any
 from digiden.domain.access import OrgRef
 from digiden.domain.calendar import AsOf, Precision
 from digiden.domain.codes import NATION_CODE
+from digiden.domain.errors import InvalidInput
 from digiden.domain.quantities import Qualifier, format_quantity
+from digiden.domain.text import same_secret
 from digiden.shapes.national import ObservationOut
 from digiden.store.models import Kpi, Observation, OrgUnit
 
@@ -118,3 +123,37 @@ def observation_view(o: Observation, kpi: Kpi, unit: OrgUnit) -> ObservationView
                            AsOf(o.as_of, Precision(o.as_of_precision)), o.breakdown, o.value,
                            kpi.unit, Qualifier(o.qualifier), o.source_title, o.source_url,
                            o.status, o.created_by, o.created_at, o.batch_id, o.note)
+
+
+# ---------------------------------------------------------------- paging cursors
+# A keyset cursor (the observation listing, the audit trail) is its JSON payload in base64url
+# and check digits over it: ``<payload>.<digest>``. The digest catches a cursor that was cut or
+# edited (refused with 422); it is not a secret — a cursor only says where a listing resumes,
+# and whatever it names is bound as parameters of the same query, under the same access checks.
+
+
+def _cursor_digest(purpose: str, body: bytes) -> str:
+    return hashlib.sha256(f"digiden {purpose} cursor 1|".encode() + body).hexdigest()[:16]
+
+
+def seal_cursor(purpose: str, payload: list[Any]) -> str:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(body).decode().rstrip("=") + "." + _cursor_digest(purpose, body)
+
+
+def open_cursor(token: str, purpose: str, *, max_length: int, bad: Callable[[str], InvalidInput]) -> Any:
+    """The payload of a cursor made by ``seal_cursor`` for ``purpose``; ``bad(why)`` is raised
+    for one that is too long, not base64url, edited or not JSON."""
+    if len(token) > max_length:
+        raise bad("too long")
+    encoded, _, digest = token.partition(".")
+    try:
+        body = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (ValueError, TypeError):
+        raise bad("not base64url") from None
+    if not same_secret(digest, _cursor_digest(purpose, body)):
+        raise bad("its check digits do not match")
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise bad("malformed") from None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,9 +15,16 @@ from digiden.domain.codes import NATION_CODE
 from digiden.domain.errors import InvalidInput, PermissionDenied
 from digiden.domain.quantities import Qualifier, parse_value, value_problem
 from digiden.domain.rules import Rule, decrease_problem, parse_rules, parts_problem, value_breaks
-from digiden.domain.text import bounded, same_secret, url_problem
+from digiden.domain.text import bounded, url_problem
 from digiden.services import audit
-from digiden.services.common import PRECISIONS, QUALIFIERS, ObservationView, observation_view
+from digiden.services.common import (
+    PRECISIONS,
+    QUALIFIERS,
+    ObservationView,
+    observation_view,
+    open_cursor,
+    seal_cursor,
+)
 from digiden.services.national.kpis import find_kpi
 from digiden.services.registry.localgov import resolve_org
 from digiden.services.uow import UnitOfWork
@@ -286,15 +291,9 @@ def _fingerprint(kpi_id: int | None, unit_id: int | None, start: date | None, en
     return hashlib.sha256(raw).hexdigest()[:12]
 
 
-def _digest(body: bytes) -> str:
-    return hashlib.sha256(b"digiden observation cursor 1|" + body).hexdigest()[:16]
-
-
 def _encode_cursor(filters: str, key: tuple[int | None, date, str, int]) -> str:
     position, as_of, breakdown, oid = key
-    body = json.dumps([filters, position, as_of.isoformat(), breakdown, oid], ensure_ascii=False,
-                      separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(body).decode().rstrip("=") + "." + _digest(body)
+    return seal_cursor("observation", [filters, position, as_of.isoformat(), breakdown, oid])
 
 
 def _bad_cursor(why: str) -> InvalidInput:
@@ -306,17 +305,9 @@ def _bad_cursor(why: str) -> InvalidInput:
 
 
 def _decode_cursor(token: str, filters: str, *, with_position: bool) -> tuple[Any, ...]:
-    encoded, _, digest = token.partition(".")
-    if len(token) > 400:
-        raise _bad_cursor("too long")
     try:
-        body = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-    except (ValueError, TypeError):
-        raise _bad_cursor("not base64url") from None
-    if not same_secret(digest, _digest(body)):
-        raise _bad_cursor("its check digits do not match")
-    try:
-        made_under, position, iso, breakdown, oid = json.loads(body)
+        made_under, position, iso, breakdown, oid = open_cursor(token, "observation", max_length=400,
+                                                                bad=_bad_cursor)
         as_of = date.fromisoformat(iso)
     except (ValueError, TypeError):
         raise _bad_cursor("malformed") from None
