@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     secure_cookies: bool | None = Field(
         default=None, description="mark cookies Secure: true behind a TLS proxy; unset = when the request is HTTPS")
     user: str | None = Field(default=None, description="the CLI acts as this account (else as an administrator)")
+    threads: int | None = Field(
+        default=None, ge=2, le=256,
+        description="requests one server process works on at once (its thread pool, 2-256); unset = "
+                    "anyio's default, 40 (web/threads.py)")
 
     @property
     def url(self) -> str:
