@@ -6,11 +6,12 @@ another checkout of the code. A diagnostic, not a step of `make bench`.
     .venv/bin/python bench/threads_ab.py 40 8 4                # thread limits to compare
     .venv/bin/python bench/threads_ab.py old=40@/tmp/old/src new=0   # label=threads[@src dir]
 
-A limit of 0 means "as `digiden serve` sets it" (DIGIDEN_THREADS, else anyio's 40); a checkout
+A limit of 0 means "as `digiden serve` sets it" (DIGIDEN_THREADS, else 4 per core, at least 8); a checkout
 without web/threads.py runs with anyio's 40. Every server runs at once on one copy of the bench
 database (bench/http_load.py's pages); each page and connection count is measured on every
 server back to back, in an order that rotates, `BENCH_AB_ROUNDS` times (default 2), so that the
-machine's changing load falls on all alike. Prints requests/s per server, 32 ÷ 8, the
+machine's changing load falls on all alike (`BENCH_AB_PAGES=localgov,kpis`: only those
+pages). Prints requests/s per server, 32 ÷ 8, the
 server's CPU time per request (less sensitive to the machine's other load than requests/s)
 and the load average.
 """
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 SECONDS = int(os.environ.get("BENCH_AB_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_AB_ROUNDS", "2"))
+PAGES = [p for p in os.environ.get("BENCH_AB_PAGES", "").split(",") if p]   # keys; empty: all four
 
 
 def serve(port: int, threads: int) -> None:
@@ -54,7 +56,7 @@ def main(args: list[str]) -> None:
         configs.append((label or f"t{threads}", int(threads), src or str(ROOT / "src")))
     h.ensure_data()
     db = h.copy_db("threads_ab")
-    eps = h.endpoints(h.lookup_ids(db))
+    eps = [ep for ep in h.endpoints(h.lookup_ids(db)) if ep["key"] in PAGES or not PAGES]
     servers = []
     for label, threads, src in configs:
         env = os.environ | {"DIGIDEN_DATABASE_URL": f"sqlite:///{db}", "PYTHONPATH": src}

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     threads: int | None = Field(
         default=None, ge=2, le=256,
         description="requests one server process works on at once (its thread pool, 2-256); unset = "
-                    "anyio's default, 40 (web/threads.py)")
+                    "4 per core, at least 8 (web/threads.py)")
 
     @property
     def url(self) -> str:

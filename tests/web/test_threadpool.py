@@ -1,6 +1,6 @@
 """The request thread limit (web/threads.py): set in the loop that serves the requests, when the
 app starts, keeping the app's own start-up; at most that many synchronous routes run at once;
-configured by DIGIDEN_THREADS within bounds, anyio's own 40 when unset."""
+configured by DIGIDEN_THREADS within bounds, with a default of at least 8."""
 
 from __future__ import annotations
 
@@ -81,14 +81,14 @@ def test_without_the_limit_anyio_runs_them_all() -> None:
     assert seen["most"] == 12
 
 
-def test_the_limit_comes_from_the_settings_and_unset_leaves_anyio_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_limit_comes_from_the_settings_with_a_default(monkeypatch: pytest.MonkeyPatch) -> None:
     get_settings.cache_clear()
     try:
         monkeypatch.delenv("DIGIDEN_THREADS", raising=False)
-        assert threads.configured_threads() is None
+        assert threads.configured_threads() == threads.default_threads() >= 8
         app, _ = app_with_busy_route()
         threads.limit_threads(app)
-        assert app.state.threads is None and serve_together(app, 1) == 40
+        assert serve_together(app, 1) == threads.default_threads()
         get_settings.cache_clear()
         monkeypatch.setenv("DIGIDEN_THREADS", "6")
         assert threads.configured_threads() == 6
