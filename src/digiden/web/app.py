@@ -30,6 +30,7 @@ from digiden.web.edge import ERROR_RESPONSES, Edge, error_body
 from digiden.web.jobs import JobRunner
 from digiden.web.pages import router as pages_router
 from digiden.web.templating import templates
+from digiden.web.threads import limit_threads
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("digiden.web")
@@ -278,6 +279,9 @@ def create_app(session_factory: sessionmaker[Session] | None = None, *,
         docs_url=None, redoc_url=None, openapi_url="/openapi.json",
     )
     app.state.session_factory = session_factory
+    # requests worked on at once (DIGIDEN_THREADS; default 4 per core, at least 8): more threads
+    # than cores only take turns for the interpreter (web/threads.py has the figures)
+    limit_threads(app)
     app.state.clock = clock
     app.state.jobs = JobRunner(inline=inline_jobs, session_factory=session_factory, clock=clock)
     app.state.secure_cookies = secure_cookies if secure_cookies is not None else get_settings().secure_cookies
