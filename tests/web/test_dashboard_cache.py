@@ -16,6 +16,7 @@ from digiden.domain.access import system
 from digiden.services.national import observations
 from digiden.services.uow import UnitOfWork
 from digiden.web import pages
+from digiden.web.cache import PerDataVersion
 from tests.conftest import FIXED_NOW, make_client, sign_in_directly
 
 MAIN = re.compile(r'<main id="main">(.*)</main>', re.S)
@@ -37,7 +38,7 @@ def row_of(html: str, code: str) -> str:
 @pytest.fixture
 def builds(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Each time the body is built from the data (an empty cache to begin with)."""
-    monkeypatch.setattr(pages, "_body_cache", {})
+    monkeypatch.setattr(pages, "_bodies", PerDataVersion(entries=4))
     made: list[Any] = []
     real = pages.dashboard_context
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,9 +20,8 @@ from digiden.services.common import ObservationView
 from digiden.services.national import kpis, local_facts, observations, strategies
 from digiden.services.registry import localgov
 from digiden.services.uow import UnitOfWork
-from digiden.store import dataversion
-from digiden.store.db import engine_key
 from digiden.web.auth import Actor
+from digiden.web.cache import PerDataVersion
 from digiden.web.deps import Now, Today, Uow
 from digiden.web.edge import IdQuery, PageQuery
 from digiden.web.pages.own import OwnStrategy, own_strategy
@@ -145,20 +143,10 @@ def dashboard_context(uow: UnitOfWork, today: date) -> DashboardContext:
 # The dashboard's body (_dashboard.html: statuses, a chart per KPI, the map; ~0.6 MB with the
 # bench's 68 KPIs) depends on the data and the day only, and took ~35 ms of interpreter time a
 # request to build (the charts alone ~20 ms). It is built once per (database, data version,
-# day) in each process, like the statuses it shows (services/national/kpis.py), and every
-# request puts the site's header and footer — who is signed in, the CSRF token — around it.
-# It is rendered without the request, so nothing of a reader can get into what another sees;
-# every committing write replaces the data version (store/dataversion.py), so a change shows
-# on the next request.
-_body_cache: dict[tuple[int, str, date], Markup] = {}
-_body_lock = threading.Lock()
-_BODY_ENTRIES = 4
-
-
-def _body_key(uow: UnitOfWork, today: date) -> tuple[int, str, date] | None:
-    with uow.for_reading() as r:
-        token = dataversion.current(r.session)
-        return None if token is None else (engine_key(r.session), token, today)
+# day) in each process (web/cache.py), and every request puts the site's header and footer —
+# who is signed in, the CSRF token — around it. It is rendered without the request, so nothing
+# of a reader can get into what another sees.
+_bodies: PerDataVersion[Markup] = PerDataVersion(entries=4)
 
 
 def _render_body(uow: UnitOfWork, today: date) -> Markup:
@@ -166,25 +154,7 @@ def _render_body(uow: UnitOfWork, today: date) -> Markup:
 
 
 def dashboard_body(uow: UnitOfWork, today: date) -> Markup:
-    key = _body_key(uow, today)     # before the data: an entry may be newer, never older
-    if key is None:                 # no write has ever given the data a version: nothing to key on
-        return _render_body(uow, today)
-    hit = _body_cache.get(key)
-    if hit is not None:
-        return hit
-    # the requests that arrive together after a write build it once; the others then find it
-    with _body_lock:
-        hit = _body_cache.get(key)
-        if hit is not None:
-            return hit
-        body = _render_body(uow, today)
-        # each service call read in a transaction of its own: keep the body only if no write
-        # committed since the key was read
-        if _body_key(uow, today) == key:
-            if len(_body_cache) >= _BODY_ENTRIES:
-                _body_cache.clear()
-            _body_cache[key] = body
-    return body
+    return _bodies.get(uow, today, lambda: _render_body(uow, today))
 
 
 @dataclass(frozen=True)
