@@ -420,14 +420,23 @@ class AuditContext:
     events: tuple[audit.AuditView, ...]
     kpi: str
     org_unit: str
+    older_url: str | None = None     # the next page (older events), when one the reader may see follows
+    newest_url: str | None = None    # back to the newest events, on a later page
+
+
+AUDIT_PAGE_SIZE = 200
 
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, uow: Uow, actor: Actor, kpi: str = "", org_unit: str = "",
-               batch: IdQuery | None = None) -> HTMLResponse:
-    events = tuple(audit.history(uow, actor, kpi_code=kpi or None, org_unit_code=org_unit or None,
-                                 batch_id=batch))
-    return render(request, "audit.html", AuditContext("変更履歴", events, kpi, org_unit))
+               batch: IdQuery | None = None,
+               after: Annotated[str | None, Query(max_length=200)] = None) -> HTMLResponse:
+    page = audit.history_page(uow, actor, kpi_code=kpi or None, org_unit_code=org_unit or None,
+                              batch_id=batch, limit=AUDIT_PAGE_SIZE, after=after or None)
+    url = request.url.remove_query_params("after")
+    older = f"{url.path}?{url.include_query_params(after=page.next_after).query}" if page.next_after else None
+    newest = (f"{url.path}?{url.query}" if url.query else url.path) if after else None
+    return render(request, "audit.html", AuditContext("変更履歴", tuple(page.items), kpi, org_unit, older, newest))
 
 
 @router.get("/about", response_class=HTMLResponse)
