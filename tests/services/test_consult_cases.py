@@ -12,29 +12,14 @@ from sqlalchemy import func, select
 
 from digiden.domain.access import PUBLIC, Principal
 from digiden.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SignInRequired
-from digiden.services.common import LoadReport
 from digiden.services.consult import cases, desk, offices
 from digiden.services.consult.cases import Attachment
 from digiden.services.uow import UnitOfWork
 from digiden.shapes.consult import CaseOut, CaseSummaryOut, DashboardOut
-from digiden.store.consult_models import ConsultCase, ConsultMove, ConsultNotice, ConsultRule
+from digiden.store.consult_models import ConsultCase, ConsultMove, ConsultNotice
 from digiden.store.models import AuditEvent
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)    # Monday 10:00 in Japan
-
-
-@pytest.fixture
-def soumu_measure(uow: UnitOfWork, accounts: dict[str, Principal]) -> str:
-    """The desk loaded; the 総務省 editor answers for 東北総合通信局 (as its lead)."""
-    with uow:
-        offices.load_reference_offices(uow.session, LoadReport(), actor="reference-data", now=NOW)
-        uow.commit()
-    offices.add_responder(uow, accounts["admin"], "東北総合通信局", "ministry", lead=True, now=NOW)
-    with uow:
-        rule = uow.session.scalars(select(ConsultRule).where(ConsultRule.ministry == "総務省")
-                                   .order_by(ConsultRule.id)).first()
-        assert rule is not None and rule.measure_code
-        return rule.measure_code
 
 
 def _ask(uow: UnitOfWork, p: Principal, measure: str, **kw: object) -> int:

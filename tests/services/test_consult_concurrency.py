@@ -8,34 +8,14 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
-from digiden.domain.access import Principal, system
-from digiden.services.common import LoadReport
-from digiden.services.consult import cases, desk, offices
-from digiden.services.local import accounts as acc
+from digiden.domain.access import Principal
+from digiden.services.consult import cases, desk
 from digiden.services.uow import UnitOfWork
-from digiden.store.consult_models import ConsultCase, ConsultMessage, ConsultNotice, ConsultRule
+from digiden.store.consult_models import ConsultCase, ConsultMessage, ConsultNotice
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def desk_db(live_db):  # type: ignore[no-untyped-def]
-    uow = UnitOfWork(live_db.session_factory)
-    with uow:
-        offices.load_reference_offices(uow.session, LoadReport(), actor="reference-data", now=NOW)
-        uow.commit()
-    admin = system("test-setup")
-    acc.create_user(uow, admin, username="c-aizu", password="correct horse battery", role="municipality_staff",
-                    org_unit="072028", now=NOW)
-    acc.create_user(uow, admin, username="c-soumu", password="correct horse battery", role="ministry_editor",
-                    ministry="総務省", now=NOW)
-    offices.add_responder(uow, admin, "東北総合通信局", "c-soumu", lead=True, now=NOW)
-    with uow:
-        measure = uow.session.scalars(select(ConsultRule.measure_code).where(ConsultRule.ministry == "総務省")).first()
-    return live_db, measure, acc.user_principal(uow, "c-aizu"), acc.user_principal(uow, "c-soumu")
 
 
 def _together(fns: list[Callable[[], object]]) -> list[BaseException]:

@@ -11,32 +11,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, insert, select, text, update
 
-from digiden.domain.access import PUBLIC, Principal, system
+from digiden.domain.access import PUBLIC, Principal
 from digiden.domain.consult import CaseTimes, State, desk_statistics
 from digiden.domain.errors import PermissionDenied, SignInRequired
-from digiden.services.common import LoadReport
-from digiden.services.consult import cases, desk, offices
-from digiden.services.local import accounts as acc
+from digiden.services.consult import cases, desk
 from digiden.services.uow import UnitOfWork
-from digiden.store.consult_models import ConsultCase, ConsultOffice, ConsultRule, ConsultStat, stat_from_cases
+from digiden.store.consult_models import ConsultCase, ConsultOffice, ConsultStat, stat_from_cases
 from digiden.store.models import AuditEvent
 from tests.services.test_consult_concurrency import _together
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)        # Monday 10:00 in Japan
 MONTH_EDGE = datetime(2026, 10, 31, 15, 30, tzinfo=UTC)   # 2026-11-01 00:30 in Japan
-
-
-@pytest.fixture
-def soumu_measure(uow: UnitOfWork, accounts: dict[str, Principal]) -> str:
-    with uow:
-        offices.load_reference_offices(uow.session, LoadReport(), actor="reference-data", now=NOW)
-        uow.commit()
-    offices.add_responder(uow, accounts["admin"], "東北総合通信局", "ministry", lead=True, now=NOW)
-    with uow:
-        rule = uow.session.scalars(select(ConsultRule).where(ConsultRule.ministry == "総務省")
-                                   .order_by(ConsultRule.id)).first()
-        assert rule is not None and rule.measure_code
-        return rule.measure_code
 
 
 def _kept(uow: UnitOfWork) -> dict[tuple[object, ...], int]:
@@ -127,23 +112,6 @@ def test_a_damaged_roll_up_is_found_and_rebuilt_by_the_national_desk(
         ev = u.session.execute(select(AuditEvent.action, AuditEvent.actor, AuditEvent.summary)
                                .where(AuditEvent.entity == "consult_stat")).one()
     assert ev.action == "rebuild" and ev.actor == admin.name and "再計算" in ev.summary
-
-
-@pytest.fixture(scope="module")
-def desk_db(live_db):  # type: ignore[no-untyped-def]
-    uow = UnitOfWork(live_db.session_factory)
-    with uow:
-        offices.load_reference_offices(uow.session, LoadReport(), actor="reference-data", now=NOW)
-        uow.commit()
-    admin = system("test-setup")
-    acc.create_user(uow, admin, username="r-aizu", password="correct horse battery", role="municipality_staff",
-                    org_unit="072028", now=NOW)
-    acc.create_user(uow, admin, username="r-soumu", password="correct horse battery", role="ministry_editor",
-                    ministry="総務省", now=NOW)
-    offices.add_responder(uow, admin, "東北総合通信局", "r-soumu", now=NOW)
-    with uow:
-        measure = uow.session.scalars(select(ConsultRule.measure_code).where(ConsultRule.ministry == "総務省")).first()
-    return live_db, measure, acc.user_principal(uow, "r-aizu"), acc.user_principal(uow, "r-soumu")
 
 
 def test_concurrent_writers_of_one_key_add_up(desk_db) -> None:  # type: ignore[no-untyped-def]

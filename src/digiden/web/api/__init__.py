@@ -26,7 +26,7 @@ from digiden.shapes.national import (
 from digiden.shapes.registry import LocalGovernmentDetailOut, LocalGovernmentPage
 from digiden.web.auth import Actor
 from digiden.web.cache import PerDataVersion
-from digiden.web.deps import Now, Today, Uow
+from digiden.web.deps import Now, Today, Uow, link_header_doc, next_link
 from digiden.web.edge import IdQuery, OffsetQuery
 
 router = APIRouter(prefix="/api/v1")
@@ -87,9 +87,7 @@ def get_kpi(code: str, uow: Uow, today: Today) -> KpiDetailOut:
             description="A JSON list of observations in the order (KPI, as_of, breakdown, id). When more "
                         "rows follow, the response carries `Link: <…>; rel=\"next\"` (RFC 8288) with "
                         "the URL of the next page (keyset cursor `after`); see docs/api.md, Paging.",
-            responses={200: {"headers": {"Link": {
-                "description": '<…>; rel="next" when more rows follow (RFC 8288)',
-                "schema": {"type": "string"}}}}})
+            responses=link_header_doc("rows"))
 def list_observations(
     request: Request,
     uow: Uow,
@@ -105,12 +103,8 @@ def list_observations(
     page = observations.observation_page(
         uow, kpi=kpi, org_unit=org_unit, date_from=date_from, date_to=date_to, limit=limit,
         offset=offset, after=after)
-    headers = {}
-    if page.next_after is not None:
-        url = request.url.remove_query_params("offset").include_query_params(after=page.next_after)
-        headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
     # the declared shape (list[ObservationOut]) built directly: no per-row model validation
-    return JSONResponse([o.json_data() for o in page.items], headers=headers)
+    return JSONResponse([o.json_data() for o in page.items], headers=next_link(request, page.next_after))
 
 
 @router.post("/observations", tags=["observations"], status_code=201,
@@ -146,9 +140,7 @@ def get_local_government(code: str, uow: Uow) -> LocalGovernmentDetailOut:
             description="A JSON list of the events the caller may see, newest first (by id). When more "
                         "such events follow, the response carries `Link: <…>; rel=\"next\"` (RFC 8288) "
                         "with the URL of the next page (keyset cursor `after`); see docs/api.md, Paging.",
-            responses={200: {"headers": {"Link": {
-                "description": '<…>; rel="next" when more events follow (RFC 8288)',
-                "schema": {"type": "string"}}}}})
+            responses=link_header_doc("events"))
 def audit_history(request: Request, uow: Uow, actor: Actor, kpi: str | None = None, org_unit: str | None = None,
                   batch: IdQuery | None = None,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -156,9 +148,5 @@ def audit_history(request: Request, uow: Uow, actor: Actor, kpi: str | None = No
                                                      "previous page's Link rel=\"next\"")] = None) -> Response:
     page = audit.history_page(uow, actor, kpi_code=kpi, org_unit_code=org_unit, batch_id=batch, limit=limit,
                               after=after)
-    headers = {}
-    if page.next_after is not None:
-        url = request.url.include_query_params(after=page.next_after)
-        headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
-    return JSONResponse([e.shape().json_data() for e in page.items], headers=headers)
+    return JSONResponse([e.shape().json_data() for e in page.items], headers=next_link(request, page.next_after))
 

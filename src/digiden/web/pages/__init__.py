@@ -22,7 +22,7 @@ from digiden.services.registry import localgov
 from digiden.services.uow import UnitOfWork
 from digiden.web.auth import Actor
 from digiden.web.cache import PerDataVersion
-from digiden.web.deps import Now, Today, Uow
+from digiden.web.deps import Now, Today, Uow, next_page_url
 from digiden.web.edge import IdQuery, PageQuery
 from digiden.web.pages.own import OwnStrategy, own_strategy
 from digiden.web.templating import templates
@@ -433,8 +433,8 @@ def audit_page(request: Request, uow: Uow, actor: Actor, kpi: str = "", org_unit
                after: Annotated[str | None, Query(max_length=200)] = None) -> HTMLResponse:
     page = audit.history_page(uow, actor, kpi_code=kpi or None, org_unit_code=org_unit or None,
                               batch_id=batch, limit=AUDIT_PAGE_SIZE, after=after or None)
+    older = next_page_url(request, page.next_after) if page.next_after else None
     url = request.url.remove_query_params("after")
-    older = f"{url.path}?{url.include_query_params(after=page.next_after).query}" if page.next_after else None
     newest = (f"{url.path}?{url.query}" if url.query else url.path) if after else None
     return render(request, "audit.html", AuditContext("変更履歴", tuple(page.items), kpi, org_unit, older, newest))
 
